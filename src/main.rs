@@ -1,0 +1,3 @@
+//! The `peerd` command line: parses arguments and calls into the library.
+
+fn main() {}

@@ -1,0 +1,432 @@
+//! Domain model: sessions, their status machine, locations, ASNs and ids.
+//!
+//! This module depends on nothing else in the crate. The status transition
+//! table lives here and only here; the store refuses any other transition.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::IpAddr;
+
+/// Milliseconds since the Unix epoch.
+pub type UnixMillis = u64;
+
+/// Current wall-clock time in milliseconds since the epoch.
+pub fn now_ms() -> UnixMillis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// An autonomous system number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Asn(pub u32);
+
+impl Asn {
+    /// Reserved ASNs that may never appear in a session (RFC 7607, 6793,
+    /// 5398, 7300, IANA reserved). Private-use ranges are *not* listed here;
+    /// see [`Asn::is_private`], which policy may allow or forbid.
+    pub fn is_reserved(self) -> bool {
+        matches!(self.0,
+            0 | 23456 | 65535 | 4294967295
+            | 64496..=64511      // documentation (RFC 5398)
+            | 65536..=65551      // documentation (RFC 5398)
+            | 65552..=131071     // IANA reserved
+        )
+    }
+
+    /// Private-use ASNs (RFC 6996).
+    pub fn is_private(self) -> bool {
+        matches!(self.0, 64512..=65534 | 4200000000..=4294967294)
+    }
+}
+
+impl fmt::Display for Asn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Lifecycle of a session. Strings are the draft's spelling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SessionStatus {
+    /// Waits for an operator's decision.
+    Pending,
+    /// Approved and queued for provisioning.
+    Approved,
+    /// Refused by policy or an operator (terminal).
+    Rejected,
+    /// A worker is pushing the config to the router.
+    Provisioning,
+    /// The router confirmed the config; BGP not up yet.
+    Configured,
+    /// BGP is up.
+    Established,
+    /// BGP was up and went down.
+    Down,
+    /// Not up within the time window; config removed (terminal).
+    Unestablished,
+    /// The push failed after its retries; needs an operator.
+    Failed,
+    /// Config is being removed from the router; then the session is gone.
+    Deleting,
+}
+
+impl SessionStatus {
+    pub const ALL: [SessionStatus; 10] = [
+        SessionStatus::Pending,
+        SessionStatus::Approved,
+        SessionStatus::Rejected,
+        SessionStatus::Provisioning,
+        SessionStatus::Configured,
+        SessionStatus::Established,
+        SessionStatus::Down,
+        SessionStatus::Unestablished,
+        SessionStatus::Failed,
+        SessionStatus::Deleting,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStatus::Pending => "Pending",
+            SessionStatus::Approved => "Approved",
+            SessionStatus::Rejected => "Rejected",
+            SessionStatus::Provisioning => "Provisioning",
+            SessionStatus::Configured => "Configured",
+            SessionStatus::Established => "Established",
+            SessionStatus::Down => "Down",
+            SessionStatus::Unestablished => "Unestablished",
+            SessionStatus::Failed => "Failed",
+            SessionStatus::Deleting => "Deleting",
+        }
+    }
+
+    /// Parses the draft spelling, case-insensitively.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// The one transition table. `self -> to` is allowed iff this says so.
+    pub fn can_transition_to(self, to: SessionStatus) -> bool {
+        use SessionStatus::*;
+        matches!(
+            (self, to),
+            (Pending, Approved)
+                | (Pending, Rejected)
+                | (Pending, Deleting)
+                | (Approved, Provisioning)
+                | (Approved, Deleting)
+                | (Approved, Failed)
+                // retry after a transient error goes back to the queue
+                | (Provisioning, Approved)
+                | (Provisioning, Configured)
+                | (Provisioning, Failed)
+                | (Provisioning, Deleting)
+                | (Configured, Established)
+                | (Configured, Down)
+                | (Configured, Unestablished)
+                | (Configured, Deleting)
+                | (Configured, Approved) // re-push (operator retry / drift)
+                | (Established, Down)
+                | (Established, Deleting)
+                | (Down, Established)
+                | (Down, Deleting)
+                | (Down, Unestablished)
+                | (Failed, Approved) // operator retry
+                | (Failed, Deleting)
+                | (Failed, Rejected)
+                | (Unestablished, Deleting)
+                | (Rejected, Deleting)
+        )
+    }
+
+    /// States that count as "waiting" for the v0 get_status answer (202).
+    pub fn is_waiting(self) -> bool {
+        matches!(
+            self,
+            SessionStatus::Pending | SessionStatus::Approved | SessionStatus::Provisioning
+        )
+    }
+
+    /// States in which our side of the session is configured on the router.
+    pub fn is_configured(self) -> bool {
+        matches!(
+            self,
+            SessionStatus::Configured | SessionStatus::Established | SessionStatus::Down
+        )
+    }
+}
+
+impl fmt::Display for SessionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `public` (an IXP LAN) or `private` (PNI).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LocationType {
+    Public,
+    Private,
+}
+
+impl LocationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocationType::Public => "public",
+            LocationType::Private => "private",
+        }
+    }
+    /// Case-insensitive parse (`PUBLIC` from v0 clients is accepted).
+    pub fn parse(s: &str) -> Option<Self> {
+        if s.eq_ignore_ascii_case("public") {
+            Some(LocationType::Public)
+        } else if s.eq_ignore_ascii_case("private") {
+            Some(LocationType::Private)
+        } else {
+            None
+        }
+    }
+}
+
+/// A location as it appears in a session: `{"id": "pdb:ix:42", "type": "public"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LocationRef {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: LocationType,
+}
+
+/// A secret (TCP-MD5 password). Its `Debug` and `Display` never show it.
+/// It serializes in clear *only* for the store; API views must redact it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The clear value, for templates and drivers only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A session id: 32 lowercase hex characters (128 random bits).
+pub type SessionId = String;
+/// A request id: 32 lowercase hex characters.
+pub type RequestId = String;
+
+/// Generates a new random 128-bit id as 32 lowercase hex characters,
+/// formatted as a UUID (8-4-4-4-12) so that clients expecting one are happy.
+pub fn new_id() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut b);
+    // RFC 4122 version 4 / variant bits
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// True when `s` has the shape [`new_id`] produces.
+pub fn is_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+        })
+}
+
+/// A BGP session, normalised: `local_*` is the requester, `peer_*` is us.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub session_id: SessionId,
+    pub request_id: RequestId,
+    /// The requester's ASN (the network that owns this session in the API).
+    pub local_asn: Asn,
+    pub local_ip: IpAddr,
+    /// Our ASN.
+    pub peer_asn: Asn,
+    pub peer_ip: IpAddr,
+    pub local_bgp_role: Option<u8>,
+    pub peer_bgp_role: Option<u8>,
+    pub local_insert_asn: bool,
+    pub peer_insert_asn: bool,
+    pub local_monitoring_session: bool,
+    pub peer_monitoring_session: bool,
+    pub peer_type: LocationType,
+    pub session_secret: Option<Secret>,
+    pub location: LocationRef,
+    pub status: SessionStatus,
+    /// Human-readable last error or reason.
+    pub status_detail: Option<String>,
+    /// Name of the router (from the inventory) that serves this session.
+    pub router: String,
+    /// Ordering key assigned by the store at insert (monotonic).
+    pub seq: u64,
+    pub created_ms: UnixMillis,
+    pub updated_ms: UnixMillis,
+    /// When the session first reached `Configured` (start of the time window).
+    pub configured_ms: Option<UnixMillis>,
+    /// The principal that created it (e.g. `pdb:1234`, `operator:noc`).
+    pub created_by: String,
+}
+
+impl Session {
+    /// The identity used to recognise an identical repeat: same requester,
+    /// location and both addresses.
+    pub fn dedup_key(&self) -> String {
+        format!(
+            "{}|{}|{}|{}",
+            self.local_asn, self.location.id, self.local_ip, self.peer_ip
+        )
+    }
+
+    /// True when `other` asks for the same session with the same parameters
+    /// (ids, status and timestamps aside).
+    pub fn same_request_as(&self, other: &Session) -> bool {
+        self.local_asn == other.local_asn
+            && self.local_ip == other.local_ip
+            && self.peer_asn == other.peer_asn
+            && self.peer_ip == other.peer_ip
+            && self.local_bgp_role == other.local_bgp_role
+            && self.peer_bgp_role == other.peer_bgp_role
+            && self.local_insert_asn == other.local_insert_asn
+            && self.peer_insert_asn == other.peer_insert_asn
+            && self.local_monitoring_session == other.local_monitoring_session
+            && self.peer_monitoring_session == other.peer_monitoring_session
+            && self.peer_type == other.peer_type
+            && self.session_secret == other.session_secret
+            && self.location == other.location
+    }
+}
+
+/// What a job asks the worker to do with one session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobKind {
+    /// Put the neighbor on the router (idempotent).
+    Provision,
+    /// Remove the neighbor from the router (idempotent), then the session.
+    Deprovision,
+    /// Remove the neighbor because the time window passed (-> Unestablished).
+    Expire,
+}
+
+/// A lease on a claimed job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub owner: String,
+    /// Random token; complete/fail must present it.
+    pub token: u64,
+    pub until_ms: UnixMillis,
+}
+
+/// A queued unit of work for the worker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub job_id: u64,
+    pub session_id: SessionId,
+    pub router: String,
+    pub kind: JobKind,
+    pub attempts: u32,
+    /// Not claimable before this time (retry backoff).
+    pub not_before_ms: UnixMillis,
+    pub lease: Option<Lease>,
+    pub last_error: Option<String>,
+    pub created_ms: UnixMillis,
+}
+
+/// One audit record: who did what to which session, when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub at_ms: UnixMillis,
+    pub session_id: SessionId,
+    /// `pdb:<user id>`, `operator:<name>`, `policy`, `worker`, `poller`.
+    pub actor: String,
+    /// Short verb: `created`, `transition`, `push`, `delete`, ...
+    pub action: String,
+    pub from: Option<SessionStatus>,
+    pub to: Option<SessionStatus>,
+    /// Free text; never contains secrets.
+    pub detail: Option<String>,
+}
+
+/// A peering request as received (one POST).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub request_id: RequestId,
+    pub requester_asn: Asn,
+    pub created_by: String,
+    pub created_ms: UnixMillis,
+    pub return_url: Option<String>,
+    pub session_ids: Vec<SessionId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_and_private_asns() {
+        assert!(Asn(0).is_reserved());
+        assert!(Asn(23456).is_reserved());
+        assert!(Asn(64496).is_reserved());
+        assert!(Asn(65535).is_reserved());
+        assert!(!Asn(64512).is_reserved());
+        assert!(Asn(64512).is_private());
+        assert!(Asn(4200000000).is_private());
+        assert!(!Asn(13335).is_private());
+        assert!(!Asn(13335).is_reserved());
+    }
+
+    #[test]
+    fn transitions_follow_the_table() {
+        use SessionStatus::*;
+        assert!(Pending.can_transition_to(Approved));
+        assert!(Approved.can_transition_to(Provisioning));
+        assert!(Provisioning.can_transition_to(Configured));
+        assert!(Configured.can_transition_to(Established));
+        assert!(!Rejected.can_transition_to(Approved));
+        assert!(!Pending.can_transition_to(Configured));
+        assert!(!Deleting.can_transition_to(Approved));
+        for s in SessionStatus::ALL {
+            assert!(!s.can_transition_to(s), "{s} -> {s} must not be allowed");
+            assert_eq!(SessionStatus::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn ids_have_uuid_shape() {
+        let a = new_id();
+        assert!(is_id(&a), "{a}");
+        assert_ne!(a, new_id());
+        assert!(!is_id("../etc/passwd"));
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let s = Secret::new("hunter2");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

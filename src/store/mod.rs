@@ -1,0 +1,188 @@
+//! The durable store: sessions, requests, the job queue and audit records.
+//!
+//! [`Store`] is the contract; [`sled_store::SledStore`] is the embedded
+//! implementation. Every mutating call is one atomic transaction that also
+//! writes its audit record(s). A mutation is *applied* when the call returns,
+//! and *durable* once [`Store::durable`] (called after it) resolves: the API
+//! awaits `durable()` before it answers, and sled's group-commit flusher
+//! makes one `flush()` cover many waiters.
+//!
+//! Status changes go through [`Store::transition`], which refuses anything
+//! [`SessionStatus::can_transition_to`] does not allow, and keeps the job
+//! queue in step (a session that becomes `Approved` or `Deleting` gets a job).
+
+pub mod sled_store;
+
+use crate::model::{
+    AuditEvent, Job, JobKind, RequestRecord, Session, SessionId, SessionStatus, UnixMillis,
+};
+use futures::future::BoxFuture;
+
+pub use sled_store::SledStore;
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("transition {from} -> {to} is not allowed")]
+    BadTransition {
+        from: SessionStatus,
+        to: SessionStatus,
+    },
+    #[error("lease lost for job {0}")]
+    LeaseLost(u64),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("storage: {0}")]
+    Backend(String),
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Outcome of inserting one session of a request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Inserted {
+    /// A new session was stored.
+    New(Session),
+    /// An identical session already existed (same `dedup_key` and
+    /// `same_request_as`); nothing was written for it.
+    Existing(Session),
+    /// A session with the same `dedup_key` exists with other parameters.
+    Conflict(Session),
+}
+
+/// Filter for listing sessions.
+#[derive(Clone, Debug, Default)]
+pub struct SessionFilter {
+    /// Only sessions whose requester (`local_asn`) is this ASN.
+    pub owner_asn: Option<u32>,
+    pub request_id: Option<String>,
+    pub status: Option<SessionStatus>,
+    pub router: Option<String>,
+}
+
+/// One page of a listing. `next` is an opaque cursor (store-defined string)
+/// to pass back as `after`; `None` means there is no further page.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub sessions: Vec<Session>,
+    pub next: Option<String>,
+}
+
+/// Extra effects of a transition, applied in the same transaction.
+#[derive(Clone, Debug, Default)]
+pub struct TransitionOpts {
+    /// New `status_detail` (`Some(None)` clears it; `None` keeps it).
+    pub detail: Option<Option<String>>,
+    /// Who did it (for the audit record).
+    pub actor: String,
+    /// Audit action verb; defaults to `transition`.
+    pub action: Option<String>,
+    /// Only apply if the session is currently in one of these (compare and
+    /// set); empty = any state allowed by the table.
+    pub expect: Vec<SessionStatus>,
+}
+
+/// The store contract. Implementations must be safe to share across tasks.
+pub trait Store: Send + Sync + 'static {
+    /// Resolves once every mutation that returned before this call is on
+    /// disk. Cheap to call often: concurrent callers share one flush.
+    fn durable(&self) -> BoxFuture<'static, Result<()>>;
+
+    // ---- requests and sessions -------------------------------------------
+
+    /// Stores a request and its sessions atomically. For each session (in
+    /// order) returns whether it was new, an identical repeat, or a conflict
+    /// (detected by `Session::dedup_key` among non-terminal sessions, inside
+    /// the transaction). The store assigns `seq` to new sessions. New
+    /// sessions in `Approved` get a `Provision` job. One `created` audit
+    /// event is written per new session. The request record lists only the
+    /// sessions in the answer (new and existing).
+    fn insert_request(
+        &self,
+        request: &RequestRecord,
+        sessions: Vec<Session>,
+    ) -> Result<Vec<Inserted>>;
+
+    fn get_session(&self, id: &str) -> Result<Option<Session>>;
+
+    fn get_request(&self, id: &str) -> Result<Option<RequestRecord>>;
+
+    /// Lists sessions in creation order (by `seq`), after the cursor.
+    /// Sessions created while a client pages appear at the end, so paging
+    /// neither skips nor repeats.
+    fn list_sessions(
+        &self,
+        filter: &SessionFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page>;
+
+    /// Moves a session to `to` if the table allows it (and `opts.expect`
+    /// holds), writes an audit event, and keeps the queue in step:
+    /// `Approved` enqueues `Provision`, `Deleting` enqueues `Deprovision`
+    /// (cancelling an unclaimed `Provision` for the session). Reaching
+    /// `Configured` for the first time sets `configured_ms`.
+    fn transition(&self, id: &str, to: SessionStatus, opts: TransitionOpts) -> Result<Session>;
+
+    /// Updates `status_detail` only (no status change), with an audit event.
+    fn set_detail(&self, id: &str, detail: Option<String>, actor: &str) -> Result<Session>;
+
+    /// Removes a session and its indexes for good (after `Deleting` finished,
+    /// or for terminal cleanup). Its audit trail stays.
+    fn remove_session(&self, id: &str, actor: &str) -> Result<()>;
+
+    /// The audit trail of one session, oldest first.
+    fn audit(&self, session_id: &str) -> Result<Vec<AuditEvent>>;
+
+    // ---- job queue -----------------------------------------------------------
+
+    /// Adds a job (used for `Expire` by the poller; `transition` enqueues
+    /// the others itself). Returns the job id.
+    fn enqueue(&self, session_id: &SessionId, router: &str, kind: JobKind, not_before: UnixMillis)
+        -> Result<u64>;
+
+    /// Claims up to `max` ready jobs (`not_before <= now`, no live lease),
+    /// oldest first, skipping routers in `busy_routers`. Each claimed job
+    /// gets a lease until `now + lease_ms` owned by `owner`. No job is ever
+    /// held by two live leases.
+    fn claim(
+        &self,
+        now: UnixMillis,
+        lease_ms: u64,
+        owner: &str,
+        max: usize,
+        busy_routers: &[String],
+    ) -> Result<Vec<Job>>;
+
+    /// Finishes a job: removes it. Fails with `LeaseLost` if the lease token
+    /// no longer matches (someone reclaimed it).
+    fn complete(&self, job_id: u64, lease_token: u64) -> Result<()>;
+
+    /// Gives a job back for a retry at `retry_at` with `attempts + 1` and
+    /// the error recorded. `LeaseLost` as for `complete`.
+    fn fail(&self, job_id: u64, lease_token: u64, retry_at: UnixMillis, error: &str)
+        -> Result<Job>;
+
+    /// Extends a live lease to `now + lease_ms`.
+    fn renew(&self, job_id: u64, lease_token: u64, now: UnixMillis, lease_ms: u64) -> Result<()>;
+
+    /// Makes every job whose lease expired before `now` claimable again.
+    /// Returns how many were reclaimed.
+    fn reclaim_expired(&self, now: UnixMillis) -> Result<usize>;
+
+    /// All jobs (for operators and tests), in id order.
+    fn jobs(&self) -> Result<Vec<Job>>;
+
+    // ---- small key/value area ------------------------------------------------
+
+    /// Reads a value from the metadata area (PeeringDB snapshot, NETCONF
+    /// persist ids, issued tokens, ...), keyed by namespace and key.
+    fn meta_get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>>;
+    fn meta_put(&self, ns: &str, key: &str, value: &[u8]) -> Result<()>;
+    fn meta_delete(&self, ns: &str, key: &str) -> Result<()>;
+    fn meta_list(&self, ns: &str) -> Result<Vec<(String, Vec<u8>)>>;
+}
