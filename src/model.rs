@@ -322,6 +322,26 @@ impl Session {
     }
 }
 
+/// Who is calling the API, as established by authentication.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// Stable principal name for audit records: `pdb:<user id>`,
+    /// `token:<id prefix>`, `operator:<key name>`.
+    pub principal: String,
+    /// ASNs this caller may act for (ignored for operators).
+    pub asns: std::collections::BTreeSet<u32>,
+    /// Operators may act for any ASN (requests that arrive by e-mail) and
+    /// use the admin routes.
+    pub is_operator: bool,
+}
+
+impl Caller {
+    /// True when the caller may act for `asn`.
+    pub fn may_act_for(&self, asn: u32) -> bool {
+        self.is_operator || self.asns.contains(&asn)
+    }
+}
+
 /// What a job asks the worker to do with one session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobKind {
