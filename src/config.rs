@@ -55,6 +55,9 @@ pub struct Limits {
     pub max_page: usize,
     /// Seconds after which a request is answered 503.
     pub request_timeout_secs: u64,
+    /// Requests per minute one caller may make (token bucket with a burst
+    /// of the same size); beyond it the answer is 429. 0 = no limit.
+    pub requests_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -92,6 +95,7 @@ impl Default for Limits {
             max_body_bytes: 64 * 1024,
             max_page: 100,
             request_timeout_secs: 30,
+            requests_per_minute: 600,
         }
     }
 }

@@ -8,3 +8,6 @@ pub mod config;
 pub mod inventory;
 pub mod model;
 pub mod store;
+pub mod api;
+pub mod auth;
+pub mod cli;

@@ -1,0 +1,295 @@
+//! Admin routes (operator keys only; anyone else gets 403): every session
+//! by status, approve, reject with a reason, a session's audit trail, and
+//! the job queue. Each change is recorded with the operator's name.
+
+use super::common::{blocking, durable, next_token, page_size, rfc3339};
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiQuery, Operator};
+use super::state::AppState;
+use super::wire::SessionOut;
+use crate::model::{is_id, Job, JobKind, Session, SessionStatus};
+use crate::store::{SessionFilter, TransitionOpts};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+/// Longest rejection reason.
+pub const REASON_MAX: usize = 500;
+
+/// A session as operators see it: the API view plus where it lives and
+/// who asked. Never the secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdminSessionOut {
+    #[serde(flatten)]
+    pub session: SessionOut,
+    pub router: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configured_at: Option<String>,
+}
+
+impl From<&Session> for AdminSessionOut {
+    fn from(s: &Session) -> Self {
+        AdminSessionOut {
+            session: SessionOut::from(s),
+            router: s.router.clone(),
+            created_by: s.created_by.clone(),
+            created_at: rfc3339(s.created_ms),
+            updated_at: rfc3339(s.updated_ms),
+            configured_at: s.configured_ms.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ListAdminOut {
+    pub sessions: Vec<AdminSessionOut>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+/// One audit record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEventOut {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub from: Option<SessionStatus>,
+    pub to: Option<SessionStatus>,
+    pub detail: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditOut {
+    pub session_id: String,
+    pub events: Vec<AuditEventOut>,
+}
+
+/// One queued job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobOut {
+    pub job_id: u64,
+    pub kind: String,
+    pub session_id: String,
+    pub router: String,
+    pub attempts: u32,
+    pub not_before: String,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+}
+
+impl From<&Job> for JobOut {
+    fn from(j: &Job) -> Self {
+        JobOut {
+            job_id: j.job_id,
+            kind: match j.kind {
+                JobKind::Provision => "Provision",
+                JobKind::Deprovision => "Deprovision",
+                JobKind::Expire => "Expire",
+            }
+            .into(),
+            session_id: j.session_id.clone(),
+            router: j.router.clone(),
+            attempts: j.attempts,
+            not_before: rfc3339(j.not_before_ms),
+            lease_owner: j.lease.as_ref().map(|l| l.owner.clone()),
+            lease_until: j.lease.as_ref().map(|l| rfc3339(l.until_ms)),
+            last_error: j.last_error.clone(),
+            created_at: rfc3339(j.created_ms),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobsOut {
+    pub jobs: Vec<JobOut>,
+}
+
+/// Body of the reject route.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectIn {
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminListQuery {
+    pub status: Option<String>,
+    pub asn: Option<u32>,
+    pub router: Option<String>,
+    pub request_id: Option<String>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+/// `GET /admin/sessions?status=&asn=&router=&request_id=&max_results=&next_token=`.
+pub async fn list(
+    State(st): State<AppState>,
+    Operator(_op): Operator,
+    ApiQuery(q): ApiQuery<AdminListQuery>,
+) -> Result<Json<ListAdminOut>, ApiError> {
+    let limit = page_size(&st, q.max_results)?;
+    let after = next_token(q.next_token.as_deref())?;
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(SessionStatus::parse(s).ok_or_else(|| {
+            ApiError::invalid("status", "not a session status (Pending, Approved, ...)")
+        })?),
+    };
+    if let Some(r) = &q.request_id {
+        if !is_id(r) {
+            return Err(ApiError::invalid("request_id", "not a request id"));
+        }
+    }
+    let filter = SessionFilter {
+        owner_asn: q.asn,
+        request_id: q.request_id,
+        status,
+        router: q.router,
+    };
+    let page = blocking(&st, move |s| s.list_sessions(&filter, after.as_deref(), limit)).await?;
+    Ok(Json(ListAdminOut {
+        sessions: page.sessions.iter().map(AdminSessionOut::from).collect(),
+        next_token: page.next,
+    }))
+}
+
+async fn session(st: &AppState, id: &str) -> Result<Session, ApiError> {
+    if !is_id(id) {
+        return Err(ApiError::not_found("session"));
+    }
+    let id = id.to_string();
+    blocking(st, move |s| s.get_session(&id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("session"))
+}
+
+/// `GET /admin/sessions/{id}`.
+pub async fn get_one(
+    State(st): State<AppState>,
+    Operator(_op): Operator,
+    Path(id): Path<String>,
+) -> Result<Json<AdminSessionOut>, ApiError> {
+    Ok(Json(AdminSessionOut::from(&session(&st, &id).await?)))
+}
+
+/// Moves a session to `to` if it is in one of `from`; 409 otherwise.
+async fn decide(
+    st: &AppState,
+    id: &str,
+    to: SessionStatus,
+    from: &[SessionStatus],
+    opts: TransitionOpts,
+) -> Result<Session, ApiError> {
+    let cur = session(st, id).await?;
+    if !from.contains(&cur.status) {
+        let want: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+        return Err(ApiError::conflict(
+            "status",
+            format!(
+                "the session is {}; only {} sessions can become {to}",
+                cur.status,
+                want.join(" or ")
+            ),
+        ));
+    }
+    let sid = cur.session_id.clone();
+    let s = blocking(st, move |s| s.transition(&sid, to, opts)).await?;
+    durable(st).await?;
+    Ok(s)
+}
+
+/// `POST /admin/sessions/{id}/approve`: Pending or Failed -> Approved
+/// (queued for provisioning).
+pub async fn approve(
+    State(st): State<AppState>,
+    Operator(op): Operator,
+    Path(id): Path<String>,
+) -> Result<Json<AdminSessionOut>, ApiError> {
+    let from = [SessionStatus::Pending, SessionStatus::Failed];
+    let opts = TransitionOpts {
+        detail: Some(None),
+        actor: op.principal.clone(),
+        action: Some("approve".into()),
+        expect: from.to_vec(),
+    };
+    let s = decide(&st, &id, SessionStatus::Approved, &from, opts).await?;
+    tracing::info!(session_id = %s.session_id, by = %op.principal, "session approved");
+    Ok(Json(AdminSessionOut::from(&s)))
+}
+
+/// `POST /admin/sessions/{id}/reject` `{"reason": "..."}`: Pending or
+/// Failed -> Rejected, the reason in `status_detail` for the peer to read.
+pub async fn reject(
+    State(st): State<AppState>,
+    Operator(op): Operator,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RejectIn>,
+) -> Result<Json<AdminSessionOut>, ApiError> {
+    let reason = body.reason.trim().to_string();
+    if reason.is_empty() {
+        return Err(ApiError::invalid("reason", "required"));
+    }
+    crate::validate::text::check_text(&reason, REASON_MAX)
+        .map_err(|m| ApiError::invalid("reason", m))?;
+    let from = [SessionStatus::Pending, SessionStatus::Failed];
+    let opts = TransitionOpts {
+        detail: Some(Some(reason)),
+        actor: op.principal.clone(),
+        action: Some("reject".into()),
+        expect: from.to_vec(),
+    };
+    let s = decide(&st, &id, SessionStatus::Rejected, &from, opts).await?;
+    tracing::info!(session_id = %s.session_id, by = %op.principal, "session rejected");
+    Ok(Json(AdminSessionOut::from(&s)))
+}
+
+/// `GET /admin/sessions/{id}/audit`: oldest first; kept after deletion.
+pub async fn audit(
+    State(st): State<AppState>,
+    Operator(_op): Operator,
+    Path(id): Path<String>,
+) -> Result<Json<AuditOut>, ApiError> {
+    if !is_id(&id) {
+        return Err(ApiError::not_found("session"));
+    }
+    let sid = id.clone();
+    let events = blocking(&st, move |s| s.audit(&sid)).await?;
+    if events.is_empty() {
+        return Err(ApiError::not_found("session"));
+    }
+    Ok(Json(AuditOut {
+        session_id: id,
+        events: events
+            .into_iter()
+            .map(|e| AuditEventOut {
+                at: rfc3339(e.at_ms),
+                actor: e.actor,
+                action: e.action,
+                from: e.from,
+                to: e.to,
+                detail: e.detail,
+            })
+            .collect(),
+    }))
+}
+
+/// `GET /admin/jobs`.
+pub async fn jobs(
+    State(st): State<AppState>,
+    Operator(_op): Operator,
+) -> Result<(StatusCode, Json<JobsOut>), ApiError> {
+    let jobs = blocking(&st, |s| s.jobs()).await?;
+    Ok((
+        StatusCode::OK,
+        Json(JobsOut {
+            jobs: jobs.iter().map(JobOut::from).collect(),
+        }),
+    ))
+}

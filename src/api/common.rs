@@ -1,0 +1,158 @@
+//! Helpers the handlers share: store calls off the async threads, the
+//! durability barrier, visibility of sessions, page sizes and cursors.
+
+use super::error::ApiError;
+use super::state::AppState;
+use crate::model::{Caller, Session, UnixMillis};
+use crate::store::{self, Store};
+
+/// Runs a store call on the blocking pool (sled may touch the disk).
+pub async fn blocking<T, F>(st: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Store) -> store::Result<T> + Send + 'static,
+{
+    let s = st.store.clone();
+    tokio::task::spawn_blocking(move || f(s.as_ref()))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::from)
+}
+
+/// Waits until every change made so far is on disk. Called after each
+/// state change and before the answer: peerd never says yes to something
+/// a crash could lose.
+pub async fn durable(st: &AppState) -> Result<(), ApiError> {
+    st.store.durable().await.map_err(ApiError::internal)
+}
+
+/// The session if it exists and `caller` may see it (its requester ASN is
+/// one the caller acts for, or the caller is an operator). Anything else is
+/// 404, so nobody can learn that another network's session exists.
+pub async fn visible_session(st: &AppState, caller: &Caller, id: &str) -> Result<Session, ApiError> {
+    if !crate::model::is_id(id) {
+        return Err(ApiError::not_found("session"));
+    }
+    let id = id.to_string();
+    match blocking(st, move |s| s.get_session(&id)).await? {
+        Some(s) if caller.may_act_for(s.local_asn.0) => Ok(s),
+        _ => Err(ApiError::not_found("session")),
+    }
+}
+
+/// `max_results`: 1..=100 (default and ceiling: `limits.max_page`).
+pub fn page_size(st: &AppState, max_results: Option<i64>) -> Result<usize, ApiError> {
+    let max = st.max_page();
+    match max_results {
+        None => Ok(max),
+        Some(n) if (1..=100).contains(&n) => Ok((n as usize).min(max)),
+        Some(_) => Err(ApiError::invalid(
+            "max_results",
+            "must be between 1 and 100",
+        )),
+    }
+}
+
+/// A `next_token` as sent back by the client: bounded and URL-safe; the
+/// store decides whether it is one of its own.
+pub fn next_token(t: Option<&str>) -> Result<Option<String>, ApiError> {
+    match t {
+        None => Ok(None),
+        Some(t)
+            if !t.is_empty()
+                && t.len() <= 256
+                && t
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=') =>
+        {
+            Ok(Some(t.to_string()))
+        }
+        Some(_) => Err(ApiError::invalid(
+            "next_token",
+            "not a token this server issued",
+        )),
+    }
+}
+
+/// The owner filter for a listing: the `asn` asked for (if the caller may
+/// act for it, else 403), or the caller's only ASN, or (operators) none.
+pub fn owner_asn(caller: &Caller, asn: Option<u32>) -> Result<Option<u32>, ApiError> {
+    match asn {
+        Some(a) if caller.may_act_for(a) => Ok(Some(a)),
+        Some(a) => Err(ApiError::forbidden(
+            "asn",
+            format!("you may not act for AS{a}"),
+        )),
+        None if caller.is_operator => Ok(None),
+        None => match caller.asns.len() {
+            0 => Err(ApiError::forbidden(
+                "request",
+                "your account may not act for any network (check its PeeringDB permissions)",
+            )),
+            1 => Ok(caller.asns.iter().next().copied()),
+            _ => Err(ApiError::invalid(
+                "asn",
+                "required: you may act for several ASNs; say which one",
+            )),
+        },
+    }
+}
+
+/// RFC 3339 UTC timestamp (`2024-06-01T12:00:00.123Z`) of epoch milliseconds.
+pub fn rfc3339(ms: UnixMillis) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // Howard Hinnant's civil_from_days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if mo <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.{:03}Z",
+        ms % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339(1_718_000_000_123), "2024-06-10T06:13:20.123Z");
+    }
+
+    #[test]
+    fn owners() {
+        let one = Caller {
+            principal: "pdb:1".into(),
+            asns: BTreeSet::from([64600]),
+            is_operator: false,
+        };
+        assert_eq!(owner_asn(&one, None).unwrap(), Some(64600));
+        assert_eq!(owner_asn(&one, Some(64600)).unwrap(), Some(64600));
+        assert_eq!(owner_asn(&one, Some(64601)).unwrap_err().status, 403);
+        let two = Caller {
+            asns: BTreeSet::from([1, 2]),
+            ..one.clone()
+        };
+        assert_eq!(owner_asn(&two, None).unwrap_err().status, 400);
+        let op = Caller {
+            is_operator: true,
+            asns: BTreeSet::new(),
+            ..one
+        };
+        assert_eq!(owner_asn(&op, None).unwrap(), None);
+        assert_eq!(owner_asn(&op, Some(7)).unwrap(), Some(7));
+    }
+}

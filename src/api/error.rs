@@ -1,0 +1,182 @@
+//! The one API error type. Every failure the HTTP layer reports becomes an
+//! [`ApiError`], which renders the stable body
+//! `{"errors":[{"name":"<field path or 'request'>","errors":["message"]}]}`
+//! with the status design.md assigns (401 also carries `WWW-Authenticate`).
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use crate::validate::{Rejection, RejectionStatus};
+
+pub use super::wire::{ErrorBody, FieldError};
+
+/// An error answer: status plus field errors.
+#[derive(Clone, Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub errors: Vec<FieldError>,
+    /// `WWW-Authenticate` value for 401 answers.
+    challenge: Option<&'static str>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, name: impl Into<String>, msg: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            errors: vec![FieldError::new(name, msg)],
+            challenge: None,
+        }
+    }
+
+    /// An answer carrying several field errors.
+    pub fn with_items(status: StatusCode, errors: Vec<FieldError>) -> Self {
+        ApiError {
+            status,
+            errors,
+            challenge: None,
+        }
+    }
+
+    /// 400 on one field.
+    pub fn invalid(name: impl Into<String>, msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, name, msg)
+    }
+
+    /// 401: no token, or a token nobody recognises.
+    pub fn unauthorized(msg: impl Into<String>) -> Self {
+        ApiError {
+            challenge: Some("Bearer realm=\"peerd\""),
+            ..Self::new(StatusCode::UNAUTHORIZED, "request", msg)
+        }
+    }
+
+    /// 401 for a token that was presented but is not valid.
+    pub fn invalid_token(msg: impl Into<String>) -> Self {
+        ApiError {
+            challenge: Some("Bearer realm=\"peerd\", error=\"invalid_token\""),
+            ..Self::new(StatusCode::UNAUTHORIZED, "request", msg)
+        }
+    }
+
+    /// 403 on one field (an ASN the caller may not act for, an admin route).
+    pub fn forbidden(name: impl Into<String>, msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, name, msg)
+    }
+
+    /// 404: unknown, or not visible to this caller (never 403: no enumeration).
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "request", format!("{what} not found"))
+    }
+
+    pub fn conflict(name: impl Into<String>, msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, name, msg)
+    }
+
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request",
+            format!("request body larger than {limit} bytes"),
+        )
+    }
+
+    pub fn rate_limited() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "request",
+            "too many requests; slow down",
+        )
+    }
+
+    /// 503: a dependency (PeeringDB, the store) is unavailable.
+    pub fn unavailable(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "request", msg)
+    }
+
+    /// 500 without internals: the detail goes to the log, not the client.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "request",
+            "internal error; see the server log",
+        )
+    }
+
+    /// A validation refusal: 403 when the caller may not act for the ASN,
+    /// else 400.
+    pub fn rejection(r: Rejection) -> Self {
+        let status = match r.status {
+            RejectionStatus::Forbidden => StatusCode::FORBIDDEN,
+            RejectionStatus::Invalid => StatusCode::BAD_REQUEST,
+        };
+        Self::with_items(status, r.errors)
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.status)?;
+        for e in &self.errors {
+            write!(f, "; {}: {}", e.name, e.errors.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::NotFound(_) => ApiError::not_found("session"),
+            StoreError::BadTransition { from, to } => ApiError::conflict(
+                "status",
+                format!("a session in status {from} cannot move to {to}"),
+            ),
+            StoreError::Conflict(m) => ApiError::conflict("request", m),
+            StoreError::BadCursor => ApiError::invalid("next_token", "not a token this server issued"),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, axum::Json(self.body())).into_response();
+        if let Some(c) = self.challenge {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_shape_is_stable() {
+        let e = ApiError::invalid("sessions[2].peer_ip", "not ours");
+        let v = serde_json::to_value(e.body()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"errors":[{"name":"sessions[2].peer_ip","errors":["not ours"]}]})
+        );
+    }
+
+    #[test]
+    fn unauthorized_carries_challenge() {
+        let r = ApiError::unauthorized("missing bearer token").into_response();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let h = r.headers().get(header::WWW_AUTHENTICATE).unwrap();
+        assert!(h.to_str().unwrap().starts_with("Bearer"));
+    }
+}

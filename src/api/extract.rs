@@ -1,0 +1,235 @@
+//! Request extractors whose failures are [`ApiError`]s, so axum's plain-text
+//! rejections never reach a client: the bearer-token caller ([`Auth`],
+//! [`Operator`]), JSON bodies ([`ApiJson`], [`JsonBody`]) with the size limit
+//! and unknown fields refused, and query strings ([`ApiQuery`]).
+
+use super::error::ApiError;
+use super::state::AppState;
+use crate::auth::AuthError;
+use crate::model::Caller;
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+
+/// The authenticated caller. 401 without a valid bearer token, 503 when the
+/// authority cannot be asked, 429 past the caller's rate.
+pub struct Auth(pub Caller);
+
+impl<S> FromRequestParts<S> for Auth
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let st = AppState::from_ref(state);
+        let raw = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized("an Authorization: Bearer token is required"))?;
+        let raw = raw
+            .to_str()
+            .map_err(|_| ApiError::invalid_token("malformed Authorization header"))?;
+        let token = match raw.split_once(' ') {
+            Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
+            _ => {
+                return Err(ApiError::unauthorized(
+                    "the Authorization header must use the Bearer scheme",
+                ))
+            }
+        };
+        let caller = match st.verifier.verify(token).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Err(ApiError::invalid_token("unknown token")),
+            Err(AuthError::Invalid(m)) => return Err(ApiError::invalid_token(m)),
+            Err(AuthError::Unavailable(m)) => return Err(ApiError::unavailable(m)),
+        };
+        if !st.limiter.allow(&caller.principal) {
+            return Err(ApiError::rate_limited());
+        }
+        Ok(Auth(caller))
+    }
+}
+
+/// An authenticated operator (operator API key); 403 for anyone else.
+pub struct Operator(pub Caller);
+
+impl<S> FromRequestParts<S> for Operator
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Auth(c) = Auth::from_request_parts(parts, state).await?;
+        if !c.is_operator {
+            return Err(ApiError::forbidden(
+                "request",
+                "admin routes need an operator key",
+            ));
+        }
+        Ok(Operator(c))
+    }
+}
+
+/// A JSON body as bytes: content type checked, size bounded (413).
+pub struct JsonBody(pub Bytes);
+
+impl<S> FromRequest<S> for JsonBody
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let limit = AppState::from_ref(state).settings.limits.max_body_bytes;
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                let mime = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            })
+            .unwrap_or(false);
+        if !json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "request",
+                "the body must be JSON (Content-Type: application/json)",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::too_large(limit)
+            } else {
+                ApiError::invalid("request", "the request body could not be read")
+            }
+        })?;
+        if bytes.len() > limit {
+            return Err(ApiError::too_large(limit));
+        }
+        Ok(JsonBody(bytes))
+    }
+}
+
+/// A typed JSON body. The target types refuse unknown fields; errors name
+/// the field path (`prefix` + serde's path).
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let JsonBody(b) = JsonBody::from_request(req, state).await?;
+        Ok(ApiJson(parse_json(&b, "")?))
+    }
+}
+
+/// Parses JSON, turning serde's failure into a 400 that names the field:
+/// `prefix` joined with the path serde reached (`sessions[2].peer_ip`).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], prefix: &str) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let v: T = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let name = field_name(prefix, &path);
+        ApiError::invalid(name, clean_message(&e.into_inner()))
+    })?;
+    Ok(v)
+}
+
+fn field_name(prefix: &str, path: &str) -> String {
+    let path = if path == "." { "" } else { path };
+    match (prefix.is_empty(), path.is_empty()) {
+        (true, true) => "request".into(),
+        (true, false) => path.trim_start_matches('.').to_string(),
+        (false, true) => prefix.to_string(),
+        (false, false) if path.starts_with('[') => format!("{prefix}{path}"),
+        (false, false) => format!("{prefix}.{}", path.trim_start_matches('.')),
+    }
+}
+
+/// serde_json's message without the "at line 1 column 7" tail, bounded.
+fn clean_message(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
+    };
+    let mut m: String = msg.chars().filter(|c| !c.is_control()).take(300).collect();
+    if e.is_eof() || e.is_syntax() {
+        m = format!("malformed JSON: {m}");
+    }
+    m
+}
+
+/// A typed query string; 400 with the error body on failure.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Query::<T>::try_from_uri(&parts.uri)
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e| {
+                let text = e.body_text();
+                let text = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                let name = query_field(text).unwrap_or_else(|| "request".into());
+                ApiError::invalid(name, format!("query string: {}", truncate(text, 300)))
+            })
+    }
+}
+
+/// Best effort: the parameter named in a query-string error.
+fn query_field(msg: &str) -> Option<String> {
+    let start = msg.find('`')? + 1;
+    let end = start + msg[start..].find('`')?;
+    let f = &msg[start..end];
+    (!f.is_empty() && f.len() <= 40 && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .then(|| f.to_string())
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().filter(|c| !c.is_control()).take(n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Item {
+        a: u32,
+    }
+
+    #[test]
+    fn names_follow_the_path() {
+        let e = parse_json::<Vec<Item>>(br#"[{"a":1},{"a":"x"}]"#, "sessions").unwrap_err();
+        assert_eq!(e.errors[0].name, "sessions[1].a");
+        let e = parse_json::<Vec<Item>>(br#"[{"a":1,"b":2}]"#, "sessions").unwrap_err();
+        assert!(e.errors[0].name.starts_with("sessions[0]"), "{:?}", e.errors);
+        assert!(e.errors[0].errors[0].contains("unknown field"), "{:?}", e.errors);
+        let e = parse_json::<Item>(b"{", "").unwrap_err();
+        assert_eq!(e.errors[0].name, "request");
+        assert!(!e.errors[0].errors[0].contains("line"));
+    }
+}

@@ -1,0 +1,149 @@
+//! Taking in a peering request (draft `POST /sessions` and v0
+//! `add_sessions`): validate every item, apply policy, store the accepted
+//! ones in one transaction, wait until it is on disk, and sort the outcome
+//! into accepted sessions and per-item errors.
+
+use super::common::{blocking, durable};
+use super::error::ApiError;
+use super::state::AppState;
+use super::wire::{push_field_error, CreateBody, FieldError};
+use crate::model::{new_id, now_ms, Caller, RequestRecord, Session, SessionStatus};
+use crate::policy::{decide, Decision};
+use crate::store::Inserted;
+use crate::validate::{validate_items, validate_request, Dialect, RejectionStatus, SessionMeta};
+use axum::http::StatusCode;
+
+/// What became of a request.
+#[derive(Debug)]
+pub struct Outcome {
+    pub request_id: String,
+    /// Accepted sessions (new, or the existing one for an identical repeat),
+    /// in item order.
+    pub accepted: Vec<Session>,
+    /// Errors of the refused items, named `sessions[i].<field>`.
+    pub errors: Vec<FieldError>,
+    /// Status to answer when nothing was accepted: 403 if every refusal
+    /// was an ASN the caller may not act for, 409 if every one was a
+    /// conflict with an existing session, else 400.
+    pub refusal: StatusCode,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Why {
+    Forbidden,
+    Invalid,
+    Conflict,
+}
+
+/// Runs the whole intake. Request-level problems (empty, too many, bad
+/// `return_url`) are an `Err` (400); item problems are in the outcome.
+pub async fn intake(
+    st: &AppState,
+    caller: &Caller,
+    body: CreateBody,
+    dialect: Dialect,
+) -> Result<Outcome, ApiError> {
+    let inv = st.inventory.clone();
+    validate_request(&inv, &body).map_err(ApiError::rejection)?;
+    let request_id = new_id();
+    let now = now_ms();
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut why: Vec<Why> = Vec::new();
+    // (item index, session) for the items that passed validation and policy.
+    let mut candidates: Vec<(usize, Session)> = Vec::new();
+    for (i, r) in validate_items(&inv, caller, &body, dialect).into_iter().enumerate() {
+        match r {
+            Err(rej) => {
+                why.push(match rej.status {
+                    RejectionStatus::Forbidden => Why::Forbidden,
+                    RejectionStatus::Invalid => Why::Invalid,
+                });
+                for e in rej.errors {
+                    for m in e.errors {
+                        push_field_error(&mut errors, &e.name, m);
+                    }
+                }
+            }
+            Ok(valid) => {
+                let status = match decide(&inv.policy, &valid) {
+                    Decision::Approve => SessionStatus::Approved,
+                    Decision::Pending => SessionStatus::Pending,
+                    Decision::Reject(reason) => {
+                        let side = if valid.flipped { "peer_asn" } else { "local_asn" };
+                        push_field_error(&mut errors, &format!("sessions[{i}].{side}"), reason);
+                        why.push(Why::Invalid);
+                        continue;
+                    }
+                };
+                let s = valid.to_session(SessionMeta {
+                    session_id: new_id(),
+                    request_id: request_id.clone(),
+                    status,
+                    status_detail: None,
+                    seq: 0,
+                    now_ms: now,
+                    created_by: caller.principal.clone(),
+                });
+                candidates.push((i, s));
+            }
+        }
+    }
+
+    let mut accepted = Vec::new();
+    let mut new = 0usize;
+    if !candidates.is_empty() {
+        let record = RequestRecord {
+            request_id: request_id.clone(),
+            requester_asn: candidates[0].1.local_asn,
+            created_by: caller.principal.clone(),
+            created_ms: now,
+            return_url: body.return_url.clone(),
+            session_ids: vec![],
+        };
+        let (idx, sessions): (Vec<usize>, Vec<Session>) = candidates.into_iter().unzip();
+        let inserted = blocking(st, move |s| s.insert_request(&record, sessions)).await?;
+        // The yes below must survive a crash.
+        durable(st).await?;
+        for (i, r) in idx.into_iter().zip(inserted) {
+            match r {
+                Inserted::New(s) => {
+                    new += 1;
+                    accepted.push(s);
+                }
+                Inserted::Existing(s) => accepted.push(s),
+                Inserted::Conflict(existing) => {
+                    why.push(Why::Conflict);
+                    push_field_error(
+                        &mut errors,
+                        &format!("sessions[{i}]"),
+                        format!(
+                            "session {} already exists for this location and these addresses with other parameters; delete it first or repeat it unchanged",
+                            existing.session_id
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    tracing::info!(
+        request_id,
+        by = %caller.principal,
+        new,
+        repeated = accepted.len() - new,
+        refused = why.len(),
+        "peering request"
+    );
+    let refusal = if !why.is_empty() && why.iter().all(|w| *w == Why::Forbidden) {
+        StatusCode::FORBIDDEN
+    } else if !why.is_empty() && why.iter().all(|w| *w == Why::Conflict) {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    Ok(Outcome {
+        request_id,
+        accepted,
+        errors,
+        refusal,
+    })
+}

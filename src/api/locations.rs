@@ -1,0 +1,102 @@
+//! `GET /locations`: the places we peer at, from the inventory.
+
+use super::common::{next_token, page_size};
+use super::error::ApiError;
+use super::extract::{ApiQuery, Auth};
+use super::state::AppState;
+use super::wire::{ListLocationsOut, LocationOut};
+use crate::inventory::Location;
+use crate::model::{Caller, LocationType};
+use axum::extract::State;
+use axum::Json;
+use base64::Engine;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationsQuery {
+    pub asn: Option<u32>,
+    pub location_type: Option<String>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+/// Checks `asn` (the caller must act for it) and parses `location_type`.
+pub fn filter<'i>(
+    st: &'i AppState,
+    caller: &Caller,
+    asn: Option<u32>,
+    location_type: Option<&str>,
+) -> Result<Vec<&'i Location>, ApiError> {
+    if let Some(a) = asn {
+        if !caller.may_act_for(a) {
+            return Err(ApiError::forbidden("asn", format!("you may not act for AS{a}")));
+        }
+    }
+    let kind = match location_type {
+        None | Some("") => None,
+        Some(t) => Some(LocationType::parse(t).ok_or_else(|| {
+            ApiError::invalid("location_type", "must be public or private")
+        })?),
+    };
+    Ok(st
+        .inventory
+        .locations
+        .iter()
+        .filter(|l| kind.is_none_or(|k| l.kind == k))
+        .collect())
+}
+
+const TOKEN_TAG: &str = "loc1:";
+
+fn encode_offset(n: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{TOKEN_TAG}{n}"))
+}
+
+fn decode_offset(t: &str) -> Result<usize, ApiError> {
+    let bad = || ApiError::invalid("next_token", "not a token this server issued");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(t)
+        .map_err(|_| bad())?;
+    let s = String::from_utf8(raw).map_err(|_| bad())?;
+    s.strip_prefix(TOKEN_TAG)
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(bad)
+}
+
+/// `GET /locations?asn=&location_type=&max_results=&next_token=`.
+pub async fn list(
+    State(st): State<AppState>,
+    Auth(caller): Auth,
+    ApiQuery(q): ApiQuery<LocationsQuery>,
+) -> Result<Json<ListLocationsOut>, ApiError> {
+    let limit = page_size(&st, q.max_results)?;
+    let start = match next_token(q.next_token.as_deref())? {
+        Some(t) => decode_offset(&t)?,
+        None => 0,
+    };
+    let all = filter(&st, &caller, q.asn, q.location_type.as_deref())?;
+    let page: Vec<LocationOut> = all
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|l| LocationOut::from(*l))
+        .collect();
+    let end = start + page.len();
+    Ok(Json(ListLocationsOut {
+        locations: page,
+        next_token: (end < all.len()).then(|| encode_offset(end)),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_round_trip() {
+        assert_eq!(decode_offset(&encode_offset(42)).unwrap(), 42);
+        assert!(decode_offset("bm9wZQ").is_err());
+        assert!(decode_offset("!!").is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! The HTTP API: draft routes, v0 routes, admin routes, errors and auth.
+//! [`wire`] holds the JSON shapes that go over the wire; [`server`] builds
+//! the router under the configurable base path and serves it.
+
+pub mod admin;
+pub mod common;
+pub mod error;
+pub mod extract;
+pub mod intake;
+pub mod locations;
+pub mod server;
+pub mod sessions;
+pub mod state;
+pub mod v0;
+pub mod wire;

@@ -1,0 +1,141 @@
+//! Draft routes for sessions: create (`POST /sessions`), list, get, delete.
+//! A caller only ever sees sessions whose requester ASN it may act for;
+//! anything else is 404, never 403.
+
+use super::common::{blocking, durable, next_token, owner_asn, page_size, visible_session};
+use super::error::ApiError;
+use super::extract::{ApiQuery, Auth, JsonBody};
+use super::intake::intake;
+use super::state::AppState;
+use super::wire::{CreateBody, CreateOut, ListSessionsOut, SessionOut};
+use crate::model::{is_id, Caller, SessionStatus};
+use crate::store::{SessionFilter, TransitionOpts};
+use crate::validate::Dialect;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+/// `POST /sessions`: 200 with accepted sessions and the refused items'
+/// errors; nothing accepted -> 400 (403 / 409 when that is all there was).
+pub async fn create(
+    State(st): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(bytes): JsonBody,
+) -> Result<Response, ApiError> {
+    let body = CreateBody::from_slice(&bytes)
+        .map_err(|b| ApiError::with_items(StatusCode::BAD_REQUEST, b.errors))?;
+    let out = intake(&st, &caller, body, Dialect::Draft).await?;
+    if out.accepted.is_empty() {
+        return Err(ApiError::with_items(out.refusal, out.errors));
+    }
+    Ok(Json(CreateOut {
+        request_id: out.request_id,
+        sessions: out.accepted.iter().map(SessionOut::from).collect(),
+        errors: out.errors,
+    })
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub asn: Option<u32>,
+    pub request_id: Option<String>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+/// `GET /sessions?asn=&request_id=&max_results=&next_token=`.
+pub async fn list(
+    State(st): State<AppState>,
+    Auth(caller): Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<ListSessionsOut>, ApiError> {
+    let limit = page_size(&st, q.max_results)?;
+    let after = next_token(q.next_token.as_deref())?;
+    let owner = owner_asn(&caller, q.asn)?;
+    if let Some(r) = &q.request_id {
+        if !is_id(r) {
+            return Err(ApiError::invalid("request_id", "not a request id"));
+        }
+    }
+    let filter = SessionFilter {
+        owner_asn: owner,
+        request_id: q.request_id.clone(),
+        ..Default::default()
+    };
+    let page = blocking(&st, move |s| s.list_sessions(&filter, after.as_deref(), limit)).await?;
+    Ok(Json(ListSessionsOut {
+        sessions: page.sessions.iter().map(SessionOut::from).collect(),
+        next_token: page.next,
+    }))
+}
+
+/// `GET /sessions/{session_id}`.
+pub async fn get_one(
+    State(st): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<SessionOut>, ApiError> {
+    let s = visible_session(&st, &caller, &id).await?;
+    Ok(Json(SessionOut::from(&s)))
+}
+
+/// `DELETE /sessions/{session_id}`: 204. A session that never reached a
+/// router (Pending, Rejected) or whose config is already gone
+/// (Unestablished) is removed at once; any other goes `Deleting`, which
+/// queues the removal from the router, and answers 404 once that is done.
+pub async fn delete(
+    State(st): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    delete_session(&st, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Shared by the draft route (and usable by admin tooling).
+pub async fn delete_session(st: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    // A concurrent change (the worker moving it on) is retried a few times.
+    for _ in 0..5 {
+        let s = visible_session(st, caller, id).await?;
+        let sid = s.session_id.clone();
+        let actor = caller.principal.clone();
+        let result = match s.status {
+            SessionStatus::Deleting => return Ok(()),
+            SessionStatus::Pending | SessionStatus::Rejected | SessionStatus::Unestablished => {
+                blocking(st, move |store| store.remove_session(&sid, &actor)).await
+            }
+            from => {
+                let opts = TransitionOpts {
+                    actor,
+                    action: Some("delete".into()),
+                    expect: vec![from],
+                    detail: Some(Some("deletion requested".into())),
+                };
+                blocking(st, move |store| {
+                    store.transition(&sid, SessionStatus::Deleting, opts).map(|_| ())
+                })
+                .await
+            }
+        };
+        match result {
+            Ok(()) => {
+                durable(st).await?;
+                tracing::info!(session_id = %s.session_id, by = %caller.principal, from = %s.status, "session deletion");
+                return Ok(());
+            }
+            // The status moved under us: look again.
+            Err(e) if e.status == StatusCode::CONFLICT || e.status == StatusCode::NOT_FOUND => {
+                continue
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::conflict(
+        "request",
+        "the session keeps changing; try again",
+    ))
+}

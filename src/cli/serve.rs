@@ -1,0 +1,133 @@
+//! `peerd serve`: load settings and inventory, open the store, serve the API
+//! until SIGINT/SIGTERM. Routers are not contacted at startup.
+
+use super::{CliError, CliResult};
+use crate::api::server::{normalise_base_path, serve};
+use crate::api::state::AppState;
+use crate::auth::operator::OperatorVerifier;
+use crate::auth::pdb::PdbVerifier;
+use crate::auth::{Verifier, Verifiers};
+use crate::config::Settings;
+use crate::inventory::Inventory;
+use crate::store::{SledStore, Store};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Flags of `peerd serve`; each overrides the settings file and `PEERD_*`.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct ServeArgs {
+    /// Settings file (default: ./peerd.yaml if it exists, else built-in defaults).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Directory of the embedded store (default ./data).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Inventory file (default ./inventory.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+}
+
+/// Settings from file, then environment, then these flags.
+pub fn settings(args: &ServeArgs) -> CliResult<Settings> {
+    let mut s = Settings::load(args.config.as_deref())?;
+    if let Some(l) = args.listen {
+        s.listen = l;
+    }
+    if let Some(d) = &args.data_dir {
+        s.data_dir = d.clone();
+    }
+    if let Some(i) = &args.inventory {
+        s.inventory = i.clone();
+    }
+    Ok(s)
+}
+
+/// Everything `serve` needs, built and checked before the port opens.
+pub struct Prepared {
+    pub state: AppState,
+    pub listener: tokio::net::TcpListener,
+    pub base: String,
+}
+
+/// Loads and opens everything; fails with a clear message on any problem.
+pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
+    let base = normalise_base_path(&settings.base_path).map_err(CliError)?;
+    let inventory = Inventory::load(&settings.inventory)?;
+    let operators = OperatorVerifier::new(settings.operator_keys_file.clone())?;
+    if operators.is_empty() {
+        tracing::warn!(
+            file = %settings.operator_keys_file.display(),
+            "no operator keys yet; create one with `peerd key add NAME`"
+        );
+    }
+    let pdb = PdbVerifier::new(&settings.peeringdb)
+        .map_err(|e| CliError::new(format!("PeeringDB client: {e}")))?;
+    let verifier: Arc<dyn Verifier> = Arc::new(Verifiers(vec![Arc::new(operators), Arc::new(pdb)]));
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(&settings.data_dir).map_err(|e| {
+        CliError::new(format!("store in {}: {e}", settings.data_dir.display()))
+    })?);
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", settings.listen)))?;
+    let state = AppState::new(settings, inventory, store, verifier);
+    Ok(Prepared {
+        state,
+        listener,
+        base,
+    })
+}
+
+/// `peerd serve`.
+pub async fn run(args: ServeArgs) -> CliResult {
+    let settings = settings(&args)?;
+    let p = prepare(settings).await?;
+    let addr = p.listener.local_addr()?;
+    let inv = &p.state.inventory;
+    tracing::info!(
+        asn = inv.asn,
+        routers = inv.routers.len(),
+        locations = inv.locations.len(),
+        approval = ?inv.policy.approval,
+        data_dir = %p.state.settings.data_dir.display(),
+        "peerd starting"
+    );
+    // The one line scripts and tests wait for.
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "peerd listening on http://{addr}{}", p.base)?;
+        out.flush()?;
+    }
+    let store = p.state.store.clone();
+    serve(p.listener, p.state, shutdown_signal()).await?;
+    store.durable().await?;
+    tracing::info!("peerd stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,86 @@
+//! The shipped example files: `peerd check` accepts the example inventory,
+//! refuses broken ones, and `peerd serve` starts with the examples even
+//! though the lab router is not reachable.
+
+use crate::support::*;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+#[tokio::test]
+async fn check_accepts_the_example_inventory() {
+    let root = repo_root();
+    let dir = tempfile::tempdir().unwrap();
+    let inv = root.join("inventory.yaml");
+    let out = cli(dir.path(), &["check", "--inventory", inv.to_str().unwrap()]).await;
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(out.stdout.contains("OK"), "{}", out.stdout);
+    let cfg = root.join("peerd.example.yaml");
+    let out = cli(
+        dir.path(),
+        &["check", "--config", cfg.to_str().unwrap(), "--inventory", inv.to_str().unwrap()],
+    )
+    .await;
+    assert!(out.status.success(), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn check_refuses_broken_inventories() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(repo_root().join("inventory.yaml")).unwrap();
+    let cases = [
+        (good.replace("router: lab-frr", "router: nowhere"), "locations[0].router"),
+        (good.replace("approval: auto", "approval: auto\n  colour: blue"), "colour"),
+        (good.replace("our_ips: [192.0.2.1,", "our_ips: [198.51.100.1,"), "locations[0].our_ips[0]"),
+    ];
+    for (i, (text, needle)) in cases.iter().enumerate() {
+        let p = dir.path().join(format!("bad{i}.yaml"));
+        std::fs::write(&p, text).unwrap();
+        let out = cli(dir.path(), &["check", "--inventory", p.to_str().unwrap()]).await;
+        assert!(!out.status.success(), "case {i} passed");
+        assert!(out.stderr.contains(needle), "case {i}: {}", out.stderr);
+        assert!(out.stderr.contains(&format!("bad{i}.yaml")), "case {i}: {}", out.stderr);
+    }
+    let out = cli(dir.path(), &["check", "--inventory", "/nonexistent/inv.yaml"]).await;
+    assert!(!out.status.success());
+    assert!(out.stderr.contains("/nonexistent/inv.yaml"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn serve_starts_with_the_examples() {
+    let root = repo_root();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = tokio::process::Command::new(bin());
+    clean_env(&mut cmd);
+    let mut child = cmd
+        .current_dir(dir.path())
+        .args([
+            "serve",
+            "--config",
+            root.join("peerd.example.yaml").to_str().unwrap(),
+            "--inventory",
+            root.join("inventory.yaml").to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.path().join("data").to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("startup line")
+        .unwrap()
+        .expect("a line");
+    let url = url.strip_prefix("peerd listening on ").expect(&url).to_string();
+    let r = reqwest::get(format!("{url}/healthz")).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // No operator key yet, so the API answers 401.
+    let r = reqwest::get(format!("{url}/locations")).await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let _ = child.start_kill();
+}

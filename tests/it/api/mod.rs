@@ -1,0 +1,12 @@
+//! The Peering API over real HTTP: the `peerd` binary on loopback with a
+//! stand-in PeeringDB (issue 2).
+
+mod admin;
+mod auth;
+mod durability;
+mod examples;
+mod isolation;
+mod paging;
+mod routes;
+mod v0;
+mod validation;

@@ -1,0 +1,425 @@
+//! Test harness: the real `peerd` binary as a child process on a free
+//! loopback port, with a temp data dir and test inventory, a stand-in
+//! PeeringDB, and a small JSON HTTP client.
+
+#![allow(dead_code)]
+
+pub mod pdb;
+
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub use pdb::{profile, FakePdb, Mode};
+
+/// Peer A: AS64600 (token `tok-a`), peer B: AS64601 (`tok-b`).
+pub const TOK_A: &str = "tok-a";
+pub const TOK_B: &str = "tok-b";
+/// Read-only member of AS64602: filtered out by `required_perms: 2`.
+pub const TOK_RO: &str = "tok-ro";
+/// Acts for AS64603 and AS64604.
+pub const TOK_MULTI: &str = "tok-multi";
+pub const ASN_A: u32 = 64600;
+pub const ASN_B: u32 = 64601;
+pub const OUR_ASN: u32 = 65001;
+
+/// The stand-in PeeringDB with the test tokens loaded.
+pub async fn fake_pdb() -> FakePdb {
+    let p = FakePdb::start().await;
+    p.add_token(TOK_A, profile(1, &[(ASN_A, 15, 15)]));
+    p.add_token(TOK_B, profile(2, &[(ASN_B, 15, 15)]));
+    p.add_token(TOK_RO, profile(3, &[(64602, 1, 0)]));
+    p.add_token(TOK_MULTI, profile(4, &[(64603, 15, 0), (64604, 3, 0)]));
+    p
+}
+
+/// Test inventory; `approval` is `auto` or `manual`.
+pub fn inventory(approval: &str, allow_private: bool) -> String {
+    format!(
+        r#"# test inventory
+asn: {OUR_ASN}
+routers:
+  - name: rtr1
+    platform: frr
+    host: 127.0.0.1
+    port: 2222
+    user: labops
+    credential: {{ key_file: /nonexistent/id_ed25519 }}
+    host_key: {{ key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeTestKeyOnly test" }}
+  - name: rtr2
+    platform: bird2
+    host: 127.0.0.1
+    port: 2223
+    user: labops
+    credential: {{ password_env: PEERD_TEST_NO_SUCH_VAR }}
+    host_key: {{ key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeTestKeyOnly test" }}
+locations:
+  - id: pdb:ix:1
+    type: public
+    name: Test-IX-One
+    router: rtr1
+    prefixes: [192.0.2.0/24, "2001:db8::/64"]
+    our_ips: [192.0.2.1, "2001:db8::1"]
+  - id: pdb:ix:2
+    type: public
+    name: Test-IX-Two
+    router: rtr2
+    prefixes: [198.51.100.0/24, "2001:db8:2::/64"]
+    our_ips: [198.51.100.1, "2001:db8:2::1"]
+policy:
+  approval: {approval}
+  allow_private_asns: {allow_private}
+  deny_asns: [64666]
+  max_sessions_per_request: 100
+"#
+    )
+}
+
+/// What a peerd instance is started with.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub approval: &'static str,
+    pub allow_private: bool,
+    pub base_path: &'static str,
+    pub max_body_bytes: usize,
+    pub requests_per_minute: u32,
+    pub pdb_url: String,
+}
+
+impl Options {
+    pub fn new(pdb: &FakePdb) -> Options {
+        Options {
+            approval: "auto",
+            allow_private: true,
+            base_path: "/",
+            max_body_bytes: 64 * 1024,
+            requests_per_minute: 0,
+            pdb_url: pdb.url(),
+        }
+    }
+}
+
+/// A running `peerd serve` (killed on drop) and its files.
+pub struct Peerd {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub key: String,
+    pub http: reqwest::Client,
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_peerd")
+}
+
+/// Removes every `PEERD_*` variable so the host's environment cannot leak in.
+pub fn clean_env(cmd: &mut Command) {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PEERD_") {
+            cmd.env_remove(k);
+        }
+    }
+}
+
+impl Peerd {
+    /// Writes config, inventory and an operator key (`peerd key add`), then starts.
+    pub async fn start(o: &Options) -> Peerd {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("inventory.yaml"), inventory(o.approval, o.allow_private)).unwrap();
+        let cfg = format!(
+            r#"listen: 127.0.0.1:0
+base_path: "{base}"
+data_dir: {d}/data
+inventory: {d}/inventory.yaml
+operator_keys_file: {d}/operator-keys.yaml
+peeringdb:
+  auth_base: {pdb}
+  required_perms: 2
+  cache_ttl_secs: 300
+  timeout_secs: 2
+limits:
+  max_body_bytes: {mb}
+  requests_per_minute: {rpm}
+  request_timeout_secs: 20
+"#,
+            base = o.base_path,
+            d = d.display(),
+            pdb = o.pdb_url,
+            mb = o.max_body_bytes,
+            rpm = o.requests_per_minute,
+        );
+        std::fs::write(d.join("peerd.yaml"), cfg).unwrap();
+        let key = cli(d, &["key", "add", "noc", "--config", "peerd.yaml"]).await;
+        assert!(key.status.success(), "key add: {}", key.stderr);
+        let key = key.stdout.trim().to_string();
+        let mut p = Peerd {
+            child: None,
+            dir,
+            url: String::new(),
+            key,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        };
+        p.spawn().await;
+        p
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    async fn spawn(&mut self) {
+        let d = self.dir.path().to_path_buf();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.join("peerd.log"))
+            .unwrap();
+        let mut cmd = Command::new(bin());
+        clean_env(&mut cmd);
+        cmd.current_dir(&d)
+            .args(["serve", "--config", "peerd.yaml"])
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("spawn peerd");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let url = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(l) = lines.next_line().await.unwrap() {
+                if let Some(u) = l.strip_prefix("peerd listening on ") {
+                    return Some(u.trim().to_string());
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten();
+        let Some(url) = url else {
+            let _ = child.start_kill();
+            panic!("peerd did not start; log:\n{}", self.log());
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        self.url = url;
+        self.child = Some(child);
+    }
+
+    /// SIGKILL, no chance to flush anything.
+    pub async fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.start_kill().unwrap();
+            c.wait().await.unwrap();
+        }
+    }
+
+    /// Kills (SIGKILL) and starts again on the same data dir.
+    pub async fn restart(&mut self) {
+        self.kill().await;
+        self.spawn().await;
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("peerd.log")).unwrap_or_default()
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Resp {
+        let mut r = self.http.request(method, format!("{}{}", self.url, path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        Resp::from(r.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call(reqwest::Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Resp {
+        self.call(reqwest::Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Resp {
+        self.call(reqwest::Method::DELETE, path, Some(token), None).await
+    }
+
+    /// POST raw bytes with a content type.
+    pub async fn post_raw(&self, path: &str, token: &str, body: Vec<u8>, ctype: &str) -> Resp {
+        let r = self
+            .http
+            .post(format!("{}{}", self.url, path))
+            .bearer_auth(token)
+            .header("content-type", ctype)
+            .body(body);
+        Resp::from(r.send().await.expect("request")).await
+    }
+
+    /// The base path part of the URL (`""` or `/peering`).
+    pub fn base(&self) -> String {
+        let rest = self.url.trim_start_matches("http://");
+        rest.find('/').map(|i| rest[i..].to_string()).unwrap_or_default()
+    }
+
+    /// Sends a raw HTTP/1.1 request (ending with `Connection: close`) and
+    /// returns the status and the (de-chunked if needed) body.
+    pub async fn raw(&self, request: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let rest = self.url.trim_start_matches("http://");
+        let hostport = rest.split('/').next().unwrap();
+        let mut s = tokio::net::TcpStream::connect(hostport).await.unwrap();
+        // The server may answer (and close) before all of the body is sent.
+        let _ = s.write_all(request.as_bytes()).await;
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf).await;
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+            dechunk(body)
+        } else {
+            body.to_string()
+        };
+        (status, body)
+    }
+
+    /// Runs `peerd admin --url .. --key .. ARGS`.
+    pub async fn admin_cli(&self, args: &[&str]) -> CliOut {
+        let mut full = vec!["admin", "--url", &self.url, "--key", &self.key];
+        full.extend_from_slice(args);
+        cli(self.dir.path(), &full).await
+    }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((len, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// A finished HTTP exchange.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    /// Sends a prepared request.
+    pub async fn send(r: reqwest::RequestBuilder) -> Resp {
+        Resp::from(r.send().await.expect("request")).await
+    }
+
+    async fn from(r: reqwest::Response) -> Resp {
+        let status = r.status();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// Asserts the status, with the body in the message.
+    #[track_caller]
+    pub fn expect(&self, s: u16) -> &Resp {
+        assert_eq!(self.status.as_u16(), s, "body: {}", self.text);
+        self
+    }
+
+    /// Asserts the stable error body and returns its field names.
+    #[track_caller]
+    pub fn error_names(&self) -> Vec<String> {
+        let errs = self.body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no error body: {}", self.text));
+        assert!(!errs.is_empty(), "empty errors: {}", self.text);
+        for e in errs {
+            let obj = e.as_object().expect("error item object");
+            assert_eq!(obj.len(), 2, "error item keys: {e}");
+            assert!(e["name"].is_string(), "{e}");
+            let msgs = e["errors"].as_array().expect("messages");
+            assert!(!msgs.is_empty() && msgs.iter().all(|m| m.is_string()), "{e}");
+        }
+        errs.iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// Output of a CLI run.
+pub struct CliOut {
+    pub status: std::process::ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the `peerd` binary with `args` in `dir`.
+pub async fn cli(dir: &Path, args: &[&str]) -> CliOut {
+    let mut cmd = Command::new(bin());
+    clean_env(&mut cmd);
+    let out = cmd
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run peerd");
+    CliOut {
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A session body in draft orientation (`local_*` = requester).
+pub fn sess(asn: u32, ip: &str, our_ip: &str, loc: &str) -> Value {
+    serde_json::json!({
+        "local_asn": asn,
+        "local_ip": ip,
+        "peer_asn": OUR_ASN,
+        "peer_ip": our_ip,
+        "peer_type": "public",
+        "location": {"id": loc, "type": "public"},
+    })
+}
+
+/// The repository root (for the shipped example files).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
