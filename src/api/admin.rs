@@ -4,12 +4,12 @@
 
 use super::common::{blocking, durable, next_token, page_size, rfc3339};
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiQuery, Operator};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Operator};
 use super::state::AppState;
 use super::wire::SessionOut;
 use crate::model::{is_id, Job, JobKind, Session, SessionStatus};
 use crate::store::{SessionFilter, TransitionOpts};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -174,7 +174,7 @@ async fn session(st: &AppState, id: &str) -> Result<Session, ApiError> {
 pub async fn get_one(
     State(st): State<AppState>,
     Operator(_op): Operator,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<AdminSessionOut>, ApiError> {
     Ok(Json(AdminSessionOut::from(&session(&st, &id).await?)))
 }
@@ -210,7 +210,7 @@ async fn decide(
 pub async fn approve(
     State(st): State<AppState>,
     Operator(op): Operator,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<AdminSessionOut>, ApiError> {
     let from = [SessionStatus::Pending, SessionStatus::Failed];
     let opts = TransitionOpts {
@@ -229,7 +229,7 @@ pub async fn approve(
 pub async fn reject(
     State(st): State<AppState>,
     Operator(op): Operator,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RejectIn>,
 ) -> Result<Json<AdminSessionOut>, ApiError> {
     let reason = body.reason.trim().to_string();
@@ -254,7 +254,7 @@ pub async fn reject(
 pub async fn audit(
     State(st): State<AppState>,
     Operator(_op): Operator,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<AuditOut>, ApiError> {
     if !is_id(&id) {
         return Err(ApiError::not_found("session"));

@@ -149,7 +149,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], prefix: &str) -> Result<T, 
 }
 
 fn field_name(prefix: &str, path: &str) -> String {
-    let path = if path == "." { "" } else { path };
+    let path = if path == "." || path == "?" { "" } else { path };
     match (prefix.is_empty(), path.is_empty()) {
         (true, true) => "request".into(),
         (true, false) => path.trim_start_matches('.').to_string(),
@@ -197,13 +197,39 @@ where
     }
 }
 
-/// Best effort: the parameter named in a query-string error.
+/// Best effort: the parameter named in a query-string error, either as
+/// the `name: problem` prefix or as a `` `name` `` quoted in the message.
 fn query_field(msg: &str) -> Option<String> {
+    let plain = |f: &str| {
+        !f.is_empty() && f.len() <= 40 && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    if let Some((head, _)) = msg.split_once(": ") {
+        if plain(head) {
+            return Some(head.to_string());
+        }
+    }
     let start = msg.find('`')? + 1;
     let end = start + msg[start..].find('`')?;
     let f = &msg[start..end];
-    (!f.is_empty() && f.len() <= 40 && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        .then(|| f.to_string())
+    plain(f).then(|| f.to_string())
+}
+
+/// A path parameter; anything that does not decode is simply not found.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|_| ApiError::not_found("resource"))
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -219,6 +245,34 @@ mod tests {
     #[allow(dead_code)]
     struct Item {
         a: u32,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Q {
+        asn: Option<u32>,
+    }
+
+    async fn query_error(q: &str) -> ApiError {
+        let req = axum::http::Request::builder()
+            .uri(format!("/x?{q}"))
+            .body(())
+            .unwrap();
+        let (mut parts, _) = req.into_parts();
+        match ApiQuery::<Q>::from_request_parts(&mut parts, &()).await {
+            Ok(_) => panic!("{q} accepted"),
+            Err(e) => e,
+        }
+    }
+
+    #[tokio::test]
+    async fn query_errors_name_the_parameter() {
+        let e = query_error("asn=abc").await;
+        assert_eq!(e.errors[0].name, "asn", "{e}");
+        let e = query_error("colour=blue").await;
+        assert_eq!(e.errors[0].name, "colour", "{e}");
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
     }
 
     #[test]

@@ -110,7 +110,12 @@ pub async fn intake(
                     new += 1;
                     accepted.push(s);
                 }
-                Inserted::Existing(s) => accepted.push(s),
+                // The same session twice in one request is answered once.
+                Inserted::Existing(s) => {
+                    if !accepted.iter().any(|a: &Session| a.session_id == s.session_id) {
+                        accepted.push(s)
+                    }
+                }
                 Inserted::Conflict(existing) => {
                     why.push(Why::Conflict);
                     push_field_error(

@@ -4,14 +4,14 @@
 
 use super::common::{blocking, durable, next_token, owner_asn, page_size, visible_session};
 use super::error::ApiError;
-use super::extract::{ApiQuery, Auth, JsonBody};
+use super::extract::{ApiPath, ApiQuery, Auth, JsonBody};
 use super::intake::intake;
 use super::state::AppState;
 use super::wire::{CreateBody, CreateOut, ListSessionsOut, SessionOut};
 use crate::model::{is_id, Caller, SessionStatus};
 use crate::store::{SessionFilter, TransitionOpts};
 use crate::validate::Dialect;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -77,7 +77,7 @@ pub async fn list(
 pub async fn get_one(
     State(st): State<AppState>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SessionOut>, ApiError> {
     let s = visible_session(&st, &caller, &id).await?;
     Ok(Json(SessionOut::from(&s)))
@@ -90,7 +90,7 @@ pub async fn get_one(
 pub async fn delete(
     State(st): State<AppState>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     delete_session(&st, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
