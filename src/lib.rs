@@ -4,10 +4,12 @@
 //! render -> driver -> transport -> router; status flows back through the
 //! store to the API. [`model`] depends on nothing.
 
-pub mod config;
-pub mod inventory;
-pub mod model;
-pub mod store;
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod config;
+pub mod inventory;
+pub mod model;
+pub mod policy;
+pub mod store;
+pub mod validate;
