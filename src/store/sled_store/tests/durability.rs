@@ -112,3 +112,71 @@ fn durable_is_static_and_works_off_runtime() {
     drop(st); // the future does not borrow the store
     block_on(fut).unwrap();
 }
+
+/// Env var that turns [`child_writer`] into the writer process of
+/// [`sigkill_after_durable_loses_nothing`].
+const CHILD_DIR: &str = "PEERD_STORE_TEST_CHILD_DIR";
+
+/// Not a test on its own: a no-op unless started by
+/// [`sigkill_after_durable_loses_nothing`] as a child process. It writes
+/// requests, reports each one once `durable()` resolved, and keeps writing
+/// until it is killed.
+#[test]
+fn child_writer() {
+    let Some(dir) = std::env::var_os(CHILD_DIR) else {
+        return;
+    };
+    let st = SledStore::open(std::path::Path::new(&dir)).unwrap();
+    let started = std::time::Instant::now();
+    let mut n = 0u32;
+    while started.elapsed() < Duration::from_secs(60) {
+        let s = insert_one(&st, session(64512, n, Approved));
+        block_on(st.durable()).unwrap();
+        println!("DURABLE {}", s.session_id);
+        n += 1;
+    }
+}
+
+#[test]
+fn sigkill_after_durable_loses_nothing() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "store::sled_store::tests::durability::child_writer",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DIR, dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut acked = Vec::new();
+    let out = std::io::BufReader::new(child.stdout.take().unwrap());
+    for line in out.lines() {
+        if let Some(id) = line.unwrap().strip_prefix("DURABLE ") {
+            acked.push(id.to_string());
+            if acked.len() == 50 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL, mid-write
+    child.wait().unwrap();
+    assert_eq!(acked.len(), 50, "the child wrote and acknowledged");
+    let st = SledStore::open(dir.path()).unwrap();
+    for id in &acked {
+        let s = st
+            .get_session(id)
+            .unwrap()
+            .expect("acknowledged session survives");
+        assert_eq!(s.status, Approved);
+        assert_eq!(st.audit(id).unwrap()[0].action, "created");
+    }
+    let jobs = st.jobs().unwrap();
+    assert!(acked
+        .iter()
+        .all(|id| jobs.iter().any(|j| &j.session_id == id)));
+}
