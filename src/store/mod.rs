@@ -38,6 +38,9 @@ pub enum StoreError {
     Backend(String),
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// A list cursor (`next_token`) that this store did not make.
+    #[error("invalid cursor")]
+    BadCursor,
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -142,8 +145,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Adds a job (used for `Expire` by the poller; `transition` enqueues
     /// the others itself). Returns the job id.
-    fn enqueue(&self, session_id: &SessionId, router: &str, kind: JobKind, not_before: UnixMillis)
-        -> Result<u64>;
+    fn enqueue(
+        &self,
+        session_id: &SessionId,
+        router: &str,
+        kind: JobKind,
+        not_before: UnixMillis,
+    ) -> Result<u64>;
 
     /// Claims up to `max` ready jobs (`not_before <= now`, no live lease),
     /// oldest first, skipping routers in `busy_routers`. Each claimed job
