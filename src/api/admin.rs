@@ -153,7 +153,10 @@ pub async fn list(
         status,
         router: q.router,
     };
-    let page = blocking(&st, move |s| s.list_sessions(&filter, after.as_deref(), limit)).await?;
+    let page = blocking(&st, move |s| {
+        s.list_sessions(&filter, after.as_deref(), limit)
+    })
+    .await?;
     Ok(Json(ListAdminOut {
         sessions: page.sessions.iter().map(AdminSessionOut::from).collect(),
         next_token: page.next,

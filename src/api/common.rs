@@ -29,7 +29,11 @@ pub async fn durable(st: &AppState) -> Result<(), ApiError> {
 /// The session if it exists and `caller` may see it (its requester ASN is
 /// one the caller acts for, or the caller is an operator). Anything else is
 /// 404, so nobody can learn that another network's session exists.
-pub async fn visible_session(st: &AppState, caller: &Caller, id: &str) -> Result<Session, ApiError> {
+pub async fn visible_session(
+    st: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Session, ApiError> {
     if !crate::model::is_id(id) {
         return Err(ApiError::not_found("session"));
     }
@@ -61,8 +65,7 @@ pub fn next_token(t: Option<&str>) -> Result<Option<String>, ApiError> {
         Some(t)
             if !t.is_empty()
                 && t.len() <= 256
-                && t
-                    .bytes()
+                && t.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=') =>
         {
             Ok(Some(t.to_string()))

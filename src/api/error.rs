@@ -3,9 +3,9 @@
 //! `{"errors":[{"name":"<field path or 'request'>","errors":["message"]}]}`
 //! with the status design.md assigns (401 also carries `WWW-Authenticate`).
 
+use crate::validate::{Rejection, RejectionStatus};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use crate::validate::{Rejection, RejectionStatus};
 
 pub use super::wire::{ErrorBody, FieldError};
 
@@ -64,7 +64,11 @@ impl ApiError {
 
     /// 404: unknown, or not visible to this caller (never 403: no enumeration).
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "request", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "request",
+            format!("{what} not found"),
+        )
     }
 
     pub fn conflict(name: impl Into<String>, msg: impl Into<String>) -> Self {
@@ -141,7 +145,9 @@ impl From<crate::store::StoreError> for ApiError {
                 format!("a session in status {from} cannot move to {to}"),
             ),
             StoreError::Conflict(m) => ApiError::conflict("request", m),
-            StoreError::BadCursor => ApiError::invalid("next_token", "not a token this server issued"),
+            StoreError::BadCursor => {
+                ApiError::invalid("next_token", "not a token this server issued")
+            }
             other => ApiError::internal(other),
         }
     }

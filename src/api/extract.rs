@@ -93,7 +93,12 @@ where
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| {
-                let mime = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                let mime = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
                 mime == "application/json" || mime.ends_with("+json")
             })
             .unwrap_or(false);
@@ -280,8 +285,16 @@ mod tests {
         let e = parse_json::<Vec<Item>>(br#"[{"a":1},{"a":"x"}]"#, "sessions").unwrap_err();
         assert_eq!(e.errors[0].name, "sessions[1].a");
         let e = parse_json::<Vec<Item>>(br#"[{"a":1,"b":2}]"#, "sessions").unwrap_err();
-        assert!(e.errors[0].name.starts_with("sessions[0]"), "{:?}", e.errors);
-        assert!(e.errors[0].errors[0].contains("unknown field"), "{:?}", e.errors);
+        assert!(
+            e.errors[0].name.starts_with("sessions[0]"),
+            "{:?}",
+            e.errors
+        );
+        assert!(
+            e.errors[0].errors[0].contains("unknown field"),
+            "{:?}",
+            e.errors
+        );
         let e = parse_json::<Item>(b"{", "").unwrap_err();
         assert_eq!(e.errors[0].name, "request");
         assert!(!e.errors[0].errors[0].contains("line"));

@@ -51,7 +51,10 @@ pub async fn intake(
     let mut why: Vec<Why> = Vec::new();
     // (item index, session) for the items that passed validation and policy.
     let mut candidates: Vec<(usize, Session)> = Vec::new();
-    for (i, r) in validate_items(&inv, caller, &body, dialect).into_iter().enumerate() {
+    for (i, r) in validate_items(&inv, caller, &body, dialect)
+        .into_iter()
+        .enumerate()
+    {
         match r {
             Err(rej) => {
                 why.push(match rej.status {
@@ -69,7 +72,11 @@ pub async fn intake(
                     Decision::Approve => SessionStatus::Approved,
                     Decision::Pending => SessionStatus::Pending,
                     Decision::Reject(reason) => {
-                        let side = if valid.flipped { "peer_asn" } else { "local_asn" };
+                        let side = if valid.flipped {
+                            "peer_asn"
+                        } else {
+                            "local_asn"
+                        };
                         push_field_error(&mut errors, &format!("sessions[{i}].{side}"), reason);
                         why.push(Why::Invalid);
                         continue;
@@ -112,7 +119,10 @@ pub async fn intake(
                 }
                 // The same session twice in one request is answered once.
                 Inserted::Existing(s) => {
-                    if !accepted.iter().any(|a: &Session| a.session_id == s.session_id) {
+                    if !accepted
+                        .iter()
+                        .any(|a: &Session| a.session_id == s.session_id)
+                    {
                         accepted.push(s)
                     }
                 }

@@ -30,14 +30,18 @@ pub fn filter<'i>(
 ) -> Result<Vec<&'i Location>, ApiError> {
     if let Some(a) = asn {
         if !caller.may_act_for(a) {
-            return Err(ApiError::forbidden("asn", format!("you may not act for AS{a}")));
+            return Err(ApiError::forbidden(
+                "asn",
+                format!("you may not act for AS{a}"),
+            ));
         }
     }
     let kind = match location_type {
         None | Some("") => None,
-        Some(t) => Some(LocationType::parse(t).ok_or_else(|| {
-            ApiError::invalid("location_type", "must be public or private")
-        })?),
+        Some(t) => Some(
+            LocationType::parse(t)
+                .ok_or_else(|| ApiError::invalid("location_type", "must be public or private"))?,
+        ),
     };
     Ok(st
         .inventory

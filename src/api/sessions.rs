@@ -66,7 +66,10 @@ pub async fn list(
         request_id: q.request_id.clone(),
         ..Default::default()
     };
-    let page = blocking(&st, move |s| s.list_sessions(&filter, after.as_deref(), limit)).await?;
+    let page = blocking(&st, move |s| {
+        s.list_sessions(&filter, after.as_deref(), limit)
+    })
+    .await?;
     Ok(Json(ListSessionsOut {
         sessions: page.sessions.iter().map(SessionOut::from).collect(),
         next_token: page.next,
@@ -116,7 +119,9 @@ pub async fn delete_session(st: &AppState, caller: &Caller, id: &str) -> Result<
                     detail: Some(Some("deletion requested".into())),
                 };
                 blocking(st, move |store| {
-                    store.transition(&sid, SessionStatus::Deleting, opts).map(|_| ())
+                    store
+                        .transition(&sid, SessionStatus::Deleting, opts)
+                        .map(|_| ())
                 })
                 .await
             }

@@ -55,7 +55,10 @@ pub fn load_keys(path: &Path) -> Result<Vec<OperatorKey>, KeysError> {
 
 /// Parses and checks the keys file's text; `file` names it in errors.
 pub fn parse_keys(text: &str, file: &str) -> Result<Vec<OperatorKey>, KeysError> {
-    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Ok(vec![]);
     }
     let keys: Vec<OperatorKey> = serde_saphyr::from_str(text).map_err(|e| KeysError::Parse {
@@ -195,7 +198,9 @@ impl OperatorVerifier {
     }
 
     fn reload_if_changed(&self, force: bool) -> Result<(), KeysError> {
-        let mtime = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
+        let mtime = std::fs::metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok();
         {
             let l = self.loaded.lock().expect("keys lock");
             if !force && l.mtime == mtime {
@@ -280,7 +285,12 @@ mod tests {
         assert!(parse_keys("- name: a\n  sha256: 00\n", "k").is_err());
         let h = "0".repeat(64);
         assert!(parse_keys(&format!("- name: a\n  sha256: {h}\n  extra: 1\n"), "k").is_err());
-        assert_eq!(parse_keys(&format!("- name: a\n  sha256: {h}\n"), "k").unwrap().len(), 1);
+        assert_eq!(
+            parse_keys(&format!("- name: a\n  sha256: {h}\n"), "k")
+                .unwrap()
+                .len(),
+            1
+        );
         assert!(parse_keys("# nothing\n", "k").unwrap().is_empty());
     }
 

@@ -92,7 +92,10 @@ impl Client {
         let status = resp.status();
         let body: serde_json::Value = resp.json().await.unwrap_or(serde_json::Value::Null);
         if !status.is_success() {
-            return Err(CliError::new(format!("{status}: {}", describe_errors(&body))));
+            return Err(CliError::new(format!(
+                "{status}: {}",
+                describe_errors(&body)
+            )));
         }
         Ok(body)
     }
@@ -102,7 +105,11 @@ impl Client {
             .await
     }
 
-    async fn post<B: serde::Serialize>(&self, path: &str, body: &B) -> CliResult<serde_json::Value> {
+    async fn post<B: serde::Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> CliResult<serde_json::Value> {
         self.call(self.http.post(format!("{}{path}", self.base)).json(body))
             .await
     }
@@ -221,7 +228,10 @@ pub async fn run(a: AdminArgs) -> CliResult {
         }
         AdminCmd::Audit { session_id } => {
             let v = c
-                .get(&format!("/admin/sessions/{}/audit", encode_id(session_id)?), &[])
+                .get(
+                    &format!("/admin/sessions/{}/audit", encode_id(session_id)?),
+                    &[],
+                )
                 .await?;
             if json {
                 print_json(&v);
@@ -267,7 +277,16 @@ pub async fn run(a: AdminArgs) -> CliResult {
                     })
                     .collect();
                 print_table(
-                    &["JOB", "KIND", "SESSION", "ROUTER", "TRIES", "NOT BEFORE", "LEASE", "LAST ERROR"],
+                    &[
+                        "JOB",
+                        "KIND",
+                        "SESSION",
+                        "ROUTER",
+                        "TRIES",
+                        "NOT BEFORE",
+                        "LEASE",
+                        "LAST ERROR",
+                    ],
                     &rows,
                 );
             }
@@ -314,7 +333,9 @@ fn print_sessions(sessions: &[AdminSessionOut]) {
         })
         .collect();
     print_table(
-        &["SESSION", "STATUS", "PEER AS", "PEER IP", "OUR IP", "LOCATION", "ROUTER", "CREATED"],
+        &[
+            "SESSION", "STATUS", "PEER AS", "PEER IP", "OUR IP", "LOCATION", "ROUTER", "CREATED",
+        ],
         &rows,
     );
 }

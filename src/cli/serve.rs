@@ -68,9 +68,10 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     let pdb = PdbVerifier::new(&settings.peeringdb)
         .map_err(|e| CliError::new(format!("PeeringDB client: {e}")))?;
     let verifier: Arc<dyn Verifier> = Arc::new(Verifiers(vec![Arc::new(operators), Arc::new(pdb)]));
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(&settings.data_dir).map_err(|e| {
-        CliError::new(format!("store in {}: {e}", settings.data_dir.display()))
-    })?);
+    let store: Arc<dyn Store> =
+        Arc::new(SledStore::open(&settings.data_dir).map_err(|e| {
+            CliError::new(format!("store in {}: {e}", settings.data_dir.display()))
+        })?);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", settings.listen)))?;

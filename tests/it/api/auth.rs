@@ -28,15 +28,31 @@ async fn missing_or_bad_tokens_are_401_with_challenge() {
         .await;
     assert_challenge(&r);
     // Wrong scheme.
-    let r = Resp::send(p.http.get(format!("{}/sessions", p.url)).header("authorization", "Basic YTpi")).await;
+    let r = Resp::send(
+        p.http
+            .get(format!("{}/sessions", p.url))
+            .header("authorization", "Basic YTpi"),
+    )
+    .await;
     assert_challenge(&r);
     // A token PeeringDB does not know.
     assert_challenge(&p.get("/sessions", "tok-unknown").await);
     // Malformed token.
-    let r = Resp::send(p.http.get(format!("{}/sessions", p.url)).header("authorization", "Bearer a b")).await;
+    let r = Resp::send(
+        p.http
+            .get(format!("{}/sessions", p.url))
+            .header("authorization", "Bearer a b"),
+    )
+    .await;
     assert_challenge(&r);
     // Every route asks.
-    for path in ["/locations", "/v0/list_locations?asn=1", "/v0/get_status?asn=1", "/admin/sessions", "/admin/jobs"] {
+    for path in [
+        "/locations",
+        "/v0/list_locations?asn=1",
+        "/v0/get_status?asn=1",
+        "/admin/sessions",
+        "/admin/jobs",
+    ] {
         assert_challenge(&p.call(reqwest::Method::GET, path, None, None).await);
     }
 }
@@ -59,23 +75,47 @@ async fn asns_come_from_the_profile_and_its_perms() {
     let pdb = fake_pdb().await;
     let p = Peerd::start(&Options::new(&pdb)).await;
     // Peer A asking for peer B's ASN.
-    let r = p.post("/sessions", TOK_A, &json!([sess(ASN_B, "192.0.2.60", "192.0.2.1", "pdb:ix:1")])).await;
+    let r = p
+        .post(
+            "/sessions",
+            TOK_A,
+            &json!([sess(ASN_B, "192.0.2.60", "192.0.2.1", "pdb:ix:1")]),
+        )
+        .await;
     assert_eq!(r.expect(403).error_names(), ["sessions[0].local_asn"]);
     let r = p.get(&format!("/sessions?asn={ASN_B}"), TOK_A).await;
     assert_eq!(r.expect(403).error_names(), ["asn"]);
     // A read-only member (perms 1, required 2) may act for nothing.
-    let r = p.post("/sessions", TOK_RO, &json!([sess(64602, "192.0.2.61", "192.0.2.1", "pdb:ix:1")])).await;
+    let r = p
+        .post(
+            "/sessions",
+            TOK_RO,
+            &json!([sess(64602, "192.0.2.61", "192.0.2.1", "pdb:ix:1")]),
+        )
+        .await;
     assert_eq!(r.expect(403).error_names(), ["sessions[0].local_asn"]);
     p.get("/sessions", TOK_RO).await.expect(403).error_names();
     // Several ASNs: allowed for each one that has the perms, and `asn` is
     // required when listing.
-    let r = p.post("/sessions", TOK_MULTI, &json!([
-        sess(64603, "192.0.2.62", "192.0.2.1", "pdb:ix:1"),
-        sess(64604, "192.0.2.63", "192.0.2.1", "pdb:ix:1"),
-    ])).await;
+    let r = p
+        .post(
+            "/sessions",
+            TOK_MULTI,
+            &json!([
+                sess(64603, "192.0.2.62", "192.0.2.1", "pdb:ix:1"),
+                sess(64604, "192.0.2.63", "192.0.2.1", "pdb:ix:1"),
+            ]),
+        )
+        .await;
     r.expect(200);
     assert_eq!(r.body["sessions"].as_array().unwrap().len(), 2);
-    assert_eq!(p.get("/sessions", TOK_MULTI).await.expect(400).error_names(), ["asn"]);
+    assert_eq!(
+        p.get("/sessions", TOK_MULTI)
+            .await
+            .expect(400)
+            .error_names(),
+        ["asn"]
+    );
     let l = p.get("/sessions?asn=64604", TOK_MULTI).await;
     assert_eq!(l.expect(200).body["sessions"].as_array().unwrap().len(), 1);
 }
@@ -114,7 +154,10 @@ async fn peeringdb_failures_are_503_never_allow() {
 
     pdb.set_mode(Mode::Normal);
     pdb.down().await;
-    p.post("/sessions", TOK_A, &body).await.expect(503).error_names();
+    p.post("/sessions", TOK_A, &body)
+        .await
+        .expect(503)
+        .error_names();
     // Nothing was stored while PeeringDB could not vouch for the caller.
     let l = p.get("/admin/sessions", &p.key).await;
     assert_eq!(l.expect(200).body["sessions"], json!([]));

@@ -15,9 +15,19 @@ async fn accepted_sessions_survive_sigkill() {
                 .map(|i| {
                     let n = round * 40 + i + 10;
                     if i % 2 == 0 {
-                        sess(ASN_A, &format!("2001:db8::{n:x}"), "2001:db8::1", "pdb:ix:1")
+                        sess(
+                            ASN_A,
+                            &format!("2001:db8::{n:x}"),
+                            "2001:db8::1",
+                            "pdb:ix:1",
+                        )
                     } else {
-                        sess(ASN_A, &format!("198.51.100.{n}"), "198.51.100.1", "pdb:ix:2")
+                        sess(
+                            ASN_A,
+                            &format!("198.51.100.{n}"),
+                            "198.51.100.1",
+                            "pdb:ix:2",
+                        )
                     }
                 })
                 .collect(),
@@ -36,11 +46,17 @@ async fn accepted_sessions_survive_sigkill() {
     let mut all = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let q = token.map(|t| format!("&next_token={t}")).unwrap_or_default();
+        let q = token
+            .map(|t| format!("&next_token={t}"))
+            .unwrap_or_default();
         let r = p.get(&format!("/sessions?max_results=100{q}"), TOK_A).await;
         r.expect(200);
         all.extend(r.body["sessions"].as_array().unwrap().iter().cloned());
-        token = r.body.get("next_token").and_then(|t| t.as_str()).map(String::from);
+        token = r
+            .body
+            .get("next_token")
+            .and_then(|t| t.as_str())
+            .map(String::from);
         if token.is_none() {
             break;
         }
@@ -55,11 +71,15 @@ async fn decisions_and_deletions_survive_sigkill() {
     o.approval = "manual";
     let mut p = Peerd::start(&o).await;
     let r = p
-        .post("/sessions", TOK_A, &json!([
-            sess(ASN_A, "192.0.2.140", "192.0.2.1", "pdb:ix:1"),
-            sess(ASN_A, "192.0.2.141", "192.0.2.1", "pdb:ix:1"),
-            sess(ASN_A, "192.0.2.142", "192.0.2.1", "pdb:ix:1"),
-        ]))
+        .post(
+            "/sessions",
+            TOK_A,
+            &json!([
+                sess(ASN_A, "192.0.2.140", "192.0.2.1", "pdb:ix:1"),
+                sess(ASN_A, "192.0.2.141", "192.0.2.1", "pdb:ix:1"),
+                sess(ASN_A, "192.0.2.142", "192.0.2.1", "pdb:ix:1"),
+            ]),
+        )
         .await;
     r.expect(200);
     let ids: Vec<String> = r.body["sessions"]
@@ -68,17 +88,29 @@ async fn decisions_and_deletions_survive_sigkill() {
         .iter()
         .map(|s| s["session_id"].as_str().unwrap().to_string())
         .collect();
-    p.post(&format!("/admin/sessions/{}/approve", ids[0]), &p.key, &json!({}))
+    p.post(
+        &format!("/admin/sessions/{}/approve", ids[0]),
+        &p.key,
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    p.restart().await;
+    p.post(
+        &format!("/admin/sessions/{}/reject", ids[1]),
+        &p.key,
+        &json!({"reason": "full"}),
+    )
+    .await
+    .expect(200);
+    p.restart().await;
+    p.delete(&format!("/sessions/{}", ids[0]), TOK_A)
         .await
-        .expect(200);
+        .expect(204);
     p.restart().await;
-    p.post(&format!("/admin/sessions/{}/reject", ids[1]), &p.key, &json!({"reason": "full"}))
+    p.delete(&format!("/sessions/{}", ids[2]), TOK_A)
         .await
-        .expect(200);
-    p.restart().await;
-    p.delete(&format!("/sessions/{}", ids[0]), TOK_A).await.expect(204);
-    p.restart().await;
-    p.delete(&format!("/sessions/{}", ids[2]), TOK_A).await.expect(204);
+        .expect(204);
     p.restart().await;
 
     let g = p.get(&format!("/sessions/{}", ids[0]), TOK_A).await;
@@ -87,12 +119,15 @@ async fn decisions_and_deletions_survive_sigkill() {
     g.expect(200);
     assert_eq!(g.body["status"], "Rejected");
     assert_eq!(g.body["status_detail"], "full");
-    p.get(&format!("/sessions/{}", ids[2]), TOK_A).await.expect(404);
+    p.get(&format!("/sessions/{}", ids[2]), TOK_A)
+        .await
+        .expect(404);
     // The deprovision job for the approved-then-deleted session is queued.
     let j = p.get("/admin/jobs", &p.key).await;
     let jobs = j.expect(200).body["jobs"].as_array().unwrap().clone();
     assert!(
-        jobs.iter().any(|j| j["session_id"] == ids[0].as_str() && j["kind"] == "Deprovision"),
+        jobs.iter()
+            .any(|j| j["session_id"] == ids[0].as_str() && j["kind"] == "Deprovision"),
         "{jobs:?}"
     );
 }

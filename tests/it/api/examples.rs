@@ -18,7 +18,13 @@ async fn check_accepts_the_example_inventory() {
     let cfg = root.join("peerd.example.yaml");
     let out = cli(
         dir.path(),
-        &["check", "--config", cfg.to_str().unwrap(), "--inventory", inv.to_str().unwrap()],
+        &[
+            "check",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--inventory",
+            inv.to_str().unwrap(),
+        ],
     )
     .await;
     assert!(out.status.success(), "{}", out.stderr);
@@ -29,9 +35,18 @@ async fn check_refuses_broken_inventories() {
     let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read_to_string(repo_root().join("inventory.yaml")).unwrap();
     let cases = [
-        (good.replace("router: lab-frr", "router: nowhere"), "locations[0].router"),
-        (good.replace("approval: auto", "approval: auto\n  colour: blue"), "colour"),
-        (good.replace("our_ips: [192.0.2.1,", "our_ips: [198.51.100.1,"), "locations[0].our_ips[0]"),
+        (
+            good.replace("router: lab-frr", "router: nowhere"),
+            "locations[0].router",
+        ),
+        (
+            good.replace("approval: auto", "approval: auto\n  colour: blue"),
+            "colour",
+        ),
+        (
+            good.replace("our_ips: [192.0.2.1,", "our_ips: [198.51.100.1,"),
+            "locations[0].our_ips[0]",
+        ),
     ];
     for (i, (text, needle)) in cases.iter().enumerate() {
         let p = dir.path().join(format!("bad{i}.yaml"));
@@ -39,11 +54,23 @@ async fn check_refuses_broken_inventories() {
         let out = cli(dir.path(), &["check", "--inventory", p.to_str().unwrap()]).await;
         assert!(!out.status.success(), "case {i} passed");
         assert!(out.stderr.contains(needle), "case {i}: {}", out.stderr);
-        assert!(out.stderr.contains(&format!("bad{i}.yaml")), "case {i}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("bad{i}.yaml")),
+            "case {i}: {}",
+            out.stderr
+        );
     }
-    let out = cli(dir.path(), &["check", "--inventory", "/nonexistent/inv.yaml"]).await;
+    let out = cli(
+        dir.path(),
+        &["check", "--inventory", "/nonexistent/inv.yaml"],
+    )
+    .await;
     assert!(!out.status.success());
-    assert!(out.stderr.contains("/nonexistent/inv.yaml"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("/nonexistent/inv.yaml"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test]
@@ -76,7 +103,10 @@ async fn serve_starts_with_the_examples() {
         .expect("startup line")
         .unwrap()
         .expect("a line");
-    let url = url.strip_prefix("peerd listening on ").expect(&url).to_string();
+    let url = url
+        .strip_prefix("peerd listening on ")
+        .expect(&url)
+        .to_string();
     let r = reqwest::get(format!("{url}/healthz")).await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     // No operator key yet, so the API answers 401.

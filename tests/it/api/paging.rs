@@ -9,7 +9,14 @@ use std::sync::Arc;
 fn batch(asn: u32, from: u32, n: u32, lan: &str) -> Value {
     Value::Array(
         (from..from + n)
-            .map(|i| sess(asn, &format!("{lan}{:x}", 0x1000 + i), &format!("{lan}1"), "pdb:ix:1"))
+            .map(|i| {
+                sess(
+                    asn,
+                    &format!("{lan}{:x}", 0x1000 + i),
+                    &format!("{lan}1"),
+                    "pdb:ix:1",
+                )
+            })
             .collect(),
     )
 }
@@ -20,7 +27,9 @@ async fn paging_neither_skips_nor_repeats_while_sessions_are_added() {
     let p = Arc::new(Peerd::start(&Options::new(&pdb)).await);
     let mut before = Vec::new();
     for (from, n) in [(0, 100), (100, 100), (200, 50)] {
-        let r = p.post("/sessions", TOK_A, &batch(ASN_A, from, n, "2001:db8::")).await;
+        let r = p
+            .post("/sessions", TOK_A, &batch(ASN_A, from, n, "2001:db8::"))
+            .await;
         r.expect(200);
         assert_eq!(r.body["sessions"].as_array().unwrap().len(), n as usize);
         for s in r.body["sessions"].as_array().unwrap() {
@@ -34,9 +43,13 @@ async fn paging_neither_skips_nor_repeats_while_sessions_are_added() {
         let p = p.clone();
         tokio::spawn(async move {
             for k in 0..10 {
-                p.post("/sessions", TOK_B, &batch(ASN_B, 1000 + k * 10, 10, "2001:db8::"))
-                    .await
-                    .expect(200);
+                p.post(
+                    "/sessions",
+                    TOK_B,
+                    &batch(ASN_B, 1000 + k * 10, 10, "2001:db8::"),
+                )
+                .await
+                .expect(200);
             }
         })
     };
@@ -65,7 +78,13 @@ async fn paging_neither_skips_nor_repeats_while_sessions_are_added() {
         }
         // Between two pages, peer A itself creates more sessions; they must
         // show up at the end of this very listing.
-        let r = p.post("/sessions", TOK_A, &batch(ASN_A, 500 + added * 7, 7, "2001:db8::")).await;
+        let r = p
+            .post(
+                "/sessions",
+                TOK_A,
+                &batch(ASN_A, 500 + added * 7, 7, "2001:db8::"),
+            )
+            .await;
         r.expect(200);
         added += 1;
         assert!(pages < 20, "paging does not end");
@@ -79,8 +98,15 @@ async fn paging_neither_skips_nor_repeats_while_sessions_are_added() {
     }
     // Sessions created while paging come after the old ones, in order.
     assert_eq!(&seen[..250], &before[..]);
-    assert_eq!(seen.len() as u32, 250 + 7 * added, "the ones added while paging are at the end");
-    assert!(pages >= 3 && added >= 2, "pages {pages}, batches added {added}");
+    assert_eq!(
+        seen.len() as u32,
+        250 + 7 * added,
+        "the ones added while paging are at the end"
+    );
+    assert!(
+        pages >= 3 && added >= 2,
+        "pages {pages}, batches added {added}"
+    );
 
     // B sees its own 100, not A's.
     let r = p.get("/sessions?max_results=100", TOK_B).await;

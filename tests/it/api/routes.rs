@@ -34,11 +34,15 @@ fn assert_session_shape(s: &Value, extra: &[&str]) {
     assert_eq!(keys(s), want, "{s}");
     assert!(peerd_id(&s["session_id"]));
     assert!(peerd_id(&s["request_id"]));
-    assert_eq!(keys(&s["location"]), ["id", "type"].iter().map(|k| k.to_string()).collect());
+    assert_eq!(
+        keys(&s["location"]),
+        ["id", "type"].iter().map(|k| k.to_string()).collect()
+    );
 }
 
 fn peerd_id(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4)
+    v.as_str()
+        .is_some_and(|s| s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4)
 }
 
 #[tokio::test]
@@ -58,7 +62,9 @@ async fn locations_list_with_paging_and_filters() {
     r.expect(200);
     assert_eq!(r.body["locations"].as_array().unwrap().len(), 1);
     let tok = r.body["next_token"].as_str().unwrap().to_string();
-    let r2 = p.get(&format!("/locations?max_results=1&next_token={tok}"), TOK_A).await;
+    let r2 = p
+        .get(&format!("/locations?max_results=1&next_token={tok}"), TOK_A)
+        .await;
     r2.expect(200);
     assert_eq!(r2.body["locations"][0]["id"], "pdb:ix:2");
     assert!(r2.body.get("next_token").is_none(), "{}", r2.text);
@@ -98,13 +104,22 @@ async fn create_get_list_delete() {
     let r = p.post("/sessions", TOK_A, &body).await;
     r.expect(200);
     assert!(!r.text.contains("s3cret-Pass"), "secret echoed: {}", r.text);
-    assert_eq!(keys(&r.body), ["errors", "request_id", "sessions"].iter().map(|k| k.to_string()).collect());
+    assert_eq!(
+        keys(&r.body),
+        ["errors", "request_id", "sessions"]
+            .iter()
+            .map(|k| k.to_string())
+            .collect()
+    );
     assert_eq!(r.body["errors"], json!([]));
     let rid = r.body["request_id"].as_str().unwrap().to_string();
     let created = r.body["sessions"].as_array().unwrap().clone();
     assert_eq!(created.len(), 2);
     assert_session_shape(&created[0], &[]);
-    assert_session_shape(&created[1], &["local_bgp_role", "peer_bgp_role", "session_secret"]);
+    assert_session_shape(
+        &created[1],
+        &["local_bgp_role", "peer_bgp_role", "session_secret"],
+    );
     let s0 = &created[0];
     assert_eq!(s0["local_asn"], ASN_A);
     assert_eq!(s0["local_ip"], "192.0.2.10");
@@ -132,11 +147,21 @@ async fn create_get_list_delete() {
     // List: creation order; by request id too.
     let l = p.get("/sessions", TOK_A).await;
     assert_eq!(l.expect(200).body, json!({"sessions": created}));
-    let l = p.get(&format!("/sessions?asn={ASN_A}&request_id={rid}&max_results=1"), TOK_A).await;
+    let l = p
+        .get(
+            &format!("/sessions?asn={ASN_A}&request_id={rid}&max_results=1"),
+            TOK_A,
+        )
+        .await;
     l.expect(200);
     assert_eq!(l.body["sessions"], json!([created[0]]));
     let next = l.body["next_token"].as_str().unwrap();
-    let l2 = p.get(&format!("/sessions?request_id={rid}&next_token={next}"), TOK_A).await;
+    let l2 = p
+        .get(
+            &format!("/sessions?request_id={rid}&next_token={next}"),
+            TOK_A,
+        )
+        .await;
     assert_eq!(l2.expect(200).body, json!({"sessions": [created[1]]}));
 
     // DELETE: 204, then Deleting (its config is removed by the worker).
@@ -147,12 +172,22 @@ async fn create_get_list_delete() {
     let g = p.get(&format!("/sessions/{id0}"), TOK_A).await;
     assert_eq!(g.expect(200).body["status"], "Deleting");
     // Repeating the DELETE is harmless.
-    p.delete(&format!("/sessions/{id0}"), TOK_A).await.expect(204);
+    p.delete(&format!("/sessions/{id0}"), TOK_A)
+        .await
+        .expect(204);
     // Unknown ids and ids of the wrong shape are 404 with the error body.
-    let g = p.get("/sessions/00000000-0000-4000-8000-000000000000", TOK_A).await;
+    let g = p
+        .get("/sessions/00000000-0000-4000-8000-000000000000", TOK_A)
+        .await;
     assert_eq!(g.expect(404).error_names(), ["request"]);
-    p.get("/sessions/..%2Fetc", TOK_A).await.expect(404).error_names();
-    p.delete("/sessions/nope", TOK_A).await.expect(404).error_names();
+    p.get("/sessions/..%2Fetc", TOK_A)
+        .await
+        .expect(404)
+        .error_names();
+    p.delete("/sessions/nope", TOK_A)
+        .await
+        .expect(404)
+        .error_names();
 }
 
 #[tokio::test]
@@ -161,14 +196,25 @@ async fn pending_session_is_removed_at_once() {
     let mut o = Options::new(&pdb);
     o.approval = "manual";
     let p = Peerd::start(&o).await;
-    let r = p.post("/sessions", TOK_A, &json!([sess(ASN_A, "192.0.2.11", "192.0.2.1", "pdb:ix:1")])).await;
+    let r = p
+        .post(
+            "/sessions",
+            TOK_A,
+            &json!([sess(ASN_A, "192.0.2.11", "192.0.2.1", "pdb:ix:1")]),
+        )
+        .await;
     r.expect(200);
     let s = &r.body["sessions"][0];
     assert_eq!(s["status"], "Pending");
     let id = s["session_id"].as_str().unwrap();
-    p.delete(&format!("/sessions/{id}"), TOK_A).await.expect(204);
+    p.delete(&format!("/sessions/{id}"), TOK_A)
+        .await
+        .expect(204);
     p.get(&format!("/sessions/{id}"), TOK_A).await.expect(404);
-    assert_eq!(p.get("/sessions", TOK_A).await.expect(200).body, json!({"sessions": []}));
+    assert_eq!(
+        p.get("/sessions", TOK_A).await.expect(200).body,
+        json!({"sessions": []})
+    );
 }
 
 #[tokio::test]
@@ -178,9 +224,14 @@ async fn identical_repeat_returns_existing_and_conflicts_are_reported() {
     let one = sess(ASN_A, "192.0.2.20", "192.0.2.1", "pdb:ix:1");
     let a = p.post("/sessions", TOK_A, &json!([one.clone()])).await;
     a.expect(200);
-    let b = p.post("/sessions", TOK_A, &json!({"sessions": [one.clone()]})).await;
+    let b = p
+        .post("/sessions", TOK_A, &json!({"sessions": [one.clone()]}))
+        .await;
     b.expect(200);
-    assert_eq!(b.body["sessions"][0], a.body["sessions"][0], "repeat must return the existing session");
+    assert_eq!(
+        b.body["sessions"][0], a.body["sessions"][0],
+        "repeat must return the existing session"
+    );
     assert_eq!(b.body["errors"], json!([]));
     let l = p.get("/sessions", TOK_A).await;
     assert_eq!(l.expect(200).body["sessions"].as_array().unwrap().len(), 1);
@@ -190,11 +241,17 @@ async fn identical_repeat_returns_existing_and_conflicts_are_reported() {
     other["md5"] = json!("different-key");
     let c = p.post("/sessions", TOK_A, &json!([other.clone()])).await;
     assert_eq!(c.expect(409).error_names(), ["sessions[0]"]);
-    assert!(c.text.contains(a.body["sessions"][0]["session_id"].as_str().unwrap()));
+    assert!(c
+        .text
+        .contains(a.body["sessions"][0]["session_id"].as_str().unwrap()));
     assert!(!c.text.contains("different-key"));
     // With a good item beside it: 200, the conflict in `errors`.
     let d = p
-        .post("/sessions", TOK_A, &json!([other, sess(ASN_A, "192.0.2.21", "192.0.2.1", "pdb:ix:1")]))
+        .post(
+            "/sessions",
+            TOK_A,
+            &json!([other, sess(ASN_A, "192.0.2.21", "192.0.2.1", "pdb:ix:1")]),
+        )
         .await;
     d.expect(200);
     assert_eq!(d.body["sessions"].as_array().unwrap().len(), 1);
@@ -209,7 +266,13 @@ async fn partial_acceptance_and_all_rejected() {
     let good = sess(ASN_A, "192.0.2.30", "192.0.2.1", "pdb:ix:1");
     let outside = sess(ASN_A, "203.0.113.5", "192.0.2.1", "pdb:ix:1");
     let unknown_loc = sess(ASN_A, "192.0.2.31", "192.0.2.1", "pdb:ix:99");
-    let r = p.post("/sessions", TOK_A, &json!([outside.clone(), good, unknown_loc.clone()])).await;
+    let r = p
+        .post(
+            "/sessions",
+            TOK_A,
+            &json!([outside.clone(), good, unknown_loc.clone()]),
+        )
+        .await;
     r.expect(200);
     assert_eq!(r.body["sessions"].as_array().unwrap().len(), 1);
     assert_eq!(r.body["sessions"][0]["local_ip"], "192.0.2.30");
@@ -221,14 +284,25 @@ async fn partial_acceptance_and_all_rejected() {
         .collect();
     assert_eq!(names, ["sessions[0].local_ip", "sessions[2].location.id"]);
 
-    let r = p.post("/sessions", TOK_A, &json!([outside, unknown_loc])).await;
-    assert_eq!(r.expect(400).error_names(), ["sessions[0].local_ip", "sessions[1].location.id"]);
+    let r = p
+        .post("/sessions", TOK_A, &json!([outside, unknown_loc]))
+        .await;
+    assert_eq!(
+        r.expect(400).error_names(),
+        ["sessions[0].local_ip", "sessions[1].location.id"]
+    );
     // Nothing else was stored.
     let l = p.get("/sessions", TOK_A).await;
     assert_eq!(l.expect(200).body["sessions"].as_array().unwrap().len(), 1);
     // Empty requests.
-    p.post("/sessions", TOK_A, &json!([])).await.expect(400).error_names();
-    p.post("/sessions", TOK_A, &json!({"sessions": []})).await.expect(400).error_names();
+    p.post("/sessions", TOK_A, &json!([]))
+        .await
+        .expect(400)
+        .error_names();
+    p.post("/sessions", TOK_A, &json!({"sessions": []}))
+        .await
+        .expect(400)
+        .error_names();
 }
 
 #[tokio::test]
@@ -258,14 +332,24 @@ async fn both_orientations_are_normalised() {
     assert_eq!(s["peer_asn"], OUR_ASN);
     assert_eq!(s["peer_ip"], "2001:db8::1");
     // The same session in draft orientation is an identical repeat.
-    let r = p.post("/sessions", TOK_A, &json!([sess(ASN_A, "2001:db8::41", "2001:db8::1", "pdb:ix:1")])).await;
+    let r = p
+        .post(
+            "/sessions",
+            TOK_A,
+            &json!([sess(ASN_A, "2001:db8::41", "2001:db8::1", "pdb:ix:1")]),
+        )
+        .await;
     assert_eq!(r.expect(200).body["sessions"][0], s);
     // Neither side ours: 400.
     let r = p
-        .post("/sessions", TOK_A, &json!([{
-            "local_asn": ASN_A, "local_ip": "192.0.2.42", "peer_asn": 64999,
-            "peer_ip": "192.0.2.1", "location": {"id": "pdb:ix:1", "type": "public"},
-        }]))
+        .post(
+            "/sessions",
+            TOK_A,
+            &json!([{
+                "local_asn": ASN_A, "local_ip": "192.0.2.42", "peer_asn": 64999,
+                "peer_ip": "192.0.2.1", "location": {"id": "pdb:ix:1", "type": "public"},
+            }]),
+        )
         .await;
     r.expect(400).error_names();
 }
@@ -278,7 +362,13 @@ async fn bodies_unknown_fields_and_limits() {
     let p = Peerd::start(&o).await;
     let good = sess(ASN_A, "192.0.2.50", "192.0.2.1", "pdb:ix:1");
 
-    let r = p.post("/sessions", TOK_A, &json!({"sessions": [good.clone()], "colour": "blue"})).await;
+    let r = p
+        .post(
+            "/sessions",
+            TOK_A,
+            &json!({"sessions": [good.clone()], "colour": "blue"}),
+        )
+        .await;
     assert_eq!(r.expect(400).error_names(), ["request.colour"]);
     let mut extra = good.clone();
     extra["colour"] = json!("blue");
@@ -289,11 +379,22 @@ async fn bodies_unknown_fields_and_limits() {
     let r = p.post("/sessions", TOK_A, &json!([extra])).await;
     assert_eq!(r.expect(400).error_names(), ["sessions[0].location.colour"]);
 
-    let r = p.post_raw("/sessions", TOK_A, b"[{\"local_asn\":".to_vec(), "application/json").await;
+    let r = p
+        .post_raw(
+            "/sessions",
+            TOK_A,
+            b"[{\"local_asn\":".to_vec(),
+            "application/json",
+        )
+        .await;
     assert_eq!(r.expect(400).error_names(), ["request"]);
-    let r = p.post_raw("/sessions", TOK_A, b"local_asn=1".to_vec(), "text/plain").await;
+    let r = p
+        .post_raw("/sessions", TOK_A, b"local_asn=1".to_vec(), "text/plain")
+        .await;
     assert_eq!(r.expect(415).error_names(), ["request"]);
-    let r = p.post_raw("/sessions", TOK_A, b"42".to_vec(), "application/json").await;
+    let r = p
+        .post_raw("/sessions", TOK_A, b"42".to_vec(), "application/json")
+        .await;
     r.expect(400).error_names();
 
     // Oversized: 413 with the error body, whether or not the length is announced.
@@ -334,8 +435,16 @@ async fn base_path_is_configurable() {
     let p = Peerd::start(&o).await;
     assert!(p.url.ends_with("/peering/api"), "{}", p.url);
     p.get("/locations", TOK_A).await.expect(200);
-    p.get("/v0/list_locations?asn=64600", TOK_A).await.expect(200);
+    p.get("/v0/list_locations?asn=64600", TOK_A)
+        .await
+        .expect(200);
     let root = p.url.trim_end_matches("/peering/api").to_string();
-    let r = p.http.get(format!("{root}/locations")).bearer_auth(TOK_A).send().await.unwrap();
+    let r = p
+        .http
+        .get(format!("{root}/locations"))
+        .bearer_auth(TOK_A)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 404);
 }

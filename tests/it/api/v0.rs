@@ -12,19 +12,34 @@ fn keys(v: &Value) -> BTreeSet<&str> {
 async fn list_locations_shape() {
     let pdb = fake_pdb().await;
     let p = Peerd::start(&Options::new(&pdb)).await;
-    let r = p.get(&format!("/v0/list_locations?asn={ASN_A}"), TOK_A).await;
+    let r = p
+        .get(&format!("/v0/list_locations?asn={ASN_A}"), TOK_A)
+        .await;
     r.expect(200);
-    assert_eq!(keys(&r.body), BTreeSet::from(["items", "requestId", "error"]));
+    assert_eq!(
+        keys(&r.body),
+        BTreeSet::from(["items", "requestId", "error"])
+    );
     assert_eq!(
         r.body["items"],
         json!([{"id": "pdb:ix:1", "type": "PUBLIC"}, {"id": "pdb:ix:2", "type": "PUBLIC"}])
     );
     assert!(r.body["requestId"].is_string());
     assert_eq!(r.body["error"], Value::Null);
-    let r = p.get(&format!("/v0/list_locations?asn={ASN_A}&location_type=PRIVATE"), TOK_A).await;
+    let r = p
+        .get(
+            &format!("/v0/list_locations?asn={ASN_A}&location_type=PRIVATE"),
+            TOK_A,
+        )
+        .await;
     assert_eq!(r.expect(200).body["items"], json!([]));
-    p.get(&format!("/v0/list_locations?asn={ASN_B}"), TOK_A).await.expect(403);
-    p.get("/v0/list_locations", TOK_A).await.expect(400).error_names();
+    p.get(&format!("/v0/list_locations?asn={ASN_B}"), TOK_A)
+        .await
+        .expect(403);
+    p.get("/v0/list_locations", TOK_A)
+        .await
+        .expect(400)
+        .error_names();
 }
 
 #[tokio::test]
@@ -43,7 +58,10 @@ async fn add_sessions_and_get_status() {
     let r = p.post("/v0/add_sessions", TOK_A, &body).await;
     r.expect(200);
     assert!(!r.text.contains("v0-Secret"));
-    assert_eq!(keys(&r.body), BTreeSet::from(["sessions", "requestId", "error"]));
+    assert_eq!(
+        keys(&r.body),
+        BTreeSet::from(["sessions", "requestId", "error"])
+    );
     assert_eq!(r.body["error"], Value::Null);
     let rid = r.body["requestId"].as_str().unwrap().to_string();
     let ss = r.body["sessions"].as_array().unwrap().clone();
@@ -51,7 +69,10 @@ async fn add_sessions_and_get_status() {
     for s in &ss {
         assert_eq!(
             keys(s),
-            BTreeSet::from(["localAsn", "localIp", "peerAsn", "peerIp", "peerType", "md5", "location", "status", "uuid"])
+            BTreeSet::from([
+                "localAsn", "localIp", "peerAsn", "peerIp", "peerType", "md5", "location",
+                "status", "uuid"
+            ])
         );
         assert_eq!(s["localAsn"], ASN_A);
         assert_eq!(s["peerAsn"], OUR_ASN);
@@ -66,9 +87,17 @@ async fn add_sessions_and_get_status() {
     assert_eq!(ss[1]["peerType"], "public");
 
     // Waiting: 202 with the same shape.
-    let st = p.get(&format!("/v0/get_status?asn={ASN_A}&request_id={rid}"), TOK_A).await;
+    let st = p
+        .get(
+            &format!("/v0/get_status?asn={ASN_A}&request_id={rid}"),
+            TOK_A,
+        )
+        .await;
     st.expect(202);
-    assert_eq!(st.body, json!({"sessions": ss, "requestId": rid, "error": null}));
+    assert_eq!(
+        st.body,
+        json!({"sessions": ss, "requestId": rid, "error": null})
+    );
     // The draft routes see the same sessions.
     let uuid = ss[0]["uuid"].as_str().unwrap();
     p.get(&format!("/sessions/{uuid}"), TOK_A).await.expect(200);
@@ -76,37 +105,80 @@ async fn add_sessions_and_get_status() {
     // Once nothing waits any more: 200.
     for s in &ss {
         let id = s["uuid"].as_str().unwrap();
-        p.post(&format!("/admin/sessions/{id}/reject"), &p.key, &json!({"reason": "test"}))
-            .await
-            .expect(200);
+        p.post(
+            &format!("/admin/sessions/{id}/reject"),
+            &p.key,
+            &json!({"reason": "test"}),
+        )
+        .await
+        .expect(200);
     }
-    let st = p.get(&format!("/v0/get_status?asn={ASN_A}&request_id={rid}"), TOK_A).await;
+    let st = p
+        .get(
+            &format!("/v0/get_status?asn={ASN_A}&request_id={rid}"),
+            TOK_A,
+        )
+        .await;
     st.expect(200);
-    assert!(st.body["sessions"].as_array().unwrap().iter().all(|s| s["status"] == "Rejected"));
+    assert!(st.body["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["status"] == "Rejected"));
     // Without a request id: the ASN's sessions.
     let st = p.get(&format!("/v0/get_status?asn={ASN_A}"), TOK_A).await;
     assert_eq!(st.expect(200).body["sessions"].as_array().unwrap().len(), 2);
 
     // Unknown request ids are 404, another ASN is 403.
-    p.get(&format!("/v0/get_status?asn={ASN_A}&request_id=00000000-0000-4000-8000-000000000000"), TOK_A)
-        .await
-        .expect(404)
-        .error_names();
-    p.get(&format!("/v0/get_status?asn={ASN_A}&request_id=bogus"), TOK_A).await.expect(404);
-    p.get(&format!("/v0/get_status?asn={ASN_B}&request_id={rid}"), TOK_A).await.expect(403);
+    p.get(
+        &format!("/v0/get_status?asn={ASN_A}&request_id=00000000-0000-4000-8000-000000000000"),
+        TOK_A,
+    )
+    .await
+    .expect(404)
+    .error_names();
+    p.get(
+        &format!("/v0/get_status?asn={ASN_A}&request_id=bogus"),
+        TOK_A,
+    )
+    .await
+    .expect(404);
+    p.get(
+        &format!("/v0/get_status?asn={ASN_B}&request_id={rid}"),
+        TOK_A,
+    )
+    .await
+    .expect(403);
 
     // Partial acceptance keeps the v0 shape and says what was refused.
     let r = p
-        .post("/v0/add_sessions", TOK_A, &json!([
-            sess(ASN_A, "192.0.2.121", "192.0.2.1", "pdb:ix:1"),
-            sess(ASN_A, "203.0.113.9", "192.0.2.1", "pdb:ix:1"),
-        ]))
+        .post(
+            "/v0/add_sessions",
+            TOK_A,
+            &json!([
+                sess(ASN_A, "192.0.2.121", "192.0.2.1", "pdb:ix:1"),
+                sess(ASN_A, "203.0.113.9", "192.0.2.1", "pdb:ix:1"),
+            ]),
+        )
         .await;
     r.expect(200);
     assert_eq!(r.body["sessions"].as_array().unwrap().len(), 1);
-    assert!(r.body["error"].as_str().unwrap().contains("sessions[1].local_ip"), "{}", r.text);
+    assert!(
+        r.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("sessions[1].local_ip"),
+        "{}",
+        r.text
+    );
     // All refused: the error body.
-    let r = p.post("/v0/add_sessions", TOK_A, &json!([sess(ASN_A, "203.0.113.9", "192.0.2.1", "pdb:ix:1")])).await;
+    let r = p
+        .post(
+            "/v0/add_sessions",
+            TOK_A,
+            &json!([sess(ASN_A, "203.0.113.9", "192.0.2.1", "pdb:ix:1")]),
+        )
+        .await;
     assert_eq!(r.expect(400).error_names(), ["sessions[0].local_ip"]);
 }
 
@@ -114,9 +186,20 @@ async fn add_sessions_and_get_status() {
 async fn get_status_is_202_while_approved_sessions_wait_for_the_router() {
     let pdb = fake_pdb().await;
     let p = Peerd::start(&Options::new(&pdb)).await;
-    let r = p.post("/v0/add_sessions", TOK_A, &json!([sess(ASN_A, "192.0.2.130", "192.0.2.1", "pdb:ix:1")])).await;
+    let r = p
+        .post(
+            "/v0/add_sessions",
+            TOK_A,
+            &json!([sess(ASN_A, "192.0.2.130", "192.0.2.1", "pdb:ix:1")]),
+        )
+        .await;
     r.expect(200);
     assert_eq!(r.body["sessions"][0]["status"], "Approved");
     let rid = r.body["requestId"].as_str().unwrap();
-    p.get(&format!("/v0/get_status?asn={ASN_A}&request_id={rid}"), TOK_A).await.expect(202);
+    p.get(
+        &format!("/v0/get_status?asn={ASN_A}&request_id={rid}"),
+        TOK_A,
+    )
+    .await
+    .expect(202);
 }

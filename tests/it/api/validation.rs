@@ -53,7 +53,11 @@ async fn injection_corpus_is_refused_in_every_free_text_field() {
                 s.as_object_mut().unwrap().remove("session_secret");
             }
             let (parent, key) = ptr.rsplit_once('/').unwrap();
-            let obj = if parent.is_empty() { &mut s } else { s.pointer_mut(parent).unwrap() };
+            let obj = if parent.is_empty() {
+                &mut s
+            } else {
+                s.pointer_mut(parent).unwrap()
+            };
             obj[key] = Value::String(value);
             let r = p.post("/sessions", TOK_A, &json!([s])).await;
             r.expect(400);
@@ -69,7 +73,11 @@ async fn injection_corpus_is_refused_in_every_free_text_field() {
     // return_url is free text as well.
     for c in CORPUS {
         let r = p
-            .post("/sessions", TOK_A, &json!({"sessions": [base()], "return_url": format!("https://example.net/{c}x")}))
+            .post(
+                "/sessions",
+                TOK_A,
+                &json!({"sessions": [base()], "return_url": format!("https://example.net/{c}x")}),
+            )
             .await;
         assert_eq!(r.expect(400).error_names(), ["return_url"], "{c:?}");
     }
@@ -82,7 +90,9 @@ async fn injection_corpus_is_refused_in_every_free_text_field() {
     let l = p.get("/sessions", TOK_A).await;
     assert_eq!(l.expect(200).body, json!({"sessions": []}));
     // The clean session passes.
-    p.post("/sessions", TOK_A, &json!([base()])).await.expect(200);
+    p.post("/sessions", TOK_A, &json!([base()]))
+        .await
+        .expect(200);
 }
 
 #[tokio::test]
@@ -101,10 +111,15 @@ async fn addresses_are_checked_against_the_location() {
         ("192.0.2.0/24", "192.0.2.1", "pdb:ix:1", "local_ip"), // a prefix
     ];
     for (ip, ours, loc, field) in cases {
-        let r = p.post("/sessions", TOK_A, &json!([sess(ASN_A, ip, ours, loc)])).await;
+        let r = p
+            .post("/sessions", TOK_A, &json!([sess(ASN_A, ip, ours, loc)]))
+            .await;
         r.expect(400);
         let names = r.error_names();
-        assert!(names.contains(&format!("sessions[0].{field}")), "{ip} {ours} {loc}: {names:?}");
+        assert!(
+            names.contains(&format!("sessions[0].{field}")),
+            "{ip} {ours} {loc}: {names:?}"
+        );
     }
 }
 
@@ -113,11 +128,17 @@ async fn reserved_asns_are_always_refused() {
     let pdb = fake_pdb().await;
     let p = Peerd::start(&Options::new(&pdb)).await;
     // The operator may act for any ASN, so only validation can refuse these.
-    for asn in [0u64, 23456, 64496, 64511, 65535, 65551, 4294967295, 4294967296] {
+    for asn in [
+        0u64, 23456, 64496, 64511, 65535, 65551, 4294967295, 4294967296,
+    ] {
         let mut s = sess(ASN_A, "192.0.2.92", "192.0.2.1", "pdb:ix:1");
         s["local_asn"] = json!(asn);
         let r = p.post("/sessions", &p.key, &json!([s])).await;
-        assert_eq!(r.expect(400).error_names(), ["sessions[0].local_asn"], "AS{asn}");
+        assert_eq!(
+            r.expect(400).error_names(),
+            ["sessions[0].local_asn"],
+            "AS{asn}"
+        );
     }
 }
 
@@ -127,15 +148,33 @@ async fn private_and_denied_asns_follow_policy() {
     let mut o = Options::new(&pdb);
     o.allow_private = false;
     let p = Peerd::start(&o).await;
-    let r = p.post("/sessions", TOK_A, &json!([sess(ASN_A, "192.0.2.93", "192.0.2.1", "pdb:ix:1")])).await;
+    let r = p
+        .post(
+            "/sessions",
+            TOK_A,
+            &json!([sess(ASN_A, "192.0.2.93", "192.0.2.1", "pdb:ix:1")]),
+        )
+        .await;
     assert_eq!(r.expect(400).error_names(), ["sessions[0].local_asn"]);
     assert!(r.text.contains("private"), "{}", r.text);
     // A public ASN entered by an operator passes the same check.
-    let r = p.post("/sessions", &p.key, &json!([sess(4000000000, "192.0.2.94", "192.0.2.1", "pdb:ix:1")])).await;
+    let r = p
+        .post(
+            "/sessions",
+            &p.key,
+            &json!([sess(4000000000, "192.0.2.94", "192.0.2.1", "pdb:ix:1")]),
+        )
+        .await;
     r.expect(200);
 
     // With private ASNs allowed, the deny list still refuses AS64666.
     let p2 = Peerd::start(&Options::new(&pdb)).await;
-    let r = p2.post("/sessions", &p2.key, &json!([sess(64666, "192.0.2.95", "192.0.2.1", "pdb:ix:1")])).await;
+    let r = p2
+        .post(
+            "/sessions",
+            &p2.key,
+            &json!([sess(64666, "192.0.2.95", "192.0.2.1", "pdb:ix:1")]),
+        )
+        .await;
     assert_eq!(r.expect(400).error_names(), ["sessions[0].local_asn"]);
 }

@@ -131,7 +131,11 @@ impl Peerd {
     pub async fn start(o: &Options) -> Peerd {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        std::fs::write(d.join("inventory.yaml"), inventory(o.approval, o.allow_private)).unwrap();
+        std::fs::write(
+            d.join("inventory.yaml"),
+            inventory(o.approval, o.allow_private),
+        )
+        .unwrap();
         let cfg = format!(
             r#"listen: 127.0.0.1:0
 base_path: "{base}"
@@ -252,15 +256,18 @@ limits:
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Resp {
-        self.call(reqwest::Method::GET, path, Some(token), None).await
+        self.call(reqwest::Method::GET, path, Some(token), None)
+            .await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> Resp {
-        self.call(reqwest::Method::POST, path, Some(token), Some(body)).await
+        self.call(reqwest::Method::POST, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Resp {
-        self.call(reqwest::Method::DELETE, path, Some(token), None).await
+        self.call(reqwest::Method::DELETE, path, Some(token), None)
+            .await
     }
 
     /// POST raw bytes with a content type.
@@ -277,7 +284,9 @@ limits:
     /// The base path part of the URL (`""` or `/peering`).
     pub fn base(&self) -> String {
         let rest = self.url.trim_start_matches("http://");
-        rest.find('/').map(|i| rest[i..].to_string()).unwrap_or_default()
+        rest.find('/')
+            .map(|i| rest[i..].to_string())
+            .unwrap_or_default()
     }
 
     /// Sends a raw HTTP/1.1 request (ending with `Connection: close`) and
@@ -298,7 +307,10 @@ limits:
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
             dechunk(body)
         } else {
             body.to_string()
@@ -374,7 +386,10 @@ impl Resp {
             assert_eq!(obj.len(), 2, "error item keys: {e}");
             assert!(e["name"].is_string(), "{e}");
             let msgs = e["errors"].as_array().expect("messages");
-            assert!(!msgs.is_empty() && msgs.iter().all(|m| m.is_string()), "{e}");
+            assert!(
+                !msgs.is_empty() && msgs.iter().all(|m| m.is_string()),
+                "{e}"
+            );
         }
         errs.iter()
             .map(|e| e["name"].as_str().unwrap().to_string())
