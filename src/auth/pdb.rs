@@ -18,6 +18,11 @@ use std::time::{Duration, Instant};
 
 /// Most cached tokens; past this, expired entries go, then everything.
 const CACHE_MAX: usize = 10_000;
+/// How long a token PeeringDB refused stays refused without asking again.
+const NEGATIVE_TTL: Duration = Duration::from_secs(60);
+/// Most profile lookups in flight at once; more wait their turn, so a
+/// flood of unknown tokens cannot turn into a flood against PeeringDB.
+const MAX_INFLIGHT: usize = 16;
 /// Largest profile document we read.
 const PROFILE_MAX_BYTES: usize = 1 << 20;
 
@@ -89,13 +94,17 @@ impl Profile {
     }
 }
 
+/// A cache entry: the caller, or `None` for a refused token; and its expiry.
+type Cached = (Option<Caller>, Instant);
+
 /// Verifies PeeringDB access tokens, with a TTL cache.
 pub struct PdbVerifier {
     client: reqwest::Client,
     profile_url: String,
     rule: PermRule,
     ttl: Duration,
-    cache: Mutex<HashMap<[u8; 32], (Caller, Instant)>>,
+    cache: Mutex<HashMap<[u8; 32], Cached>>,
+    inflight: tokio::sync::Semaphore,
 }
 
 impl PdbVerifier {
@@ -115,18 +124,25 @@ impl PdbVerifier {
             },
             ttl: Duration::from_secs(s.cache_ttl_secs),
             cache: Mutex::new(HashMap::new()),
+            inflight: tokio::sync::Semaphore::new(MAX_INFLIGHT),
         })
     }
 
-    fn cached(&self, key: &[u8; 32]) -> Option<Caller> {
+    /// `Some(Some(caller))` verified, `Some(None)` refused, `None` unknown.
+    fn cached(&self, key: &[u8; 32]) -> Option<Option<Caller>> {
         let c = self.cache.lock().expect("pdb cache lock");
         c.get(key)
             .filter(|(_, until)| Instant::now() < *until)
             .map(|(caller, _)| caller.clone())
     }
 
-    fn remember(&self, key: [u8; 32], caller: &Caller) {
-        if self.ttl.is_zero() {
+    fn remember(&self, key: [u8; 32], caller: Option<&Caller>) {
+        let ttl = if caller.is_some() {
+            self.ttl
+        } else {
+            NEGATIVE_TTL.min(self.ttl)
+        };
+        if ttl.is_zero() {
             return;
         }
         let mut c = self.cache.lock().expect("pdb cache lock");
@@ -137,7 +153,7 @@ impl PdbVerifier {
                 c.clear();
             }
         }
-        c.insert(key, (caller.clone(), Instant::now() + self.ttl));
+        c.insert(key, (caller.cloned(), Instant::now() + ttl));
     }
 
     async fn fetch(&self, token: &str) -> Result<Profile, AuthError> {
@@ -197,13 +213,35 @@ impl Verifier for PdbVerifier {
     fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Option<Caller>, AuthError>> {
         Box::pin(async move {
             let key = token_hash(token);
-            if let Some(c) = self.cached(&key) {
-                return Ok(Some(c));
+            let refused = || AuthError::Invalid("PeeringDB did not accept the access token".into());
+            match self.cached(&key) {
+                Some(Some(c)) => return Ok(Some(c)),
+                Some(None) => return Err(refused()),
+                None => {}
             }
-            let profile = self.fetch(token).await?;
-            let caller = profile.caller(self.rule);
-            self.remember(key, &caller);
-            Ok(Some(caller))
+            let _permit = self
+                .inflight
+                .acquire()
+                .await
+                .map_err(|_| AuthError::Unavailable("token checks are shut down".into()))?;
+            // Another request may have checked the same token meanwhile.
+            match self.cached(&key) {
+                Some(Some(c)) => return Ok(Some(c)),
+                Some(None) => return Err(refused()),
+                None => {}
+            }
+            match self.fetch(token).await {
+                Ok(profile) => {
+                    let caller = profile.caller(self.rule);
+                    self.remember(key, Some(&caller));
+                    Ok(Some(caller))
+                }
+                Err(AuthError::Invalid(m)) => {
+                    self.remember(key, None);
+                    Err(AuthError::Invalid(m))
+                }
+                Err(e) => Err(e),
+            }
         })
     }
 }

@@ -130,6 +130,12 @@ async fn token_checks_are_cached() {
         p.get("/sessions", TOK_A).await.expect(200);
     }
     assert_eq!(pdb.hits(), after_first, "a verified token is cached");
+    // A refused token is remembered for a while too.
+    p.get("/sessions", "tok-nobody").await.expect(401);
+    let after_refused = pdb.hits();
+    assert_eq!(after_refused, after_first + 1);
+    p.get("/sessions", "tok-nobody").await.expect(401);
+    assert_eq!(pdb.hits(), after_refused);
     // While PeeringDB is down, a cached token keeps working; a new one is 503.
     pdb.down().await;
     p.get("/sessions", TOK_A).await.expect(200);
