@@ -316,18 +316,21 @@ pub async fn connect(target: &SshTarget) -> Result<SshSession, TransportError> {
                     expected: expected(),
                     got: pin::describe(&got),
                 },
-                (russh::Error::NoCommonAlgo { kind, theirs, .. }, _)
-                    if matches!(kind, russh::AlgorithmKind::Key) =>
-                {
-                    TransportError::HostKeyMismatch {
-                        router: router(),
-                        expected: expected(),
-                        got: format!(
-                            "no key of a pinned type (server offers {})",
-                            theirs.join(", ")
-                        ),
-                    }
-                }
+                (
+                    russh::Error::NoCommonAlgo {
+                        kind: russh::AlgorithmKind::Key,
+                        theirs,
+                        ..
+                    },
+                    _,
+                ) => TransportError::HostKeyMismatch {
+                    router: router(),
+                    expected: expected(),
+                    got: format!(
+                        "no key of a pinned type (server offers {})",
+                        theirs.join(", ")
+                    ),
+                },
                 (e, _) => TransportError::Connect {
                     router: router(),
                     addr,
