@@ -20,10 +20,17 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$ROOT"
 export PEERD_LAB_DIR=${PEERD_LAB_DIR:-/tmp/peerd-lab}
-# cargo may live in root's or the invoking user's ~/.cargo/bin
-for d in "${CARGO_HOME:-$HOME/.cargo}/bin" /root/.cargo/bin /usr/local/cargo/bin; do
+# cargo may live in root's or (under sudo) the invoking user's ~/.cargo
+USER_HOME=
+if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+    USER_HOME=$(getent passwd "$SUDO_USER" | cut -d: -f6)
+fi
+for d in /usr/local/cargo/bin /root/.cargo/bin ${USER_HOME:+"$USER_HOME/.cargo/bin"} "${CARGO_HOME:-$HOME/.cargo}/bin"; do
     [ -d "$d" ] && PATH=$d:$PATH
 done
+if [ -z "${RUSTUP_HOME:-}" ] && [ ! -d "$HOME/.rustup" ] && [ -n "$USER_HOME" ] && [ -d "$USER_HOME/.rustup" ]; then
+    export RUSTUP_HOME=$USER_HOME/.rustup
+fi
 export PATH
 
 say() { printf '\n==== %s\n' "$*"; }

@@ -4,3 +4,4 @@
 
 mod lab;
 mod lab_ssh;
+mod ssh_auth;
