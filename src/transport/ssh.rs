@@ -254,6 +254,9 @@ fn host_key_algorithms(pinned: &[PublicKey]) -> Vec<Algorithm> {
                 Algorithm::Rsa {
                     hash: Some(HashAlg::Sha256),
                 },
+                // Last resort for older network gear: SHA-1 signatures.
+                // The key itself is still checked against the pin.
+                Algorithm::Rsa { hash: None },
             ],
             a => vec![a],
         };
@@ -732,5 +735,72 @@ impl AsyncWrite for SubsystemStream {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_send_sync<T: Send + Sync>() {}
+    fn is_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn sessions_and_their_futures_can_move_between_tasks() {
+        is_send_sync::<SshSession>();
+        is_send_sync::<SshTarget>();
+        is_send_sync::<TransportError>();
+        is_send::<Option<SubsystemStream>>(&None);
+    }
+
+    /// Compiled, never run: the futures the worker spawns must be `Send`.
+    #[allow(dead_code)]
+    async fn futures_are_send(s: &SshSession, t: &SshTarget) {
+        let c = connect(t);
+        is_send(&c);
+        let e = s.exec("true", Some(b"x"));
+        is_send(&e);
+        let sub = s.subsystem("netconf");
+        is_send(&sub);
+    }
+
+    #[test]
+    fn host_key_algorithms_follow_the_pins() {
+        let ed = pin::parse_key_line(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJYMKspz3OQn1wbU6sMignjRjr1Wm+M5yyofMJDYxI6K",
+        )
+        .unwrap();
+        assert_eq!(host_key_algorithms(&[ed.clone()]), vec![Algorithm::Ed25519]);
+        assert_eq!(
+            host_key_algorithms(&[ed.clone(), ed]),
+            vec![Algorithm::Ed25519]
+        );
+    }
+
+    #[test]
+    fn check_prefers_stderr_and_reports_signals() {
+        let out = ExecOutput {
+            exit_status: 1,
+            exit_signal: None,
+            stdout: b"% Unknown command: foo\n".to_vec(),
+            stderr: b"\n".to_vec(),
+        };
+        let e = out.check("r").unwrap_err();
+        assert!(e.to_string().contains("Unknown command"), "{e}");
+        let out = ExecOutput {
+            exit_status: 255,
+            exit_signal: Some("KILL".into()),
+            stdout: vec![],
+            stderr: b"boom".to_vec(),
+        };
+        let e = out.check("r").unwrap_err().to_string();
+        assert!(e.contains("signal KILL") && e.contains("boom"), "{e}");
+        let ok = ExecOutput {
+            exit_status: 0,
+            exit_signal: None,
+            stdout: b"x".to_vec(),
+            stderr: vec![],
+        };
+        assert!(ok.check("r").is_ok());
     }
 }
