@@ -770,7 +770,10 @@ mod tests {
             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJYMKspz3OQn1wbU6sMignjRjr1Wm+M5yyofMJDYxI6K",
         )
         .unwrap();
-        assert_eq!(host_key_algorithms(&[ed.clone()]), vec![Algorithm::Ed25519]);
+        assert_eq!(
+            host_key_algorithms(std::slice::from_ref(&ed)),
+            vec![Algorithm::Ed25519]
+        );
         assert_eq!(
             host_key_algorithms(&[ed.clone(), ed]),
             vec![Algorithm::Ed25519]
