@@ -10,4 +10,5 @@ pub mod inventory;
 pub mod model;
 pub mod policy;
 pub mod store;
+pub mod transport;
 pub mod validate;
