@@ -7,4 +7,5 @@
 pub mod config;
 pub mod inventory;
 pub mod model;
+pub mod peeringdb;
 pub mod store;
