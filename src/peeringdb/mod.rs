@@ -82,3 +82,59 @@ pub fn inventory_ix_ids(inventory: &Inventory) -> BTreeSet<u32> {
         .filter_map(|l| l.id.strip_prefix("pdb:ix:")?.parse().ok())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{PeeringDbSettings, Settings};
+
+    #[test]
+    fn settings_defaults_and_yaml() {
+        let d = PeeringDbSettings::default();
+        assert_eq!(d.api_key_env, "PEERD_PDB_API_KEY");
+        assert_eq!(
+            (d.sync_interval_secs, d.max_prefix_margin_percent),
+            (3600, 10)
+        );
+        assert!(!d.require_presence && d.policy_general_allowed.is_empty());
+        assert!(d.policy_general_allows("Restrictive"));
+        let s: Settings = serde_saphyr::from_str(
+            "peeringdb:\n  sync_interval_secs: 60\n  require_presence: true\n  policy_general_allowed: [Open, selective]\n",
+        )
+        .unwrap();
+        let p = &s.peeringdb;
+        assert_eq!(p.sync_interval_secs, 60);
+        assert_eq!(
+            p.max_prefix_margin_percent, 10,
+            "unset keys keep their default"
+        );
+        assert!(p.require_presence);
+        assert!(p.policy_general_allows("open") && p.policy_general_allows("Selective"));
+        assert!(!p.policy_general_allows("Restrictive") && !p.policy_general_allows(""));
+    }
+
+    #[test]
+    fn inventory_ix_ids_from_location_ids() {
+        let inv = crate::inventory::Inventory {
+            asn: 65001,
+            routers: vec![],
+            locations: ["pdb:ix:42", "pdb:ix:7", "pdb:ix:42"]
+                .iter()
+                .map(|id| crate::inventory::Location {
+                    id: id.to_string(),
+                    kind: crate::model::LocationType::Public,
+                    name: "x".into(),
+                    router: "r".into(),
+                    prefixes: vec![],
+                    our_ips: vec![],
+                })
+                .collect(),
+            policy: Default::default(),
+        };
+        assert_eq!(
+            super::inventory_ix_ids(&inv)
+                .into_iter()
+                .collect::<Vec<_>>(),
+            vec![7, 42]
+        );
+    }
+}
