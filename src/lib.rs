@@ -9,6 +9,7 @@ pub mod config;
 pub mod inventory;
 pub mod model;
 pub mod policy;
+pub mod peeringdb;
 pub mod store;
 pub mod transport;
 pub mod validate;

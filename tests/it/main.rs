@@ -5,3 +5,5 @@
 mod lab;
 mod lab_ssh;
 mod ssh_auth;
+mod pdb_standin;
+mod peeringdb;
