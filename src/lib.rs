@@ -4,8 +4,12 @@
 //! render -> driver -> transport -> router; status flows back through the
 //! store to the API. [`model`] depends on nothing.
 
+pub mod api;
 pub mod config;
 pub mod inventory;
 pub mod model;
+pub mod policy;
 pub mod store;
+pub mod transport;
+pub mod validate;
 pub mod worker;
