@@ -38,6 +38,9 @@ pub enum StoreError {
     Backend(String),
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// A list cursor (`next_token`) that this store did not make.
+    #[error("invalid cursor")]
+    BadCursor,
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -1,0 +1,152 @@
+//! Key layout of the sled trees and the list cursor.
+//!
+//! Integers are big-endian so that byte order is numeric order, which is
+//! what makes range scans return sessions by `seq` and jobs by time.
+//!
+//! | tree           | key                                   | value            |
+//! |----------------|---------------------------------------|------------------|
+//! | `sessions`     | seq (u64)                             | Session (JSON)   |
+//! | `session_ids`  | session_id                            | seq (u64)        |
+//! | `owners`       | local_asn (u32) + seq (u64)           | session_id       |
+//! | `dedup`        | `Session::dedup_key` (non-terminal)   | session_id       |
+//! | `requests`     | request_id                            | RequestRecord    |
+//! | `jobs`         | job_id (u64)                          | Job (JSON)       |
+//! | `jobs_ready`   | not_before_ms (u64) + job_id (u64)    | empty            |
+//! | `jobs_leased`  | lease until_ms (u64) + job_id (u64)   | empty            |
+//! | `session_jobs` | session_id                            | job ids (JSON)   |
+//! | `audit`        | len(session_id) (u32) + id + n (u64)  | AuditEvent (JSON)|
+//! | `meta`         | len(ns) (u32) + ns + key              | bytes            |
+//!
+//! Internal counters live in `meta` under keys starting with `0xFF`, which
+//! no length-prefixed user key can start with.
+
+use super::super::{Result, StoreError};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+/// Next session `seq` (counter in `meta`).
+pub const COUNTER_SEQ: &[u8] = b"\xffcounter:seq";
+/// Next job id.
+pub const COUNTER_JOB: &[u8] = b"\xffcounter:job";
+/// Next audit record number (global, so a session's trail is in order).
+pub const COUNTER_AUDIT: &[u8] = b"\xffcounter:audit";
+/// Layout version of the store.
+pub const SCHEMA: &[u8] = b"\xffschema";
+pub const SCHEMA_VERSION: u64 = 1;
+
+pub fn u64_key(n: u64) -> [u8; 8] {
+    n.to_be_bytes()
+}
+
+pub fn read_u64(b: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(b.try_into().ok()?))
+}
+
+pub fn owner_key(asn: u32, seq: u64) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..4].copy_from_slice(&asn.to_be_bytes());
+    k[4..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// The seq of an `owners` key.
+pub fn owner_seq(k: &[u8]) -> Option<u64> {
+    read_u64(k.get(4..12)?)
+}
+
+/// A key ordered by a time, then by job id (`jobs_ready`, `jobs_leased`).
+pub fn timed_key(ms: u64, job_id: u64) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&ms.to_be_bytes());
+    k[8..].copy_from_slice(&job_id.to_be_bytes());
+    k
+}
+
+pub fn split_timed(k: &[u8]) -> Option<(u64, u64)> {
+    if k.len() != 16 {
+        return None;
+    }
+    Some((read_u64(&k[..8])?, read_u64(&k[8..])?))
+}
+
+fn len_prefixed(s: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + s.len() + 8);
+    k.extend_from_slice(&(s.len() as u32).to_be_bytes());
+    k.extend_from_slice(s.as_bytes());
+    k
+}
+
+pub fn audit_prefix(session_id: &str) -> Vec<u8> {
+    len_prefixed(session_id)
+}
+
+pub fn audit_key(session_id: &str, n: u64) -> Vec<u8> {
+    let mut k = len_prefixed(session_id);
+    k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+pub fn meta_prefix(ns: &str) -> Vec<u8> {
+    len_prefixed(ns)
+}
+
+pub fn meta_key(ns: &str, key: &str) -> Vec<u8> {
+    let mut k = len_prefixed(ns);
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+const CURSOR_VERSION: u8 = 1;
+
+/// Opaque list cursor: base64url of a version byte and the last seq seen.
+pub fn encode_cursor(seq: u64) -> String {
+    let mut b = [0u8; 9];
+    b[0] = CURSOR_VERSION;
+    b[1..].copy_from_slice(&seq.to_be_bytes());
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// Parses a cursor made by [`encode_cursor`]; anything else is `BadCursor`.
+pub fn decode_cursor(s: &str) -> Result<u64> {
+    if s.len() > 32 {
+        return Err(StoreError::BadCursor);
+    }
+    let b = URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| StoreError::BadCursor)?;
+    if b.len() != 9 || b[0] != CURSOR_VERSION {
+        return Err(StoreError::BadCursor);
+    }
+    read_u64(&b[1..]).ok_or(StoreError::BadCursor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        for n in [0, 1, 250, u64::MAX] {
+            assert_eq!(decode_cursor(&encode_cursor(n)).unwrap(), n);
+        }
+        for bad in ["", "x", "!!!!", "AAAAAAAAAAAA", &"A".repeat(100), "AQ"] {
+            assert!(
+                matches!(decode_cursor(bad), Err(StoreError::BadCursor)),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_sort_numerically() {
+        assert!(u64_key(2) < u64_key(256));
+        assert!(owner_key(1, u64::MAX) < owner_key(2, 0));
+        assert!(timed_key(5, 9) < timed_key(6, 1));
+        assert_eq!(split_timed(&timed_key(7, 3)), Some((7, 3)));
+        assert_eq!(owner_seq(&owner_key(9, 42)), Some(42));
+        // user meta keys never collide with internal counters
+        assert_ne!(meta_key("", "")[0], 0xff);
+        // one session's audit prefix is not a prefix of another's
+        assert!(!audit_key("ab", 1).starts_with(&audit_prefix("a")));
+    }
+}

@@ -1,0 +1,224 @@
+//! The sled implementation of [`Store`](super::Store) (the embedded default).
+//!
+//! One sled database in the data directory, with one tree per record kind
+//! and index (layout in [`keys`]). Every mutating call is one multi-tree
+//! transaction ([`tx`]) that also writes its audit record(s); `durable()`
+//! is served by a group-commit flusher thread ([`flusher`]).
+//!
+//! sled locks its directory: one process at a time. [`SledStore`] is a
+//! cheap handle (`Clone`, an `Arc` inside); the database closes when the
+//! last handle is dropped.
+
+mod flusher;
+mod keys;
+mod queue;
+mod sessions;
+mod tx;
+
+#[cfg(test)]
+mod tests;
+
+use super::{Inserted, Page, Result, SessionFilter, Store, StoreError, TransitionOpts};
+use crate::model::{
+    AuditEvent, Job, JobKind, RequestRecord, Session, SessionId, SessionStatus, UnixMillis,
+};
+use futures::future::BoxFuture;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use tx::{backend, Trees};
+
+/// The sled-backed store. Clones share one open database.
+#[derive(Clone)]
+pub struct SledStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    trees: Trees,
+    commit: flusher::GroupCommit,
+    /// Writers that add or remove sessions take it exclusively, listings
+    /// shared, so a page never sees half of a transaction.
+    list_lock: RwLock<()>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.commit.stop();
+        if let Err(e) = self.db.flush() {
+            tracing::error!(error = %e, "store flush on close failed");
+        }
+    }
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`. Fails if another process
+    /// holds it open.
+    pub fn open(dir: &Path) -> Result<SledStore> {
+        let db = sled::Config::new().path(dir).open().map_err(|e| {
+            StoreError::Backend(format!("cannot open store in {}: {e}", dir.display()))
+        })?;
+        let trees = Trees::open(&db)?;
+        match trees.meta.get(keys::SCHEMA).map_err(backend)? {
+            None => {
+                trees
+                    .meta
+                    .insert(keys::SCHEMA, &keys::u64_key(keys::SCHEMA_VERSION))
+                    .map_err(backend)?;
+            }
+            Some(v) if keys::read_u64(&v) == Some(keys::SCHEMA_VERSION) => {}
+            Some(_) => {
+                return Err(StoreError::Corrupt(format!(
+                    "store in {} has an unknown layout version",
+                    dir.display()
+                )))
+            }
+        }
+        let commit = flusher::GroupCommit::start(db.clone())?;
+        commit.note_write();
+        Ok(SledStore {
+            inner: Arc::new(Inner {
+                db,
+                trees,
+                commit,
+                list_lock: RwLock::new(()),
+            }),
+        })
+    }
+}
+
+impl Store for SledStore {
+    fn durable(&self) -> BoxFuture<'static, Result<()>> {
+        self.inner.commit.durable()
+    }
+
+    fn insert_request(
+        &self,
+        request: &RequestRecord,
+        sessions: Vec<Session>,
+    ) -> Result<Vec<Inserted>> {
+        self.inner.insert_request(request, sessions)
+    }
+
+    fn get_session(&self, id: &str) -> Result<Option<Session>> {
+        self.inner.trees.load_session(id)
+    }
+
+    fn get_request(&self, id: &str) -> Result<Option<RequestRecord>> {
+        self.inner.get_request(id)
+    }
+
+    fn list_sessions(
+        &self,
+        filter: &SessionFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page> {
+        self.inner.list_sessions(filter, after, limit)
+    }
+
+    fn transition(&self, id: &str, to: SessionStatus, opts: TransitionOpts) -> Result<Session> {
+        self.inner.transition(id, to, opts)
+    }
+
+    fn set_detail(&self, id: &str, detail: Option<String>, actor: &str) -> Result<Session> {
+        self.inner.set_detail(id, detail, actor)
+    }
+
+    fn remove_session(&self, id: &str, actor: &str) -> Result<()> {
+        self.inner.remove_session(id, actor)
+    }
+
+    fn audit(&self, session_id: &str) -> Result<Vec<AuditEvent>> {
+        self.inner.audit(session_id)
+    }
+
+    fn enqueue(
+        &self,
+        session_id: &SessionId,
+        router: &str,
+        kind: JobKind,
+        not_before: UnixMillis,
+    ) -> Result<u64> {
+        self.inner.enqueue(session_id, router, kind, not_before)
+    }
+
+    fn claim(
+        &self,
+        now: UnixMillis,
+        lease_ms: u64,
+        owner: &str,
+        max: usize,
+        busy_routers: &[String],
+    ) -> Result<Vec<Job>> {
+        self.inner.claim(now, lease_ms, owner, max, busy_routers)
+    }
+
+    fn complete(&self, job_id: u64, lease_token: u64) -> Result<()> {
+        self.inner.complete(job_id, lease_token)
+    }
+
+    fn fail(
+        &self,
+        job_id: u64,
+        lease_token: u64,
+        retry_at: UnixMillis,
+        error: &str,
+    ) -> Result<Job> {
+        self.inner.fail(job_id, lease_token, retry_at, error)
+    }
+
+    fn renew(&self, job_id: u64, lease_token: u64, now: UnixMillis, lease_ms: u64) -> Result<()> {
+        self.inner.renew(job_id, lease_token, now, lease_ms)
+    }
+
+    fn reclaim_expired(&self, now: UnixMillis) -> Result<usize> {
+        self.inner.reclaim_expired(now)
+    }
+
+    fn jobs(&self) -> Result<Vec<Job>> {
+        self.inner.jobs()
+    }
+
+    fn meta_get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let v = self
+            .inner
+            .trees
+            .meta
+            .get(keys::meta_key(ns, key))
+            .map_err(backend)?;
+        Ok(v.map(|v| v.to_vec()))
+    }
+
+    fn meta_put(&self, ns: &str, key: &str, value: &[u8]) -> Result<()> {
+        self.inner
+            .trees
+            .meta
+            .insert(keys::meta_key(ns, key), value)
+            .map_err(backend)?;
+        self.inner.commit.note_write();
+        Ok(())
+    }
+
+    fn meta_delete(&self, ns: &str, key: &str) -> Result<()> {
+        self.inner
+            .trees
+            .meta
+            .remove(keys::meta_key(ns, key))
+            .map_err(backend)?;
+        self.inner.commit.note_write();
+        Ok(())
+    }
+
+    fn meta_list(&self, ns: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let prefix = keys::meta_prefix(ns);
+        let mut out = Vec::new();
+        for item in self.inner.trees.meta.scan_prefix(&prefix) {
+            let (k, v) = item.map_err(backend)?;
+            let key = std::str::from_utf8(&k[prefix.len()..])
+                .map_err(|_| StoreError::Corrupt("meta key".into()))?;
+            out.push((key.to_string(), v.to_vec()));
+        }
+        Ok(out)
+    }
+}

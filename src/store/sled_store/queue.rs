@@ -1,0 +1,290 @@
+//! The job queue: enqueue, claim with a lease, complete, fail, renew, reclaim.
+//!
+//! Ready jobs are indexed by `(not_before_ms, job_id)`, leased ones by
+//! `(until_ms, job_id)`. Claims scan the ready index outside a transaction
+//! for candidates, then take them in one transaction that re-checks each
+//! ready entry: sled serialises transactions, so a job whose entry another
+//! claimer removed first is skipped, and no job is ever leased twice.
+
+use super::super::{Result, StoreError};
+use super::keys;
+use super::sessions::{clip, event};
+use super::tx::{abort, backend, decode, Tx, TxResult};
+use super::Inner;
+use crate::model::{now_ms, Job, JobKind, Lease, SessionId, UnixMillis};
+
+/// Jobs reclaimed per transaction.
+const RECLAIM_BATCH: usize = 256;
+/// Rescans when concurrent claimers took some of our candidates.
+const CLAIM_PASSES: usize = 8;
+
+/// A job whose lease `token` still matches, else `LeaseLost`.
+fn leased_job(tx: &Tx<'_>, job_id: u64, token: u64) -> TxResult<Job> {
+    match tx.load_job(job_id)? {
+        Some(j) if j.lease.as_ref().is_some_and(|l| l.token == token) => Ok(j),
+        _ => abort(StoreError::LeaseLost(job_id)),
+    }
+}
+
+/// Writes a queue audit record if the session still exists.
+fn job_audit(tx: &Tx<'_>, job: &Job, actor: &str, action: &str, detail: String) -> TxResult<()> {
+    if let Some(s) = tx.load_session(&job.session_id)? {
+        let mut ev = event(&s, actor, action, None, Some(clip(&detail)), now_ms());
+        ev.to = None;
+        tx.audit(&ev)?;
+    }
+    Ok(())
+}
+
+fn kind_str(k: JobKind) -> &'static str {
+    match k {
+        JobKind::Provision => "provision",
+        JobKind::Deprovision => "deprovision",
+        JobKind::Expire => "expire",
+    }
+}
+
+impl Inner {
+    pub fn enqueue(
+        &self,
+        session_id: &SessionId,
+        router: &str,
+        kind: JobKind,
+        not_before: UnixMillis,
+    ) -> Result<u64> {
+        let now = now_ms();
+        let id = self.trees.run(|tx| {
+            tx.session(session_id)?;
+            let job = tx.new_job(session_id, router, kind, not_before, now)?;
+            let detail = format!("{} job {} for router {router}", kind_str(kind), job.job_id);
+            job_audit(tx, &job, "queue", "enqueued", detail)?;
+            Ok(job.job_id)
+        })?;
+        self.commit.note_write();
+        Ok(id)
+    }
+
+    pub fn claim(
+        &self,
+        now: UnixMillis,
+        lease_ms: u64,
+        owner: &str,
+        max: usize,
+        busy_routers: &[String],
+    ) -> Result<Vec<Job>> {
+        let mut claimed: Vec<Job> = Vec::new();
+        for _ in 0..CLAIM_PASSES {
+            let want = max - claimed.len();
+            if want == 0 {
+                break;
+            }
+            let mut candidates = Vec::new();
+            for item in self.trees.ready.range(..=keys::timed_key(now, u64::MAX)) {
+                let (k, _) = item.map_err(backend)?;
+                let (_, job_id) = keys::split_timed(&k)
+                    .ok_or_else(|| StoreError::Corrupt("ready index".into()))?;
+                let Some(job) = self.trees.load_job(job_id)? else {
+                    continue;
+                };
+                if busy_routers.contains(&job.router) {
+                    continue;
+                }
+                candidates.push(k);
+                if candidates.len() == want {
+                    break;
+                }
+            }
+            if candidates.is_empty() {
+                break;
+            }
+            let until = now.saturating_add(lease_ms);
+            let got = self.trees.run(|tx| {
+                let mut got = Vec::new();
+                for k in &candidates {
+                    if tx.ready.get(k)?.is_none() {
+                        continue; // another claimer was first
+                    }
+                    let Some((_, job_id)) = keys::split_timed(k) else {
+                        continue;
+                    };
+                    let Some(mut job) = tx.load_job(job_id)? else {
+                        continue;
+                    };
+                    if job.lease.is_some() {
+                        continue;
+                    }
+                    tx.ready.remove(&k[..])?;
+                    tx.leased.insert(&keys::timed_key(until, job_id), &[][..])?;
+                    job.lease = Some(Lease {
+                        owner: owner.to_string(),
+                        token: rand::random::<u64>(),
+                        until_ms: until,
+                    });
+                    tx.put_job(&job)?;
+                    let detail = format!(
+                        "{} job {} attempt {} claimed by {owner}",
+                        kind_str(job.kind),
+                        job.job_id,
+                        job.attempts + 1
+                    );
+                    job_audit(tx, &job, owner, "job_claimed", detail)?;
+                    got.push(job);
+                }
+                Ok(got)
+            })?;
+            let lost_some = got.len() < candidates.len();
+            if !got.is_empty() {
+                self.commit.note_write();
+            }
+            claimed.extend(got);
+            if !lost_some {
+                break;
+            }
+        }
+        Ok(claimed)
+    }
+
+    pub fn complete(&self, job_id: u64, lease_token: u64) -> Result<()> {
+        let now = now_ms();
+        self.trees.run(|tx| {
+            let job = leased_job(tx, job_id, lease_token)?;
+            tx.delete_job(&job)?;
+            let owner = job.lease.as_ref().map(|l| l.owner.as_str()).unwrap_or("");
+            let detail = format!("{} job {} done", kind_str(job.kind), job.job_id);
+            job_audit(tx, &job, owner, "job_done", detail)?;
+            // Approved again while this Provision ran (operator retry, re-push):
+            // `transition` did not queue a second job, so queue it now.
+            if job.kind == JobKind::Provision {
+                if let Some(s) = tx.load_session(&job.session_id)? {
+                    let other = tx
+                        .session_jobs(&s.session_id)?
+                        .iter()
+                        .any(|j| j.kind == JobKind::Provision);
+                    if s.status == crate::model::SessionStatus::Approved && !other {
+                        let j =
+                            tx.new_job(&s.session_id, &s.router, JobKind::Provision, now, now)?;
+                        let detail = format!("provision job {} (approved again)", j.job_id);
+                        job_audit(tx, &j, "queue", "enqueued", detail)?;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        self.commit.note_write();
+        Ok(())
+    }
+
+    pub fn fail(
+        &self,
+        job_id: u64,
+        lease_token: u64,
+        retry_at: UnixMillis,
+        error: &str,
+    ) -> Result<Job> {
+        let error = clip(error);
+        let job = self.trees.run(|tx| {
+            let mut job = leased_job(tx, job_id, lease_token)?;
+            let owner = job
+                .lease
+                .as_ref()
+                .map(|l| l.owner.clone())
+                .unwrap_or_default();
+            job.attempts += 1;
+            job.last_error = Some(error.clone());
+            // The ready key depends on not_before; release_job writes the new one.
+            job.not_before_ms = retry_at;
+            tx.release_job(&mut job)?;
+            let detail = format!(
+                "{} job {} attempt {} failed, retry at {retry_at}: {error}",
+                kind_str(job.kind),
+                job.job_id,
+                job.attempts
+            );
+            job_audit(tx, &job, &owner, "job_failed", detail)?;
+            Ok(job)
+        })?;
+        self.commit.note_write();
+        Ok(job)
+    }
+
+    pub fn renew(
+        &self,
+        job_id: u64,
+        lease_token: u64,
+        now: UnixMillis,
+        lease_ms: u64,
+    ) -> Result<()> {
+        self.trees.run(|tx| {
+            let mut job = leased_job(tx, job_id, lease_token)?;
+            let Some(lease) = job.lease.as_mut() else {
+                return abort(StoreError::LeaseLost(job_id));
+            };
+            tx.leased.remove(&keys::timed_key(lease.until_ms, job_id))?;
+            lease.until_ms = now.saturating_add(lease_ms);
+            tx.leased
+                .insert(&keys::timed_key(lease.until_ms, job_id), &[][..])?;
+            tx.put_job(&job)
+        })?;
+        self.commit.note_write();
+        Ok(())
+    }
+
+    pub fn reclaim_expired(&self, now: UnixMillis) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let mut expired = Vec::new();
+            for item in self.trees.leased.range(..keys::timed_key(now, 0)) {
+                let (k, _) = item.map_err(backend)?;
+                expired.push(k);
+                if expired.len() == RECLAIM_BATCH {
+                    break;
+                }
+            }
+            if expired.is_empty() {
+                break;
+            }
+            let n = self.trees.run(|tx| {
+                let mut n = 0;
+                for k in &expired {
+                    if tx.leased.get(k)?.is_none() {
+                        continue; // completed, failed or renewed meanwhile
+                    }
+                    tx.leased.remove(&k[..])?;
+                    let Some((until, job_id)) = keys::split_timed(k) else {
+                        continue;
+                    };
+                    let Some(mut job) = tx.load_job(job_id)? else {
+                        continue;
+                    };
+                    // Only a key that matches the job's current lease counts.
+                    let Some(lease) = job.lease.clone().filter(|l| l.until_ms == until) else {
+                        continue;
+                    };
+                    tx.release_job(&mut job)?;
+                    let detail = format!(
+                        "{} job {} lease of {} expired at {}",
+                        kind_str(job.kind),
+                        job.job_id,
+                        lease.owner,
+                        lease.until_ms
+                    );
+                    job_audit(tx, &job, "queue", "lease_expired", detail)?;
+                    n += 1;
+                }
+                Ok(n)
+            })?;
+            self.commit.note_write();
+            total += n;
+        }
+        Ok(total)
+    }
+
+    pub fn jobs(&self) -> Result<Vec<Job>> {
+        let mut out = Vec::new();
+        for item in self.trees.jobs.iter() {
+            let (_, v) = item.map_err(backend)?;
+            out.push(decode(&v, "job")?);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,356 @@
+//! Requests and sessions: insert with dedup, listing, transitions, removal.
+
+use super::super::{Inserted, Page, Result, SessionFilter, StoreError, TransitionOpts};
+use super::keys;
+use super::tx::{abort, backend, decode, encode, is_terminal, Tx, TxResult};
+use super::Inner;
+use crate::model::{
+    now_ms, AuditEvent, JobKind, RequestRecord, Session, SessionStatus, UnixMillis,
+};
+
+/// Statuses a session may be created in.
+const INITIAL: [SessionStatus; 3] = [
+    SessionStatus::Pending,
+    SessionStatus::Approved,
+    SessionStatus::Rejected,
+];
+
+/// Longest `status_detail` / audit detail kept (characters).
+pub const MAX_DETAIL: usize = 2000;
+
+pub fn clip(s: &str) -> String {
+    match s.char_indices().nth(MAX_DETAIL) {
+        Some((i, _)) => s[..i].to_string(),
+        None => s.to_string(),
+    }
+}
+
+pub fn event(
+    s: &Session,
+    actor: &str,
+    action: &str,
+    from: Option<SessionStatus>,
+    detail: Option<String>,
+    now: UnixMillis,
+) -> AuditEvent {
+    AuditEvent {
+        at_ms: now,
+        session_id: s.session_id.clone(),
+        actor: actor.to_string(),
+        action: action.to_string(),
+        from,
+        to: Some(s.status),
+        detail,
+    }
+}
+
+impl Inner {
+    pub fn insert_request(
+        &self,
+        request: &RequestRecord,
+        sessions: Vec<Session>,
+    ) -> Result<Vec<Inserted>> {
+        let now = now_ms();
+        // Listing takes the read side: a page sees all of a request's new
+        // sessions or none of them (sled makes a commit visible key by key).
+        let _w = self.list_lock.write().unwrap_or_else(|e| e.into_inner());
+        let out = self.trees.run(|tx| {
+            if tx.requests.get(request.request_id.as_bytes())?.is_some() {
+                return abort(StoreError::Conflict(format!(
+                    "request {} already exists",
+                    request.request_id
+                )));
+            }
+            let mut out = Vec::with_capacity(sessions.len());
+            let mut answered: Vec<String> = Vec::new();
+            for s in &sessions {
+                let r = insert_one(tx, s, now)?;
+                if let Inserted::New(s) | Inserted::Existing(s) = &r {
+                    if !answered.contains(&s.session_id) {
+                        answered.push(s.session_id.clone());
+                    }
+                }
+                out.push(r);
+            }
+            let mut rec = request.clone();
+            rec.session_ids = answered;
+            tx.requests
+                .insert(rec.request_id.as_bytes(), encode(&rec).map_err(abort_err)?)?;
+            Ok(out)
+        })?;
+        self.commit.note_write();
+        Ok(out)
+    }
+
+    pub fn get_request(&self, id: &str) -> Result<Option<crate::model::RequestRecord>> {
+        match self.trees.requests.get(id).map_err(backend)? {
+            Some(v) => Ok(Some(decode(&v, "request")?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn list_sessions(
+        &self,
+        filter: &SessionFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page> {
+        let after = match after {
+            Some(c) => keys::decode_cursor(c)?,
+            None => 0,
+        };
+        let limit = limit.max(1);
+        let _r = self.list_lock.read().unwrap_or_else(|e| e.into_inner());
+        let mut sessions = Vec::new();
+        let mut more = false;
+        // Returns false to stop the scan.
+        let mut visit = |s: Session| -> bool {
+            if !matches(filter, &s) {
+                return true;
+            }
+            if sessions.len() == limit {
+                more = true;
+                return false;
+            }
+            sessions.push(s);
+            true
+        };
+        let Some(first) = after.checked_add(1) else {
+            return Ok(Page {
+                sessions: Vec::new(),
+                next: None,
+            });
+        };
+        if let Some(rid) = &filter.request_id {
+            // The sessions of that request's answer (new and existing).
+            let Some(rec) = self.get_request(rid)? else {
+                return Ok(Page {
+                    sessions: Vec::new(),
+                    next: None,
+                });
+            };
+            let mut seqs = Vec::new();
+            for id in &rec.session_ids {
+                if let Some(k) = self.trees.session_ids.get(id).map_err(backend)? {
+                    match keys::read_u64(&k) {
+                        Some(seq) if seq >= first => seqs.push(seq),
+                        Some(_) => {}
+                        None => return Err(StoreError::Corrupt("session index".into())),
+                    }
+                }
+            }
+            seqs.sort_unstable();
+            seqs.dedup();
+            for seq in seqs {
+                if let Some(s) = self.trees.session_by_seq(&keys::u64_key(seq))? {
+                    if !visit(s) {
+                        break;
+                    }
+                }
+            }
+        } else if let Some(asn) = filter.owner_asn {
+            let range = keys::owner_key(asn, first)..=keys::owner_key(asn, u64::MAX);
+            for item in self.trees.owners.range(range) {
+                let (k, _) = item.map_err(backend)?;
+                let seq =
+                    keys::owner_seq(&k).ok_or_else(|| StoreError::Corrupt("owner index".into()))?;
+                if let Some(s) = self.trees.session_by_seq(&keys::u64_key(seq))? {
+                    if !visit(s) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            for item in self.trees.sessions.range(keys::u64_key(first)..) {
+                let (_, v) = item.map_err(backend)?;
+                if !visit(decode(&v, "session")?) {
+                    break;
+                }
+            }
+        }
+        let next = match (more, sessions.last()) {
+            (true, Some(last)) => Some(keys::encode_cursor(last.seq)),
+            _ => None,
+        };
+        Ok(Page { sessions, next })
+    }
+
+    pub fn transition(&self, id: &str, to: SessionStatus, opts: TransitionOpts) -> Result<Session> {
+        let now = now_ms();
+        let s = self.trees.run(|tx| {
+            let mut s = tx.session(id)?;
+            let from = s.status;
+            if !opts.expect.is_empty() && !opts.expect.contains(&from) {
+                let want: Vec<&str> = opts.expect.iter().map(|x| x.as_str()).collect();
+                return abort(StoreError::Conflict(format!(
+                    "session is {from}, expected {}",
+                    want.join(" or ")
+                )));
+            }
+            if !from.can_transition_to(to) {
+                return abort(StoreError::BadTransition { from, to });
+            }
+            s.status = to;
+            if let Some(d) = &opts.detail {
+                s.status_detail = d.as_deref().map(clip);
+            }
+            s.updated_ms = now;
+            if to == SessionStatus::Configured && s.configured_ms.is_none() {
+                s.configured_ms = Some(now);
+            }
+            if is_terminal(to) {
+                tx.unindex_dedup(&s)?;
+            }
+            let jobs = tx.session_jobs(&s.session_id)?;
+            let has = |k: JobKind| jobs.iter().any(|j| j.kind == k);
+            match to {
+                // A Provision job already queued or running covers it (a
+                // retry goes back through `fail`); a running one is
+                // re-queued by `complete` if the session is still Approved
+                // when it finishes (see queue.rs).
+                SessionStatus::Approved if !has(JobKind::Provision) => {
+                    tx.new_job(&s.session_id, &s.router, JobKind::Provision, now, now)?;
+                }
+                SessionStatus::Deleting => {
+                    // Unclaimed Provision/Expire jobs are moot now.
+                    for j in &jobs {
+                        if j.lease.is_none()
+                            && matches!(j.kind, JobKind::Provision | JobKind::Expire)
+                        {
+                            tx.delete_job(j)?;
+                        }
+                    }
+                    if !has(JobKind::Deprovision) {
+                        tx.new_job(&s.session_id, &s.router, JobKind::Deprovision, now, now)?;
+                    }
+                }
+                _ => {}
+            }
+            tx.store_session(&s)?;
+            let action = opts.action.as_deref().unwrap_or("transition");
+            let detail = opts.detail.clone().flatten().map(|d| clip(&d));
+            tx.audit(&event(&s, &opts.actor, action, Some(from), detail, now))?;
+            Ok(s)
+        })?;
+        self.commit.note_write();
+        Ok(s)
+    }
+
+    pub fn set_detail(&self, id: &str, detail: Option<String>, actor: &str) -> Result<Session> {
+        let now = now_ms();
+        let detail = detail.map(|d| clip(&d));
+        let s = self.trees.run(|tx| {
+            let mut s = tx.session(id)?;
+            s.status_detail = detail.clone();
+            s.updated_ms = now;
+            tx.store_session(&s)?;
+            tx.audit(&event(
+                &s,
+                actor,
+                "detail",
+                Some(s.status),
+                detail.clone(),
+                now,
+            ))?;
+            Ok(s)
+        })?;
+        self.commit.note_write();
+        Ok(s)
+    }
+
+    pub fn remove_session(&self, id: &str, actor: &str) -> Result<()> {
+        let now = now_ms();
+        let _w = self.list_lock.write().unwrap_or_else(|e| e.into_inner());
+        self.trees.run(|tx| {
+            let s = tx.session(id)?;
+            tx.sessions.remove(&keys::u64_key(s.seq))?;
+            tx.session_ids.remove(s.session_id.as_bytes())?;
+            tx.owners.remove(&keys::owner_key(s.local_asn.0, s.seq))?;
+            tx.unindex_dedup(&s)?;
+            // Leased jobs stay so their worker can still complete them.
+            for j in tx.session_jobs(&s.session_id)? {
+                if j.lease.is_none() {
+                    tx.delete_job(&j)?;
+                }
+            }
+            let mut ev = event(&s, actor, "removed", Some(s.status), None, now);
+            ev.to = None;
+            tx.audit(&ev)?;
+            Ok(())
+        })?;
+        self.commit.note_write();
+        Ok(())
+    }
+
+    pub fn audit(&self, session_id: &str) -> Result<Vec<AuditEvent>> {
+        let mut out = Vec::new();
+        for item in self.trees.audit.scan_prefix(keys::audit_prefix(session_id)) {
+            let (_, v) = item.map_err(backend)?;
+            out.push(decode(&v, "audit")?);
+        }
+        Ok(out)
+    }
+}
+
+fn abort_err(e: StoreError) -> sled::transaction::ConflictableTransactionError<StoreError> {
+    sled::transaction::ConflictableTransactionError::Abort(e)
+}
+
+/// Inserts one session of a request (or finds its twin), inside `tx`.
+fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> TxResult<Inserted> {
+    let dkey = s.dedup_key();
+    if let Some(existing) = tx.dedup.get(dkey.as_bytes())? {
+        let existing = String::from_utf8_lossy(&existing).into_owned();
+        if let Some(ex) = tx.load_session(&existing)? {
+            if !is_terminal(ex.status) {
+                return Ok(if ex.same_request_as(s) {
+                    Inserted::Existing(ex)
+                } else {
+                    Inserted::Conflict(ex)
+                });
+            }
+        }
+    }
+    if !INITIAL.contains(&s.status) {
+        return abort(StoreError::Conflict(format!(
+            "a new session cannot start as {}",
+            s.status
+        )));
+    }
+    if tx.session_ids.get(s.session_id.as_bytes())?.is_some() {
+        return abort(StoreError::Conflict(format!(
+            "session {} already exists",
+            s.session_id
+        )));
+    }
+    let mut n = s.clone();
+    n.seq = tx.next_counter(keys::COUNTER_SEQ)?;
+    if n.created_ms == 0 {
+        n.created_ms = now;
+    }
+    n.updated_ms = n.updated_ms.max(n.created_ms);
+    n.status_detail = n.status_detail.as_deref().map(clip);
+    let seq_key = keys::u64_key(n.seq);
+    tx.sessions
+        .insert(&seq_key, encode(&n).map_err(abort_err)?)?;
+    tx.session_ids.insert(n.session_id.as_bytes(), &seq_key)?;
+    tx.owners.insert(
+        &keys::owner_key(n.local_asn.0, n.seq),
+        n.session_id.as_bytes(),
+    )?;
+    if !is_terminal(n.status) {
+        tx.dedup.insert(dkey.as_bytes(), n.session_id.as_bytes())?;
+    }
+    if n.status == SessionStatus::Approved {
+        tx.new_job(&n.session_id, &n.router, JobKind::Provision, now, now)?;
+    }
+    let detail = Some(format!("request {}", n.request_id));
+    tx.audit(&event(&n, &n.created_by, "created", None, detail, now))?;
+    Ok(Inserted::New(n))
+}
+
+fn matches(f: &SessionFilter, s: &Session) -> bool {
+    f.owner_asn.is_none_or(|a| s.local_asn.0 == a)
+        && f.status.is_none_or(|st| s.status == st)
+        && f.router.as_deref().is_none_or(|r| s.router == r)
+}

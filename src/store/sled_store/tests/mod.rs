@@ -1,0 +1,91 @@
+//! Tests of the sled store (temporary directories, no timing assertions).
+
+mod durability;
+mod queue;
+mod sessions;
+
+use super::SledStore;
+use crate::model::{
+    new_id, Asn, LocationRef, LocationType, RequestRecord, Secret, Session, SessionStatus,
+};
+use crate::store::{Inserted, Store, TransitionOpts};
+use std::net::IpAddr;
+
+pub fn store() -> (tempfile::TempDir, SledStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SledStore::open(dir.path()).unwrap();
+    (dir, s)
+}
+
+/// A session of requester `asn` whose addresses are derived from `n`.
+pub fn session(asn: u32, n: u32, status: SessionStatus) -> Session {
+    let local_ip: IpAddr = format!("2001:db8::{:x}", 0x1000 + n).parse().unwrap();
+    Session {
+        session_id: new_id(),
+        request_id: String::new(),
+        local_asn: Asn(asn),
+        local_ip,
+        peer_asn: Asn(65001),
+        peer_ip: "2001:db8::1".parse().unwrap(),
+        local_bgp_role: None,
+        peer_bgp_role: None,
+        local_insert_asn: true,
+        peer_insert_asn: true,
+        local_monitoring_session: false,
+        peer_monitoring_session: false,
+        peer_type: LocationType::Public,
+        session_secret: Some(Secret::new("s3cret")),
+        location: LocationRef {
+            id: "pdb:ix:42".into(),
+            kind: LocationType::Public,
+        },
+        status,
+        status_detail: None,
+        router: "rtr1".into(),
+        seq: 0,
+        created_ms: 0,
+        updated_ms: 0,
+        configured_ms: None,
+        created_by: format!("pdb:{asn}"),
+    }
+}
+
+pub fn request(asn: u32) -> RequestRecord {
+    RequestRecord {
+        request_id: new_id(),
+        requester_asn: Asn(asn),
+        created_by: format!("pdb:{asn}"),
+        created_ms: crate::model::now_ms(),
+        return_url: None,
+        session_ids: Vec::new(),
+    }
+}
+
+/// Inserts the sessions as one request; returns the outcomes.
+pub fn insert(st: &SledStore, asn: u32, sessions: Vec<Session>) -> Vec<Inserted> {
+    let req = request(asn);
+    let sessions = sessions
+        .into_iter()
+        .map(|mut s| {
+            s.request_id = req.request_id.clone();
+            s
+        })
+        .collect();
+    st.insert_request(&req, sessions).unwrap()
+}
+
+/// Inserts one new session and returns it as stored.
+pub fn insert_one(st: &SledStore, s: Session) -> Session {
+    let asn = s.local_asn.0;
+    match insert(st, asn, vec![s]).pop().unwrap() {
+        Inserted::New(s) => s,
+        other => panic!("expected a new session, got {other:?}"),
+    }
+}
+
+pub fn opts(actor: &str) -> TransitionOpts {
+    TransitionOpts {
+        actor: actor.into(),
+        ..Default::default()
+    }
+}
