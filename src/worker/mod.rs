@@ -13,6 +13,8 @@
 
 mod batch;
 pub mod poller;
+#[cfg(test)]
+mod tests;
 
 use crate::model::{now_ms, Job, Session};
 use crate::store::Store;
