@@ -13,3 +13,4 @@ pub mod peeringdb;
 pub mod store;
 pub mod transport;
 pub mod validate;
+pub mod worker;
