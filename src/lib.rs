@@ -5,6 +5,8 @@
 //! store to the API. [`model`] depends on nothing.
 
 pub mod config;
+pub mod driver;
 pub mod inventory;
 pub mod model;
+pub mod render;
 pub mod store;
