@@ -6,10 +6,12 @@
 
 pub mod api;
 pub mod config;
+pub mod driver;
 pub mod inventory;
 pub mod model;
 pub mod policy;
 pub mod peeringdb;
+pub mod render;
 pub mod store;
 pub mod transport;
 pub mod validate;

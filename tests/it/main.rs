@@ -7,3 +7,4 @@ mod lab_ssh;
 mod ssh_auth;
 mod pdb_standin;
 mod peeringdb;
+mod render;
