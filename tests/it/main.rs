@@ -4,7 +4,7 @@
 
 mod lab;
 mod lab_ssh;
-mod ssh_auth;
 mod pdb_standin;
 mod peeringdb;
 mod render;
+mod ssh_auth;
