@@ -8,6 +8,7 @@
 //! profile is refused at start-up (and by `peerd check`) with the file and
 //! key path of each problem.
 
+pub mod live;
 pub mod parsers;
 pub mod plan;
 pub mod profile;

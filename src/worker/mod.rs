@@ -27,12 +27,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
-/// What a push does on the router.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
-    Add,
-    Remove,
-}
+/// What a push does on the router (put neighbors on, or take them off).
+pub use crate::driver::Op;
 
 /// A push failure, classified for the retry decision.
 #[derive(Clone, Debug, thiserror::Error)]
