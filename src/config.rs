@@ -43,6 +43,53 @@ pub struct PeeringDbSettings {
     pub cache_ttl_secs: u64,
     /// Timeout for one PeeringDB HTTP call.
     pub timeout_secs: u64,
+    /// Name of the environment variable that holds a PeeringDB API key
+    /// (sent as `Authorization: Api-Key <key>`; anonymous access is
+    /// throttled harder). Unset or empty variable = anonymous. The key
+    /// itself never goes in this file.
+    #[serde(default = "default_pdb_api_key_env")]
+    pub api_key_env: String,
+    /// Seconds between scheduled syncs of the PeeringDB data for our
+    /// exchanges (0 = no schedule; `peerd peeringdb sync` only).
+    #[serde(default = "default_pdb_sync_interval")]
+    pub sync_interval_secs: u64,
+    /// Margin added to a peer's `info_prefixes4`/`info_prefixes6` to get its
+    /// max-prefix limit, in percent (10 = limit is 110% of the published
+    /// count, rounded up).
+    #[serde(default = "default_pdb_margin")]
+    pub max_prefix_margin_percent: u32,
+    /// Refuse requests from networks that have no `netixlan` row at the
+    /// requested exchange in the PeeringDB data.
+    #[serde(default)]
+    pub require_presence: bool,
+    /// If non-empty, the requester's PeeringDB `policy_general` (`Open`,
+    /// `Selective`, `Restrictive`, `No`) must be one of these
+    /// (case-insensitive) for automatic approval; other requests are left
+    /// to an operator. Empty = `policy_general` is not looked at.
+    #[serde(default)]
+    pub policy_general_allowed: Vec<String>,
+}
+
+fn default_pdb_api_key_env() -> String {
+    "PEERD_PDB_API_KEY".into()
+}
+fn default_pdb_sync_interval() -> u64 {
+    3600
+}
+fn default_pdb_margin() -> u32 {
+    10
+}
+
+impl PeeringDbSettings {
+    /// True when `policy_general_allowed` is empty or holds `value`
+    /// (case-insensitive).
+    pub fn policy_general_allows(&self, value: &str) -> bool {
+        self.policy_general_allowed.is_empty()
+            || self
+                .policy_general_allowed
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(value))
+    }
 }
 
 /// Bounds on what a client may send.
@@ -85,6 +132,11 @@ impl Default for PeeringDbSettings {
             use_manage_peering_sessions: false,
             cache_ttl_secs: 300,
             timeout_secs: 10,
+            api_key_env: default_pdb_api_key_env(),
+            sync_interval_secs: default_pdb_sync_interval(),
+            max_prefix_margin_percent: default_pdb_margin(),
+            require_presence: false,
+            policy_general_allowed: Vec::new(),
         }
     }
 }

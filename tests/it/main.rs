@@ -3,4 +3,11 @@
 //! `tests/run.sh` with `--include-ignored` once the lab is up.
 
 mod api;
+mod lab;
+mod lab_driver;
+mod lab_ssh;
+mod pdb_standin;
+mod peeringdb;
+mod render;
+mod ssh_auth;
 mod support;

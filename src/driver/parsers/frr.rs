@@ -1,0 +1,256 @@
+//! FRR parsers: `show running-config bgpd` (verify) and the JSON of
+//! `show bgp neighbors json` / `show bgp summary json` (state).
+
+use super::{merge_into, parse_addr, ObservedNeighbor};
+use std::collections::HashMap;
+
+/// Neighbors of the default-VRF `router bgp` block with their remote-as
+/// (a peer-group member inherits the group's; `external`/`internal`
+/// leave it unknown).
+pub(super) fn running_config(text: &str) -> Result<Vec<ObservedNeighbor>, String> {
+    let looks_right = text.lines().any(|l| {
+        l.starts_with("Current configuration")
+            || l.starts_with("frr version")
+            || l.starts_with("router bgp")
+    });
+    if !looks_right {
+        return Err(format!(
+            "not an FRR running-config: {}",
+            super::super::plan::router_words(text, "")
+        ));
+    }
+    let mut in_bgp = false;
+    let mut own_as: Vec<(String, Option<u32>)> = Vec::new();
+    let mut groups: HashMap<String, Option<u32>> = HashMap::new();
+    let mut member_of: HashMap<String, String> = HashMap::new();
+    for line in text.lines() {
+        if !line.starts_with(' ') && !line.is_empty() {
+            // A top-level line opens or closes a block.
+            in_bgp = line.starts_with("router bgp ")
+                && !line.contains(" vrf ")
+                && !line.contains(" view ");
+            continue;
+        }
+        if !in_bgp {
+            continue;
+        }
+        let t: Vec<&str> = line.split_whitespace().collect();
+        if t.first() != Some(&"neighbor") || t.len() < 3 {
+            continue;
+        }
+        let who = t[1].to_string();
+        match (t[2], t.get(3)) {
+            ("remote-as", Some(asn)) => {
+                let asn = asn.parse::<u32>().ok();
+                if parse_addr(&who).is_some() {
+                    own_as.push((who, asn));
+                } else {
+                    groups.insert(who, asn);
+                }
+            }
+            ("peer-group", None) => {
+                groups.entry(who).or_insert(None);
+            }
+            ("peer-group", Some(g)) => {
+                member_of.insert(who, g.to_string());
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (who, asn) in &own_as {
+        if let Some(ip) = parse_addr(who) {
+            merge_into(
+                &mut out,
+                ObservedNeighbor {
+                    peer_as: *asn,
+                    ..ObservedNeighbor::new(ip)
+                },
+            );
+        }
+    }
+    for (who, g) in &member_of {
+        if let Some(ip) = parse_addr(who) {
+            let asn = groups.get(g).copied().flatten();
+            merge_into(
+                &mut out,
+                ObservedNeighbor {
+                    peer_as: asn,
+                    ..ObservedNeighbor::new(ip)
+                },
+            );
+        }
+    }
+    out.sort_by_key(|n| n.address);
+    Ok(out)
+}
+
+fn parse_json(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_str::<serde_json::Value>(text.trim()) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        Ok(_) => Err("expected a JSON object".into()),
+        Err(e) => Err(format!(
+            "not JSON ({e}): {}",
+            super::super::plan::router_words(text, "")
+        )),
+    }
+}
+
+fn state_of(state: Option<&str>) -> (Option<String>, Option<bool>) {
+    match state {
+        Some(s) => (Some(s.to_string()), Some(s == "Established")),
+        None => (None, None),
+    }
+}
+
+/// `show bgp neighbors json`: `{ "<addr>": { "remoteAs": N, "bgpState": "..." } }`.
+pub(super) fn neighbors_json(text: &str) -> Result<Vec<ObservedNeighbor>, String> {
+    let m = parse_json(text)?;
+    let mut out = Vec::new();
+    for (k, v) in &m {
+        let Some(ip) = parse_addr(k) else { continue };
+        let asn = v
+            .get("remoteAs")
+            .and_then(|a| a.as_u64())
+            .and_then(|a| u32::try_from(a).ok())
+            .filter(|a| *a != 0);
+        let (state, established) = state_of(v.get("bgpState").and_then(|s| s.as_str()));
+        merge_into(
+            &mut out,
+            ObservedNeighbor {
+                peer_as: asn,
+                state,
+                established,
+                ..ObservedNeighbor::new(ip)
+            },
+        );
+    }
+    out.sort_by_key(|n| n.address);
+    Ok(out)
+}
+
+/// `show bgp summary json`: per address family, `peers.<addr>.state`.
+pub(super) fn summary_json(text: &str) -> Result<Vec<ObservedNeighbor>, String> {
+    let m = parse_json(text)?;
+    let mut out = Vec::new();
+    for af in m.values() {
+        let Some(peers) = af.get("peers").and_then(|p| p.as_object()) else {
+            continue;
+        };
+        for (k, v) in peers {
+            let Some(ip) = parse_addr(k) else { continue };
+            let asn = v
+                .get("remoteAs")
+                .and_then(|a| a.as_u64())
+                .and_then(|a| u32::try_from(a).ok())
+                .filter(|a| *a != 0);
+            let (state, established) = state_of(v.get("state").and_then(|s| s.as_str()));
+            merge_into(
+                &mut out,
+                ObservedNeighbor {
+                    peer_as: asn,
+                    state,
+                    established,
+                    ..ObservedNeighbor::new(ip)
+                },
+            );
+        }
+    }
+    out.sort_by_key(|n| n.address);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find<'a>(v: &'a [ObservedNeighbor], ip: &str) -> &'a ObservedNeighbor {
+        let ip: std::net::IpAddr = ip.parse().unwrap();
+        v.iter()
+            .find(|n| n.address == ip)
+            .unwrap_or_else(|| panic!("{ip} missing in {v:?}"))
+    }
+
+    #[test]
+    fn running_config_from_frr_8_4() {
+        let v = running_config(include_str!("testdata/frr-running.txt")).unwrap();
+        assert_eq!(v.len(), 3);
+        assert_eq!(find(&v, "192.0.2.2").peer_as, Some(65002));
+        assert_eq!(find(&v, "192.0.2.3").peer_as, Some(65003));
+        assert_eq!(find(&v, "2001:db8::2").peer_as, Some(65002));
+    }
+
+    #[test]
+    fn running_config_peer_groups_vrfs_and_external() {
+        let v = running_config(include_str!("testdata/frr-running-peergroup.txt")).unwrap();
+        assert_eq!(
+            find(&v, "192.0.2.5").peer_as,
+            Some(65005),
+            "inherits the group's AS"
+        );
+        assert_eq!(find(&v, "192.0.2.2").peer_as, Some(65002));
+        assert_eq!(find(&v, "192.0.2.6").peer_as, None, "remote-as external");
+        assert!(
+            !v.iter().any(|n| n.address.to_string() == "192.0.2.7"),
+            "neighbors of other VRFs are not ours"
+        );
+    }
+
+    #[test]
+    fn running_config_without_neighbors() {
+        let v = running_config(include_str!("testdata/frr-running-empty.txt")).unwrap();
+        assert!(v.is_empty());
+    }
+
+    #[test]
+    fn running_config_refuses_an_error_message() {
+        let e = running_config("% Unknown command: show running-config bgpdd\n").unwrap_err();
+        assert!(e.contains("Unknown command"), "{e}");
+    }
+
+    #[test]
+    fn neighbors_json_states() {
+        let v = neighbors_json(include_str!("testdata/frr-neighbors-mixed.json")).unwrap();
+        let n = find(&v, "192.0.2.3");
+        assert_eq!((n.peer_as, n.established), (Some(65003), Some(true)));
+        assert_eq!(n.state.as_deref(), Some("Established"));
+        let n = find(&v, "192.0.2.9");
+        assert_eq!((n.peer_as, n.established), (Some(65009), Some(false)));
+        assert_eq!(n.state.as_deref(), Some("Connect"));
+        assert_eq!(find(&v, "192.0.2.2").state.as_deref(), Some("Idle"));
+        assert_eq!(find(&v, "2001:db8::2").established, Some(true));
+    }
+
+    #[test]
+    fn neighbors_json_peer_group_member_and_external() {
+        let v = neighbors_json(include_str!("testdata/frr-neighbors-peergroup.json")).unwrap();
+        assert_eq!(find(&v, "192.0.2.5").peer_as, Some(65005));
+        assert_eq!(
+            find(&v, "192.0.2.6").peer_as,
+            None,
+            "remoteAs 0 = not known yet"
+        );
+    }
+
+    #[test]
+    fn empty_answers() {
+        assert!(
+            neighbors_json(include_str!("testdata/frr-neighbors-empty.json"))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(summary_json("{}").unwrap().is_empty());
+        assert!(neighbors_json("{\"bgpNoSuchNeighbor\":true}")
+            .unwrap()
+            .is_empty());
+        assert!(neighbors_json("% Unknown command").is_err());
+    }
+
+    #[test]
+    fn summary_json_all_families() {
+        let v = summary_json(include_str!("testdata/frr-summary.json")).unwrap();
+        assert_eq!(v.len(), 3);
+        assert!(v.iter().all(|n| n.established == Some(true)));
+        assert_eq!(find(&v, "2001:db8::2").peer_as, Some(65002));
+    }
+}

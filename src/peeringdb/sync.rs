@@ -1,0 +1,265 @@
+//! Keeping the PeeringDB snapshot fresh: [`sync_once`] fetches and builds
+//! one; [`Syncer`] holds the last good one in memory and in the store's
+//! meta area (`peeringdb` / `snapshot`), refreshes it on a schedule, and on
+//! failure keeps the last good data and records the error for status.
+
+use super::client::PdbClient;
+use super::snapshot::{Snapshot, SNAPSHOT_FORMAT};
+use super::{inventory_ix_ids, PdbError, Result};
+use crate::config::PeeringDbSettings;
+use crate::inventory::Inventory;
+use crate::model::{now_ms, UnixMillis};
+use crate::store::Store;
+use serde::Serialize;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// Meta-area namespace and key of the stored snapshot.
+pub const META_NS: &str = "peeringdb";
+pub const META_KEY: &str = "snapshot";
+
+/// After a failed scheduled sync, the next try comes after at most this.
+pub const FAILURE_RETRY: Duration = Duration::from_secs(300);
+
+/// Fetches the data of the inventory's exchanges and builds a snapshot.
+/// Fails (so the caller keeps its last good data) when PeeringDB cannot be
+/// read, or knows none of the exchanges we asked for.
+pub async fn sync_once(client: &PdbClient, inventory: &Inventory) -> Result<Snapshot> {
+    let wanted = inventory_ix_ids(inventory);
+    let raw = client.fetch_for(&wanted).await?;
+    if !wanted.is_empty() && raw.ix.is_empty() {
+        return Err(PdbError::Incomplete(format!(
+            "none of our {} exchange(s) was returned by {}",
+            wanted.len(),
+            client.base()
+        )));
+    }
+    let snap = Snapshot::build(&wanted, raw, format!("api {}", client.base()), now_ms());
+    check(&snap, inventory);
+    Ok(snap)
+}
+
+/// Warns about inventory exchanges the data does not cover.
+pub(crate) fn check(snap: &Snapshot, inventory: &Inventory) {
+    for id in inventory_ix_ids(inventory) {
+        match snap.exchange(id) {
+            None => {
+                tracing::warn!(location = %format!("pdb:ix:{id}"), "exchange not found in PeeringDB data")
+            }
+            Some(_) if !snap.present_at(id, inventory.asn) => tracing::warn!(
+                location = %format!("pdb:ix:{id}"), asn = inventory.asn,
+                "our ASN has no netixlan row at this exchange in PeeringDB"),
+            Some(_) => {}
+        }
+    }
+}
+
+/// Writes `snap` to the store's meta area. Durable once the caller awaits
+/// [`Store::durable`].
+pub fn save_to_store(store: &dyn Store, snap: &Snapshot) -> Result<()> {
+    let bytes = serde_json::to_vec(snap).map_err(|e| PdbError::Decode {
+        what: "snapshot".into(),
+        msg: e.to_string(),
+    })?;
+    store.meta_put(META_NS, META_KEY, &bytes)?;
+    Ok(())
+}
+
+/// Reads the stored snapshot. `None` when there is none, or when it has
+/// another format version (a sync replaces it).
+pub fn load_from_store(store: &dyn Store) -> Result<Option<Snapshot>> {
+    let Some(bytes) = store.meta_get(META_NS, META_KEY)? else {
+        return Ok(None);
+    };
+    let snap: Snapshot = serde_json::from_slice(&bytes).map_err(|e| PdbError::Decode {
+        what: "stored PeeringDB snapshot".into(),
+        msg: e.to_string(),
+    })?;
+    if snap.format != SNAPSHOT_FORMAT {
+        tracing::warn!(
+            format = snap.format,
+            "ignoring stored PeeringDB snapshot of another format"
+        );
+        return Ok(None);
+    }
+    Ok(Some(snap))
+}
+
+/// What operators see about the PeeringDB data.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SyncStatus {
+    /// When the data in use was taken, and from where.
+    pub taken_at: Option<UnixMillis>,
+    pub source: Option<String>,
+    pub exchanges: usize,
+    pub networks: usize,
+    pub last_attempt: Option<UnixMillis>,
+    pub last_success: Option<UnixMillis>,
+    /// The error of the last attempt, cleared by a success.
+    pub last_error: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    snapshot: Option<Arc<Snapshot>>,
+    last_attempt: Option<UnixMillis>,
+    last_success: Option<UnixMillis>,
+    last_error: Option<String>,
+}
+
+/// Holds the snapshot in use and refreshes it.
+pub struct Syncer {
+    client: PdbClient,
+    inventory: Arc<Inventory>,
+    store: Arc<dyn Store>,
+    interval: Duration,
+    state: RwLock<State>,
+    running: tokio::sync::Mutex<()>,
+}
+
+impl Syncer {
+    /// A syncer from the settings (`api_base`, API key, timeout,
+    /// `sync_interval_secs`). Call [`Syncer::load_from_store`] next, then
+    /// [`Syncer::spawn`].
+    pub fn new(
+        settings: &PeeringDbSettings,
+        inventory: Arc<Inventory>,
+        store: Arc<dyn Store>,
+    ) -> Result<Syncer> {
+        let client = PdbClient::from_settings(settings)?;
+        Ok(Syncer::with_client(
+            client,
+            inventory,
+            store,
+            Duration::from_secs(settings.sync_interval_secs),
+        ))
+    }
+
+    /// A syncer with an explicit client and interval (0 = no schedule).
+    pub fn with_client(
+        client: PdbClient,
+        inventory: Arc<Inventory>,
+        store: Arc<dyn Store>,
+        interval: Duration,
+    ) -> Syncer {
+        Syncer {
+            client,
+            inventory,
+            store,
+            interval,
+            state: RwLock::new(State::default()),
+            running: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Puts the stored snapshot in use (at start). Returns whether there
+    /// was one.
+    pub fn load_from_store(&self) -> Result<bool> {
+        match load_from_store(&*self.store)? {
+            Some(snap) => {
+                tracing::info!(summary = %snap.summary(), "PeeringDB data loaded from the store");
+                self.write().snapshot = Some(Arc::new(snap));
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// The snapshot in use, if any.
+    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.read().snapshot.clone()
+    }
+
+    pub fn status(&self) -> SyncStatus {
+        let st = self.read();
+        let snap = st.snapshot.as_deref();
+        SyncStatus {
+            taken_at: snap.map(|s| s.taken_at),
+            source: snap.map(|s| s.source.clone()),
+            exchanges: snap.map_or(0, |s| s.exchanges.len()),
+            networks: snap.map_or(0, |s| s.nets.len()),
+            last_attempt: st.last_attempt,
+            last_success: st.last_success,
+            last_error: st.last_error.clone(),
+        }
+    }
+
+    /// Puts `snap` in use and stores it (e.g. a dump loaded at run time).
+    pub async fn install(&self, snap: Snapshot) -> Result<Arc<Snapshot>> {
+        let snap = Arc::new(snap);
+        self.write().snapshot = Some(snap.clone());
+        save_to_store(&*self.store, &snap)?;
+        self.store.durable().await?;
+        Ok(snap)
+    }
+
+    /// Syncs now (one sync at a time). On success the new snapshot is in
+    /// use and stored; on failure the last good one stays in use and the
+    /// error is recorded in [`Syncer::status`].
+    pub async fn sync_now(&self) -> Result<Arc<Snapshot>> {
+        let _one = self.running.lock().await;
+        self.write().last_attempt = Some(now_ms());
+        let snap = match sync_once(&self.client, &self.inventory).await {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "PeeringDB sync failed; keeping the last good data");
+                self.write().last_error = Some(e.to_string());
+                return Err(e);
+            }
+        };
+        {
+            let mut st = self.write();
+            st.snapshot = Some(snap.clone());
+            st.last_success = Some(now_ms());
+            st.last_error = None;
+        }
+        tracing::info!(summary = %snap.summary(), "PeeringDB sync done");
+        let stored = match save_to_store(&*self.store, &snap) {
+            Ok(()) => self.store.durable().await.map_err(PdbError::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = stored {
+            tracing::warn!(error = %e, "PeeringDB data in use but not stored");
+            self.write().last_error = Some(format!("data in use but not stored: {e}"));
+        }
+        Ok(snap)
+    }
+
+    /// How long to wait before the next scheduled sync.
+    fn next_delay(&self) -> Duration {
+        let st = self.read();
+        if st.last_error.is_some() && st.last_attempt.is_some() {
+            return self.interval.min(FAILURE_RETRY);
+        }
+        let Some(taken) = st.snapshot.as_ref().map(|s| s.taken_at) else {
+            return Duration::ZERO;
+        };
+        let age = Duration::from_millis(now_ms().saturating_sub(taken));
+        self.interval.saturating_sub(age)
+    }
+
+    /// Starts the scheduled sync: at once if the data in use is older than
+    /// the interval (or absent), then every interval; after a failure, again
+    /// within [`FAILURE_RETRY`]. `None` when the interval is 0.
+    pub fn spawn(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        if self.interval.is_zero() {
+            return None;
+        }
+        let me = self.clone();
+        Some(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(me.next_delay()).await;
+                // errors are logged and recorded by sync_now
+                let _ = me.sync_now().await;
+            }
+        }))
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+}

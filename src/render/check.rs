@@ -1,0 +1,245 @@
+//! `peerd check` for templates: render every template of every platform
+//! against sample sessions (IPv4, IPv6, each with and without MD5; alone and
+//! as one batch; add and remove; with and without policies and limits) and
+//! collect every error.
+
+use super::{render_batch, state_request, RenderError, TemplateEnv};
+use crate::driver::{Op, Profiles};
+use crate::inventory::{Credential, HostKey, Inventory, Location, Router};
+use crate::model::{Asn, LocationRef, LocationType, Secret, Session, SessionStatus};
+use std::net::IpAddr;
+
+/// The MD5 secret of the sample sessions.
+pub const SAMPLE_SECRET: &str = "sample-md5-secret";
+
+/// Sample sessions at the first location of `inv` (for its router): IPv4
+/// and IPv6 where the location has them, each without and with MD5.
+pub fn sample_sessions(inv: &Inventory) -> Vec<Session> {
+    match inv.locations.first() {
+        Some(l) => sample_sessions_at(inv, l),
+        None => Vec::new(),
+    }
+}
+
+/// Sample sessions at the first location `router` serves.
+pub fn sample_sessions_for(inv: &Inventory, router: &str) -> Vec<Session> {
+    match inv.locations.iter().find(|l| l.router == router) {
+        Some(l) => sample_sessions_at(inv, l),
+        None => Vec::new(),
+    }
+}
+
+fn sample_sessions_at(inv: &Inventory, loc: &Location) -> Vec<Session> {
+    let mut out = Vec::new();
+    let mut n = 0u32;
+    for v4 in [true, false] {
+        let Some(ours) = loc.our_ips.iter().find(|ip| ip.is_ipv4() == v4).copied() else {
+            continue;
+        };
+        let peers = peer_addresses(loc, v4, 2);
+        for (md5, peer) in [false, true].into_iter().zip(peers) {
+            n += 1;
+            out.push(Session {
+                session_id: format!("00000000-0000-4000-8000-{n:012x}"),
+                request_id: "00000000-0000-4000-8000-000000000000".into(),
+                local_asn: Asn(if md5 { 65003 } else { 65002 }),
+                local_ip: peer,
+                peer_asn: Asn(inv.asn),
+                peer_ip: ours,
+                local_bgp_role: None,
+                peer_bgp_role: None,
+                local_insert_asn: true,
+                peer_insert_asn: true,
+                local_monitoring_session: false,
+                peer_monitoring_session: false,
+                peer_type: loc.kind,
+                session_secret: md5.then(|| Secret::new(SAMPLE_SECRET)),
+                location: LocationRef {
+                    id: loc.id.clone(),
+                    kind: loc.kind,
+                },
+                status: SessionStatus::Approved,
+                status_detail: None,
+                router: loc.router.clone(),
+                seq: n as u64,
+                created_ms: 0,
+                updated_ms: 0,
+                configured_ms: None,
+                created_by: "sample".into(),
+            });
+        }
+    }
+    out
+}
+
+/// The first `count` host addresses of the location's prefix of that
+/// family that are not ours.
+fn peer_addresses(loc: &Location, v4: bool, count: usize) -> Vec<IpAddr> {
+    let Some(net) = loc.prefixes.iter().find(|p| p.addr().is_ipv4() == v4) else {
+        return Vec::new();
+    };
+    net.hosts()
+        .skip(1)
+        .filter(|ip| !loc.our_ips.contains(ip))
+        .take(count)
+        .collect()
+}
+
+/// A one-router inventory for `router` (which need not be in `inv`), with a
+/// documentation-range location when it serves none in `inv`.
+fn sample_inventory(inv: &Inventory, router: &Router) -> Inventory {
+    let locations: Vec<Location> = inv
+        .locations
+        .iter()
+        .filter(|l| l.router == router.name)
+        .take(1)
+        .cloned()
+        .collect();
+    let locations = if locations.is_empty() {
+        vec![Location {
+            id: "pdb:ix:1".into(),
+            kind: LocationType::Public,
+            name: "Sample IX".into(),
+            router: router.name.clone(),
+            prefixes: vec![
+                "192.0.2.0/24".parse().expect("static"),
+                "2001:db8::/64".parse().expect("static"),
+            ],
+            our_ips: vec![
+                "192.0.2.1".parse().expect("static"),
+                "2001:db8::1".parse().expect("static"),
+            ],
+        }]
+    } else {
+        locations
+    };
+    Inventory {
+        asn: inv.asn,
+        routers: vec![router.clone()],
+        locations,
+        policy: inv.policy.clone(),
+    }
+}
+
+/// A router on `platform` for platforms no inventory router uses.
+fn sample_router(platform: &str) -> Router {
+    Router {
+        name: format!("sample-{platform}"),
+        platform: platform.to_string(),
+        host: "127.0.0.1".into(),
+        port: 22,
+        user: "peerd".into(),
+        credential: Credential::PasswordEnv("PEERD_SAMPLE".into()),
+        host_key: HostKey::Key("ssh-ed25519 AAAAsample sample".into()),
+        import_policy: Some("PEERD-IN".into()),
+        export_policy: Some("PEERD-OUT".into()),
+        vars: Default::default(),
+    }
+}
+
+/// Renders every template of every platform (see the module doc); `Err`
+/// lists every problem, each naming platform, router and case.
+pub fn check_all(
+    inv: &Inventory,
+    profiles: &Profiles,
+    env: &TemplateEnv,
+) -> Result<(), Vec<String>> {
+    let mut errors = env.missing_templates(profiles);
+    for (i, r) in inv.routers.iter().enumerate() {
+        if profiles.get(&r.platform).is_none() {
+            errors.push(format!(
+                "inventory routers[{i}] ({}): platform {:?} has no profile (drivers/{}.yaml)",
+                r.name, r.platform, r.platform
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    for p in profiles.iter() {
+        let mut routers: Vec<Router> = inv
+            .routers
+            .iter()
+            .filter(|r| r.platform == p.platform)
+            .cloned()
+            .collect();
+        if routers.is_empty() {
+            routers.push(sample_router(&p.platform));
+        }
+        for router in routers {
+            let base = sample_inventory(inv, &router);
+            // A variant that flips the optional parts: policies and limits.
+            let mut variant = base.clone();
+            variant.routers[0].import_policy = match &router.import_policy {
+                Some(_) => None,
+                None => Some("PEERD-IN".into()),
+            };
+            variant.routers[0].export_policy = match &router.export_policy {
+                Some(_) => None,
+                None => Some("PEERD-OUT".into()),
+            };
+            variant.policy.max_prefix_v4 = if base.policy.max_prefix_v4 == 0 {
+                1000
+            } else {
+                0
+            };
+            variant.policy.max_prefix_v6 = if base.policy.max_prefix_v6 == 0 {
+                200
+            } else {
+                0
+            };
+            for (label, tinv) in [
+                ("", &base),
+                (" (variant: policies/limits flipped)", &variant),
+            ] {
+                let sessions = sample_sessions(tinv);
+                let mut err = |case: &str, e: RenderError| {
+                    errors.push(format!(
+                        "platform {} (drivers/{}.yaml), router {}{label}, {case}: {e}",
+                        p.platform, p.platform, router.name
+                    ))
+                };
+                if sessions.is_empty() {
+                    err(
+                        "samples",
+                        RenderError::Batch("no sample session could be made".into()),
+                    );
+                    continue;
+                }
+                for op in [Op::Add, Op::Remove] {
+                    if let Err(e) = render_batch(env, profiles, op, &sessions, tinv) {
+                        err(&format!("{} batch of {}", op.as_str(), sessions.len()), e);
+                    }
+                    for s in &sessions {
+                        if let Err(e) =
+                            render_batch(env, profiles, op, std::slice::from_ref(s), tinv)
+                        {
+                            err(&format!("{} {}", op.as_str(), describe(s)), e);
+                        }
+                    }
+                }
+                if let Err(e) = state_request(env, profiles, &router.name, tinv) {
+                    err("state", e);
+                }
+            }
+        }
+    }
+    errors.dedup();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+fn describe(s: &Session) -> String {
+    format!(
+        "{}{} session",
+        if s.local_ip.is_ipv4() { "IPv4" } else { "IPv6" },
+        if s.session_secret.is_some() {
+            " MD5"
+        } else {
+            ""
+        }
+    )
+}

@@ -1,0 +1,396 @@
+//! The render context: typed, validated values only.
+//!
+//! Templates never see a `Session` or free text from a peer. They see
+//! addresses printed from `IpAddr`, ASNs as integers, the family as
+//! `ipv4`/`ipv6`, names derived from the session id, the description built
+//! here from typed data, operator data from the inventory (already checked
+//! on load) and, for the MD5 secret, a string checked again here. As a last
+//! guard every string in the context is checked for characters that could
+//! break out of any template syntax (newlines, quotes, backslashes, braces,
+//! semicolons); command contexts are stricter still (plain tokens only).
+
+use super::RenderError;
+use crate::driver::Profile;
+use crate::inventory::{Inventory, Location, Router};
+use crate::model::{is_id, Session};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// One neighbor, router-centric: `local_*` is us, `address`/`peer_as` the
+/// requester. (The API's `Session` is requester-centric; it is turned
+/// round here, once.)
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct NeighborCtx {
+    pub session_id: String,
+    /// A protocol/object name safe everywhere: `peerd_as<ASN>_<32 hex>`.
+    pub name: String,
+    /// `<name>.conf`, for platforms that keep one file per session.
+    pub file: String,
+    /// The BGP neighbor: the requester's address.
+    pub address: String,
+    /// The requester's ASN.
+    pub peer_as: u32,
+    /// Our address on the LAN.
+    pub local_address: String,
+    /// Our ASN.
+    pub local_as: u32,
+    /// `ipv4` or `ipv6`.
+    pub family: &'static str,
+    /// `peerd AS<peer_as> <location id>`.
+    pub description: String,
+    /// The TCP-MD5 password, if the session has one.
+    pub md5: Option<String>,
+    /// The prefix limit for this neighbor (policy default by family; a later
+    /// per-peer override lands here too). None = no limit.
+    pub max_prefix: Option<u32>,
+    pub import_policy: Option<String>,
+    pub export_policy: Option<String>,
+    pub location: LocationCtx,
+    /// `public` or `private`.
+    pub peer_type: &'static str,
+    /// RFC 9234 roles (integers): ours and the requester's.
+    pub local_role: Option<u8>,
+    pub peer_role: Option<u8>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct LocationCtx {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// The router, with its policy names and vars (profile defaults, then the
+/// inventory's own).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RouterCtx {
+    pub name: String,
+    pub platform: String,
+    pub import_policy: Option<String>,
+    pub export_policy: Option<String>,
+    pub vars: BTreeMap<String, String>,
+}
+
+/// What a content template sees.
+#[derive(Clone, Debug, Serialize)]
+pub struct TemplateCtx {
+    /// `add` or `remove`.
+    pub op: &'static str,
+    /// Our ASN.
+    pub local_as: u32,
+    pub router: RouterCtx,
+    /// The batch, in order.
+    pub neighbors: Vec<NeighborCtx>,
+    /// The batch split by family.
+    pub ipv4: Vec<NeighborCtx>,
+    pub ipv6: Vec<NeighborCtx>,
+    /// Only when rendering one session of the batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub neighbor: Option<NeighborCtx>,
+}
+
+/// Characters no context string may hold (beyond control characters).
+const FORBIDDEN: &str = "\"'\\{};`";
+
+/// True when `s` can sit in any template: bounded, no control characters,
+/// no quotes, backslashes, braces, semicolons or backticks.
+pub fn is_safe_text(s: &str) -> bool {
+    s.len() <= 255 && !s.chars().any(|c| c.is_control() || FORBIDDEN.contains(c))
+}
+
+/// An MD5 secret: 1..=80 printable ASCII characters, no space, and none of
+/// the characters [`is_safe_text`] forbids.
+pub fn is_safe_secret(s: &str) -> bool {
+    (1..=80).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()) && is_safe_text(s)
+}
+
+/// A plain token for command lines: `[A-Za-z0-9._/:@+=,-]`, 1..=255.
+pub fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 255
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._/:@+=,-".contains(&b))
+}
+
+/// The name every platform uses for a session's object.
+pub fn object_name(session_id: &str, peer_as: u32) -> Option<String> {
+    is_id(session_id).then(|| format!("peerd_as{peer_as}_{}", session_id.replace('-', "")))
+}
+
+fn family(ip: IpAddr) -> &'static str {
+    if ip.is_ipv4() {
+        "ipv4"
+    } else {
+        "ipv6"
+    }
+}
+
+fn err(s: &Session, problem: impl Into<String>) -> RenderError {
+    RenderError::Session {
+        session: s.session_id.clone(),
+        problem: problem.into(),
+    }
+}
+
+/// The router context: profile vars overlaid by the router's own.
+pub fn router_ctx(router: &Router, profile: &Profile) -> Result<RouterCtx, RenderError> {
+    let mut vars = profile.vars.clone();
+    for (k, v) in &router.vars {
+        vars.insert(k.clone(), v.clone());
+    }
+    let ctx = RouterCtx {
+        name: router.name.clone(),
+        platform: router.platform.clone(),
+        import_policy: router.import_policy.clone(),
+        export_policy: router.export_policy.clone(),
+        vars,
+    };
+    let mut bad = Vec::new();
+    let mut check = |what: String, v: &str| {
+        if !is_safe_text(v) {
+            bad.push(what);
+        }
+    };
+    check("name".into(), &ctx.name);
+    check("platform".into(), &ctx.platform);
+    for (k, p) in [
+        ("import_policy", &ctx.import_policy),
+        ("export_policy", &ctx.export_policy),
+    ] {
+        if let Some(p) = p {
+            check(k.into(), p);
+        }
+    }
+    for (k, v) in &ctx.vars {
+        check(format!("vars.{k}"), k);
+        check(format!("vars.{k}"), v);
+    }
+    if bad.is_empty() {
+        Ok(ctx)
+    } else {
+        Err(RenderError::Batch(format!(
+            "router {}: {} may not hold control characters, quotes, backslashes, braces or semicolons",
+            router.name,
+            bad.join(", ")
+        )))
+    }
+}
+
+/// The neighbor context of one session, cross-checked against the inventory.
+pub fn neighbor_ctx(
+    s: &Session,
+    inv: &Inventory,
+    router: &Router,
+    loc: &Location,
+) -> Result<NeighborCtx, RenderError> {
+    if s.router != router.name || loc.router != router.name {
+        return Err(err(
+            s,
+            format!(
+                "is for router {:?} at {} (served by {:?}), not {:?}",
+                s.router, loc.id, loc.router, router.name
+            ),
+        ));
+    }
+    if s.peer_asn.0 != inv.asn {
+        return Err(err(
+            s,
+            format!("peer_asn {} is not our ASN {}", s.peer_asn, inv.asn),
+        ));
+    }
+    if s.local_asn.0 == 0 || s.local_asn.is_reserved() {
+        return Err(err(s, format!("local_asn {} is reserved", s.local_asn)));
+    }
+    if s.local_ip.is_ipv4() != s.peer_ip.is_ipv4() {
+        return Err(err(s, "local_ip and peer_ip are of different families"));
+    }
+    if !loc.our_ips.contains(&s.peer_ip) {
+        return Err(err(
+            s,
+            format!(
+                "peer_ip {} is not one of our addresses at {}",
+                s.peer_ip, loc.id
+            ),
+        ));
+    }
+    if loc.prefix_for(s.local_ip).is_none() || loc.our_ips.contains(&s.local_ip) {
+        return Err(err(
+            s,
+            format!(
+                "local_ip {} is not a peer address on {}'s LAN",
+                s.local_ip, loc.id
+            ),
+        ));
+    }
+    let name = object_name(&s.session_id, s.local_asn.0)
+        .ok_or_else(|| err(s, "session id is not in peerd's id form"))?;
+    let md5 = match &s.session_secret {
+        None => None,
+        Some(sec) if is_safe_secret(sec.expose()) => Some(sec.expose().to_string()),
+        Some(_) => {
+            return Err(err(
+                s,
+                "session_secret must be 1-80 printable characters without spaces, quotes, backslashes, braces or semicolons",
+            ))
+        }
+    };
+    let fam = family(s.local_ip);
+    let limit = if fam == "ipv4" {
+        inv.policy.max_prefix_v4
+    } else {
+        inv.policy.max_prefix_v6
+    };
+    let n = NeighborCtx {
+        session_id: s.session_id.clone(),
+        file: format!("{name}.conf"),
+        name,
+        address: s.local_ip.to_string(),
+        peer_as: s.local_asn.0,
+        local_address: s.peer_ip.to_string(),
+        local_as: inv.asn,
+        family: fam,
+        description: format!("peerd AS{} {}", s.local_asn.0, loc.id),
+        md5,
+        max_prefix: (limit > 0).then_some(limit),
+        import_policy: router.import_policy.clone(),
+        export_policy: router.export_policy.clone(),
+        location: LocationCtx {
+            id: loc.id.clone(),
+            name: loc.name.clone(),
+            kind: loc.kind.as_str(),
+        },
+        peer_type: s.peer_type.as_str(),
+        local_role: s.peer_bgp_role,
+        peer_role: s.local_bgp_role,
+    };
+    let strings = [&n.location.id, &n.location.name, &n.description];
+    if strings.iter().any(|v| !is_safe_text(v))
+        || [&n.import_policy, &n.export_policy]
+            .iter()
+            .any(|p| p.as_deref().is_some_and(|p| !is_safe_text(p)))
+    {
+        return Err(err(
+            s,
+            "a location or policy name holds characters no template may receive",
+        ));
+    }
+    Ok(n)
+}
+
+/// The context for a batch (and, for per-session rendering, one of it).
+pub fn template_ctx(
+    op: crate::driver::Op,
+    local_as: u32,
+    router: RouterCtx,
+    neighbors: Vec<NeighborCtx>,
+) -> TemplateCtx {
+    let ipv4 = neighbors
+        .iter()
+        .filter(|n| n.family == "ipv4")
+        .cloned()
+        .collect();
+    let ipv6 = neighbors
+        .iter()
+        .filter(|n| n.family == "ipv6")
+        .cloned()
+        .collect();
+    TemplateCtx {
+        op: op.as_str(),
+        local_as,
+        router,
+        neighbors,
+        ipv4,
+        ipv6,
+        neighbor: None,
+    }
+}
+
+/// Command context for a `once` step: safe tokens only.
+#[derive(Clone, Debug, Serialize)]
+pub struct OnceCommandCtx {
+    pub vars: BTreeMap<String, String>,
+    pub router: String,
+    pub session_ids: Vec<String>,
+    pub names: Vec<String>,
+    pub files: Vec<String>,
+}
+
+/// Command context for a `for_each: session` step: safe tokens only.
+#[derive(Clone, Debug, Serialize)]
+pub struct SessionCommandCtx {
+    pub vars: BTreeMap<String, String>,
+    pub router: String,
+    pub session_id: String,
+    pub name: String,
+    pub file: String,
+}
+
+/// Router vars usable in commands: those whose value is a plain token.
+/// Others are left out, so a command that uses one fails to render
+/// (undefined value) instead of passing odd characters to a shell.
+pub fn command_vars(router: &RouterCtx) -> BTreeMap<String, String> {
+    router
+        .vars
+        .iter()
+        .filter(|(k, v)| is_token(k) && is_token(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_text_rules() {
+        assert!(is_safe_text("peerd AS65002 pdb:ix:42"));
+        assert!(is_safe_text("Lab IX <Frankfurt> & co"));
+        for bad in [
+            "a\nb", "a\"b", "a'b", "a\\b", "a{b", "a}b", "a;b", "a`b", "a\rb", "a\0b",
+        ] {
+            assert!(!is_safe_text(bad), "{bad:?}");
+        }
+        assert!(!is_safe_text(&"x".repeat(256)));
+    }
+
+    #[test]
+    fn secret_rules() {
+        assert!(is_safe_secret("lab-md5-secret"));
+        assert!(is_safe_secret("A1!#$%&()*+,-./:<=>?@[]^_|~"));
+        for bad in [
+            "",
+            "has space",
+            "quote\"",
+            "semi;colon",
+            "brace}",
+            "new\nline",
+            "tab\t",
+            "é",
+        ] {
+            assert!(!is_safe_secret(bad), "{bad:?}");
+        }
+        assert!(!is_safe_secret(&"x".repeat(81)));
+    }
+
+    #[test]
+    fn tokens() {
+        assert!(is_token("/etc/bird/peerd"));
+        assert!(is_token("peerd_as65002_0123.conf"));
+        for bad in [
+            "", "a b", "$(id)", "a;b", "a|b", "a>b", "a'b", "a&b", "~root", "a*b",
+        ] {
+            assert!(!is_token(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn object_names_are_identifiers() {
+        let n = object_name("0123abcd-0000-4000-8000-00000000abcd", 65002).unwrap();
+        assert_eq!(n, "peerd_as65002_0123abcd00004000800000000000abcd");
+        assert!(n.len() <= 64);
+        assert!(n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        assert_eq!(object_name("../../etc", 1), None);
+    }
+}

@@ -1,0 +1,263 @@
+//! One router's batch: the claimed jobs of one router, split by kind, each
+//! kind pushed as one coalesced apply, with the resulting status changes.
+
+use super::{Op, PushError, Worker};
+use crate::model::{now_ms, Job, JobKind, Session, SessionStatus};
+use crate::store::TransitionOpts;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+const ACTOR: &str = "worker";
+
+fn opts(
+    expect: &[SessionStatus],
+    detail: Option<Option<String>>,
+    action: Option<&str>,
+) -> TransitionOpts {
+    TransitionOpts {
+        detail,
+        actor: ACTOR.into(),
+        action: action.map(str::to_string),
+        expect: expect.to_vec(),
+    }
+}
+
+fn token(job: &Job) -> u64 {
+    job.lease.as_ref().map(|l| l.token).unwrap_or_default()
+}
+
+impl Worker {
+    /// Runs every claimed job of `router`: removals first, then additions.
+    pub(super) async fn run_router_batch(&self, router: &str, jobs: Vec<Job>) {
+        let renewer = self.spawn_renewer(&jobs);
+        let (mut adds, mut removes, mut expires) = (vec![], vec![], vec![]);
+        for j in jobs {
+            match j.kind {
+                JobKind::Provision => adds.push(j),
+                JobKind::Deprovision => removes.push(j),
+                JobKind::Expire => expires.push(j),
+            }
+        }
+        if !removes.is_empty() {
+            self.run_removal(router, removes, JobKind::Deprovision)
+                .await;
+        }
+        if !expires.is_empty() {
+            self.run_removal(router, expires, JobKind::Expire).await;
+        }
+        if !adds.is_empty() {
+            self.run_add(router, adds).await;
+        }
+        renewer.abort();
+        if let Err(e) = self.store.durable().await {
+            tracing::error!(error = %e, "flushing the store failed");
+        }
+    }
+
+    /// Keeps the leases of a long push alive.
+    fn spawn_renewer(&self, jobs: &[Job]) -> tokio::task::JoinHandle<()> {
+        let leases: Vec<(u64, u64)> = jobs.iter().map(|j| (j.job_id, token(j))).collect();
+        let store = self.store.clone();
+        let lease_ms = self.cfg.lease_ms;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis((lease_ms / 3).max(100))).await;
+                for (id, tok) in &leases {
+                    // a job already completed is simply gone: ignore
+                    let _ = store.renew(*id, *tok, now_ms(), lease_ms);
+                }
+            }
+        })
+    }
+
+    fn complete(&self, job: &Job) {
+        if let Err(e) = self.store.complete(job.job_id, token(job)) {
+            tracing::warn!(job = job.job_id, error = %e, "completing job failed");
+        }
+    }
+
+    /// Provision: sessions move to `Provisioning`, one push, then `Configured`.
+    async fn run_add(&self, router: &str, jobs: Vec<Job>) {
+        let mut work: Vec<(Job, Session)> = Vec::new();
+        for job in jobs {
+            match self.store.get_session(&job.session_id) {
+                Ok(Some(s)) if s.status == SessionStatus::Approved => {
+                    let detail = Some(Some(format!("pushing to router {router}")));
+                    match self.store.transition(
+                        &s.session_id,
+                        SessionStatus::Provisioning,
+                        opts(&[SessionStatus::Approved], detail, None),
+                    ) {
+                        Ok(s) => work.push((job, s)),
+                        // changed under us (deleted, rejected): drop the job
+                        Err(e) => {
+                            tracing::info!(session = %s.session_id, error = %e, "session changed before push");
+                            self.complete(&job);
+                        }
+                    }
+                }
+                // resumed after a crash or a retry
+                Ok(Some(s)) if s.status == SessionStatus::Provisioning => work.push((job, s)),
+                // configured already (crash after the status change), or no
+                // longer wanted: nothing to push
+                Ok(_) => self.complete(&job),
+                Err(e) => {
+                    tracing::error!(error = %e, "reading session failed");
+                    let _ = self.store.fail(
+                        job.job_id,
+                        token(&job),
+                        now_ms() + self.cfg.backoff(1),
+                        &e.to_string(),
+                    );
+                }
+            }
+        }
+        if work.is_empty() {
+            return;
+        }
+        let sessions: Vec<Session> = work.iter().map(|(_, s)| s.clone()).collect();
+        self.metrics.record_apply(router);
+        tracing::info!(router, sessions = sessions.len(), "applying neighbors");
+        match self.driver.push(router, Op::Add, sessions).await {
+            Ok(out) => {
+                self.metrics
+                    .router_ms_total
+                    .fetch_add(out.router_ms, Ordering::Relaxed);
+                for (job, s) in &work {
+                    match self.store.transition(
+                        &s.session_id,
+                        SessionStatus::Configured,
+                        opts(
+                            &[SessionStatus::Provisioning],
+                            Some(None),
+                            Some("configured"),
+                        ),
+                    ) {
+                        Ok(_) => {
+                            self.metrics
+                                .sessions_configured
+                                .fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            tracing::info!(session = %s.session_id, error = %e, "not marked Configured")
+                        }
+                    }
+                    self.complete(job);
+                }
+            }
+            Err(e) => self.handle_failure(router, &work, e, Some(SessionStatus::Failed)),
+        }
+    }
+
+    /// Deprovision (then the session is removed) or Expire (then it is
+    /// `Unestablished`): one push that removes every neighbor of the batch.
+    async fn run_removal(&self, router: &str, jobs: Vec<Job>, kind: JobKind) {
+        let wanted: &[SessionStatus] = match kind {
+            JobKind::Deprovision => &[SessionStatus::Deleting],
+            _ => &[SessionStatus::Configured, SessionStatus::Down],
+        };
+        let mut work: Vec<(Job, Session)> = Vec::new();
+        for job in jobs {
+            match self.store.get_session(&job.session_id) {
+                Ok(Some(s)) if wanted.contains(&s.status) => work.push((job, s)),
+                Ok(_) => self.complete(&job),
+                Err(e) => {
+                    let _ = self.store.fail(
+                        job.job_id,
+                        token(&job),
+                        now_ms() + self.cfg.backoff(1),
+                        &e.to_string(),
+                    );
+                }
+            }
+        }
+        if work.is_empty() {
+            return;
+        }
+        let sessions: Vec<Session> = work.iter().map(|(_, s)| s.clone()).collect();
+        self.metrics.record_apply(router);
+        match self.driver.push(router, Op::Remove, sessions).await {
+            Ok(out) => {
+                self.metrics
+                    .router_ms_total
+                    .fetch_add(out.router_ms, Ordering::Relaxed);
+                for (job, s) in &work {
+                    let r = match kind {
+                        JobKind::Deprovision => self.store.remove_session(&s.session_id, ACTOR),
+                        _ => self
+                            .store
+                            .transition(
+                                &s.session_id,
+                                SessionStatus::Unestablished,
+                                opts(
+                                    wanted,
+                                    Some(Some(
+                                        "not established within the time window; config removed"
+                                            .into(),
+                                    )),
+                                    Some("expired"),
+                                ),
+                            )
+                            .map(|_| ()),
+                    };
+                    if let Err(e) = r {
+                        tracing::info!(session = %s.session_id, error = %e, "removal not recorded");
+                    }
+                    self.complete(job);
+                }
+            }
+            // a removal is never given up: it retries at the longest backoff
+            Err(e) => self.handle_failure(router, &work, e, None),
+        }
+    }
+
+    /// Records a failed push: retry with backoff and say so in
+    /// `status_detail`, or (after the budget, or for a permanent error)
+    /// move to `exhausted` with the router's message.
+    fn handle_failure(
+        &self,
+        router: &str,
+        work: &[(Job, Session)],
+        err: PushError,
+        exhausted: Option<SessionStatus>,
+    ) {
+        self.metrics.push_failures.fetch_add(1, Ordering::Relaxed);
+        let msg = err.to_string();
+        tracing::warn!(router, error = %msg, "push failed");
+        let permanent = matches!(err, PushError::Permanent(_));
+        for (job, s) in work {
+            let attempt = job.attempts + 1;
+            let give_up = permanent || attempt >= self.cfg.max_attempts;
+            if let (true, Some(to)) = (give_up, exhausted) {
+                let detail = format!("router {router}: {msg} (after {attempt} attempt(s))");
+                if let Err(e) = self.store.transition(
+                    &s.session_id,
+                    to,
+                    opts(&[s.status], Some(Some(detail)), Some("push-failed")),
+                ) {
+                    tracing::warn!(session = %s.session_id, error = %e, "could not mark failed");
+                }
+                self.complete(job);
+                continue;
+            }
+            let delay = if give_up {
+                self.cfg.backoff_max_ms
+            } else {
+                self.cfg.backoff(attempt)
+            };
+            let detail = format!(
+                "attempt {attempt} on router {router} failed: {msg}; retrying in {}s",
+                delay.div_ceil(1000)
+            );
+            if let Err(e) = self
+                .store
+                .fail(job.job_id, token(job), now_ms() + delay, &msg)
+            {
+                tracing::warn!(job = job.job_id, error = %e, "could not reschedule job");
+            }
+            if let Err(e) = self.store.set_detail(&s.session_id, Some(detail), ACTOR) {
+                tracing::warn!(session = %s.session_id, error = %e, "could not record detail");
+            }
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The provisioning worker: claims jobs from the store's queue, coalesces the
+//! ready jobs of one router into one push, runs one push at a time per router
+//! (routers never wait on each other), and moves sessions along the status
+//! table: `Approved -> Provisioning -> Configured`, retries transient errors
+//! with backoff (shown in `status_detail`), marks `Failed` after the retry
+//! budget, removes neighbors of `Deleting` sessions and then the sessions.
+//!
+//! Crash safety: the push is idempotent and a job is completed only after
+//! the session's new status is stored, so a worker killed at any point
+//! re-runs the job after a restart and ends in the same state, with each
+//! session reaching `Configured` exactly once (a job whose session is
+//! already configured is just completed).
+
+mod batch;
+pub mod poller;
+#[cfg(test)]
+mod tests;
+
+use crate::model::{now_ms, Job, Session};
+use crate::store::Store;
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// What a push does on the router (put neighbors on, or take them off).
+pub use crate::driver::Op;
+
+/// A push failure, classified for the retry decision.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum PushError {
+    /// Worth retrying (connection refused, timeout, lock held, ...).
+    #[error("{0}")]
+    Transient(String),
+    /// Retrying will not help (the router refused the config, bad profile).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// What a successful push reports back.
+#[derive(Clone, Debug, Default)]
+pub struct PushOutcome {
+    /// Time spent talking to the router (connect, apply, verify).
+    pub router_ms: u64,
+}
+
+/// BGP state of one neighbor as the router reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NeighborState {
+    Established,
+    /// Configured but not established (Idle, Connect, Active, ...).
+    NotEstablished,
+    /// The router has no such neighbor.
+    Absent,
+}
+
+/// The worker's view of a router: one batched, verified push, and a state
+/// read. Implemented by `driver` (a platform profile bound to a transport).
+pub trait RouterDriver: Send + Sync + 'static {
+    /// Applies `op` for every session (all on `router`) in one render and
+    /// one apply, then checks the running config (neighbor present with the
+    /// right peer AS for `Add`, absent for `Remove`). Must be idempotent.
+    fn push(
+        &self,
+        router: &str,
+        op: Op,
+        sessions: Vec<Session>,
+    ) -> BoxFuture<'static, Result<PushOutcome, PushError>>;
+
+    /// Reads the BGP state of the given sessions' neighbors, keyed by the
+    /// neighbor address (the requester's `local_ip`).
+    fn bgp_state(
+        &self,
+        router: &str,
+        sessions: Vec<Session>,
+    ) -> BoxFuture<'static, Result<HashMap<IpAddr, NeighborState>, PushError>>;
+}
+
+/// Worker and poller settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerSettings {
+    /// Run the worker and poller inside `peerd serve`.
+    pub enabled: bool,
+    /// How long a claimed job is leased before another worker may take it.
+    pub lease_ms: u64,
+    /// How often the queue is looked at.
+    pub tick_ms: u64,
+    /// Most jobs claimed at once (per tick, over all routers).
+    pub max_batch: usize,
+    /// Attempts before a session is marked `Failed`.
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt up to `backoff_max_ms`.
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    /// How often BGP state is read from each router.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings {
+            enabled: true,
+            lease_ms: 120_000,
+            tick_ms: 250,
+            max_batch: 200,
+            max_attempts: 5,
+            backoff_base_ms: 2_000,
+            backoff_max_ms: 300_000,
+            poll_interval_ms: 5_000,
+        }
+    }
+}
+
+impl WorkerSettings {
+    /// Delay before attempt `attempt + 1` (attempt counts from 1).
+    pub fn backoff(&self, attempt: u32) -> u64 {
+        let shift = attempt.saturating_sub(1).min(20);
+        self.backoff_base_ms
+            .saturating_mul(1u64 << shift)
+            .min(self.backoff_max_ms)
+    }
+}
+
+/// Counters the worker keeps (served at `/metrics`).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Applies per router (one per coalesced push).
+    applies: Mutex<BTreeMap<String, u64>>,
+    pub push_failures: AtomicU64,
+    pub sessions_configured: AtomicU64,
+    /// Total time spent in router round trips, for the benchmark.
+    pub router_ms_total: AtomicU64,
+}
+
+impl Metrics {
+    pub fn record_apply(&self, router: &str) {
+        *self
+            .applies
+            .lock()
+            .expect("metrics lock")
+            .entry(router.to_string())
+            .or_default() += 1;
+    }
+
+    pub fn applies(&self, router: &str) -> u64 {
+        self.applies
+            .lock()
+            .expect("metrics lock")
+            .get(router)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP peerd_router_applies_total Coalesced pushes applied per router.\n");
+        out.push_str("# TYPE peerd_router_applies_total counter\n");
+        for (r, n) in self.applies.lock().expect("metrics lock").iter() {
+            out.push_str(&format!(
+                "peerd_router_applies_total{{router=\"{r}\"}} {n}\n"
+            ));
+        }
+        for (name, help, v) in [
+            (
+                "peerd_push_failures_total",
+                "Failed push attempts.",
+                &self.push_failures,
+            ),
+            (
+                "peerd_sessions_configured_total",
+                "Sessions that reached Configured.",
+                &self.sessions_configured,
+            ),
+            (
+                "peerd_router_ms_total",
+                "Milliseconds spent in router round trips.",
+                &self.router_ms_total,
+            ),
+        ] {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                v.load(Ordering::Relaxed)
+            ));
+        }
+        out
+    }
+}
+
+/// The worker. Cheap to clone; `run` drives it until shutdown.
+#[derive(Clone)]
+pub struct Worker {
+    store: Arc<dyn Store>,
+    driver: Arc<dyn RouterDriver>,
+    cfg: WorkerSettings,
+    owner: String,
+    busy: Arc<Mutex<HashSet<String>>>,
+    wake: Arc<Notify>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Worker {
+    pub fn new(store: Arc<dyn Store>, driver: Arc<dyn RouterDriver>, cfg: WorkerSettings) -> Self {
+        Worker {
+            store,
+            driver,
+            cfg,
+            owner: format!("worker-{}-{}", std::process::id(), now_ms()),
+            busy: Arc::default(),
+            wake: Arc::default(),
+            metrics: Arc::default(),
+        }
+    }
+
+    /// A handle the API uses to wake the worker right after it queued work.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Runs until `shutdown` turns true. In-flight pushes finish on their
+    /// own tasks; their jobs stay leased and are reclaimed on the next start.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        // sled allows one process per store, so every lease present at start
+        // belongs to a dead process: make those jobs claimable now.
+        match self.store.reclaim_expired(u64::MAX) {
+            Ok(n) if n > 0 => tracing::info!(jobs = n, "reclaimed jobs leased by a previous run"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "reclaiming leases failed"),
+        }
+        let tick = Duration::from_millis(self.cfg.tick_ms.max(10));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(tick) => {}
+                _ = self.wake.notified() => {
+                    // let a burst of approvals land before claiming
+                    tokio::time::sleep(tick).await;
+                }
+                r = shutdown.changed() => {
+                    if r.is_err() || *shutdown.borrow() { break; }
+                }
+            }
+            if let Err(e) = self.tick_once() {
+                tracing::error!(error = %e, "worker tick failed");
+            }
+        }
+    }
+
+    /// One look at the queue: reclaim expired leases, claim ready jobs for
+    /// idle routers, and start one push task per router.
+    pub fn tick_once(&self) -> crate::store::Result<usize> {
+        let now = now_ms();
+        self.store.reclaim_expired(now)?;
+        let busy: Vec<String> = self
+            .busy
+            .lock()
+            .expect("busy lock")
+            .iter()
+            .cloned()
+            .collect();
+        let jobs = self.store.claim(
+            now,
+            self.cfg.lease_ms,
+            &self.owner,
+            self.cfg.max_batch,
+            &busy,
+        )?;
+        let n = jobs.len();
+        let mut by_router: BTreeMap<String, Vec<Job>> = BTreeMap::new();
+        for j in jobs {
+            by_router.entry(j.router.clone()).or_default().push(j);
+        }
+        for (router, jobs) in by_router {
+            self.busy.lock().expect("busy lock").insert(router.clone());
+            let me = self.clone();
+            tokio::spawn(async move {
+                me.run_router_batch(&router, jobs).await;
+                me.busy.lock().expect("busy lock").remove(&router);
+                me.wake.notify_one();
+            });
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,341 @@
+//! Worker and poller tests on a real sled store with a recording driver.
+
+use super::*;
+use crate::model::JobKind;
+use crate::model::{new_id, Asn, LocationRef, LocationType, RequestRecord, SessionStatus as St};
+use crate::store::{Inserted, SledStore};
+use std::sync::atomic::AtomicBool;
+
+/// A driver that records pushes and answers as told.
+#[derive(Default)]
+struct FakeDriver {
+    pushes: Mutex<Vec<(String, Op, usize)>>,
+    fail_transient: AtomicBool,
+    fail_permanent: AtomicBool,
+    hang_router: Mutex<Option<String>>,
+    state: Mutex<HashMap<IpAddr, NeighborState>>,
+}
+
+impl RouterDriver for FakeDriver {
+    fn push(
+        &self,
+        router: &str,
+        op: Op,
+        sessions: Vec<Session>,
+    ) -> BoxFuture<'static, Result<PushOutcome, PushError>> {
+        self.pushes
+            .lock()
+            .unwrap()
+            .push((router.to_string(), op, sessions.len()));
+        let hang = self.hang_router.lock().unwrap().as_deref() == Some(router);
+        let transient = self.fail_transient.load(Ordering::SeqCst);
+        let permanent = self.fail_permanent.load(Ordering::SeqCst);
+        Box::pin(async move {
+            if hang {
+                futures::future::pending::<()>().await;
+            }
+            if permanent {
+                return Err(PushError::Permanent("% Unknown command: neighbor".into()));
+            }
+            if transient {
+                return Err(PushError::Transient("connection refused".into()));
+            }
+            Ok(PushOutcome { router_ms: 1 })
+        })
+    }
+
+    fn bgp_state(
+        &self,
+        _router: &str,
+        _s: Vec<Session>,
+    ) -> BoxFuture<'static, Result<HashMap<IpAddr, NeighborState>, PushError>> {
+        let m = self.state.lock().unwrap().clone();
+        Box::pin(async move { Ok(m) })
+    }
+}
+
+fn session(n: u32, router: &str) -> Session {
+    Session {
+        session_id: new_id(),
+        request_id: String::new(),
+        local_asn: Asn(65002),
+        local_ip: format!("192.0.2.{}", 10 + n).parse().unwrap(),
+        peer_asn: Asn(65001),
+        peer_ip: "192.0.2.1".parse().unwrap(),
+        local_bgp_role: None,
+        peer_bgp_role: None,
+        local_insert_asn: true,
+        peer_insert_asn: true,
+        local_monitoring_session: false,
+        peer_monitoring_session: false,
+        peer_type: LocationType::Public,
+        session_secret: None,
+        location: LocationRef {
+            id: "pdb:ix:1".into(),
+            kind: LocationType::Public,
+        },
+        status: St::Approved,
+        status_detail: None,
+        router: router.into(),
+        seq: 0,
+        created_ms: 0,
+        updated_ms: 0,
+        configured_ms: None,
+        created_by: "operator:test".into(),
+    }
+}
+
+fn insert(store: &SledStore, sessions: Vec<Session>) -> Vec<String> {
+    let mut rid = session(0, "x");
+    rid.request_id = new_id();
+    let req = RequestRecord {
+        request_id: rid.request_id.clone(),
+        requester_asn: Asn(65002),
+        created_by: "operator:test".into(),
+        created_ms: now_ms(),
+        return_url: None,
+        session_ids: vec![],
+    };
+    let sessions = sessions
+        .into_iter()
+        .map(|mut s| {
+            s.request_id = req.request_id.clone();
+            s
+        })
+        .collect();
+    store
+        .insert_request(&req, sessions)
+        .unwrap()
+        .into_iter()
+        .map(|i| match i {
+            Inserted::New(s) => s.session_id,
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+fn setup(cfg: WorkerSettings) -> (tempfile::TempDir, Arc<SledStore>, Arc<FakeDriver>, Worker) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let driver = Arc::new(FakeDriver::default());
+    let w = Worker::new(store.clone(), driver.clone(), cfg);
+    (dir, store, driver, w)
+}
+
+fn fast() -> WorkerSettings {
+    WorkerSettings {
+        backoff_base_ms: 1,
+        backoff_max_ms: 2,
+        max_attempts: 3,
+        ..Default::default()
+    }
+}
+
+/// Ticks until no router is busy and no job is claimable now.
+async fn drain(w: &Worker) {
+    for _ in 0..200 {
+        let n = w.tick_once().unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        if n == 0 && w.busy.lock().unwrap().is_empty() && w.tick_once().unwrap() == 0 {
+            // give spawned tasks a moment to finish
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            if w.busy.lock().unwrap().is_empty() {
+                return;
+            }
+        }
+    }
+}
+
+fn status(store: &SledStore, id: &str) -> St {
+    store.get_session(id).unwrap().unwrap().status
+}
+
+#[tokio::test]
+async fn twenty_sessions_for_one_router_go_out_in_one_apply() {
+    let (_d, store, driver, w) = setup(fast());
+    let ids = insert(&store, (0..20).map(|n| session(n, "rtr1")).collect());
+    drain(&w).await;
+    assert_eq!(
+        *driver.pushes.lock().unwrap(),
+        vec![("rtr1".to_string(), Op::Add, 20)]
+    );
+    assert_eq!(w.metrics.applies("rtr1"), 1);
+    for id in &ids {
+        assert_eq!(status(&store, id), St::Configured);
+        let configured = store
+            .audit(id)
+            .unwrap()
+            .iter()
+            .filter(|e| e.to == Some(St::Configured))
+            .count();
+        assert_eq!(configured, 1);
+    }
+    assert!(store.jobs().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn transient_errors_retry_then_fail_with_the_message() {
+    let (_d, store, driver, w) = setup(fast());
+    driver.fail_transient.store(true, Ordering::SeqCst);
+    let ids = insert(&store, vec![session(1, "rtr1")]);
+    w.tick_once().unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let s = store.get_session(&ids[0]).unwrap().unwrap();
+    assert_eq!(s.status, St::Provisioning);
+    let d = s.status_detail.unwrap();
+    assert!(
+        d.contains("attempt 1") && d.contains("connection refused"),
+        "{d}"
+    );
+    drain(&w).await;
+    let s = store.get_session(&ids[0]).unwrap().unwrap();
+    assert_eq!(s.status, St::Failed);
+    assert!(s.status_detail.unwrap().contains("connection refused"));
+    assert_eq!(driver.pushes.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn permanent_error_fails_at_once() {
+    let (_d, store, driver, w) = setup(fast());
+    driver.fail_permanent.store(true, Ordering::SeqCst);
+    let ids = insert(&store, vec![session(1, "rtr1")]);
+    drain(&w).await;
+    assert_eq!(status(&store, &ids[0]), St::Failed);
+    assert_eq!(driver.pushes.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn delete_removes_neighbor_then_session() {
+    let (_d, store, driver, w) = setup(fast());
+    let ids = insert(&store, vec![session(1, "rtr1")]);
+    drain(&w).await;
+    store
+        .transition(&ids[0], St::Deleting, TransitionOptsFor::api())
+        .unwrap();
+    drain(&w).await;
+    assert!(store.get_session(&ids[0]).unwrap().is_none());
+    let pushes = driver.pushes.lock().unwrap().clone();
+    assert_eq!(pushes.last().unwrap().1, Op::Remove);
+}
+
+struct TransitionOptsFor;
+impl TransitionOptsFor {
+    fn api() -> crate::store::TransitionOpts {
+        crate::store::TransitionOpts {
+            actor: "test".into(),
+            ..Default::default()
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_crash_mid_push_resumes_and_configures_once() {
+    let (dir, store, _driver, w) = setup(fast());
+    let ids = insert(&store, (0..3).map(|n| session(n, "rtr1")).collect());
+    // a worker claims and starts provisioning, then "dies" (lease held)
+    let jobs = store
+        .claim(now_ms(), 60_000, "dead-worker", 10, &[])
+        .unwrap();
+    assert_eq!(jobs.len(), 3);
+    store
+        .transition(&ids[0], St::Provisioning, TransitionOptsFor::api())
+        .unwrap();
+    drop(w);
+    // a new worker starts: leases of the dead process are reclaimed at start
+    let driver = Arc::new(FakeDriver::default());
+    let w2 = Worker::new(store.clone(), driver.clone(), fast());
+    store.reclaim_expired(u64::MAX).unwrap();
+    drain(&w2).await;
+    for id in &ids {
+        assert_eq!(status(&store, id), St::Configured);
+        let n = store
+            .audit(id)
+            .unwrap()
+            .iter()
+            .filter(|e| e.to == Some(St::Configured))
+            .count();
+        assert_eq!(n, 1);
+    }
+    assert_eq!(driver.pushes.lock().unwrap().len(), 1);
+    drop(dir);
+}
+
+#[tokio::test]
+async fn a_hanging_router_does_not_block_another() {
+    let (_d, store, driver, w) = setup(fast());
+    *driver.hang_router.lock().unwrap() = Some("slow".into());
+    let slow = insert(&store, vec![session(1, "slow")]);
+    let fast_ids = insert(&store, vec![session(2, "rtr1")]);
+    for _ in 0..20 {
+        w.tick_once().unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(status(&store, &fast_ids[0]), St::Configured);
+    assert_eq!(status(&store, &slow[0]), St::Provisioning);
+    // more work for the slow router waits: one push at a time per router
+    insert(&store, vec![session(3, "slow")]);
+    for _ in 0..5 {
+        w.tick_once().unwrap();
+    }
+    let n_slow = driver
+        .pushes
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.0 == "slow")
+        .count();
+    assert_eq!(n_slow, 1);
+}
+
+#[tokio::test]
+async fn poller_moves_states_and_expires_after_the_window() {
+    let (_d, store, driver, w) = setup(fast());
+    let ids = insert(&store, vec![session(1, "rtr1"), session(2, "rtr1")]);
+    drain(&w).await;
+    let up: IpAddr = "192.0.2.11".parse().unwrap();
+    driver
+        .state
+        .lock()
+        .unwrap()
+        .insert(up, NeighborState::Established);
+    w.poll_router("rtr1", 3_600_000).await.unwrap();
+    assert_eq!(status(&store, &ids[0]), St::Established);
+    assert_eq!(status(&store, &ids[1]), St::Configured);
+    driver
+        .state
+        .lock()
+        .unwrap()
+        .insert(up, NeighborState::NotEstablished);
+    w.poll_router("rtr1", 3_600_000).await.unwrap();
+    assert_eq!(status(&store, &ids[0]), St::Down);
+    // window of 0 ms: the never-established session expires
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    w.poll_router("rtr1", 0).await.unwrap();
+    w.poll_router("rtr1", 0).await.unwrap(); // no second Expire job
+    assert_eq!(
+        store
+            .jobs()
+            .unwrap()
+            .iter()
+            .filter(|j| j.kind == JobKind::Expire)
+            .count(),
+        1
+    );
+    drain(&w).await;
+    assert_eq!(status(&store, &ids[1]), St::Unestablished);
+    assert_eq!(status(&store, &ids[0]), St::Down);
+}
+
+#[test]
+fn backoff_doubles_and_caps() {
+    let c = WorkerSettings {
+        backoff_base_ms: 100,
+        backoff_max_ms: 1000,
+        ..Default::default()
+    };
+    assert_eq!(c.backoff(1), 100);
+    assert_eq!(c.backoff(2), 200);
+    assert_eq!(c.backoff(4), 800);
+    assert_eq!(c.backoff(5), 1000);
+    assert_eq!(c.backoff(60), 1000);
+}

@@ -1,0 +1,86 @@
+//! Facts about the running test lab, read from `$PEERD_LAB_DIR/lab.env`
+//! (default `/tmp/peerd-lab`), which `tests/lab/lab-up.sh` writes. Shared by
+//! every lab test module.
+
+use peerd::inventory::{Credential, HostKey, Router};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The lab's `lab.env`, as key/value pairs.
+pub struct Lab {
+    vars: BTreeMap<String, String>,
+}
+
+impl Lab {
+    /// Reads the facts file; panics with a hint when the lab is not up.
+    pub fn load() -> Lab {
+        let dir = std::env::var("PEERD_LAB_DIR").unwrap_or_else(|_| "/tmp/peerd-lab".into());
+        let path = PathBuf::from(&dir).join("lab.env");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "cannot read {}: {e}. Is the lab up? Run `sudo tests/run.sh`, \
+                 or `sudo tests/lab/lab-up.sh` and then the tests with --include-ignored",
+                path.display()
+            )
+        });
+        Lab {
+            vars: parse_env(&text),
+        }
+    }
+
+    /// The value of `PEERD_LAB_<key>`; panics when it is missing.
+    pub fn get(&self, key: &str) -> &str {
+        let k = format!("PEERD_LAB_{key}");
+        self.vars
+            .get(&k)
+            .unwrap_or_else(|| panic!("lab.env has no {k}"))
+    }
+
+    pub fn port(&self, key: &str) -> u16 {
+        self.get(key).parse().expect("a port number")
+    }
+
+    /// A router entry for the lab's sshd on the given port variable
+    /// (`RTR_PORT`, `RTR2_PORT`, `NETCONF_PORT`), key auth, host key pinned
+    /// through the lab's known_hosts file.
+    pub fn router(&self, name: &str, platform: &str, port_key: &str) -> Router {
+        Router {
+            name: name.into(),
+            platform: platform.into(),
+            host: self.get("HOST").into(),
+            port: self.port(port_key),
+            user: self.get("USER").into(),
+            credential: Credential::KeyFile(self.get("SSH_KEY").into()),
+            host_key: HostKey::KnownHosts(self.get("KNOWN_HOSTS").into()),
+            import_policy: None,
+            export_policy: None,
+            vars: BTreeMap::new(),
+        }
+    }
+}
+
+/// `KEY='value'` / `KEY=value` lines; comments and blanks skipped.
+fn parse_env(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('\'')
+                .and_then(|x| x.strip_suffix('\''))
+                .or_else(|| v.strip_prefix('"').and_then(|x| x.strip_suffix('"')))
+                .unwrap_or(v);
+            (k.trim().to_string(), v.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn parses_lab_env_lines() {
+    let m = parse_env("# c\nPEERD_LAB_A='x y'\nPEERD_LAB_B=2\n\nPEERD_LAB_C=\"q\"\n");
+    assert_eq!(m["PEERD_LAB_A"], "x y");
+    assert_eq!(m["PEERD_LAB_B"], "2");
+    assert_eq!(m["PEERD_LAB_C"], "q");
+}

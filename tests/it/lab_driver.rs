@@ -1,0 +1,218 @@
+//! The live driver against the lab's real routers: FRR (`frr` platform,
+//! vtysh over SSH) and BIRD as our router (`bird2` platform, include files
+//! over SSH). Add IPv4, IPv6 and IPv4 with TCP-MD5, see BGP come up on both
+//! sides, re-apply (idempotent), remove, and see nothing left behind.
+
+use crate::lab::Lab;
+use peerd::driver::live::LiveDriver;
+use peerd::driver::{Op, Profiles};
+use peerd::inventory::{Inventory, Location, Policy, Router};
+use peerd::model::{new_id, Asn, LocationRef, LocationType, Secret, Session, SessionStatus};
+use peerd::render::TemplateEnv;
+use peerd::worker::NeighborState;
+use std::net::IpAddr;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Our lab routers as inventory entries, with their policies and paths.
+pub fn lab_routers(lab: &Lab) -> (Router, Router) {
+    let mut rtr = lab.router("rtr", "frr", "RTR_PORT");
+    rtr.import_policy = Some(lab.get("RTR_POLICY_IN").into());
+    rtr.export_policy = Some(lab.get("RTR_POLICY_OUT").into());
+    let mut rtr2 = lab.router("rtr2", "bird2", "RTR2_PORT");
+    rtr2.import_policy = Some(lab.get("RTR2_POLICY_IN").into());
+    rtr2.export_policy = Some(lab.get("RTR2_POLICY_OUT").into());
+    rtr2.vars
+        .insert("include_dir".into(), lab.get("RTR2_PEERS_DIR").into());
+    rtr2.vars
+        .insert("bird_conf".into(), lab.get("RTR2_CONF").into());
+    rtr2.vars.insert(
+        "bird_socket".into(),
+        format!("{}/bird.ctl", lab.get("RTR2_DIR")),
+    );
+    (rtr, rtr2)
+}
+
+/// An inventory with `pdb:ix:1` served by rtr (FRR) and `pdb:ix:2` by rtr2
+/// (BIRD), both on the lab LAN.
+pub fn lab_inventory(lab: &Lab) -> Inventory {
+    let (rtr, rtr2) = lab_routers(lab);
+    let loc = |id: &str, router: &str, v4: &str, v6: &str| Location {
+        id: id.into(),
+        kind: LocationType::Public,
+        name: format!("Lab-IX-{router}"),
+        router: router.into(),
+        prefixes: vec![
+            lab.get("LAN_V4").parse().unwrap(),
+            lab.get("LAN_V6").parse().unwrap(),
+        ],
+        our_ips: vec![lab.get(v4).parse().unwrap(), lab.get(v6).parse().unwrap()],
+    };
+    let inv = Inventory {
+        asn: lab.get("RTR_ASN").parse().unwrap(),
+        routers: vec![rtr, rtr2],
+        locations: vec![
+            loc("pdb:ix:1", "rtr", "RTR_V4", "RTR_V6"),
+            loc("pdb:ix:2", "rtr2", "RTR2_V4", "RTR2_V6"),
+        ],
+        policy: Policy {
+            allow_private_asns: true,
+            ..Policy::default()
+        },
+    };
+    assert_eq!(inv.validate(), vec![]);
+    inv
+}
+
+pub fn driver(inv: &Inventory) -> LiveDriver {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let profiles = Profiles::load(&root.join("drivers")).expect("profiles");
+    let env = TemplateEnv::load(&root.join("templates")).expect("templates");
+    LiveDriver::new(Arc::new(inv.clone()), Arc::new(profiles), Arc::new(env))
+}
+
+fn session(
+    router: &str,
+    loc: &str,
+    asn: u32,
+    local: &str,
+    ours: &str,
+    md5: Option<&str>,
+) -> Session {
+    Session {
+        session_id: new_id(),
+        request_id: new_id(),
+        local_asn: Asn(asn),
+        local_ip: local.parse().unwrap(),
+        peer_asn: Asn(65001),
+        peer_ip: ours.parse().unwrap(),
+        local_bgp_role: None,
+        peer_bgp_role: None,
+        local_insert_asn: true,
+        peer_insert_asn: true,
+        local_monitoring_session: false,
+        peer_monitoring_session: false,
+        peer_type: LocationType::Public,
+        session_secret: md5.map(Secret::new),
+        location: LocationRef {
+            id: loc.into(),
+            kind: LocationType::Public,
+        },
+        status: SessionStatus::Provisioning,
+        status_detail: None,
+        router: router.into(),
+        seq: 0,
+        created_ms: 0,
+        updated_ms: 0,
+        configured_ms: None,
+        created_by: "test".into(),
+    }
+}
+
+/// The peer's own view: `birdc show protocols` in the peer namespace.
+pub fn peer_protocols(lab: &Lab, peer: &str) -> String {
+    let cmd = lab.get(&format!("{peer}_BIRDC"));
+    let mut parts = cmd.split_whitespace();
+    let out = Command::new(parts.next().unwrap())
+        .args(parts)
+        .args(["show", "protocols"])
+        .output()
+        .expect("birdc");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The line of `birdc show protocols` for protocol `name`.
+pub fn protocol_line(text: &str, name: &str) -> String {
+    text.lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn wait_established(d: &LiveDriver, router: &str, addrs: &[IpAddr]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let st = d.state(router).await.expect("state");
+        if addrs
+            .iter()
+            .all(|a| st.get(a) == Some(&NeighborState::Established))
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "router {router}: not all of {addrs:?} Established: {st:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn add_up_remove(router: &str, loc: &str, ours_v4: &str, ours_v6: &str, proto: &str) {
+    let lab = Lab::load();
+    let inv = lab_inventory(&lab);
+    let d = driver(&inv);
+    let sessions = vec![
+        session(
+            router,
+            loc,
+            65002,
+            lab.get("PEER1_V4"),
+            lab.get(ours_v4),
+            None,
+        ),
+        session(
+            router,
+            loc,
+            65002,
+            lab.get("PEER1_V6"),
+            lab.get(ours_v6),
+            None,
+        ),
+        session(
+            router,
+            loc,
+            65003,
+            lab.get("PEER2_V4"),
+            lab.get(ours_v4),
+            Some(lab.get("PEER2_MD5")),
+        ),
+    ];
+    let addrs: Vec<IpAddr> = sessions.iter().map(|s| s.local_ip).collect();
+    d.apply(router, Op::Add, &sessions).await.expect("add");
+    // applying the same batch again changes nothing and still verifies
+    d.apply(router, Op::Add, &sessions).await.expect("re-add");
+    wait_established(&d, router, &addrs).await;
+    for (peer, p) in [
+        ("PEER1", format!("{proto}_v4")),
+        ("PEER1", format!("{proto}_v6")),
+        ("PEER2", format!("{proto}_v4")),
+    ] {
+        let line = protocol_line(&peer_protocols(&lab, peer), &p);
+        assert!(line.contains("Established"), "{peer} {p}: {line}");
+    }
+    d.apply(router, Op::Remove, &sessions)
+        .await
+        .expect("remove");
+    // removing again is harmless
+    d.apply(router, Op::Remove, &sessions)
+        .await
+        .expect("re-remove");
+    let st = d.state(router).await.expect("state");
+    for a in &addrs {
+        assert!(!st.contains_key(a), "{a} still on {router}: {st:?}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "lab"]
+async fn frr_add_establish_remove() {
+    add_up_remove("rtr", "pdb:ix:1", "RTR_V4", "RTR_V6", "rtr").await;
+}
+
+#[tokio::test]
+#[ignore = "lab"]
+async fn bird2_add_establish_remove() {
+    add_up_remove("rtr2", "pdb:ix:2", "RTR2_V4", "RTR2_V6", "rtr2").await;
+}

@@ -1,0 +1,405 @@
+#!/bin/bash
+# tests/lab/lab-up.sh: start the peerd test lab (root). See README.md.
+#
+#   netns ixp   : bridge br0, the peering LAN 192.0.2.0/24 + 2001:db8::/64
+#   netns rtr   : FRR (zebra+bgpd), AS65001, 192.0.2.1 / 2001:db8::1  -> platform frr
+#   netns rtr2  : BIRD 2, AS65001, 192.0.2.4 / 2001:db8::4            -> platform bird2
+#                 bird.conf includes $PEERD_LAB_DIR/rtr2/peers/*.conf
+#   netns peer1 : BIRD 2, AS65002, 192.0.2.2 / 2001:db8::2, passive towards rtr and rtr2
+#   netns peer2 : BIRD 2, AS65003, 192.0.2.3 / 2001:db8::3, passive, TCP-MD5 lab-md5-secret
+#   127.0.0.1   : one sshd (key auth, user labops):
+#                   :2222 -> bash with a vtysh bound to rtr
+#                   :2223 -> bash in rtr2's dir with birdc/bird bound to rtr2
+#                   :8830 -> netconf subsystem -> netconfd (module peerd-lab-bgp)
+#
+# A lab already running in the same PEERD_LAB_DIR is stopped first. Every
+# PID and namespace started is recorded in $PEERD_LAB_DIR/state; on any
+# failure, what was started is stopped again and the exit status is 1.
+# On success the facts are in $PEERD_LAB_DIR/lab.env (sourceable).
+set -Eeuo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+check_settings
+START=$(date +%s.%N)
+
+ensure_packages
+ensure_user
+
+# ---------------------------------------------------------------- clean slate
+if [ -e "$MARKER" ]; then
+    log "stopping the lab already in $LAB_DIR"
+    "$LAB_SRC/lab-down.sh" --purge || die "could not stop the previous lab in $LAB_DIR"
+elif [ -e "$LAB_DIR" ] && [ -n "$(ls -A "$LAB_DIR" 2>/dev/null)" ]; then
+    die "$LAB_DIR exists, is not empty and is not a peerd lab; refusing to touch it"
+fi
+for ns in "$NS_IXP" "$NS_RTR" "$NS_RTR2" "$NS_PEER1" "$NS_PEER2"; do
+    netns_exists "$ns" && die "netns $ns exists but is not this lab's (set PEERD_LAB_NS_PREFIX)"
+done
+for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT"; do
+    port_in_use "$p" && die "TCP port $p is in use (set PEERD_LAB_RTR_PORT / _RTR2_PORT / _NETCONF_PORT)"
+done
+
+mkdir -p "$LAB_DIR" "$STATE_DIR"
+chmod 755 "$LAB_DIR"
+touch "$MARKER"
+: > "$PIDS_FILE"
+: > "$NETNS_FILE"
+
+UP=0
+on_exit() {
+    [ "$UP" = 1 ] && return
+    log "lab-up failed; last log lines:"
+    local f
+    for f in "$LAB_DIR"/rtr/log/*.log "$LAB_DIR"/*/bird.log "$LAB_DIR"/netconf/netconfd.log "$LAB_DIR"/ssh/sshd.log; do
+        [ -s "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }
+    done
+    "$LAB_SRC/lab-down.sh" || true
+}
+trap on_exit EXIT
+
+# ---------------------------------------------------------------- topology
+log "namespaces and the IXP bridge"
+for ns in "$NS_IXP" "$NS_RTR" "$NS_RTR2" "$NS_PEER1" "$NS_PEER2"; do
+    record_netns "$ns"
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+done
+ip netns exec "$NS_IXP" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ip -n "$NS_IXP" link add br0 type bridge stp_state 0 forward_delay 0
+ip -n "$NS_IXP" link set br0 up
+
+plug() {   # plug <netns> <bridge port> <v4> <v6>
+    ip -n "$1" link add eth0 type veth peer name "$2" netns "$NS_IXP"
+    ip -n "$NS_IXP" link set "$2" master br0 up
+    ip -n "$1" addr add "$3/24" dev eth0
+    # nodad: usable at once, so BGP over IPv6 need not wait for DAD
+    ip -n "$1" addr add "$4/64" dev eth0 nodad
+    ip -n "$1" link set eth0 up
+}
+plug "$NS_RTR" p-rtr "$RTR_V4" "$RTR_V6"
+plug "$NS_RTR2" p-rtr2 "$RTR2_V4" "$RTR2_V6"
+plug "$NS_PEER1" p-peer1 "$PEER1_V4" "$PEER1_V6"
+plug "$NS_PEER2" p-peer2 "$PEER2_V4" "$PEER2_V6"
+wait_for 10 "rtr reaches peer1 (IPv4)" ip netns exec "$NS_RTR" ping -c1 -W1 "$PEER1_V4"
+wait_for 10 "rtr2 reaches peer2 (IPv6)" ip netns exec "$NS_RTR2" ping -6 -c1 -W1 "$PEER2_V6"
+
+# ---------------------------------------------------------------- rtr: FRR
+log "FRR in netns $NS_RTR"
+FE=$LAB_DIR/rtr/etc FR=$LAB_DIR/rtr/run FL=$LAB_DIR/rtr/log
+mkdir -p "$FE" "$FR" "$FL" "$LAB_DIR/bin/rtr"
+printf 'hostname rtr\n!\n' > "$FE/zebra.conf"
+cat > "$FE/bgpd.conf" <<EOF
+hostname rtr
+!
+router bgp $RTR_ASN
+ bgp router-id $RTR_V4
+ bgp log-neighbor-changes
+exit
+!
+! Policies the inventory names (FRR needs a policy on eBGP sessions).
+route-map PEERD-IN permit 10
+exit
+route-map PEERD-OUT permit 10
+exit
+!
+EOF
+printf 'service integrated-vtysh-config\nhostname rtr\n' > "$FE/vtysh.conf"
+chown -R frr:frr "$LAB_DIR/rtr"
+# labops (group frrvty) reads vtysh.conf and writes frr.conf on "write memory"
+chgrp frrvty "$FE" "$FE"/*.conf
+chmod 2775 "$FE"
+chmod 0664 "$FE/vtysh.conf"
+chmod 0640 "$FE/zebra.conf" "$FE/bgpd.conf"
+FRR_ARGS=(-d -u frr -g frr -z "$FR/zserv.api" --vty_socket "$FR" -P 0 --log-level info)
+ip netns exec "$NS_RTR" /usr/lib/frr/zebra "${FRR_ARGS[@]}" -f "$FE/zebra.conf" -i "$FR/zebra.pid" --log "file:$FL/zebra.log"
+wait_for 15 "zebra pid file" test -s "$FR/zebra.pid"
+record_pid "$(cat "$FR/zebra.pid")" zebra zebra
+wait_for 15 "zebra API socket" test -S "$FR/zserv.api"
+ip netns exec "$NS_RTR" /usr/lib/frr/bgpd "${FRR_ARGS[@]}" -f "$FE/bgpd.conf" -i "$FR/bgpd.pid" --log "file:$FL/bgpd.log"
+wait_for 15 "bgpd pid file" test -s "$FR/bgpd.pid"
+record_pid "$(cat "$FR/bgpd.pid")" bgpd bgpd
+wait_for 15 "bgpd vty socket" test -S "$FR/bgpd.vty"
+
+# vtysh reaches the daemons through their unix sockets: no netns needed.
+cat > "$LAB_DIR/bin/rtr/vtysh" <<EOF
+#!/bin/sh
+# vtysh bound to the lab's FRR (netns $NS_RTR)
+exec /usr/bin/vtysh --vty_socket $FR --config_dir $FE "\$@"
+EOF
+cat > "$LAB_DIR/bin/rtr/login" <<EOF
+#!/bin/bash
+# sshd ForceCommand for port $RTR_PORT: no command -> interactive vtysh,
+# else the command under bash with the lab vtysh first in PATH.
+export PATH=$LAB_DIR/bin/rtr:/usr/local/bin:/usr/bin:/bin
+[ -n "\${SSH_ORIGINAL_COMMAND:-}" ] || exec vtysh
+exec /bin/bash -c "\$SSH_ORIGINAL_COMMAND"
+EOF
+chmod 755 "$LAB_DIR/bin" "$LAB_DIR/bin/rtr" "$LAB_DIR/bin/rtr/vtysh" "$LAB_DIR/bin/rtr/login"
+wait_for 15 "bgpd answers vtysh" sh -c "'$LAB_DIR/bin/rtr/vtysh' -c 'show bgp summary json' | grep -q '{'"
+
+# ---------------------------------------------------------------- BIRD
+# start_bird <netns> <name> <dir>: starts BIRD on <dir>/bird.conf
+start_bird() {
+    local ns=$1 name=$2 d=$3
+    ip netns exec "$ns" /usr/sbin/bird -c "$d/bird.conf" -s "$d/bird.ctl" -P "$d/bird.pid"
+    wait_for 15 "$name pid file" test -s "$d/bird.pid"
+    record_pid "$(cat "$d/bird.pid")" "bird-$name" bird
+    wait_for 15 "$name control socket" /usr/sbin/birdc -s "$d/bird.ctl" show status
+}
+
+log "BIRD (our router) in netns $NS_RTR2"
+R2=$LAB_DIR/rtr2
+mkdir -p "$R2/peers" "$LAB_DIR/bin/rtr2"
+chown "$LAB_USER" "$R2/peers"
+chmod 755 "$R2" "$R2/peers"
+cat > "$R2/bird.conf" <<EOF
+# rtr2: our router on the bird2 platform (netns $NS_RTR2), AS$RTR2_ASN.
+# peerd writes one file per session into $R2/peers/.
+log "$R2/bird.log" all;
+router id $RTR2_V4;
+
+protocol device { scan time 10; }
+
+# Policies the inventory names (import_policy / export_policy).
+filter PEERD_IN { accept; }
+filter PEERD_OUT { accept; }
+
+include "$R2/peers/*.conf";
+EOF
+chmod 644 "$R2/bird.conf"
+start_bird "$NS_RTR2" rtr2 "$R2"
+chown "root:$(id -gn "$LAB_USER")" "$R2/bird.ctl"
+chmod 660 "$R2/bird.ctl"
+
+cat > "$LAB_DIR/bin/rtr2/birdc" <<EOF
+#!/bin/sh
+# birdc bound to rtr2's control socket
+exec /usr/sbin/birdc -s $R2/bird.ctl "\$@"
+EOF
+cat > "$LAB_DIR/bin/rtr2/bird" <<EOF
+#!/bin/bash
+# bird for checking configuration only (bird -p [-c FILE]); FILE defaults
+# to rtr2's bird.conf. Starting a daemon is not offered here.
+parse=0 conf=0
+for a in "\$@"; do
+    case "\$a" in -p) parse=1 ;; -c) conf=1 ;; esac
+done
+if [ \$parse = 0 ]; then
+    echo "bird: only 'bird -p [-c FILE]' (check a configuration) is available here" >&2
+    exit 2
+fi
+[ \$conf = 1 ] || set -- "\$@" -c $R2/bird.conf
+exec /usr/sbin/bird "\$@"
+EOF
+cat > "$LAB_DIR/bin/rtr2/login" <<EOF
+#!/bin/bash
+# sshd ForceCommand for port $RTR2_PORT: runs in rtr2's directory (so
+# peers/NAME.conf is the include dir) with birdc/bird bound to rtr2.
+export PATH=$LAB_DIR/bin/rtr2:/usr/local/bin:/usr/bin:/bin
+cd $R2 || exit 1
+[ -n "\${SSH_ORIGINAL_COMMAND:-}" ] || exec birdc
+exec /bin/bash -c "\$SSH_ORIGINAL_COMMAND"
+EOF
+chmod 755 "$LAB_DIR/bin/rtr2" "$LAB_DIR/bin/rtr2/birdc" "$LAB_DIR/bin/rtr2/bird" "$LAB_DIR/bin/rtr2/login"
+
+# bird_peer <netns> <name> <asn> <v4> <pfx4> <pfx6> [md5]: a passive BIRD
+# peer with sessions towards rtr and rtr2, over IPv4 and IPv6.
+bird_peer() {
+    local ns=$1 name=$2 asn=$3 v4=$4 pfx4=$5 pfx6=$6 md5=${7:-} d=$LAB_DIR/$2 pw=""
+    mkdir -p "$d"
+    [ -n "$md5" ] && pw="password \"$md5\";"
+    cat > "$d/bird.conf" <<EOF
+# $name: a peer in netns $ns, AS$asn. Passive: our routers open the sessions.
+log "$d/bird.log" all;
+router id $v4;
+protocol device { scan time 10; }
+protocol static static4 { ipv4; route $pfx4 blackhole; }
+protocol static static6 { ipv6; route $pfx6 blackhole; }
+template bgp ours {
+  local as $asn;
+  passive on;
+  hold time 90;
+  connect retry time 5;
+  error wait time 1, 2;   # ready again quickly after a neighbor is removed
+  $pw
+}
+protocol bgp rtr_v4 from ours {
+  neighbor $RTR_V4 as $RTR_ASN;
+  ipv4 { import all; export where source = RTS_STATIC; };
+}
+protocol bgp rtr_v6 from ours {
+  neighbor $RTR_V6 as $RTR_ASN;
+  ipv6 { import all; export where source = RTS_STATIC; };
+}
+protocol bgp rtr2_v4 from ours {
+  neighbor $RTR2_V4 as $RTR2_ASN;
+  ipv4 { import all; export where source = RTS_STATIC; };
+}
+protocol bgp rtr2_v6 from ours {
+  neighbor $RTR2_V6 as $RTR2_ASN;
+  ipv6 { import all; export where source = RTS_STATIC; };
+}
+EOF
+    start_bird "$ns" "$name" "$d"
+}
+log "BIRD peers in netns $NS_PEER1 and $NS_PEER2"
+bird_peer "$NS_PEER1" peer1 "$PEER1_ASN" "$PEER1_V4" 198.51.100.0/24 2001:db8:100::/48
+bird_peer "$NS_PEER2" peer2 "$PEER2_ASN" "$PEER2_V4" 203.0.113.0/24 2001:db8:200::/48 "$PEER2_MD5"
+
+# ---------------------------------------------------------------- netconfd
+log "netconfd with module peerd-lab-bgp"
+N=$LAB_DIR/netconf
+mkdir -p "$N/yang" "$N/home"
+cp "$LAB_SRC/yang/peerd-lab-bgp.yang" "$N/yang/"
+cat > "$N/startup-cfg.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">
+  <bgp xmlns="urn:peerd:lab-bgp">
+    <local-as>$RTR_ASN</local-as>
+  </bgp>
+</config>
+EOF
+# --port: netconfd only takes sessions from the SSH ports listed (default 830).
+(
+    cd "$N"
+    HOME=$N/home exec setsid /usr/sbin/netconfd \
+        --modpath="$N/yang:/usr/share/yuma/modules" \
+        --module=peerd-lab-bgp \
+        --superuser="$LAB_USER" \
+        --ncxserver-sockname="$N/ncxserver.sock" \
+        --port="$NETCONF_PORT" \
+        --startup="$N/startup-cfg.xml" \
+        --target=candidate \
+        --log="$N/netconfd.log" --log-level=info \
+        </dev/null >>"$N/netconfd.out" 2>&1
+) &
+NC_PID=$!
+record_pid "$NC_PID" netconfd netconfd
+wait_for 15 "netconfd socket" test -S "$N/ncxserver.sock"
+pid_is "$NC_PID" netconfd || die "netconfd did not stay up (see $N/netconfd.log)"
+
+# ---------------------------------------------------------------- sshd
+log "sshd on 127.0.0.1:$RTR_PORT (rtr), :$RTR2_PORT (rtr2), :$NETCONF_PORT (netconf)"
+S=$LAB_DIR/ssh
+mkdir -p "$S"
+chmod 755 "$S"
+ssh-keygen -q -t ed25519 -N '' -C peerd-lab-host -f "$S/ssh_host_ed25519_key"
+ssh-keygen -q -t ed25519 -N '' -C peerd-lab-client -f "$S/id_ed25519"
+# a key the lab does not authorize (for authentication-failure tests)
+ssh-keygen -q -t ed25519 -N '' -C peerd-lab-unauthorized -f "$S/wrong_id_ed25519"
+cp "$S/id_ed25519.pub" "$S/authorized_keys"
+chmod 644 "$S/authorized_keys"
+HOSTKEY=$(cut -d' ' -f1,2 "$S/ssh_host_ed25519_key.pub")
+for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT"; do
+    echo "[127.0.0.1]:$p $HOSTKEY"
+done > "$S/known_hosts"
+chmod 644 "$S/known_hosts"
+
+SUBSYS="/usr/sbin/netconf-subsystem --ncxserver-sockname=$NETCONF_PORT@$N/ncxserver.sock"
+cat > "$S/sshd_config" <<EOF
+# peerd lab sshd: loopback only, key auth only, one user.
+Port $RTR_PORT
+Port $RTR2_PORT
+Port $NETCONF_PORT
+ListenAddress 127.0.0.1
+AddressFamily inet
+HostKey $S/ssh_host_ed25519_key
+PidFile $S/sshd.pid
+AuthorizedKeysFile $S/authorized_keys
+AllowUsers $LAB_USER
+PermitRootLogin no
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+# the lab dir may live under /tmp (mode 1777), which StrictModes refuses
+StrictModes no
+X11Forwarding no
+AllowTcpForwarding no
+AllowAgentForwarding no
+PermitTunnel no
+PermitUserEnvironment no
+PrintMotd no
+PrintLastLog no
+MaxStartups 50:30:100
+MaxSessions 20
+ClientAliveInterval 30
+LogLevel VERBOSE
+Subsystem netconf $SUBSYS
+Match LocalPort $RTR_PORT
+    ForceCommand $LAB_DIR/bin/rtr/login
+Match LocalPort $RTR2_PORT
+    ForceCommand $LAB_DIR/bin/rtr2/login
+Match LocalPort $NETCONF_PORT
+    ForceCommand $SUBSYS
+EOF
+mkdir -p /run/sshd
+chmod 755 /run/sshd
+/usr/sbin/sshd -t -f "$S/sshd_config"
+/usr/sbin/sshd -f "$S/sshd_config" -E "$S/sshd.log"
+wait_for 15 "sshd pid file" test -s "$S/sshd.pid"
+record_pid "$(cat "$S/sshd.pid")" sshd sshd
+for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT"; do
+    wait_for 15 "sshd on port $p" port_listening "$p"
+done
+
+# ---------------------------------------------------------------- readiness
+rtr_ready() { lab_ssh "$RTR_PORT" "vtysh -c 'show bgp summary json'" | grep -q '{'; }
+rtr2_ready() { lab_ssh "$RTR2_PORT" "birdc show status" | grep -q 'Daemon is up and running'; }
+wait_for 20 "vtysh over ssh (port $RTR_PORT)" rtr_ready
+wait_for 20 "birdc over ssh (port $RTR2_PORT)" rtr2_ready
+
+# ---------------------------------------------------------------- facts
+cat > "$LAB_DIR/lab.env" <<EOF
+# peerd test lab facts (source this file). Written by tests/lab/lab-up.sh.
+PEERD_LAB_DIR='$LAB_DIR'
+PEERD_LAB_NS_PREFIX='$LAB_NS_PREFIX'
+PEERD_LAB_USER='$LAB_USER'
+PEERD_LAB_HOST='127.0.0.1'
+PEERD_LAB_RTR_PORT='$RTR_PORT'
+PEERD_LAB_RTR2_PORT='$RTR2_PORT'
+PEERD_LAB_NETCONF_PORT='$NETCONF_PORT'
+PEERD_LAB_SSH_KEY='$S/id_ed25519'
+PEERD_LAB_WRONG_SSH_KEY='$S/wrong_id_ed25519'
+PEERD_LAB_KNOWN_HOSTS='$S/known_hosts'
+PEERD_LAB_HOSTKEY_PUB='$HOSTKEY'
+PEERD_LAB_NS_IXP='$NS_IXP'
+PEERD_LAB_NS_RTR='$NS_RTR'
+PEERD_LAB_NS_RTR2='$NS_RTR2'
+PEERD_LAB_NS_PEER1='$NS_PEER1'
+PEERD_LAB_NS_PEER2='$NS_PEER2'
+PEERD_LAB_LAN_V4='$LAN_V4'
+PEERD_LAB_LAN_V6='$LAN_V6'
+PEERD_LAB_RTR_ASN='$RTR_ASN'
+PEERD_LAB_RTR_V4='$RTR_V4'
+PEERD_LAB_RTR_V6='$RTR_V6'
+PEERD_LAB_RTR_POLICY_IN='PEERD-IN'
+PEERD_LAB_RTR_POLICY_OUT='PEERD-OUT'
+PEERD_LAB_RTR_VTYSH='$LAB_DIR/bin/rtr/vtysh'
+PEERD_LAB_RTR2_ASN='$RTR2_ASN'
+PEERD_LAB_RTR2_V4='$RTR2_V4'
+PEERD_LAB_RTR2_V6='$RTR2_V6'
+PEERD_LAB_RTR2_POLICY_IN='PEERD_IN'
+PEERD_LAB_RTR2_POLICY_OUT='PEERD_OUT'
+PEERD_LAB_RTR2_DIR='$R2'
+PEERD_LAB_RTR2_CONF='$R2/bird.conf'
+PEERD_LAB_RTR2_PEERS_DIR='$R2/peers'
+PEERD_LAB_RTR2_BIRDC='$LAB_DIR/bin/rtr2/birdc'
+PEERD_LAB_PEER1_ASN='$PEER1_ASN'
+PEERD_LAB_PEER1_V4='$PEER1_V4'
+PEERD_LAB_PEER1_V6='$PEER1_V6'
+PEERD_LAB_PEER1_BIRDC='/usr/sbin/birdc -s $LAB_DIR/peer1/bird.ctl'
+PEERD_LAB_PEER2_ASN='$PEER2_ASN'
+PEERD_LAB_PEER2_V4='$PEER2_V4'
+PEERD_LAB_PEER2_V6='$PEER2_V6'
+PEERD_LAB_PEER2_MD5='$PEER2_MD5'
+PEERD_LAB_PEER2_BIRDC='/usr/sbin/birdc -s $LAB_DIR/peer2/bird.ctl'
+PEERD_LAB_NETCONF_MODULE='peerd-lab-bgp'
+PEERD_LAB_NETCONF_NS='urn:peerd:lab-bgp'
+EOF
+chmod 644 "$LAB_DIR/lab.env"
+
+UP=1
+log "lab up in $(awk -v a="$START" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s; facts: $LAB_DIR/lab.env"

@@ -1,0 +1,104 @@
+#!/bin/bash
+# tests/run.sh: the one command that runs every test (as root):
+#
+#   sudo tests/run.sh
+#
+# 1. installs what the lab needs and is missing (apt-get, no recommends,
+#    no daemons started by package scripts), and a Rust toolchain check;
+# 2. starts the lab (tests/lab/lab-up.sh) and stops it again on exit;
+# 3. cargo build --all-targets
+#    cargo test --all-targets -- --include-ignored   (lab tests included)
+#    cargo clippy --all-targets -- -D warnings
+#    cargo fmt --check
+# Every step runs even when an earlier one failed (except that nothing is
+# tested when the build or the lab fails); the exit status is non-zero if
+# any step failed. The lab's state lives in $PEERD_LAB_DIR (default
+# /tmp/peerd-lab); PEERD_LAB_NS_PREFIX and PEERD_LAB_*_PORT move it aside
+# (see tests/lab/lib.sh). PEERD_LAB_KEEP=1 leaves the lab running.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+cd "$ROOT"
+export PEERD_LAB_DIR=${PEERD_LAB_DIR:-/tmp/peerd-lab}
+# cargo may live in root's or (under sudo) the invoking user's ~/.cargo
+USER_HOME=
+if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+    USER_HOME=$(getent passwd "$SUDO_USER" | cut -d: -f6)
+fi
+for d in /usr/local/cargo/bin /root/.cargo/bin ${USER_HOME:+"$USER_HOME/.cargo/bin"} "${CARGO_HOME:-$HOME/.cargo}/bin"; do
+    [ -d "$d" ] && PATH=$d:$PATH
+done
+if [ -z "${RUSTUP_HOME:-}" ] && [ ! -d "$HOME/.rustup" ] && [ -n "$USER_HOME" ] && [ -d "$USER_HOME/.rustup" ]; then
+    export RUSTUP_HOME=$USER_HOME/.rustup
+fi
+export PATH
+
+say() { printf '\n==== %s\n' "$*"; }
+[ "$(id -u)" = 0 ] || { echo "tests/run.sh must run as root (it starts the lab): sudo tests/run.sh" >&2; exit 1; }
+command -v cargo >/dev/null || { echo "cargo not found (install Rust >= 1.89, e.g. with rustup)" >&2; exit 1; }
+
+declare -A RESULT=()
+STEPS=()
+record() {   # record <step> <rc>
+    STEPS+=("$1")
+    if [ "$2" = 0 ]; then RESULT[$1]=ok; else RESULT[$1]="FAILED (exit $2)"; fi
+}
+
+LAB_STARTED=0
+finish() {
+    local rc=0 s
+    if [ $LAB_STARTED = 1 ] && [ "${PEERD_LAB_KEEP:-0}" != 1 ]; then
+        say "stopping the lab"
+        tests/lab/lab-down.sh || { echo "lab-down left something behind" >&2; RESULT[lab-down]="FAILED"; STEPS+=(lab-down); }
+    fi
+    say "summary"
+    if [ -s "${TEST_LOG:-/nonexistent}" ]; then
+        echo "cargo test:"
+        grep -E '^(test result:|     Running|   Doc-tests)' "$TEST_LOG" | sed 's/^/  /'
+    fi
+    for s in "${STEPS[@]}"; do
+        printf '  %-12s %s\n' "$s" "${RESULT[$s]}"
+        [ "${RESULT[$s]}" = ok ] || rc=1
+    done
+    [ ${#STEPS[@]} -gt 0 ] || rc=1
+    if [ $rc = 0 ]; then echo "ALL PASSED"; else echo "SOME STEPS FAILED"; fi
+    rm -f "${TEST_LOG:-}"
+    exit $rc
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+say "lab (PEERD_LAB_DIR=$PEERD_LAB_DIR)"
+tests/lab/lab-up.sh </dev/null
+rc=$?
+record lab "$rc"
+[ $rc = 0 ] && LAB_STARTED=1
+if [ -e "$PEERD_LAB_DIR/.peerd-lab" ]; then LAB_STARTED=1; fi
+if [ $rc = 0 ]; then
+    set -a
+    # shellcheck disable=SC1091
+    . "$PEERD_LAB_DIR/lab.env"
+    set +a
+fi
+
+say "cargo build --all-targets"
+cargo build --all-targets </dev/null
+rc=$?
+record build "$rc"
+
+if [ $rc = 0 ] && [ "${RESULT[lab]}" = ok ]; then
+    say "cargo test --all-targets -- --include-ignored"
+    TEST_LOG=$(mktemp /tmp/peerd-test.XXXXXX)
+    cargo test --all-targets -- --include-ignored </dev/null 2>&1 | tee "$TEST_LOG"
+    record test "${PIPESTATUS[0]}"
+else
+    STEPS+=(test); RESULT[test]="NOT RUN (build or lab failed)"
+fi
+
+say "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings </dev/null
+record clippy $?
+
+say "cargo fmt --check"
+cargo fmt --check </dev/null
+record fmt $?
