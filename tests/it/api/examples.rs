@@ -114,3 +114,29 @@ async fn serve_starts_with_the_examples() {
     assert_eq!(r.status().as_u16(), 401);
     let _ = child.start_kill();
 }
+
+#[test]
+fn example_settings_show_every_key_with_its_default() {
+    let path = repo_root().join("peerd.example.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let parsed = peerd::config::Settings::from_file(&path).unwrap();
+    let defaults = serde_json::to_value(peerd::config::Settings::default()).unwrap();
+    assert_eq!(serde_json::to_value(&parsed).unwrap(), defaults);
+    fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+        if let Some(o) = v.as_object() {
+            for (k, v) in o {
+                out.push(k.clone());
+                keys(v, out);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    keys(&defaults, &mut all);
+    for k in all {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{k}:"))),
+            "peerd.example.yaml does not show `{k}`"
+        );
+    }
+}
