@@ -43,6 +43,20 @@ pub struct PeeringDbSettings {
     pub cache_ttl_secs: u64,
     /// Timeout for one PeeringDB HTTP call.
     pub timeout_secs: u64,
+    // ---- peer login (authorization code + PKCE; see `auth`) ----
+    /// OAuth client id of peerd's PeeringDB application. Empty = peer
+    /// login disabled.
+    pub client_id: String,
+    /// NAME of the environment variable holding the client secret (the
+    /// secret itself never goes in this file). Empty = public client.
+    pub client_secret_env: String,
+    /// Our callback URL as registered at PeeringDB, e.g.
+    /// `https://peering.example.net/auth/callback`.
+    pub redirect_url: String,
+    /// Scopes asked for; `profile` and `networks` are needed for the ASNs.
+    pub scopes: Vec<String>,
+    /// Lifetime of a peerd token issued after login, in seconds.
+    pub token_ttl_secs: u64,
 }
 
 /// Bounds on what a client may send.
@@ -82,6 +96,13 @@ impl Default for PeeringDbSettings {
             use_manage_peering_sessions: false,
             cache_ttl_secs: 300,
             timeout_secs: 10,
+            client_id: String::new(),
+            client_secret_env: "PEERD_PDB_CLIENT_SECRET".into(),
+            redirect_url: String::new(),
+            scopes: ["openid", "profile", "email", "networks"]
+                .map(String::from)
+                .to_vec(),
+            token_ttl_secs: 24 * 3600,
         }
     }
 }

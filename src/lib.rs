@@ -5,6 +5,7 @@
 //! store to the API. [`model`] depends on nothing.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod inventory;
 pub mod model;
