@@ -143,6 +143,7 @@ pub struct Login {
     store: Arc<dyn Store>,
     tokens: Tokens,
     clock: Clock,
+    max_pending: usize,
     /// Serializes the read-then-delete of a state (one use) and the
     /// count-then-insert of a new one (bound).
     states: Mutex<()>,
@@ -208,6 +209,7 @@ impl Login {
             store,
             tokens,
             clock: system_clock(),
+            max_pending: MAX_PENDING,
             states: Mutex::new(()),
         })
     }
@@ -215,6 +217,12 @@ impl Login {
     /// Replaces the wall clock used for state expiry (tests).
     pub fn with_clock(mut self, clock: Clock) -> Login {
         self.clock = clock;
+        self
+    }
+
+    /// Lowers the bound on pending logins (tests; default [`MAX_PENDING`]).
+    pub fn with_max_pending(mut self, n: usize) -> Login {
+        self.max_pending = n;
         self
     }
 
@@ -244,7 +252,7 @@ impl Login {
         {
             let _g = self.states.lock().unwrap_or_else(|p| p.into_inner());
             let live = self.prune_states(now)?;
-            if live >= MAX_PENDING {
+            if live >= self.max_pending {
                 return Err(LoginError::Busy);
             }
             self.store.meta_put(STATE_NS, state.secret(), &value)?;

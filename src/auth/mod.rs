@@ -41,3 +41,29 @@ pub type Clock = Arc<dyn Fn() -> UnixMillis + Send + Sync>;
 pub fn system_clock() -> Clock {
     Arc::new(crate::model::now_ms)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Settings;
+
+    #[test]
+    fn login_settings_parse_with_defaults() {
+        let s: Settings = serde_saphyr::from_str(
+            "peeringdb:\n  client_id: abc\n  redirect_url: https://peerd.example.net/auth/callback\n",
+        )
+        .unwrap();
+        assert_eq!(s.peeringdb.client_id, "abc");
+        assert_eq!(s.peeringdb.client_secret_env, "PEERD_PDB_CLIENT_SECRET");
+        assert_eq!(
+            s.peeringdb.scopes,
+            ["openid", "profile", "email", "networks"]
+        );
+        assert_eq!(s.peeringdb.token_ttl_secs, 86400);
+        let s: Settings = serde_saphyr::from_str(
+            "peeringdb:\n  scopes: [profile, networks]\n  token_ttl_secs: 60\n",
+        )
+        .unwrap();
+        assert_eq!(s.peeringdb.scopes, ["profile", "networks"]);
+        assert_eq!(s.peeringdb.token_ttl_secs, 60);
+    }
+}

@@ -4,4 +4,6 @@
 
 mod lab;
 mod lab_ssh;
+mod login;
+mod oauth_standin;
 mod ssh_auth;
