@@ -68,6 +68,20 @@ pub struct PeeringDbSettings {
     /// to an operator. Empty = `policy_general` is not looked at.
     #[serde(default)]
     pub policy_general_allowed: Vec<String>,
+    // ---- peer login (authorization code + PKCE; see `auth`) ----
+    /// OAuth client id of peerd's PeeringDB application. Empty = peer
+    /// login disabled.
+    pub client_id: String,
+    /// NAME of the environment variable holding the client secret (the
+    /// secret itself never goes in this file). Empty = public client.
+    pub client_secret_env: String,
+    /// Our callback URL as registered at PeeringDB, e.g.
+    /// `https://peering.example.net/auth/callback`.
+    pub redirect_url: String,
+    /// Scopes asked for; `profile` and `networks` are needed for the ASNs.
+    pub scopes: Vec<String>,
+    /// Lifetime of a peerd token issued after login, in seconds.
+    pub token_ttl_secs: u64,
 }
 
 fn default_pdb_api_key_env() -> String {
@@ -137,6 +151,13 @@ impl Default for PeeringDbSettings {
             max_prefix_margin_percent: default_pdb_margin(),
             require_presence: false,
             policy_general_allowed: Vec::new(),
+            client_id: String::new(),
+            client_secret_env: "PEERD_PDB_CLIENT_SECRET".into(),
+            redirect_url: String::new(),
+            scopes: ["openid", "profile", "email", "networks"]
+                .map(String::from)
+                .to_vec(),
+            token_ttl_secs: 24 * 3600,
         }
     }
 }

@@ -6,6 +6,8 @@ mod api;
 mod lab;
 mod lab_driver;
 mod lab_ssh;
+mod login;
+mod oauth_standin;
 mod pdb_standin;
 mod peeringdb;
 mod render;
