@@ -24,6 +24,8 @@ pub struct Settings {
     pub operator_keys_file: PathBuf,
     pub peeringdb: PeeringDbSettings,
     pub limits: Limits,
+    /// The provisioning worker and the BGP state poller.
+    pub worker: crate::worker::WorkerSettings,
 }
 
 /// PeeringDB endpoints and how its answers are used.
@@ -133,6 +135,7 @@ impl Default for Settings {
             operator_keys_file: "operator-keys.yaml".into(),
             peeringdb: PeeringDbSettings::default(),
             limits: Limits::default(),
+            worker: crate::worker::WorkerSettings::default(),
         }
     }
 }
@@ -207,10 +210,25 @@ impl Settings {
         if text.trim().is_empty() {
             return Ok(Settings::default());
         }
-        serde_saphyr::from_str(&text).map_err(|e| ConfigError::Parse {
+        let mut s: Settings = serde_saphyr::from_str(&text).map_err(|e| ConfigError::Parse {
             file,
             err: e.to_string(),
-        })
+        })?;
+        // Relative paths in a settings file are relative to that file.
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            for path in [
+                &mut s.data_dir,
+                &mut s.inventory,
+                &mut s.templates_dir,
+                &mut s.drivers_dir,
+                &mut s.operator_keys_file,
+            ] {
+                if path.is_relative() {
+                    *path = dir.join(&*path);
+                }
+            }
+        }
+        Ok(s)
     }
 
     /// Applies `PEERD_*` overrides read through `get`.

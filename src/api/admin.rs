@@ -296,3 +296,17 @@ pub async fn jobs(
         }),
     ))
 }
+
+/// `GET /admin/metrics`: the worker's counters in Prometheus text format.
+pub async fn metrics(
+    State(st): State<AppState>,
+    Operator(_op): Operator,
+) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        st.metrics.render(),
+    )
+}

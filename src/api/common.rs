@@ -23,7 +23,10 @@ where
 /// state change and before the answer: peerd never says yes to something
 /// a crash could lose.
 pub async fn durable(st: &AppState) -> Result<(), ApiError> {
-    st.store.durable().await.map_err(ApiError::internal)
+    st.store.durable().await.map_err(ApiError::internal)?;
+    // whatever was just stored may be work for the worker
+    st.wake.notify_one();
+    Ok(())
 }
 
 /// The session if it exists and `caller` may see it (its requester ASN is

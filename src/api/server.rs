@@ -48,6 +48,7 @@ fn routes() -> Router<AppState> {
         .route("/admin/sessions/{session_id}/reject", post(admin::reject))
         .route("/admin/sessions/{session_id}/audit", get(admin::audit))
         .route("/admin/jobs", get(admin::jobs))
+        .route("/admin/metrics", get(admin::metrics))
         .route("/healthz", get(health))
 }
 

@@ -17,6 +17,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub verifier: Arc<dyn Verifier>,
     pub limiter: Arc<RateLimiter>,
+    /// The worker's counters (`/admin/metrics`).
+    pub metrics: Arc<crate::worker::Metrics>,
+    /// Wakes the worker when new work was queued.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -33,6 +37,8 @@ impl AppState {
             store,
             verifier,
             limiter,
+            metrics: Arc::default(),
+            wake: Arc::default(),
         }
     }
 

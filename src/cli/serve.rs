@@ -8,8 +8,12 @@ use crate::auth::operator::OperatorVerifier;
 use crate::auth::pdb::PdbVerifier;
 use crate::auth::{Verifier, Verifiers};
 use crate::config::Settings;
+use crate::driver::live::LiveDriver;
+use crate::driver::Profiles;
 use crate::inventory::Inventory;
+use crate::render::TemplateEnv;
 use crate::store::{SledStore, Store};
+use crate::worker::Worker;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,6 +54,8 @@ pub fn settings(args: &ServeArgs) -> CliResult<Settings> {
 /// Everything `serve` needs, built and checked before the port opens.
 pub struct Prepared {
     pub state: AppState,
+    /// The provisioning worker (started by `run` when `worker.enabled`).
+    pub worker: Worker,
     pub listener: tokio::net::TcpListener,
     pub base: String,
 }
@@ -75,9 +81,26 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", settings.listen)))?;
-    let state = AppState::new(settings, inventory, store, verifier);
+    let profiles =
+        Profiles::load(&settings.drivers_dir).map_err(|e| CliError::new(e.to_string()))?;
+    let templates =
+        TemplateEnv::load(&settings.templates_dir).map_err(|e| CliError::new(e.to_string()))?;
+    let missing = templates.missing_templates(&profiles);
+    if !missing.is_empty() {
+        return Err(CliError::new(missing.join("\n")));
+    }
+    let driver = LiveDriver::new(
+        Arc::new(inventory.clone()),
+        Arc::new(profiles),
+        Arc::new(templates),
+    );
+    let worker_cfg = settings.worker.clone();
+    let state = AppState::new(settings, inventory, store.clone(), verifier);
+    let worker = Worker::new(store, Arc::new(driver), worker_cfg)
+        .with_signals(state.wake.clone(), state.metrics.clone());
     Ok(Prepared {
         state,
+        worker,
         listener,
         base,
     })
@@ -104,7 +127,23 @@ pub async fn run(args: ServeArgs) -> CliResult {
         out.flush()?;
     }
     let store = p.state.store.clone();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut background = Vec::new();
+    if p.state.settings.worker.enabled {
+        let routers = inv.routers.iter().map(|r| r.name.clone()).collect();
+        let window = inv.policy.time_window_secs;
+        background.push(tokio::spawn(p.worker.clone().run(stop_rx.clone())));
+        background.push(tokio::spawn(
+            p.worker.clone().run_poller(routers, window, stop_rx),
+        ));
+    } else {
+        tracing::warn!("worker disabled (worker.enabled: false): approved sessions stay queued");
+    }
     serve(p.listener, p.state, shutdown_signal()).await?;
+    let _ = stop_tx.send(true);
+    for t in background {
+        let _ = t.await;
+    }
     store.durable().await?;
     tracing::info!("peerd stopped");
     Ok(())

@@ -217,6 +217,13 @@ impl Worker {
         }
     }
 
+    /// Shares the API's wake-up signal and counters with this worker.
+    pub fn with_signals(mut self, wake: Arc<Notify>, metrics: Arc<Metrics>) -> Self {
+        self.wake = wake;
+        self.metrics = metrics;
+        self
+    }
+
     /// A handle the API uses to wake the worker right after it queued work.
     pub fn waker(&self) -> Arc<Notify> {
         self.wake.clone()

@@ -89,6 +89,12 @@ pub struct Options {
     pub max_body_bytes: usize,
     pub requests_per_minute: u32,
     pub pdb_url: String,
+    /// Run the provisioning worker (off for API tests: no routers there).
+    pub worker: bool,
+    /// Inventory text instead of [`inventory`] (lab tests).
+    pub inventory_yaml: Option<String>,
+    /// Extra `worker:` settings lines (indented by two spaces).
+    pub worker_yaml: String,
 }
 
 impl Options {
@@ -100,6 +106,9 @@ impl Options {
             max_body_bytes: 64 * 1024,
             requests_per_minute: 0,
             pdb_url: pdb.url(),
+            worker: false,
+            inventory_yaml: None,
+            worker_yaml: String::new(),
         }
     }
 }
@@ -133,7 +142,9 @@ impl Peerd {
         let d = dir.path();
         std::fs::write(
             d.join("inventory.yaml"),
-            inventory(o.approval, o.allow_private),
+            o.inventory_yaml
+                .clone()
+                .unwrap_or_else(|| inventory(o.approval, o.allow_private)),
         )
         .unwrap();
         let cfg = format!(
@@ -142,6 +153,11 @@ base_path: "{base}"
 data_dir: {d}/data
 inventory: {d}/inventory.yaml
 operator_keys_file: {d}/operator-keys.yaml
+templates_dir: {root}/templates
+drivers_dir: {root}/drivers
+worker:
+  enabled: {worker}
+{worker_yaml}
 peeringdb:
   auth_base: {pdb}
   required_perms: 2
@@ -157,6 +173,9 @@ limits:
             pdb = o.pdb_url,
             mb = o.max_body_bytes,
             rpm = o.requests_per_minute,
+            root = repo_root().display(),
+            worker = o.worker,
+            worker_yaml = o.worker_yaml,
         );
         std::fs::write(d.join("peerd.yaml"), cfg).unwrap();
         let key = cli(d, &["key", "add", "noc", "--config", "peerd.yaml"]).await;
