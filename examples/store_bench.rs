@@ -46,6 +46,7 @@ fn session(n: u32, request_id: &str) -> Session {
         updated_ms: 0,
         configured_ms: None,
         created_by: "bench".into(),
+        max_prefix: None,
     }
 }
 

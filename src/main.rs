@@ -22,6 +22,10 @@ enum Cmd {
     Key(cli::key::KeyCmd),
     /// Operator commands against a running peerd (admin routes over HTTP).
     Admin(cli::admin::AdminArgs),
+    /// Peer login tokens of a running peerd: list, revoke (admin routes).
+    Token(cli::token::TokenArgs),
+    /// PeeringDB data, daemon stopped: `sync` from the API, `load FILE` (a dump).
+    Peeringdb(cli::peeringdb::PeeringDbArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +36,8 @@ fn main() -> ExitCode {
         Cmd::Check(a) => cli::check::run(a),
         Cmd::Key(k) => cli::key::run(k),
         Cmd::Admin(a) => runtime().and_then(|rt| rt.block_on(cli::admin::run(a))),
+        Cmd::Token(a) => runtime().and_then(|rt| rt.block_on(cli::token::run(a))),
+        Cmd::Peeringdb(a) => runtime().and_then(|rt| rt.block_on(cli::peeringdb::run(a))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

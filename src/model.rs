@@ -291,6 +291,12 @@ pub struct Session {
     pub configured_ms: Option<UnixMillis>,
     /// The principal that created it (e.g. `pdb:1234`, `operator:noc`).
     pub created_by: String,
+    /// The prefix limit derived at intake from the requester's PeeringDB
+    /// `info_prefixes4`/`info_prefixes6` plus the configured margin; the
+    /// render context prefers it over the inventory's default. Derived, so
+    /// not part of [`Session::same_request_as`]; absent in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_prefix: Option<u32>,
 }
 
 impl Session {

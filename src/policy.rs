@@ -15,6 +15,12 @@
 //! the lists before the mode also keeps the operator's queue free of
 //! requests that policy would refuse anyway. Private-use and reserved ASNs
 //! never get here: validation refuses them.
+//!
+//! With PeeringDB data, [`pdb`] adds the session's max-prefix limit and
+//! turns an automatic approval into `Pending` when the requester's
+//! `policy_general` is not one `peeringdb.policy_general_allowed` accepts.
+
+pub mod pdb;
 
 use crate::inventory::{Approval, Policy};
 use crate::validate::ValidSession;
@@ -51,11 +57,11 @@ pub fn decide(policy: &Policy, s: &ValidSession) -> Decision {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::{Asn, LocationRef, LocationType};
 
-    fn session(asn: u32) -> ValidSession {
+    pub(crate) fn session(asn: u32) -> ValidSession {
         ValidSession {
             local_asn: Asn(asn),
             local_ip: "192.0.2.2".parse().unwrap(),

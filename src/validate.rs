@@ -24,8 +24,12 @@
 //! - Monitoring never on both sides.
 //! - The secret (`session_secret`, alias `md5`; `""` means none) and every
 //!   free-text field pass [`text`]'s character sets and length bounds.
+//!
+//! With PeeringDB data, [`registry::check_registration`] then checks a
+//! valid session's address against it (draft threat T1).
 
 mod fields;
+pub mod registry;
 pub mod text;
 
 use crate::api::wire::{push_field_error, CreateBody, ErrorBody, FieldError, SessionIn};
@@ -179,6 +183,7 @@ impl ValidSession {
             updated_ms: meta.now_ms,
             configured_ms: None,
             created_by: meta.created_by,
+            max_prefix: None,
         }
     }
 }

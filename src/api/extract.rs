@@ -26,21 +26,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let st = AppState::from_ref(state);
-        let raw = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("an Authorization: Bearer token is required"))?;
-        let raw = raw
-            .to_str()
-            .map_err(|_| ApiError::invalid_token("malformed Authorization header"))?;
-        let token = match raw.split_once(' ') {
-            Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
-            _ => {
-                return Err(ApiError::unauthorized(
-                    "the Authorization header must use the Bearer scheme",
-                ))
-            }
-        };
+        let token = bearer(&parts.headers)?;
         let caller = match st.verifier.verify(token).await {
             Ok(Some(c)) => c,
             Ok(None) => return Err(ApiError::invalid_token("unknown token")),
@@ -51,6 +37,22 @@ where
             return Err(ApiError::rate_limited());
         }
         Ok(Auth(caller))
+    }
+}
+
+/// The bearer token of a request (not yet verified); 401 without one.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
+    let raw = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("an Authorization: Bearer token is required"))?;
+    let raw = raw
+        .to_str()
+        .map_err(|_| ApiError::invalid_token("malformed Authorization header"))?;
+    match raw.split_once(' ') {
+        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => Ok(t.trim()),
+        _ => Err(ApiError::unauthorized(
+            "the Authorization header must use the Bearer scheme",
+        )),
     }
 }
 

@@ -2,14 +2,22 @@
 //! `add_sessions`): validate every item, apply policy, store the accepted
 //! ones in one transaction, wait until it is on disk, and sort the outcome
 //! into accepted sessions and per-item errors.
+//!
+//! With PeeringDB data (a snapshot in use), each valid item is also checked
+//! against it ([`check_registration`]: the requester's address must be
+//! registered to it; `require_presence`), gets its max-prefix limit from
+//! the requester's published prefix counts, and an automatic approval
+//! waits for an operator when `policy_general_allowed` rejects the
+//! requester's `policy_general`. Without a snapshot none of this applies.
 
 use super::common::{blocking, durable};
 use super::error::ApiError;
 use super::state::AppState;
 use super::wire::{push_field_error, CreateBody, FieldError};
 use crate::model::{new_id, now_ms, Caller, RequestRecord, Session, SessionStatus};
-use crate::policy::{decide, Decision};
+use crate::policy::{decide, pdb, Decision};
 use crate::store::Inserted;
+use crate::validate::registry::{check_registration, Registry};
 use crate::validate::{validate_items, validate_request, Dialect, RejectionStatus, SessionMeta};
 use axum::http::StatusCode;
 
@@ -44,6 +52,8 @@ pub async fn intake(
     dialect: Dialect,
 ) -> Result<Outcome, ApiError> {
     let inv = st.inventory.clone();
+    let snap = st.snapshot();
+    let pdb_settings = &st.settings.peeringdb;
     validate_request(&inv, &body).map_err(ApiError::rejection)?;
     let request_id = new_id();
     let now = now_ms();
@@ -55,6 +65,16 @@ pub async fn intake(
         .into_iter()
         .enumerate()
     {
+        let r = match (r, &snap) {
+            (Ok(valid), Some(snap)) => {
+                let reg = Registry {
+                    snapshot: snap,
+                    require_presence: pdb_settings.require_presence,
+                };
+                check_registration(reg, &valid, &format!("sessions[{i}]")).map(|()| valid)
+            }
+            (r, _) => r,
+        };
         match r {
             Err(rej) => {
                 why.push(match rej.status {
@@ -68,8 +88,18 @@ pub async fn intake(
                 }
             }
             Ok(valid) => {
+                let hold = snap.as_ref().and_then(|snap| {
+                    pdb::policy_general_hold(snap, pdb_settings, valid.local_asn.0)
+                });
+                let mut status_detail = None;
                 let status = match decide(&inv.policy, &valid) {
-                    Decision::Approve => SessionStatus::Approved,
+                    Decision::Approve => match hold {
+                        None => SessionStatus::Approved,
+                        Some(reason) => {
+                            status_detail = Some(reason);
+                            SessionStatus::Pending
+                        }
+                    },
                     Decision::Pending => SessionStatus::Pending,
                     Decision::Reject(reason) => {
                         let side = if valid.flipped {
@@ -82,14 +112,17 @@ pub async fn intake(
                         continue;
                     }
                 };
-                let s = valid.to_session(SessionMeta {
+                let mut s = valid.to_session(SessionMeta {
                     session_id: new_id(),
                     request_id: request_id.clone(),
                     status,
-                    status_detail: None,
+                    status_detail,
                     seq: 0,
                     now_ms: now,
                     created_by: caller.principal.clone(),
+                });
+                s.max_prefix = snap.as_ref().and_then(|snap| {
+                    pdb::max_prefix(snap, &valid, pdb_settings.max_prefix_margin_percent)
                 });
                 candidates.push((i, s));
             }

@@ -1,4 +1,11 @@
 //! `GET /locations`: the places we peer at, from the inventory.
+//!
+//! With PeeringDB data (a snapshot in use), an exchange (`pdb:ix:<id>`) is
+//! listed only where both our ASN and the asking network have a port in
+//! PeeringDB. The asking network is `asn` when given, else each ASN the
+//! caller acts for (operators without `asn`: no filter). Locations that are
+//! not PeeringDB exchanges are listed as in the inventory. Without PeeringDB
+//! data every inventory location is listed.
 
 use super::common::{next_token, page_size};
 use super::error::ApiError;
@@ -7,6 +14,7 @@ use super::state::AppState;
 use super::wire::{ListLocationsOut, LocationOut};
 use crate::inventory::Location;
 use crate::model::{Caller, LocationType};
+use crate::peeringdb::ix_id;
 use axum::extract::State;
 use axum::Json;
 use base64::Engine;
@@ -43,11 +51,25 @@ pub fn filter<'i>(
                 .ok_or_else(|| ApiError::invalid("location_type", "must be public or private"))?,
         ),
     };
+    let snap = st.snapshot();
+    let asking: Vec<u32> = match asn {
+        Some(a) => vec![a],
+        None if caller.is_operator => vec![],
+        None => caller.asns.iter().copied().collect(),
+    };
+    let ours = st.inventory.asn;
+    let in_common = |l: &Location| match (&snap, ix_id(&l.id)) {
+        (Some(snap), Some(ix)) if asn.is_some() || !caller.is_operator => {
+            snap.present_at(ix, ours) && asking.iter().any(|a| snap.present_at(ix, *a))
+        }
+        _ => true,
+    };
     Ok(st
         .inventory
         .locations
         .iter()
         .filter(|l| kind.is_none_or(|k| l.kind == k))
+        .filter(|l| in_common(l))
         .collect())
 }
 

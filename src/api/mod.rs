@@ -3,11 +3,13 @@
 //! the router under the configurable base path and serves it.
 
 pub mod admin;
+pub mod admin_pdb;
 pub mod common;
 pub mod error;
 pub mod extract;
 pub mod intake;
 pub mod locations;
+pub mod login;
 pub mod server;
 pub mod sessions;
 pub mod state;

@@ -3,7 +3,7 @@
 
 use super::error::ApiError;
 use super::state::AppState;
-use super::{admin, locations, sessions, v0};
+use super::{admin, admin_pdb, locations, login, sessions, v0};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -49,6 +49,14 @@ fn routes() -> Router<AppState> {
         .route("/admin/sessions/{session_id}/audit", get(admin::audit))
         .route("/admin/jobs", get(admin::jobs))
         .route("/admin/metrics", get(admin::metrics))
+        .route("/v0/auth", get(login::start))
+        .route("/auth/login", get(login::start))
+        .route("/auth/callback", get(login::callback))
+        .route("/auth/revoke", post(login::revoke))
+        .route("/admin/tokens", get(admin_pdb::tokens))
+        .route("/admin/tokens/{id}/revoke", post(admin_pdb::revoke_token))
+        .route("/admin/peeringdb", get(admin_pdb::peeringdb))
+        .route("/admin/peeringdb/sync", post(admin_pdb::sync))
         .route("/healthz", get(health))
 }
 

@@ -1,9 +1,11 @@
 //! The shared state every handler sees: settings, inventory, store,
-//! verifier and the per-caller rate limiter.
+//! verifier and the per-caller rate limiter, the peer login and its
+//! tokens, and the PeeringDB data in use.
 
-use crate::auth::Verifier;
+use crate::auth::{Login, Tokens, Verifier};
 use crate::config::Settings;
 use crate::inventory::Inventory;
+use crate::peeringdb::{Snapshot, Syncer};
 use crate::store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +23,12 @@ pub struct AppState {
     pub metrics: Arc<crate::worker::Metrics>,
     /// Wakes the worker when new work was queued.
     pub wake: Arc<tokio::sync::Notify>,
+    /// peerd tokens (issued by the login; listed and revoked by operators).
+    pub tokens: Tokens,
+    /// The PeeringDB login; `None` when `peeringdb.client_id` is empty.
+    pub login: Option<Arc<Login>>,
+    /// The PeeringDB data and its sync; `None` = no PeeringDB data at all.
+    pub peeringdb: Option<Arc<Syncer>>,
 }
 
 impl AppState {
@@ -31,6 +39,7 @@ impl AppState {
         verifier: Arc<dyn Verifier>,
     ) -> Self {
         let limiter = Arc::new(RateLimiter::new(settings.limits.requests_per_minute));
+        let tokens = Tokens::new(store.clone(), settings.peeringdb.token_ttl_secs);
         AppState {
             settings: Arc::new(settings),
             inventory: Arc::new(inventory),
@@ -39,7 +48,30 @@ impl AppState {
             limiter,
             metrics: Arc::default(),
             wake: Arc::default(),
+            tokens,
+            login: None,
+            peeringdb: None,
         }
+    }
+
+    /// Serves the peer login routes with `login` (and its tokens).
+    pub fn with_login(mut self, login: Arc<Login>) -> Self {
+        self.tokens = login.tokens().clone();
+        self.login = Some(login);
+        self
+    }
+
+    /// Uses the PeeringDB data `syncer` holds (and lets operators sync).
+    pub fn with_peeringdb(mut self, syncer: Arc<Syncer>) -> Self {
+        self.peeringdb = Some(syncer);
+        self
+    }
+
+    /// The PeeringDB snapshot in use, if there is one. Without one, the
+    /// API behaves as if there were no PeeringDB data: locations come from
+    /// the inventory alone and nothing is checked against PeeringDB.
+    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.peeringdb.as_ref().and_then(|s| s.snapshot())
     }
 
     /// Largest page: `limits.max_page`, never above 100.

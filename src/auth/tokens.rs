@@ -13,10 +13,11 @@
 //! "revoked", not "unknown") until they expire; expired records are pruned
 //! now and then when new tokens are issued.
 
-use super::{system_clock, Clock};
+use super::{system_clock, AuthError, Clock, Verifier};
 use crate::model::{Caller, Secret, UnixMillis};
 use crate::store::{Store, StoreError};
 use base64::Engine;
+use futures::future::BoxFuture;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -372,6 +373,34 @@ impl Tokens {
     }
 }
 
+/// peerd tokens in the verifier chain: a bearer that looks like a peerd
+/// token (`pd_...`) is decided here and never sent to PeeringDB; unknown,
+/// expired and revoked ones are refused (401), a failing store is
+/// "unavailable" (503, never allow). Anything else is left to the next
+/// verifier.
+impl Verifier for Tokens {
+    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Option<Caller>, AuthError>> {
+        Box::pin(async move {
+            if !is_peerd_token(token) {
+                return Ok(None);
+            }
+            match Tokens::verify(self, token) {
+                Ok(c) => Ok(Some(c)),
+                Err(TokenError::Store(e)) => {
+                    tracing::error!(error = %e, "peerd token check failed: token store");
+                    Err(AuthError::Unavailable(
+                        "cannot check the token right now; try again later".into(),
+                    ))
+                }
+                Err(TokenError::Expired) => Err(AuthError::Invalid(
+                    "token expired; log in again (GET /auth/login)".into(),
+                )),
+                Err(e) => Err(AuthError::Invalid(e.to_string())),
+            }
+        })
+    }
+}
+
 fn decode(v: &[u8]) -> Result<TokenRecord, TokenError> {
     serde_json::from_slice(v)
         .map_err(|e| TokenError::Store(StoreError::Corrupt(format!("token record: {e}"))))
@@ -516,6 +545,25 @@ mod tests {
             t.revoke_by_id(other).await,
             Err(TokenError::Unknown)
         ));
+    }
+
+    #[tokio::test]
+    async fn as_a_verifier() {
+        let (_d, t, now) = tokens(60);
+        let v: &dyn Verifier = &t;
+        assert_eq!(v.verify("aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1").await, Ok(None));
+        assert!(matches!(
+            v.verify(&new_token()).await,
+            Err(AuthError::Invalid(_))
+        ));
+        let a = t.issue("pdb:1", asns(&[64500])).await.unwrap();
+        let c = v.verify(a.token.expose()).await.unwrap().unwrap();
+        assert_eq!(c.asns, asns(&[64500]));
+        now.fetch_add(60_000, Ordering::Relaxed);
+        match v.verify(a.token.expose()).await {
+            Err(AuthError::Invalid(m)) => assert!(m.contains("expired"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]

@@ -63,7 +63,8 @@ pub enum AdminCmd {
     Jobs,
 }
 
-struct Client {
+/// An HTTP client for the admin routes (also used by `peerd token`).
+pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     key: String,
@@ -71,14 +72,19 @@ struct Client {
 
 impl Client {
     fn new(a: &AdminArgs) -> CliResult<Client> {
+        Client::connect(&a.url, &a.key)
+    }
+
+    /// A client for the API at `url` with operator key `key`.
+    pub(crate) fn connect(url: &str, key: &str) -> CliResult<Client> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Client {
             http,
-            base: a.url.trim_end_matches('/').to_string(),
-            key: a.key.clone(),
+            base: url.trim_end_matches('/').to_string(),
+            key: key.to_string(),
         })
     }
 
@@ -100,12 +106,16 @@ impl Client {
         Ok(body)
     }
 
-    async fn get(&self, path: &str, query: &[(&str, String)]) -> CliResult<serde_json::Value> {
+    pub(crate) async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> CliResult<serde_json::Value> {
         self.call(self.http.get(format!("{}{path}", self.base)).query(query))
             .await
     }
 
-    async fn post<B: serde::Serialize>(
+    pub(crate) async fn post<B: serde::Serialize>(
         &self,
         path: &str,
         body: &B,
@@ -134,7 +144,7 @@ fn describe_errors(body: &serde_json::Value) -> String {
     }
 }
 
-fn typed<T: DeserializeOwned>(v: &serde_json::Value) -> CliResult<T> {
+pub(crate) fn typed<T: DeserializeOwned>(v: &serde_json::Value) -> CliResult<T> {
     serde_json::from_value(v.clone())
         .map_err(|e| CliError::new(format!("unexpected answer from the server: {e}")))
 }
@@ -308,7 +318,7 @@ fn show_session(json: bool, v: &serde_json::Value) -> CliResult {
     Ok(())
 }
 
-fn print_json(v: &serde_json::Value) {
+pub(crate) fn print_json(v: &serde_json::Value) {
     println!(
         "{}",
         serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
@@ -341,7 +351,7 @@ fn print_sessions(sessions: &[AdminSessionOut]) {
 }
 
 /// Left-aligned columns, two spaces apart.
-fn print_table(head: &[&str], rows: &[Vec<String>]) {
+pub(crate) fn print_table(head: &[&str], rows: &[Vec<String>]) {
     let mut w: Vec<usize> = head.iter().map(|h| h.len()).collect();
     for r in rows {
         for (i, c) in r.iter().enumerate() {

@@ -4,7 +4,9 @@
 pub mod admin;
 pub mod check;
 pub mod key;
+pub mod peeringdb;
 pub mod serve;
+pub mod token;
 
 /// A failed command: the message is printed as `peerd: error: <msg>` and
 /// the process exits non-zero.

@@ -6,11 +6,12 @@ use crate::api::server::{normalise_base_path, serve};
 use crate::api::state::AppState;
 use crate::auth::operator::OperatorVerifier;
 use crate::auth::pdb::PdbVerifier;
-use crate::auth::{Verifier, Verifiers};
+use crate::auth::{Login, Tokens, Verifier, Verifiers};
 use crate::config::Settings;
 use crate::driver::live::LiveDriver;
 use crate::driver::Profiles;
 use crate::inventory::Inventory;
+use crate::peeringdb::Syncer;
 use crate::render::TemplateEnv;
 use crate::store::{SledStore, Store};
 use crate::worker::Worker;
@@ -73,11 +74,19 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     }
     let pdb = PdbVerifier::new(&settings.peeringdb)
         .map_err(|e| CliError::new(format!("PeeringDB client: {e}")))?;
-    let verifier: Arc<dyn Verifier> = Arc::new(Verifiers(vec![Arc::new(operators), Arc::new(pdb)]));
     let store: Arc<dyn Store> =
         Arc::new(SledStore::open(&settings.data_dir).map_err(|e| {
             CliError::new(format!("store in {}: {e}", settings.data_dir.display()))
         })?);
+    // operator keys, then peerd tokens, then PeeringDB access tokens
+    let tokens = Tokens::new(store.clone(), settings.peeringdb.token_ttl_secs);
+    let verifier: Arc<dyn Verifier> = Arc::new(Verifiers(vec![
+        Arc::new(operators),
+        Arc::new(tokens.clone()),
+        Arc::new(pdb),
+    ]));
+    let login = peer_login(&settings, store.clone(), tokens)?;
+    let syncer = peeringdb_data(&settings, &inventory, store.clone())?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", settings.listen)))?;
@@ -95,7 +104,11 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
         Arc::new(templates),
     );
     let worker_cfg = settings.worker.clone();
-    let state = AppState::new(settings, inventory, store.clone(), verifier);
+    let mut state =
+        AppState::new(settings, inventory, store.clone(), verifier).with_peeringdb(syncer);
+    if let Some(login) = login {
+        state = state.with_login(login);
+    }
     let worker = Worker::new(store, Arc::new(driver), worker_cfg)
         .with_signals(state.wake.clone(), state.metrics.clone());
     Ok(Prepared {
@@ -127,6 +140,8 @@ pub async fn run(args: ServeArgs) -> CliResult {
         out.flush()?;
     }
     let store = p.state.store.clone();
+    // the PeeringDB schedule (sync_interval_secs; none when 0)
+    let pdb_sync = p.state.peeringdb.as_ref().and_then(|s| s.spawn());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut background = Vec::new();
     if p.state.settings.worker.enabled {
@@ -140,6 +155,9 @@ pub async fn run(args: ServeArgs) -> CliResult {
         tracing::warn!("worker disabled (worker.enabled: false): approved sessions stay queued");
     }
     serve(p.listener, p.state, shutdown_signal()).await?;
+    if let Some(t) = pdb_sync {
+        t.abort();
+    }
     let _ = stop_tx.send(true);
     for t in background {
         let _ = t.await;
@@ -147,6 +165,43 @@ pub async fn run(args: ServeArgs) -> CliResult {
     store.durable().await?;
     tracing::info!("peerd stopped");
     Ok(())
+}
+
+/// The PeeringDB login, or `None` when `peeringdb.client_id` is empty.
+/// A login that is half configured (no redirect URL, the client secret's
+/// variable unset) stops the start with a clear message.
+fn peer_login(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    tokens: Tokens,
+) -> CliResult<Option<Arc<Login>>> {
+    if settings.peeringdb.client_id.trim().is_empty() {
+        tracing::info!("peer login disabled (peeringdb.client_id is empty)");
+        return Ok(None);
+    }
+    let login = Login::from_settings(&settings.peeringdb, store, tokens)
+        .map_err(|e| CliError::new(format!("peer login: {e}")))?;
+    Ok(Some(Arc::new(login)))
+}
+
+/// The PeeringDB data: the snapshot kept in the store is put in use at
+/// once; `run` starts the sync schedule.
+fn peeringdb_data(
+    settings: &Settings,
+    inventory: &Inventory,
+    store: Arc<dyn Store>,
+) -> CliResult<Arc<Syncer>> {
+    let syncer = Syncer::new(&settings.peeringdb, Arc::new(inventory.clone()), store)
+        .map_err(|e| CliError::new(format!("PeeringDB data: {e}")))?;
+    match syncer.load_from_store() {
+        Ok(true) => {}
+        Ok(false) if settings.peeringdb.sync_interval_secs == 0 => tracing::warn!(
+            "no PeeringDB data and no sync schedule: locations and requests are not checked against PeeringDB (`peerd peeringdb sync` or `peerd peeringdb load FILE` with the daemon stopped)"
+        ),
+        Ok(false) => tracing::info!("no PeeringDB data yet; syncing now"),
+        Err(e) => tracing::warn!(error = %e, "stored PeeringDB data not usable; a sync replaces it"),
+    }
+    Ok(Arc::new(syncer))
 }
 
 /// Resolves on SIGINT or SIGTERM.

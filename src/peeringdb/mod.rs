@@ -74,12 +74,18 @@ impl PdbError {
 
 pub type Result<T> = std::result::Result<T, PdbError>;
 
+/// The PeeringDB ix id of a location id `pdb:ix:<id>`; `None` for any
+/// other form (private locations, ids PeeringDB does not define).
+pub fn ix_id(location_id: &str) -> Option<u32> {
+    location_id.strip_prefix("pdb:ix:")?.parse().ok()
+}
+
 /// The PeeringDB ix ids of the inventory's locations (`pdb:ix:<id>`).
 pub fn inventory_ix_ids(inventory: &Inventory) -> BTreeSet<u32> {
     inventory
         .locations
         .iter()
-        .filter_map(|l| l.id.strip_prefix("pdb:ix:")?.parse().ok())
+        .filter_map(|l| ix_id(&l.id))
         .collect()
 }
 

@@ -66,6 +66,7 @@ fn sample_sessions_at(inv: &Inventory, loc: &Location) -> Vec<Session> {
                 updated_ms: 0,
                 configured_ms: None,
                 created_by: "sample".into(),
+                max_prefix: None,
             });
         }
     }

@@ -41,8 +41,9 @@ pub struct NeighborCtx {
     pub description: String,
     /// The TCP-MD5 password, if the session has one.
     pub md5: Option<String>,
-    /// The prefix limit for this neighbor (policy default by family; a later
-    /// per-peer override lands here too). None = no limit.
+    /// The prefix limit for this neighbor: the session's own (derived from
+    /// PeeringDB at intake) if it has one, else the inventory policy's
+    /// default for the family. None = no limit.
     pub max_prefix: Option<u32>,
     pub import_policy: Option<String>,
     pub export_policy: Option<String>,
@@ -253,7 +254,10 @@ pub fn neighbor_ctx(
         family: fam,
         description: format!("peerd AS{} {}", s.local_asn.0, loc.id),
         md5,
-        max_prefix: (limit > 0).then_some(limit),
+        max_prefix: s
+            .max_prefix
+            .filter(|n| *n > 0)
+            .or((limit > 0).then_some(limit)),
         import_policy: router.import_policy.clone(),
         export_policy: router.export_policy.clone(),
         location: LocationCtx {

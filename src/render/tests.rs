@@ -98,6 +98,7 @@ fn session(n: u32, ip: &str, secret: Option<&str>) -> Session {
         updated_ms: 0,
         configured_ms: None,
         created_by: "test".into(),
+        max_prefix: None,
     }
 }
 
@@ -294,6 +295,17 @@ fn injection_cannot_reach_a_template() {
         serde_json::Value::Null,
         "no v6 limit in this policy"
     );
+    // A limit derived from PeeringDB at intake wins over the policy's.
+    let mut own = session(1, "192.0.2.2", None);
+    let n4 = context::neighbor_ctx(&own, &i, r, i.location("pdb:ix:42").unwrap()).unwrap();
+    assert_eq!(n4.max_prefix, Some(100), "policy default");
+    own.max_prefix = Some(22);
+    let n4 = context::neighbor_ctx(&own, &i, r, i.location("pdb:ix:42").unwrap()).unwrap();
+    assert_eq!(n4.max_prefix, Some(22));
+    let mut v6 = session(1, "2001:db8::2", None);
+    v6.max_prefix = Some(11);
+    let n6 = context::neighbor_ctx(&v6, &i, r, i.location("pdb:ix:42").unwrap()).unwrap();
+    assert_eq!(n6.max_prefix, Some(11), "also where the policy sets none");
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,

@@ -82,6 +82,7 @@ fn session(n: u32, router: &str) -> Session {
         updated_ms: 0,
         configured_ms: None,
         created_by: "operator:test".into(),
+        max_prefix: None,
     }
 }
 

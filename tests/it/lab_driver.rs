@@ -108,6 +108,7 @@ fn session(
         updated_ms: 0,
         configured_ms: None,
         created_by: "test".into(),
+        max_prefix: None,
     }
 }
 

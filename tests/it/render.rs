@@ -100,6 +100,7 @@ fn session(n: u32, v6: bool, md5: bool) -> Session {
         updated_ms: 0,
         configured_ms: None,
         created_by: "test".into(),
+        max_prefix: None,
     }
 }
 

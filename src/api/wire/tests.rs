@@ -33,6 +33,7 @@ fn session(secret: Option<&str>) -> Session {
         updated_ms: 2,
         configured_ms: Some(2),
         created_by: "pdb:1".into(),
+        max_prefix: None,
     }
 }
 

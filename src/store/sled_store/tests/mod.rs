@@ -47,6 +47,7 @@ pub fn session(asn: u32, n: u32, status: SessionStatus) -> Session {
         updated_ms: 0,
         configured_ms: None,
         created_by: format!("pdb:{asn}"),
+        max_prefix: None,
     }
 }
 

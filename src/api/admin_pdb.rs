@@ -1,0 +1,170 @@
+//! Admin routes for peer login tokens and the PeeringDB data (operator
+//! keys only):
+//!
+//! - `GET /admin/tokens`: every peerd token on record (ids, never secrets);
+//! - `POST /admin/tokens/{id}/revoke`: revoke one by id (or an id prefix
+//!   of at least 8 hex digits);
+//! - `GET /admin/peeringdb`: the PeeringDB data in use and the last sync;
+//! - `POST /admin/peeringdb/sync`: sync now (the daemon holds the store,
+//!   so this is how a running peerd is refreshed on demand).
+
+use super::common::rfc3339;
+use super::error::ApiError;
+use super::extract::{ApiPath, Operator};
+use super::state::AppState;
+use crate::auth::{TokenError, TokenInfo};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+/// One peerd token as operators see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenOut {
+    pub id: String,
+    /// `pdb:<PeeringDB user id>`.
+    pub principal: String,
+    pub asns: Vec<u32>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub revoked: bool,
+    pub expired: bool,
+}
+
+impl From<&TokenInfo> for TokenOut {
+    fn from(t: &TokenInfo) -> Self {
+        TokenOut {
+            id: t.id.clone(),
+            principal: t.principal.clone(),
+            asns: t.asns.iter().copied().collect(),
+            created_at: rfc3339(t.created_ms),
+            expires_at: rfc3339(t.expires_ms),
+            revoked: t.revoked,
+            expired: t.expired,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokensOut {
+    pub tokens: Vec<TokenOut>,
+}
+
+/// The PeeringDB data in use and the state of its sync.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeeringDbOut {
+    /// True when a snapshot is in use (locations, address checks,
+    /// max-prefix and `policy_general` use it).
+    pub in_use: bool,
+    pub taken_at: Option<String>,
+    pub source: Option<String>,
+    pub exchanges: usize,
+    pub networks: usize,
+    /// Seconds between scheduled syncs (0 = none).
+    pub sync_interval_secs: u64,
+    pub last_attempt: Option<String>,
+    pub last_success: Option<String>,
+    /// The error of the last sync, cleared by a success.
+    pub last_error: Option<String>,
+}
+
+fn token_error(e: TokenError) -> ApiError {
+    match e {
+        TokenError::Unknown => ApiError::not_found("token"),
+        TokenError::Ambiguous(id) => ApiError::conflict(
+            "id",
+            format!("{id} matches several tokens; give more digits"),
+        ),
+        TokenError::Invalid(m) => ApiError::invalid("id", m),
+        TokenError::Store(e) => {
+            tracing::error!(error = %e, "token store failed");
+            ApiError::unavailable("the token store is unavailable; try again later")
+        }
+        e => ApiError::invalid("id", e.to_string()),
+    }
+}
+
+async fn list_tokens(st: &AppState) -> Result<Vec<TokenOut>, ApiError> {
+    let tokens = st.tokens.clone();
+    let list = tokio::task::spawn_blocking(move || tokens.list())
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(token_error)?;
+    Ok(list.iter().map(TokenOut::from).collect())
+}
+
+/// `GET /admin/tokens`: oldest first.
+pub async fn tokens(
+    State(st): State<AppState>,
+    Operator(_op): Operator,
+) -> Result<Json<TokensOut>, ApiError> {
+    Ok(Json(TokensOut {
+        tokens: list_tokens(&st).await?,
+    }))
+}
+
+/// `POST /admin/tokens/{id}/revoke`: the revoked token.
+pub async fn revoke_token(
+    State(st): State<AppState>,
+    Operator(op): Operator,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<TokenOut>, ApiError> {
+    let id = st.tokens.revoke_by_id(&id).await.map_err(token_error)?;
+    tracing::info!(token_id = %id, by = %op.principal, "token revoked by operator");
+    list_tokens(&st)
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("token"))
+}
+
+fn status(st: &AppState) -> PeeringDbOut {
+    let s = st
+        .peeringdb
+        .as_ref()
+        .map(|p| p.status())
+        .unwrap_or_default();
+    PeeringDbOut {
+        in_use: s.taken_at.is_some(),
+        taken_at: s.taken_at.map(rfc3339),
+        source: s.source,
+        exchanges: s.exchanges,
+        networks: s.networks,
+        sync_interval_secs: st.settings.peeringdb.sync_interval_secs,
+        last_attempt: s.last_attempt.map(rfc3339),
+        last_success: s.last_success.map(rfc3339),
+        last_error: s.last_error,
+    }
+}
+
+/// `GET /admin/peeringdb`.
+pub async fn peeringdb(State(st): State<AppState>, Operator(_op): Operator) -> Json<PeeringDbOut> {
+    Json(status(&st))
+}
+
+/// `POST /admin/peeringdb/sync`: syncs now and answers the new status; a
+/// failed sync keeps the last good data and answers 503 with the error.
+/// The sync runs on its own task, so a request timeout does not cut it off.
+pub async fn sync(
+    State(st): State<AppState>,
+    Operator(op): Operator,
+) -> Result<Json<PeeringDbOut>, ApiError> {
+    let Some(syncer) = st.peeringdb.clone() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "request",
+            "this server has no PeeringDB sync",
+        ));
+    };
+    tracing::info!(by = %op.principal, "PeeringDB sync requested");
+    let done = tokio::spawn(async move { syncer.sync_now().await.map(|_| ()) })
+        .await
+        .map_err(ApiError::internal)?;
+    match done {
+        Ok(()) => Ok(Json(status(&st))),
+        Err(e) => Err(ApiError::unavailable(format!(
+            "PeeringDB sync failed ({e}); the last good data stays in use"
+        ))),
+    }
+}

@@ -1,0 +1,189 @@
+//! Peer login routes (see [`crate::auth::login`]):
+//!
+//! - `GET /v0/auth`, `GET /auth/login`: start a PeeringDB login. JSON
+//!   `{authorize_url, state, expires_in}`; a browser (`Accept: text/html`)
+//!   gets a `302` to `authorize_url` instead.
+//! - `GET /auth/callback?code=..&state=..`: finish it; the answer is the
+//!   peerd token `{token, token_type: "Bearer", expires_in, asns}`.
+//!   `?error=..&state=..` (the user refused at PeeringDB) is a 403.
+//! - `POST /auth/revoke` with `Authorization: Bearer pd_...`: the token
+//!   revokes itself.
+//!
+//! None of these need a token to call (the revoke route takes the token it
+//! revokes). With login disabled (`peeringdb.client_id` empty) the login
+//! routes answer 404 with an error body saying so; revoke still works for
+//! tokens issued earlier. Answers that carry a token are `no-store`.
+
+use super::error::ApiError;
+use super::extract::{bearer, ApiQuery};
+use super::state::AppState;
+use crate::auth::{is_peerd_token, ClientKind, Login, LoginError, TokenError};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Answer of the revoke route.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedOut {
+    /// The token's id (first 12 hex digits of its hash).
+    pub id: String,
+    pub revoked: bool,
+}
+
+/// The callback's query. Unknown parameters are ignored: authorization
+/// servers add their own (`iss`, `session_state`, ...).
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+}
+
+fn no_store(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    r
+}
+
+fn enabled(st: &AppState) -> Result<Arc<Login>, ApiError> {
+    st.login.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "request",
+            "peer login is not enabled on this server (peeringdb.client_id is not set); send a PeeringDB access token as the bearer token instead",
+        )
+    })
+}
+
+/// The API answer for a failed login step.
+pub fn login_error(e: LoginError) -> ApiError {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let name = match e {
+        LoginError::BadState => "state",
+        LoginError::CodeRejected(_) => "code",
+        _ => "request",
+    };
+    match e {
+        LoginError::NotConfigured(_) => ApiError::internal(e),
+        LoginError::Store(_) | LoginError::Token(TokenError::Store(_)) => {
+            tracing::error!(error = %e, "peer login: store failed");
+            ApiError::unavailable("the token store is unavailable; try again later")
+        }
+        e => ApiError::new(status, name, e.to_string()),
+    }
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("text/html"))
+}
+
+/// `GET /v0/auth` and `GET /auth/login`.
+pub async fn start(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let login = enabled(&st)?;
+    let kind = if wants_html(&headers) {
+        ClientKind::Browser
+    } else {
+        ClientKind::Api
+    };
+    // The pending login is written to the store.
+    let out = tokio::task::spawn_blocking(move || login.start(kind))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(login_error)?;
+    Ok(no_store(match kind {
+        ClientKind::Api => Json(out).into_response(),
+        ClientKind::Browser => {
+            let to = HeaderValue::from_str(&out.authorize_url).map_err(ApiError::internal)?;
+            (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
+        }
+    }))
+}
+
+/// `GET /auth/callback?code=..&state=..` (or `?error=..&state=..`).
+pub async fn callback(
+    State(st): State<AppState>,
+    ApiQuery(q): ApiQuery<CallbackQuery>,
+) -> Result<Response, ApiError> {
+    let login = enabled(&st)?;
+    if let Some(error) = q.error {
+        let state = q.state.unwrap_or_default();
+        let e = tokio::task::spawn_blocking(move || login.deny(&state, &error))
+            .await
+            .map_err(ApiError::internal)?;
+        return Err(login_error(e));
+    }
+    let code = q
+        .code
+        .ok_or_else(|| ApiError::invalid("code", "required"))?;
+    let state = q
+        .state
+        .ok_or_else(|| ApiError::invalid("state", "required"))?;
+    let done = login.callback(&code, &state).await.map_err(login_error)?;
+    Ok(no_store(Json(done.token.response()).into_response()))
+}
+
+/// `POST /auth/revoke`: revokes the peerd token presented as the bearer.
+/// Revoking a revoked (or expired) token again is fine; an unknown one is
+/// 401.
+pub async fn revoke(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<RevokedOut>, ApiError> {
+    let token = bearer(&headers)?;
+    if !is_peerd_token(token) {
+        return Err(ApiError::invalid(
+            "request",
+            "only peerd tokens (pd_...) are revoked here; revoke a PeeringDB access token at PeeringDB",
+        ));
+    }
+    match st.tokens.revoke(token).await {
+        Ok(id) => Ok(Json(RevokedOut { id, revoked: true })),
+        Err(TokenError::Store(e)) => {
+            tracing::error!(error = %e, "token revoke: store failed");
+            Err(ApiError::unavailable(
+                "the token store is unavailable; try again later",
+            ))
+        }
+        Err(e) => Err(ApiError::invalid_token(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_clients_are_browsers() {
+        let mut h = HeaderMap::new();
+        assert!(!wants_html(&h));
+        h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        assert!(!wants_html(&h));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("Text/HTML,application/xhtml+xml;q=0.9"),
+        );
+        assert!(wants_html(&h));
+    }
+
+    #[test]
+    fn login_errors_keep_their_status() {
+        let e = login_error(LoginError::BadState);
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert_eq!(e.errors[0].name, "state");
+        let e = login_error(LoginError::Unavailable("x".into()));
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        let e = login_error(LoginError::Store(crate::store::StoreError::Backend(
+            "disk on fire".into(),
+        )));
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!e.errors[0].errors[0].contains("disk"), "no internals");
+    }
+}
