@@ -29,6 +29,10 @@ pub struct AdminSessionOut {
     pub updated_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configured_at: Option<String>,
+    /// The prefix limit derived from PeeringDB at intake (the router gets
+    /// the inventory's default when there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_prefix: Option<u32>,
 }
 
 impl From<&Session> for AdminSessionOut {
@@ -40,6 +44,7 @@ impl From<&Session> for AdminSessionOut {
             created_at: rfc3339(s.created_ms),
             updated_at: rfc3339(s.updated_ms),
             configured_at: s.configured_ms.map(rfc3339),
+            max_prefix: s.max_prefix,
         }
     }
 }

@@ -13,8 +13,12 @@
 //!   answers the django-oauth-toolkit token JSON.
 //! - `GET /profile/v1`: the `/profile/v1` shape for the access token it
 //!   issued, with `email` and `networks` only when those scopes were granted.
+//!   Access tokens can also be registered directly ([`StandIn::add_token`],
+//!   all scopes), so one stand-in serves peer login and plain PeeringDB
+//!   bearer tokens to the same peerd.
 //! - Failure modes: [`Fail::Token`] / [`Fail::Profile`] answer Django's
-//!   `500` page; [`StandIn::go_down`] stops listening (connection refused).
+//!   `500` page; [`Fail::ProfileHang`] never answers `/profile/v1`;
+//!   [`StandIn::go_down`] stops listening (connection refused).
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -45,6 +49,8 @@ pub enum Fail {
     None,
     Token,
     Profile,
+    /// `/profile/v1` never answers (until the client gives up).
+    ProfileHang,
 }
 
 struct Grant {
@@ -64,6 +70,8 @@ struct Inner {
     access: HashMap<String, (Vec<String>, Value)>,
     /// Why the last token request was refused (for assertions).
     last_refusal: Option<String>,
+    /// `/profile/v1` requests seen.
+    profile_hits: usize,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -238,6 +246,14 @@ async fn token(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Resp
 }
 
 async fn profile_v1(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let hang = {
+        let mut inner = s.lock().unwrap();
+        inner.profile_hits += 1;
+        inner.fail == Fail::ProfileHang
+    };
+    if hang {
+        std::future::pending::<()>().await;
+    }
     let inner = s.lock().unwrap();
     if inner.fail == Fail::Profile {
         return server_error();
@@ -280,6 +296,7 @@ impl StandIn {
             codes: HashMap::new(),
             access: HashMap::new(),
             last_refusal: None,
+            profile_hits: 0,
         }));
         let app = Router::new()
             .route("/oauth2/authorize/", get(authorize))
@@ -308,6 +325,22 @@ impl StandIn {
     /// The PeeringDB user who is logged in and consents at `/authorize`.
     pub fn set_user(&self, profile: Value) {
         self.inner.lock().unwrap().user = Some(profile);
+    }
+
+    /// An access token PeeringDB would accept for `profile` (every scope
+    /// granted), as if issued to another application.
+    pub fn add_token(&self, token: &str, profile: Value) {
+        let scopes = ["openid", "profile", "email", "networks"].map(String::from);
+        self.inner
+            .lock()
+            .unwrap()
+            .access
+            .insert(token.to_string(), (scopes.to_vec(), profile));
+    }
+
+    /// How many `/profile/v1` requests arrived.
+    pub fn profile_hits(&self) -> usize {
+        self.inner.lock().unwrap().profile_hits
     }
 
     pub fn set_fail(&self, fail: Fail) {

@@ -95,6 +95,17 @@ pub struct Options {
     pub inventory_yaml: Option<String>,
     /// Extra `worker:` settings lines (indented by two spaces).
     pub worker_yaml: String,
+    /// `peeringdb.api_base` (e.g. a `PdbStandin`); `None` keeps the default,
+    /// which is never contacted while `pdb_sync_secs` is 0.
+    pub pdb_api: Option<String>,
+    /// `peeringdb.sync_interval_secs` (default 0: no schedule).
+    pub pdb_sync_secs: u64,
+    /// `peeringdb.timeout_secs` (default 2).
+    pub pdb_timeout_secs: u64,
+    /// Extra `peeringdb:` settings lines (indented by two spaces).
+    pub pdb_yaml: String,
+    /// Extra environment of the peerd process.
+    pub env: Vec<(String, String)>,
 }
 
 impl Options {
@@ -109,6 +120,11 @@ impl Options {
             worker: false,
             inventory_yaml: None,
             worker_yaml: String::new(),
+            pdb_api: None,
+            pdb_sync_secs: 0,
+            pdb_timeout_secs: 2,
+            pdb_yaml: String::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -120,6 +136,7 @@ pub struct Peerd {
     pub url: String,
     pub key: String,
     pub http: reqwest::Client,
+    env: Vec<(String, String)>,
 }
 
 pub fn bin() -> &'static str {
@@ -162,7 +179,9 @@ peeringdb:
   auth_base: {pdb}
   required_perms: 2
   cache_ttl_secs: 300
-  timeout_secs: 2
+  timeout_secs: {pdb_timeout}
+  sync_interval_secs: {pdb_sync}
+{pdb_api}{pdb_yaml}
 limits:
   max_body_bytes: {mb}
   requests_per_minute: {rpm}
@@ -176,6 +195,14 @@ limits:
             root = repo_root().display(),
             worker = o.worker,
             worker_yaml = o.worker_yaml,
+            pdb_timeout = o.pdb_timeout_secs,
+            pdb_sync = o.pdb_sync_secs,
+            pdb_api = o
+                .pdb_api
+                .as_ref()
+                .map(|a| format!("  api_base: {a}\n"))
+                .unwrap_or_default(),
+            pdb_yaml = o.pdb_yaml,
         );
         std::fs::write(d.join("peerd.yaml"), cfg).unwrap();
         let key = cli(d, &["key", "add", "noc", "--config", "peerd.yaml"]).await;
@@ -190,9 +217,23 @@ limits:
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
+            env: o.env.clone(),
         };
         p.spawn().await;
         p
+    }
+
+    /// Starts the daemon again after [`Peerd::kill`] (same data dir).
+    pub async fn start_again(&mut self) {
+        assert!(self.child.is_none(), "peerd is still running");
+        self.spawn().await;
+    }
+
+    /// Runs `peerd ARGS --config peerd.yaml` in the instance's directory.
+    pub async fn cli(&self, args: &[&str]) -> CliOut {
+        let mut full = args.to_vec();
+        full.extend_from_slice(&["--config", "peerd.yaml"]);
+        cli(self.dir.path(), &full).await
     }
 
     pub fn path(&self) -> &Path {
@@ -211,6 +252,7 @@ limits:
         cmd.current_dir(&d)
             .args(["serve", "--config", "peerd.yaml"])
             .env("RUST_LOG", "info")
+            .envs(self.env.iter().cloned())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
