@@ -9,6 +9,7 @@ mod lab_ssh;
 mod login;
 mod oauth_standin;
 mod pdb_login;
+mod pdb_render;
 mod pdb_standin;
 mod pdb_use;
 mod peeringdb;
