@@ -396,7 +396,7 @@ async fn pdb_api_stays_responsive_while_peeringdb_hangs() {
         })
     };
     for _ in 0..400 {
-        if api.hits().len() > 0 && pdb.hits() > before {
+        if !api.hits().is_empty() && pdb.hits() > before {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
