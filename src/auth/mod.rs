@@ -4,7 +4,8 @@
 //! as not its kind (`Ok(None)`, the next one is asked), refuses it
 //! ([`AuthError::Invalid`], 401) or cannot decide ([`AuthError::Unavailable`],
 //! 503 — never "allow"). [`Verifiers`] chains them: operator keys first (local,
-//! and an operator key is never sent to PeeringDB), then PeeringDB tokens.
+//! and an operator key is never sent to PeeringDB), then peerd tokens (local),
+//! then PeeringDB tokens.
 //! Tokens are never logged; caches key on their SHA-256.
 //!
 //! Peer login and peerd-issued tokens:
@@ -15,7 +16,8 @@
 //! own bearer token ([`tokens`]): 256 random bits, stored only as a SHA-256
 //! hash, with an expiry, revocable.
 //!
-//! This module is a library; the HTTP layer mounts it. Intended routes:
+//! This module is a library; the HTTP layer mounts it ([`crate::api::login`],
+//! [`crate::api::admin_pdb`]; `peerd token list|revoke` for operators):
 //!
 //! | route | does |
 //! |---|---|
@@ -24,8 +26,9 @@
 //! | `POST /auth/revoke` | with a peerd bearer token: [`Tokens::revoke`] of that token; operators may name one by id ([`Tokens::revoke_by_id`]) |
 //!
 //! Bearer verification: [`is_peerd_token`] tells peerd tokens (checked with
-//! [`Tokens::verify`]; [`TokenError::Store`] must answer 503, never allow)
-//! from PeeringDB access tokens (checked at `/profile/v1`).
+//! [`Tokens::verify`]; [`TokenError::Store`] answers 503, never allow;
+//! `Tokens` is itself a [`Verifier`], second in `peerd serve`'s chain) from
+//! PeeringDB access tokens (checked at `/profile/v1`, last).
 //!
 //! Neither the token nor PeeringDB's access token, code or PKCE verifier is
 //! ever logged; records and logs name a token by its id (12 hex digits of

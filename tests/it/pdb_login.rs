@@ -348,5 +348,7 @@ async fn login_disabled_says_so() {
     assert_eq!(r.expect(200).body["tokens"], json!([]));
     let fake = format!("pd_{}", "A".repeat(43));
     p.post("/auth/revoke", &fake, &json!({})).await.expect(401);
+    let hits = pdb.hits();
     p.get("/sessions", &fake).await.expect(401);
+    assert_eq!(pdb.hits(), hits, "a peerd token is never sent to PeeringDB");
 }
