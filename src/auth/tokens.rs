@@ -564,6 +564,15 @@ mod tests {
             Err(AuthError::Invalid(m)) => assert!(m.contains("expired"), "{m}"),
             other => panic!("{other:?}"),
         }
+        // a record the store cannot give back: 503, never allow
+        let b = t.issue("pdb:2", asns(&[64501])).await.unwrap();
+        t.store
+            .meta_put(NS, &token_hash(b.token.expose()), b"not json")
+            .unwrap();
+        assert!(matches!(
+            v.verify(b.token.expose()).await,
+            Err(AuthError::Unavailable(_))
+        ));
     }
 
     #[tokio::test]
