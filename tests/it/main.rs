@@ -3,6 +3,7 @@
 //! `tests/run.sh` with `--include-ignored` once the lab is up.
 
 mod api;
+mod e2e_lab;
 mod lab;
 mod lab_driver;
 mod lab_ssh;

@@ -95,6 +95,8 @@ pub struct Options {
     pub inventory_yaml: Option<String>,
     /// Extra `worker:` settings lines (indented by two spaces).
     pub worker_yaml: String,
+    /// Directory holding `templates/` and `drivers/` (default: the repo).
+    pub platform_root: Option<PathBuf>,
 }
 
 impl Options {
@@ -109,6 +111,7 @@ impl Options {
             worker: false,
             inventory_yaml: None,
             worker_yaml: String::new(),
+            platform_root: None,
         }
     }
 }
@@ -173,7 +176,7 @@ limits:
             pdb = o.pdb_url,
             mb = o.max_body_bytes,
             rpm = o.requests_per_minute,
-            root = repo_root().display(),
+            root = o.platform_root.clone().unwrap_or_else(repo_root).display(),
             worker = o.worker,
             worker_yaml = o.worker_yaml,
         );
