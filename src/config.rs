@@ -137,10 +137,7 @@ impl Settings {
     }
 
     /// Applies `PEERD_*` overrides read through `get`.
-    pub fn apply_env(
-        &mut self,
-        get: impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         fn parse<T: std::str::FromStr>(var: &str, v: &str) -> Result<T, ConfigError>
         where
             T::Err: std::fmt::Display,

@@ -181,8 +181,7 @@ pub enum InventoryError {
 pub fn is_safe_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
 }
 
@@ -226,24 +225,42 @@ impl Inventory {
         for (i, r) in self.routers.iter().enumerate() {
             let p = format!("routers[{i}]");
             if !is_safe_name(&r.name) {
-                push(format!("{p}.name"), format!("{:?} is not a valid name", r.name));
+                push(
+                    format!("{p}.name"),
+                    format!("{:?} is not a valid name", r.name),
+                );
             }
             if !names.insert(r.name.as_str()) {
-                push(format!("{p}.name"), format!("duplicate router name {:?}", r.name));
+                push(
+                    format!("{p}.name"),
+                    format!("duplicate router name {:?}", r.name),
+                );
             }
             if !is_safe_name(&r.platform) {
-                push(format!("{p}.platform"), format!("{:?} is not a valid platform name", r.platform));
+                push(
+                    format!("{p}.platform"),
+                    format!("{:?} is not a valid platform name", r.platform),
+                );
             }
             if r.host.is_empty() || r.host.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 push(format!("{p}.host"), "must be a host name or address".into());
             }
             if !is_safe_name(&r.user) {
-                push(format!("{p}.user"), format!("{:?} is not a valid user name", r.user));
+                push(
+                    format!("{p}.user"),
+                    format!("{:?} is not a valid user name", r.user),
+                );
             }
-            for (k, pol) in [("import_policy", &r.import_policy), ("export_policy", &r.export_policy)] {
+            for (k, pol) in [
+                ("import_policy", &r.import_policy),
+                ("export_policy", &r.export_policy),
+            ] {
                 if let Some(v) = pol {
                     if !is_safe_name(v) {
-                        push(format!("{p}.{k}"), format!("{v:?} is not a valid policy name"));
+                        push(
+                            format!("{p}.{k}"),
+                            format!("{v:?} is not a valid policy name"),
+                        );
                     }
                 }
             }
@@ -254,7 +271,10 @@ impl Inventory {
             }
             if let HostKey::Key(k) = &r.host_key {
                 if k.split_whitespace().count() < 2 {
-                    push(format!("{p}.host_key.key"), "expected an OpenSSH public key line".into());
+                    push(
+                        format!("{p}.host_key.key"),
+                        "expected an OpenSSH public key line".into(),
+                    );
                 }
             }
         }
@@ -263,35 +283,67 @@ impl Inventory {
         for (i, l) in self.locations.iter().enumerate() {
             let p = format!("locations[{i}]");
             if !is_location_id(&l.id) {
-                push(format!("{p}.id"), format!("{:?} is not of the form pdb:ix:N", l.id));
+                push(
+                    format!("{p}.id"),
+                    format!("{:?} is not of the form pdb:ix:N", l.id),
+                );
             }
             if !ids.insert(l.id.as_str()) {
-                push(format!("{p}.id"), format!("duplicate location id {:?}", l.id));
+                push(
+                    format!("{p}.id"),
+                    format!("duplicate location id {:?}", l.id),
+                );
             }
-            if l.name.is_empty() || l.name.chars().any(|c| c.is_control() || "\"'{};\\".contains(c)) {
-                push(format!("{p}.name"), "must be non-empty, without quotes, braces, semicolons or control characters".into());
+            if l.name.is_empty()
+                || l.name
+                    .chars()
+                    .any(|c| c.is_control() || "\"'{};\\".contains(c))
+            {
+                push(
+                    format!("{p}.name"),
+                    "must be non-empty, without quotes, braces, semicolons or control characters"
+                        .into(),
+                );
             }
             if !names.contains(l.router.as_str()) {
-                push(format!("{p}.router"), format!("no router named {:?}", l.router));
+                push(
+                    format!("{p}.router"),
+                    format!("no router named {:?}", l.router),
+                );
             }
             if l.prefixes.is_empty() {
-                push(format!("{p}.prefixes"), "at least one peering LAN prefix is required".into());
+                push(
+                    format!("{p}.prefixes"),
+                    "at least one peering LAN prefix is required".into(),
+                );
             }
             if l.our_ips.is_empty() {
-                push(format!("{p}.our_ips"), "at least one of our addresses is required".into());
+                push(
+                    format!("{p}.our_ips"),
+                    "at least one of our addresses is required".into(),
+                );
             }
             for (j, ip) in l.our_ips.iter().enumerate() {
                 if l.prefix_for(*ip).is_none() {
-                    push(format!("{p}.our_ips[{j}]"), format!("{ip} is inside none of this location's prefixes"));
+                    push(
+                        format!("{p}.our_ips[{j}]"),
+                        format!("{ip} is inside none of this location's prefixes"),
+                    );
                 }
                 if !ips.insert(*ip) {
-                    push(format!("{p}.our_ips[{j}]"), format!("duplicate address {ip}"));
+                    push(
+                        format!("{p}.our_ips[{j}]"),
+                        format!("duplicate address {ip}"),
+                    );
                 }
             }
         }
         let pol = &self.policy;
         if pol.max_sessions_per_request == 0 || pol.max_sessions_per_request > 100 {
-            push("policy.max_sessions_per_request".into(), "must be between 1 and 100".into());
+            push(
+                "policy.max_sessions_per_request".into(),
+                "must be between 1 and 100".into(),
+            );
         }
         if pol.time_window_secs == 0 {
             push("policy.time_window_secs".into(), "must be positive".into());
@@ -316,7 +368,12 @@ impl Inventory {
 /// `pdb:ix:<positive integer>`.
 pub fn is_location_id(s: &str) -> bool {
     s.strip_prefix("pdb:ix:")
-        .map(|n| !n.is_empty() && n.len() <= 10 && n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
+        .map(|n| {
+            !n.is_empty()
+                && n.len() <= 10
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && !n.starts_with('0')
+        })
         .unwrap_or(false)
 }
 
@@ -356,7 +413,9 @@ policy:
     #[test]
     fn unknown_key_is_refused() {
         let bad = GOOD.replace("approval: auto", "approval: auto\n  colour: blue");
-        let e = Inventory::from_yaml(&bad, "inv.yaml").unwrap_err().to_string();
+        let e = Inventory::from_yaml(&bad, "inv.yaml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("inv.yaml") && e.contains("colour"), "{e}");
     }
 
@@ -365,7 +424,9 @@ policy:
         let bad = GOOD
             .replace("router: rtr1", "router: rtr9")
             .replace("our_ips: [192.0.2.1,", "our_ips: [198.51.100.1,");
-        let e = Inventory::from_yaml(&bad, "inv.yaml").unwrap_err().to_string();
+        let e = Inventory::from_yaml(&bad, "inv.yaml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("locations[0].router"), "{e}");
         assert!(e.contains("locations[0].our_ips[0]"), "{e}");
     }

@@ -8,3 +8,4 @@ pub mod config;
 pub mod inventory;
 pub mod model;
 pub mod store;
+pub mod transport;

@@ -142,8 +142,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Adds a job (used for `Expire` by the poller; `transition` enqueues
     /// the others itself). Returns the job id.
-    fn enqueue(&self, session_id: &SessionId, router: &str, kind: JobKind, not_before: UnixMillis)
-        -> Result<u64>;
+    fn enqueue(
+        &self,
+        session_id: &SessionId,
+        router: &str,
+        kind: JobKind,
+        not_before: UnixMillis,
+    ) -> Result<u64>;
 
     /// Claims up to `max` ready jobs (`not_before <= now`, no live lease),
     /// oldest first, skipping routers in `busy_routers`. Each claimed job

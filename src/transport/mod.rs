@@ -1,0 +1,3 @@
+//! Transports: how peerd reaches a router.
+
+pub mod netconf;

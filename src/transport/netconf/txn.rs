@@ -1,0 +1,552 @@
+//! The transactional push for NETCONF platforms, and recovery after a restart.
+//!
+//! [`push`] with `:candidate`: lock running and candidate -> discard-changes
+//! -> edit-config on the candidate (rollback-on-error when advertised) ->
+//! confirmed commit with a persist id and a confirm-timeout -> get-config of
+//! running checked by the caller's closure -> confirming commit -> unlock.
+//! Capabilities pick the commit: confirmed-commit:1.1 (persist id),
+//! confirmed-commit:1.0 (same session only), or a plain commit. Without a
+//! candidate it edits running under lock with rollback-on-error.
+//!
+//! On any failure it cancels the pending confirmed commit (or discards the
+//! candidate), unlocks, and returns a [`PushError`] carrying the device's own
+//! error text and what happened to the configuration ([`Rollback`]).
+//!
+//! The persist id is chosen by the caller ([`new_persist_id`]) so it can be
+//! stored durably before the confirmed commit goes out. After a crash between
+//! the confirmed and the confirming commit, [`recover`] (or
+//! [`recover_verified`]) on a new session confirms or cancels it.
+
+use std::fmt;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::client::NetconfSession;
+use super::reply::{Data, ErrorTag, RpcError};
+use super::rpc::{Commit, Datastore, DefaultOperation, EditConfig, ErrorOption, Filter};
+use super::{
+    NetconfError, CAP_CANDIDATE, CAP_CONFIRMED_COMMIT, CAP_CONFIRMED_COMMIT_11,
+    CAP_ROLLBACK_ON_ERROR, CAP_WRITABLE_RUNNING,
+};
+
+/// A fresh random persist id (`peerd-` and 32 hex digits).
+pub fn new_persist_id() -> String {
+    format!("peerd-{}", hex::encode(rand::random::<[u8; 16]>()))
+}
+
+/// What to push.
+#[derive(Debug, Clone, Copy)]
+pub struct PushRequest<'a> {
+    /// The rendered configuration: content of `<config>` (see
+    /// [`EditConfig::config`]).
+    pub config: &'a str,
+    /// `<default-operation>` for the edit.
+    pub default_operation: DefaultOperation,
+    /// Filter for the verifying get-config of running (`None`: everything).
+    pub verify_filter: Option<Filter<'a>>,
+    /// Confirm-timeout of the confirmed commit: the server rolls back by
+    /// itself if no confirming commit arrives in time.
+    pub confirm_timeout: Duration,
+    /// The persist id for the confirmed commit (store it before calling).
+    pub persist_id: &'a str,
+}
+
+/// How the change was committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitMode {
+    /// Confirmed commit with a persist id (`:confirmed-commit:1.1`).
+    ConfirmedPersist,
+    /// Confirmed commit tied to this session (`:confirmed-commit:1.0`).
+    Confirmed,
+    /// Plain commit of the candidate (no confirmed-commit).
+    Plain,
+    /// Direct edit of running (no candidate).
+    Running,
+}
+
+impl CommitMode {
+    /// The mode the server's capabilities allow.
+    pub fn for_capabilities(has: impl Fn(&str) -> bool) -> Option<CommitMode> {
+        if has(CAP_CANDIDATE) {
+            Some(if has(CAP_CONFIRMED_COMMIT_11) {
+                CommitMode::ConfirmedPersist
+            } else if has(CAP_CONFIRMED_COMMIT) {
+                CommitMode::Confirmed
+            } else {
+                CommitMode::Plain
+            })
+        } else if has(CAP_WRITABLE_RUNNING) {
+            Some(CommitMode::Running)
+        } else {
+            None
+        }
+    }
+}
+
+/// A successful push.
+#[derive(Debug, Clone)]
+pub struct PushOutcome {
+    /// How it was committed.
+    pub mode: CommitMode,
+    /// Warnings the server sent along the way.
+    pub warnings: Vec<RpcError>,
+    /// Failures while unlocking after success (the change is in place; the
+    /// server releases the locks when the session ends).
+    pub unlock_errors: Vec<String>,
+}
+
+/// The step that failed (in order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PushStage {
+    /// Taking the locks.
+    Lock,
+    /// discard-changes before the edit.
+    Discard,
+    /// edit-config.
+    Edit,
+    /// The (confirmed) commit.
+    Commit,
+    /// Reading running back and checking it.
+    Verify,
+    /// The confirming commit.
+    Confirm,
+}
+
+impl fmt::Display for PushStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PushStage::Lock => "lock",
+            PushStage::Discard => "discard-changes",
+            PushStage::Edit => "edit-config",
+            PushStage::Commit => "commit",
+            PushStage::Verify => "verify",
+            PushStage::Confirm => "confirming commit",
+        })
+    }
+}
+
+/// What happened to the device's configuration after a failed push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rollback {
+    /// Nothing was committed; the candidate was discarded. Running unchanged.
+    Discarded,
+    /// The confirmed commit was cancelled. Running is as before.
+    Cancelled,
+    /// A confirmed commit may be pending and could not be cancelled here (the
+    /// session broke, or cancel-commit failed). The server rolls it back when
+    /// its confirm-timeout expires; with a persist id, [`recover`] on a new
+    /// session settles it earlier. For a confirmed commit without persist id,
+    /// ending this session rolls it back at once.
+    Pending {
+        /// The persist id, if the commit used one.
+        persist_id: Option<String>,
+    },
+    /// The change may be committed and cannot be undone automatically (plain
+    /// commit or direct edit of running, then a later step failed).
+    NotPossible,
+}
+
+/// A failed push. [`detail`](Self::detail) is meant for `status_detail`.
+#[derive(Debug)]
+pub struct PushError {
+    /// The failed step.
+    pub stage: PushStage,
+    /// The failure, with the device's own text when it sent one.
+    pub error: NetconfError,
+    /// The state the device was left in.
+    pub rollback: Rollback,
+    /// Failures of the clean-up steps (cancel, discard, unlock).
+    pub cleanup: Vec<String>,
+}
+
+impl PushError {
+    /// Lock contention: retry later, nothing was changed.
+    pub fn is_lock_denied(&self) -> bool {
+        self.error.is_lock_denied()
+    }
+
+    /// Worth retrying unchanged (lock contention, transport trouble). When
+    /// [`rollback`](Self::rollback) is [`Rollback::Pending`], settle that
+    /// first ([`recover`]).
+    pub fn is_retryable(&self) -> bool {
+        self.error.is_retryable()
+    }
+
+    /// One line for `status_detail`: the step, the device's message and the
+    /// state left behind. Contains no payload and no `error-info`.
+    pub fn detail(&self) -> String {
+        let state = match &self.rollback {
+            Rollback::Discarded => "nothing committed",
+            Rollback::Cancelled => "confirmed commit cancelled",
+            Rollback::Pending { .. } => "confirmed commit pending until its timeout",
+            Rollback::NotPossible => "change may be in place, not rolled back",
+        };
+        match &self.error {
+            NetconfError::Rpc { errors, .. } => format!(
+                "{} rejected by the device: {} ({state})",
+                self.stage,
+                super::join_errors(errors)
+            ),
+            e => format!("{} failed: {e} ({state})", self.stage),
+        }
+    }
+}
+
+impl fmt::Display for PushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail())
+    }
+}
+
+impl std::error::Error for PushError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// Locks held and commit state, for the clean-up path.
+struct Held {
+    running: bool,
+    candidate: bool,
+    /// A confirmed commit went out (or may have).
+    confirmed: bool,
+    mode: CommitMode,
+    persist_id: String,
+    /// The edit used rollback-on-error.
+    atomic_edit: bool,
+}
+
+async fn cleanup<S: AsyncRead + AsyncWrite + Unpin + Send>(
+    s: &mut NetconfSession<S>,
+    held: &Held,
+    stage: PushStage,
+    error: NetconfError,
+) -> PushError {
+    let mut notes = Vec::new();
+    let mut rollback = match held.mode {
+        CommitMode::Running => {
+            let edit_may_have_landed =
+                stage == PushStage::Edit && (!held.atomic_edit || error.breaks_session());
+            if stage >= PushStage::Verify || edit_may_have_landed {
+                Rollback::NotPossible
+            } else {
+                Rollback::Discarded
+            }
+        }
+        CommitMode::Plain if held.confirmed => Rollback::NotPossible,
+        CommitMode::ConfirmedPersist if held.confirmed => Rollback::Pending {
+            persist_id: Some(held.persist_id.clone()),
+        },
+        CommitMode::Confirmed if held.confirmed => Rollback::Pending { persist_id: None },
+        _ => Rollback::Discarded,
+    };
+    if s.broken().is_some() {
+        // Nothing more can be said on this session; the server drops its
+        // locks and candidate changes when the session ends.
+        return PushError {
+            stage,
+            error,
+            rollback,
+            cleanup: notes,
+        };
+    }
+    if held.confirmed && held.mode == CommitMode::ConfirmedPersist {
+        match s.cancel_commit(Some(&held.persist_id)).await {
+            Ok(()) => rollback = Rollback::Cancelled,
+            Err(e) => notes.push(format!("cancel-commit: {e}")),
+        }
+    }
+    if held.candidate {
+        if let Err(e) = s.discard_changes().await {
+            notes.push(format!("discard-changes: {e}"));
+        }
+        if let Err(e) = s.unlock(Datastore::Candidate).await {
+            notes.push(format!("unlock candidate: {e}"));
+        }
+    }
+    if held.running {
+        if let Err(e) = s.unlock(Datastore::Running).await {
+            notes.push(format!("unlock running: {e}"));
+        }
+    }
+    PushError {
+        stage,
+        error,
+        rollback,
+        cleanup: notes,
+    }
+}
+
+/// Push `req` as one transaction; `verify` checks running as read back
+/// (through `req.verify_filter`) and returns why it is wrong, if it is.
+/// See the module docs.
+pub async fn push<S, V>(
+    s: &mut NetconfSession<S>,
+    req: &PushRequest<'_>,
+    verify: V,
+) -> Result<PushOutcome, PushError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    V: FnOnce(&Data) -> Result<(), String>,
+{
+    let Some(mode) = CommitMode::for_capabilities(|c| s.has(c)) else {
+        return Err(PushError {
+            stage: PushStage::Lock,
+            error: NetconfError::MissingCapability(":candidate or :writable-running"),
+            rollback: Rollback::Discarded,
+            cleanup: Vec::new(),
+        });
+    };
+    let mut held = Held {
+        running: false,
+        candidate: false,
+        confirmed: false,
+        mode,
+        persist_id: req.persist_id.to_string(),
+        atomic_edit: s.has(CAP_ROLLBACK_ON_ERROR),
+    };
+    let mut warnings = Vec::new();
+    macro_rules! step {
+        ($stage:expr, $e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(err) => return Err(cleanup(s, &held, $stage, err).await),
+            }
+        };
+    }
+
+    step!(PushStage::Lock, s.lock(Datastore::Running).await);
+    held.running = true;
+    let target = if mode == CommitMode::Running {
+        Datastore::Running
+    } else {
+        step!(PushStage::Lock, s.lock(Datastore::Candidate).await);
+        held.candidate = true;
+        step!(PushStage::Discard, s.discard_changes().await);
+        Datastore::Candidate
+    };
+
+    let edit = EditConfig {
+        target,
+        config: req.config,
+        default_operation: Some(req.default_operation),
+        test_option: None,
+        error_option: held.atomic_edit.then_some(ErrorOption::RollbackOnError),
+    };
+    let r = step!(PushStage::Edit, s.edit_config(&edit).await);
+    warnings.extend(r.warnings().cloned());
+
+    if mode != CommitMode::Running {
+        let commit = match mode {
+            CommitMode::ConfirmedPersist => Commit::Confirmed {
+                timeout: Some(req.confirm_timeout),
+                persist: Some(req.persist_id.to_string()),
+            },
+            CommitMode::Confirmed => Commit::Confirmed {
+                timeout: Some(req.confirm_timeout),
+                persist: None,
+            },
+            _ => Commit::Plain,
+        };
+        let r = s.commit(&commit).await;
+        // A commit that got no answer may have been applied.
+        held.confirmed = match &r {
+            Ok(_) => true,
+            Err(e) => e.breaks_session(),
+        };
+        let r = step!(PushStage::Commit, r);
+        warnings.extend(r.warnings().cloned());
+    }
+
+    let data = step!(
+        PushStage::Verify,
+        s.get_config(Datastore::Running, req.verify_filter.as_ref())
+            .await
+    );
+    step!(
+        PushStage::Verify,
+        verify(&data).map_err(NetconfError::Verify)
+    );
+
+    match mode {
+        CommitMode::ConfirmedPersist => {
+            let r = step!(
+                PushStage::Confirm,
+                s.commit(&Commit::Confirming {
+                    persist_id: req.persist_id.to_string()
+                })
+                .await
+            );
+            warnings.extend(r.warnings().cloned());
+        }
+        CommitMode::Confirmed => {
+            let r = step!(PushStage::Confirm, s.commit(&Commit::Plain).await);
+            warnings.extend(r.warnings().cloned());
+        }
+        CommitMode::Plain | CommitMode::Running => {}
+    }
+
+    let mut unlock_errors = Vec::new();
+    if held.candidate {
+        if let Err(e) = s.unlock(Datastore::Candidate).await {
+            unlock_errors.push(format!("unlock candidate: {e}"));
+        }
+    }
+    if let Err(e) = s.unlock(Datastore::Running).await {
+        unlock_errors.push(format!("unlock running: {e}"));
+    }
+    tracing::debug!(session_id = s.session_id(), ?mode, "NETCONF push done");
+    Ok(PushOutcome {
+        mode,
+        warnings,
+        unlock_errors,
+    })
+}
+
+/// What [`recover`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecoverOutcome {
+    /// The pending confirmed commit is now confirmed.
+    Confirmed,
+    /// The pending confirmed commit was cancelled; running is as before it.
+    Cancelled,
+    /// The server knows no confirmed commit with this persist id: it was
+    /// already confirmed, already rolled back at its timeout, or never sent.
+    /// Read running to tell. Carries the device's message.
+    NothingPending(String),
+}
+
+/// True if a confirming commit or cancel-commit failed because no confirmed
+/// commit with that persist id is pending.
+fn is_unknown_persist_id(e: &NetconfError) -> bool {
+    e.rpc_errors().iter().any(|r| {
+        matches!(
+            r.tag,
+            ErrorTag::InvalidValue
+                | ErrorTag::DataMissing
+                | ErrorTag::OperationFailed
+                | ErrorTag::MissingElement
+                | ErrorTag::BadElement
+        )
+    }) && e.rpc_errors().iter().all(|r| r.tag != ErrorTag::LockDenied)
+}
+
+/// After a restart: on a new session, confirm (`confirm = true`) or cancel
+/// the confirmed commit made with `persist_id`. Locks the candidate and
+/// discards foreign uncommitted edits first, so only what was confirmed is
+/// committed. Lock contention is [`NetconfError::LockDenied`].
+pub async fn recover<S>(
+    s: &mut NetconfSession<S>,
+    persist_id: &str,
+    confirm: bool,
+) -> Result<RecoverOutcome, NetconfError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    if !s.has(CAP_CONFIRMED_COMMIT_11) {
+        return Err(NetconfError::MissingCapability(CAP_CONFIRMED_COMMIT_11));
+    }
+    s.lock(Datastore::Candidate).await?;
+    let result = async {
+        s.discard_changes().await?;
+        let r = if confirm {
+            s.commit(&Commit::Confirming {
+                persist_id: persist_id.to_string(),
+            })
+            .await
+            .map(|_| RecoverOutcome::Confirmed)
+        } else {
+            s.cancel_commit(Some(persist_id))
+                .await
+                .map(|()| RecoverOutcome::Cancelled)
+        };
+        match r {
+            Err(e) if is_unknown_persist_id(&e) => {
+                Ok(RecoverOutcome::NothingPending(e.to_string()))
+            }
+            other => other,
+        }
+    }
+    .await;
+    if s.broken().is_none() {
+        let _ = s.discard_changes().await;
+        let unlocked = s.unlock(Datastore::Candidate).await;
+        if let (Ok(_), Err(e)) = (&result, unlocked) {
+            tracing::warn!(session_id = s.session_id(), error = %e, "unlock after recovery failed");
+        }
+    }
+    result
+}
+
+/// [`recover`], deciding by reading running: confirm if `verify` accepts
+/// it, cancel otherwise.
+pub async fn recover_verified<S, V>(
+    s: &mut NetconfSession<S>,
+    persist_id: &str,
+    filter: Option<&Filter<'_>>,
+    verify: V,
+) -> Result<RecoverOutcome, NetconfError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    V: FnOnce(&Data) -> Result<(), String>,
+{
+    let data = s.get_config(Datastore::Running, filter).await?;
+    let ok = verify(&data).is_ok();
+    recover(s, persist_id, ok).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn persist_ids_are_random_and_plain() {
+        let a = new_persist_id();
+        assert_ne!(a, new_persist_id());
+        assert_eq!(a.len(), 6 + 32);
+        assert!(a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    }
+
+    #[test]
+    fn mode_follows_capabilities() {
+        let m = |caps: &[&str]| CommitMode::for_capabilities(|c| caps.contains(&c));
+        assert_eq!(
+            m(&[CAP_CANDIDATE, CAP_CONFIRMED_COMMIT, CAP_CONFIRMED_COMMIT_11]),
+            Some(CommitMode::ConfirmedPersist)
+        );
+        assert_eq!(
+            m(&[CAP_CANDIDATE, CAP_CONFIRMED_COMMIT]),
+            Some(CommitMode::Confirmed)
+        );
+        assert_eq!(m(&[CAP_CANDIDATE]), Some(CommitMode::Plain));
+        assert_eq!(m(&[CAP_WRITABLE_RUNNING]), Some(CommitMode::Running));
+        assert_eq!(m(&[]), None);
+    }
+
+    #[test]
+    fn detail_names_stage_message_and_state() {
+        let e = PushError {
+            stage: PushStage::Commit,
+            error: NetconfError::Rpc {
+                op: "commit",
+                errors: vec![RpcError {
+                    error_type: super::super::ErrorType::Application,
+                    tag: ErrorTag::DataMissing,
+                    severity: super::super::Severity::Error,
+                    app_tag: None,
+                    path: Some("/bgp/neighbor/peer-as".into()),
+                    message: Some("missing mandatory peer-as".into()),
+                    info: vec![],
+                }],
+            },
+            rollback: Rollback::Discarded,
+            cleanup: vec![],
+        };
+        assert_eq!(
+            e.detail(),
+            "commit rejected by the device: data-missing: missing mandatory peer-as (path /bgp/neighbor/peer-as) (nothing committed)"
+        );
+        assert!(!e.is_retryable());
+    }
+}
