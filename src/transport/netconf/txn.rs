@@ -1,9 +1,14 @@
 //! The transactional push for NETCONF platforms, and recovery after a restart.
 //!
-//! [`push`] with `:candidate`: lock running and candidate -> discard-changes
-//! -> edit-config on the candidate (rollback-on-error when advertised) ->
+//! [`push`] with `:candidate`: lock the candidate -> discard-changes ->
+//! edit-config on the candidate (rollback-on-error when advertised) ->
 //! confirmed commit with a persist id and a confirm-timeout -> get-config of
 //! running checked by the caller's closure -> confirming commit -> unlock.
+//! Running is not locked in this mode: netconfd 2.13 cannot restore running
+//! on cancel-commit or at the confirm timeout while any session holds its
+//! lock (it logs "restore running config failed (config locked)" and still
+//! answers `<ok/>`), so after a cancel-commit the push also reads running
+//! back and compares it with a snapshot taken before the edit.
 //! Capabilities pick the commit: confirmed-commit:1.1 (persist id),
 //! confirmed-commit:1.0 (same session only), or a plain commit. Without a
 //! candidate it edits running under lock with rollback-on-error.
@@ -145,6 +150,9 @@ pub enum Rollback {
     /// The change may be committed and cannot be undone automatically (plain
     /// commit or direct edit of running, then a later step failed).
     NotPossible,
+    /// The rollback was attempted and did not restore running (the reason
+    /// says how that was seen). Needs an operator.
+    Failed(String),
 }
 
 /// A failed push. [`detail`](Self::detail) is meant for `status_detail`.
@@ -181,6 +189,7 @@ impl PushError {
             Rollback::Cancelled => "confirmed commit cancelled",
             Rollback::Pending { .. } => "confirmed commit pending until its timeout",
             Rollback::NotPossible => "change may be in place, not rolled back",
+            Rollback::Failed(why) => why.as_str(),
         };
         match &self.error {
             NetconfError::Rpc { errors, .. } => format!(
@@ -207,19 +216,23 @@ impl std::error::Error for PushError {
 
 /// Locks held and commit state, for the clean-up path.
 struct Held {
-    running: bool,
-    candidate: bool,
-    /// A confirmed commit went out (or may have).
-    confirmed: bool,
+    /// The datastore locked (candidate, or running without a candidate).
+    locked: Option<Datastore>,
+    /// A commit went out (or may have: it got no answer).
+    committed: bool,
     mode: CommitMode,
     persist_id: String,
     /// The edit used rollback-on-error.
     atomic_edit: bool,
+    /// Running (through the verify filter) before the edit, to check that a
+    /// cancelled confirmed commit really restored it.
+    before: Option<String>,
 }
 
 async fn cleanup<S: AsyncRead + AsyncWrite + Unpin + Send>(
     s: &mut NetconfSession<S>,
     held: &Held,
+    filter: Option<&Filter<'_>>,
     stage: PushStage,
     error: NetconfError,
 ) -> PushError {
@@ -234,11 +247,11 @@ async fn cleanup<S: AsyncRead + AsyncWrite + Unpin + Send>(
                 Rollback::Discarded
             }
         }
-        CommitMode::Plain if held.confirmed => Rollback::NotPossible,
-        CommitMode::ConfirmedPersist if held.confirmed => Rollback::Pending {
+        CommitMode::Plain if held.committed => Rollback::NotPossible,
+        CommitMode::ConfirmedPersist if held.committed => Rollback::Pending {
             persist_id: Some(held.persist_id.clone()),
         },
-        CommitMode::Confirmed if held.confirmed => Rollback::Pending { persist_id: None },
+        CommitMode::Confirmed if held.committed => Rollback::Pending { persist_id: None },
         _ => Rollback::Discarded,
     };
     if s.broken().is_some() {
@@ -251,23 +264,36 @@ async fn cleanup<S: AsyncRead + AsyncWrite + Unpin + Send>(
             cleanup: notes,
         };
     }
-    if held.confirmed && held.mode == CommitMode::ConfirmedPersist {
+    if held.committed && held.mode == CommitMode::ConfirmedPersist {
         match s.cancel_commit(Some(&held.persist_id)).await {
-            Ok(()) => rollback = Rollback::Cancelled,
+            // Trust but verify: netconfd 2.13 answers <ok/> even when it
+            // could not restore running.
+            Ok(()) => match (&held.before, s.get_config(Datastore::Running, filter).await) {
+                (Some(before), Ok(now)) if *before == now.xml => rollback = Rollback::Cancelled,
+                (Some(_), Ok(_)) => {
+                    rollback = Rollback::Failed(
+                        "cancel-commit answered ok but running differs from before the push".into(),
+                    )
+                }
+                (_, Err(e)) => {
+                    notes.push(format!("reading running after cancel-commit: {e}"));
+                    rollback = Rollback::Failed(format!(
+                        "cancel-commit answered ok; running could not be read back: {e}"
+                    ));
+                }
+                (None, Ok(_)) => rollback = Rollback::Cancelled,
+            },
             Err(e) => notes.push(format!("cancel-commit: {e}")),
         }
     }
-    if held.candidate {
+    if held.locked == Some(Datastore::Candidate) {
         if let Err(e) = s.discard_changes().await {
             notes.push(format!("discard-changes: {e}"));
         }
-        if let Err(e) = s.unlock(Datastore::Candidate).await {
-            notes.push(format!("unlock candidate: {e}"));
-        }
     }
-    if held.running {
-        if let Err(e) = s.unlock(Datastore::Running).await {
-            notes.push(format!("unlock running: {e}"));
+    if let Some(ds) = held.locked {
+        if let Err(e) = s.unlock(ds).await {
+            notes.push(format!("unlock {ds}: {e}"));
         }
     }
     PushError {
@@ -298,34 +324,45 @@ where
             cleanup: Vec::new(),
         });
     };
+    let filter = req.verify_filter.as_ref();
     let mut held = Held {
-        running: false,
-        candidate: false,
-        confirmed: false,
+        locked: None,
+        committed: false,
         mode,
         persist_id: req.persist_id.to_string(),
         atomic_edit: s.has(CAP_ROLLBACK_ON_ERROR),
+        before: None,
     };
     let mut warnings = Vec::new();
     macro_rules! step {
         ($stage:expr, $e:expr) => {
             match $e {
                 Ok(v) => v,
-                Err(err) => return Err(cleanup(s, &held, $stage, err).await),
+                Err(err) => return Err(cleanup(s, &held, filter, $stage, err).await),
             }
         };
     }
 
-    step!(PushStage::Lock, s.lock(Datastore::Running).await);
-    held.running = true;
+    // Only the datastore we write is locked. Holding a lock on running
+    // during a confirmed commit would also stop netconfd from restoring
+    // running on cancel-commit or timeout.
     let target = if mode == CommitMode::Running {
         Datastore::Running
     } else {
-        step!(PushStage::Lock, s.lock(Datastore::Candidate).await);
-        held.candidate = true;
-        step!(PushStage::Discard, s.discard_changes().await);
         Datastore::Candidate
     };
+    step!(PushStage::Lock, s.lock(target).await);
+    held.locked = Some(target);
+    if target == Datastore::Candidate {
+        step!(PushStage::Discard, s.discard_changes().await);
+    }
+    if mode == CommitMode::ConfirmedPersist {
+        let before = step!(
+            PushStage::Edit,
+            s.get_config(Datastore::Running, filter).await
+        );
+        held.before = Some(before.xml);
+    }
 
     let edit = EditConfig {
         target,
@@ -351,7 +388,7 @@ where
         };
         let r = s.commit(&commit).await;
         // A commit that got no answer may have been applied.
-        held.confirmed = match &r {
+        held.committed = match &r {
             Ok(_) => true,
             Err(e) => e.breaks_session(),
         };
@@ -361,8 +398,7 @@ where
 
     let data = step!(
         PushStage::Verify,
-        s.get_config(Datastore::Running, req.verify_filter.as_ref())
-            .await
+        s.get_config(Datastore::Running, filter).await
     );
     step!(
         PushStage::Verify,
@@ -388,13 +424,8 @@ where
     }
 
     let mut unlock_errors = Vec::new();
-    if held.candidate {
-        if let Err(e) = s.unlock(Datastore::Candidate).await {
-            unlock_errors.push(format!("unlock candidate: {e}"));
-        }
-    }
-    if let Err(e) = s.unlock(Datastore::Running).await {
-        unlock_errors.push(format!("unlock running: {e}"));
+    if let Err(e) = s.unlock(target).await {
+        unlock_errors.push(format!("unlock {target}: {e}"));
     }
     tracing::debug!(session_id = s.session_id(), ?mode, "NETCONF push done");
     Ok(PushOutcome {
@@ -433,9 +464,13 @@ fn is_unknown_persist_id(e: &NetconfError) -> bool {
 }
 
 /// After a restart: on a new session, confirm (`confirm = true`) or cancel
-/// the confirmed commit made with `persist_id`. Locks the candidate and
-/// discards foreign uncommitted edits first, so only what was confirmed is
-/// committed. Lock contention is [`NetconfError::LockDenied`].
+/// the confirmed commit made with `persist_id`.
+///
+/// Takes no lock: netconfd refuses `<lock>` (in-use,
+/// outstanding-confirmed-commit) while a confirmed commit is pending, and
+/// RFC 6241 lets any session confirm or cancel with the persist id. The
+/// candidate equals running right after a confirmed commit, so the
+/// confirming commit carries nothing else.
 pub async fn recover<S>(
     s: &mut NetconfSession<S>,
     persist_id: &str,
@@ -447,36 +482,21 @@ where
     if !s.has(CAP_CONFIRMED_COMMIT_11) {
         return Err(NetconfError::MissingCapability(CAP_CONFIRMED_COMMIT_11));
     }
-    s.lock(Datastore::Candidate).await?;
-    let result = async {
-        s.discard_changes().await?;
-        let r = if confirm {
-            s.commit(&Commit::Confirming {
-                persist_id: persist_id.to_string(),
-            })
+    let r = if confirm {
+        s.commit(&Commit::Confirming {
+            persist_id: persist_id.to_string(),
+        })
+        .await
+        .map(|_| RecoverOutcome::Confirmed)
+    } else {
+        s.cancel_commit(Some(persist_id))
             .await
-            .map(|_| RecoverOutcome::Confirmed)
-        } else {
-            s.cancel_commit(Some(persist_id))
-                .await
-                .map(|()| RecoverOutcome::Cancelled)
-        };
-        match r {
-            Err(e) if is_unknown_persist_id(&e) => {
-                Ok(RecoverOutcome::NothingPending(e.to_string()))
-            }
-            other => other,
-        }
+            .map(|()| RecoverOutcome::Cancelled)
+    };
+    match r {
+        Err(e) if is_unknown_persist_id(&e) => Ok(RecoverOutcome::NothingPending(e.to_string())),
+        other => other,
     }
-    .await;
-    if s.broken().is_none() {
-        let _ = s.discard_changes().await;
-        let unlocked = s.unlock(Datastore::Candidate).await;
-        if let (Ok(_), Err(e)) = (&result, unlocked) {
-            tracing::warn!(session_id = s.session_id(), error = %e, "unlock after recovery failed");
-        }
-    }
-    result
 }
 
 /// [`recover`], deciding by reading running: confirm if `verify` accepts
