@@ -625,6 +625,18 @@ async fn recovery_from_a_new_session_confirms() {
 
     let mut s = connect(&lab).await;
     let f = bgp_filter(ns);
+    // Until the pending commit is settled, a push meets lock contention.
+    let other = neighbor_xml(ns, "192.0.2.128", Some("64528"), "blocked");
+    let other_id = new_persist_id();
+    let err = push(
+        &mut s,
+        &request(&other, &f, &other_id, Duration::from_secs(60)),
+        |_| Ok(()),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_lock_denied() && err.is_retryable(), "{err}");
+    assert_eq!(err.rollback, Rollback::Discarded);
     let out = recover_retrying(&mut s, &id, true).await;
     assert_eq!(out, RecoverOutcome::Confirmed);
     let data = s

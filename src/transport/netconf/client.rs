@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::framing::{self, FrameDecoder, Framing};
-use super::reply::{self, Data, ErrorTag, RpcReply, ServerMessage};
+use super::reply::{self, Data, ErrorTag, RpcError, RpcReply, ServerMessage};
 use super::rpc::{self, Commit, Datastore, EditConfig, ErrorOption, Filter};
 use super::xml::Element;
 use super::{
@@ -302,10 +302,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> NetconfSession<S> {
                 match reply::parse_message(&text)? {
                     ServerMessage::Notification => continue,
                     ServerMessage::Reply(r) => match r.message_id.as_deref() {
-                        Some(got) if got == id => return Ok(r),
+                        Some(got) if got == id => return Ok(*r),
                         // A server that could not read our message-id answers
                         // without one (RFC 6241 §4.1); it is an error reply.
-                        None if r.has_errors() => return Ok(r),
+                        None if r.has_errors() => return Ok(*r),
                         got => {
                             return Err(NetconfError::Protocol(format!(
                                 "reply message-id {got:?} does not match request {id}"
@@ -350,11 +350,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> NetconfSession<S> {
         }
     }
 
-    /// `<lock>`. Contention is [`NetconfError::LockDenied`] (retryable).
+    /// `<lock>`. Contention is [`NetconfError::LockDenied`] (retryable):
+    /// `lock-denied` (another session holds the lock), and `in-use`, which
+    /// netconfd answers while another session's confirmed commit is pending
+    /// (app-tag `outstanding-confirmed-commit`).
     pub async fn lock(&mut self, target: Datastore) -> Result<(), NetconfError> {
         self.require_datastore(target)?;
         let r = self.rpc("lock", &rpc::lock(target)).await?;
-        if let Some(e) = r.errors.iter().find(|e| e.tag == ErrorTag::LockDenied) {
+        let contention = |e: &&RpcError| matches!(e.tag, ErrorTag::LockDenied | ErrorTag::InUse);
+        if let Some(e) = r.errors.iter().find(contention) {
             return Err(NetconfError::LockDenied {
                 target,
                 holder: e.info("session-id").and_then(|s| s.parse().ok()),

@@ -87,8 +87,8 @@ pub enum NetconfError {
     /// The server lacks a capability the operation needs. Nothing was sent.
     #[error("NETCONF server lacks capability {0}")]
     MissingCapability(&'static str),
-    /// `<lock>` was refused because another session holds the lock:
-    /// retryable.
+    /// `<lock>` was refused because another session holds the lock (or,
+    /// on netconfd, has a confirmed commit pending): retryable.
     #[error("lock on {target} denied (held by session {holder}): {message}", holder = holder.map_or("?".to_string(), |h| h.to_string()))]
     LockDenied {
         /// The datastore.

@@ -272,7 +272,7 @@ pub struct ServerHello {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerMessage {
     /// An `<rpc-reply>`.
-    Reply(RpcReply),
+    Reply(Box<RpcReply>),
     /// A `<notification>` (RFC 5277): not requested by us, skipped.
     Notification,
 }
@@ -351,7 +351,7 @@ pub fn parse_message(msg: &str) -> Result<ServerMessage, NetconfError> {
             _ => {}
         }
     }
-    Ok(ServerMessage::Reply(reply))
+    Ok(ServerMessage::Reply(Box::new(reply)))
 }
 
 #[cfg(test)]
@@ -448,10 +448,7 @@ mod tests {
             .find_all_ns(&[("urn:x", "bgp"), ("urn:x", "neighbor")]);
         assert_eq!(n[0].child_text("address"), Some("192.0.2.2"));
         let ok = r#"<rpc-reply xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="1"><ok/></rpc-reply>"#;
-        assert!(matches!(
-            parse_message(ok).unwrap(),
-            ServerMessage::Reply(RpcReply { ok: true, .. })
-        ));
+        assert!(matches!(parse_message(ok).unwrap(), ServerMessage::Reply(r) if r.ok));
     }
 
     #[test]
