@@ -490,7 +490,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> NetconfSession<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::netconf::framing::{encode_chunked, encode_eom};
+    use crate::transport::netconf::testing::{self, reply};
     use tokio::io::{duplex, DuplexStream};
 
     fn caps(uris: &[&str]) -> Capabilities {
@@ -517,58 +517,14 @@ mod tests {
         assert!(!c.has(":cand"));
     }
 
-    const SERVER_CAPS: &str = "<capability>urn:ietf:params:netconf:base:1.0</capability>\
-        <capability>urn:ietf:params:netconf:base:1.1</capability>\
-        <capability>urn:ietf:params:netconf:capability:candidate:1.0</capability>";
+    const SERVER_CAPS: &[&str] = &[
+        CAP_BASE_10,
+        CAP_BASE_11,
+        "urn:ietf:params:netconf:capability:candidate:1.0",
+    ];
 
-    fn server_hello() -> Vec<u8> {
-        let h = format!(
-            r#"<hello xmlns="{BASE_NS}"><capabilities>{SERVER_CAPS}</capabilities><session-id>5</session-id></hello>"#
-        );
-        encode_eom(h.as_bytes()).unwrap()
-    }
-
-    async fn read_one(io: &mut DuplexStream, dec: &mut FrameDecoder) -> Option<String> {
-        let mut buf = [0u8; 4096];
-        loop {
-            if let Some(m) = dec.next_message().unwrap() {
-                return Some(String::from_utf8(m).unwrap());
-            }
-            let n = io.read(&mut buf).await.unwrap();
-            if n == 0 {
-                return None;
-            }
-            dec.push(&buf[..n]);
-        }
-    }
-
-    /// A scripted server: answers the hello, then sends `answers[i]` (one or
-    /// more messages) for the i-th request. Returns every message it read.
-    async fn script(
-        mut io: DuplexStream,
-        framing: Framing,
-        answers: Vec<Vec<String>>,
-    ) -> Vec<String> {
-        let mut dec = FrameDecoder::new(Framing::EndOfMessage, 1 << 20);
-        let mut seen = vec![read_one(&mut io, &mut dec).await.unwrap()];
-        io.write_all(&server_hello()).await.unwrap();
-        dec.set_framing(framing);
-        for msgs in answers {
-            match read_one(&mut io, &mut dec).await {
-                Some(m) => seen.push(m),
-                None => return seen,
-            }
-            for m in msgs {
-                let framed = match framing {
-                    Framing::Chunked => encode_chunked(m.as_bytes(), 7).unwrap(),
-                    Framing::EndOfMessage => encode_eom(m.as_bytes()).unwrap(),
-                };
-                io.write_all(&framed).await.unwrap();
-            }
-        }
-        // Keep the stream open until the client goes away.
-        while read_one(&mut io, &mut dec).await.is_some() {}
-        seen
+    async fn script(io: DuplexStream, framing: Framing, answers: Vec<Vec<String>>) -> Vec<String> {
+        testing::script(io, SERVER_CAPS, framing, answers).await
     }
 
     fn no_probe() -> SessionConfig {
@@ -637,10 +593,6 @@ mod tests {
             "{e}"
         );
         srv.await.unwrap();
-    }
-
-    fn reply(id: &str, body: &str) -> String {
-        format!(r#"<rpc-reply message-id="{id}" xmlns="{BASE_NS}">{body}</rpc-reply>"#)
     }
 
     #[tokio::test]

@@ -17,6 +17,8 @@ pub mod client;
 pub mod framing;
 pub mod reply;
 pub mod rpc;
+#[cfg(test)]
+mod testing;
 pub mod txn;
 pub mod xml;
 
