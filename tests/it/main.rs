@@ -14,3 +14,4 @@ mod peeringdb;
 mod render;
 mod ssh_auth;
 mod support;
+mod lab_netconf;
