@@ -22,6 +22,8 @@ enum Cmd {
     Key(cli::key::KeyCmd),
     /// Operator commands against a running peerd (admin routes over HTTP).
     Admin(cli::admin::AdminArgs),
+    /// Print what a push would send to each router, touching none.
+    Render(cli::render::RenderArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         Cmd::Check(a) => cli::check::run(a),
         Cmd::Key(k) => cli::key::run(k),
         Cmd::Admin(a) => runtime().and_then(|rt| rt.block_on(cli::admin::run(a))),
+        Cmd::Render(a) => cli::render::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod check;
 pub mod key;
+pub mod render;
 pub mod serve;
 
 /// A failed command: the message is printed as `peerd: error: <msg>` and
