@@ -26,6 +26,8 @@ enum Cmd {
     Token(cli::token::TokenArgs),
     /// PeeringDB data, daemon stopped: `sync` from the API, `load FILE` (a dump).
     Peeringdb(cli::peeringdb::PeeringDbArgs),
+    /// Print what a push would send to each router, touching none.
+    Render(cli::render::RenderArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Cmd::Admin(a) => runtime().and_then(|rt| rt.block_on(cli::admin::run(a))),
         Cmd::Token(a) => runtime().and_then(|rt| rt.block_on(cli::token::run(a))),
         Cmd::Peeringdb(a) => runtime().and_then(|rt| rt.block_on(cli::peeringdb::run(a))),
+        Cmd::Render(a) => cli::render::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod check;
 pub mod key;
 pub mod peeringdb;
+pub mod render;
 pub mod serve;
 pub mod token;
 

@@ -133,7 +133,11 @@ impl LiveDriver {
         let result = async {
             for step in steps {
                 let out = sess
-                    .exec(&step.command, step.stdin.as_deref().map(str::as_bytes))
+                    .exec_with_timeout(
+                        &step.command,
+                        step.stdin.as_deref().map(str::as_bytes),
+                        step.timeout,
+                    )
                     .await
                     .map_err(|e| transport_err(e, &sec))?;
                 step.check(
@@ -159,7 +163,11 @@ impl LiveDriver {
         if result.is_err() && !rollback.is_empty() {
             for step in rollback {
                 match sess
-                    .exec(&step.command, step.stdin.as_deref().map(str::as_bytes))
+                    .exec_with_timeout(
+                        &step.command,
+                        step.stdin.as_deref().map(str::as_bytes),
+                        step.timeout,
+                    )
                     .await
                 {
                     Ok(out) if out.exit_status == 0 => {}
@@ -230,14 +238,14 @@ async fn read_exec(
     plan: &ReadPlan,
     sec: &RenderedPushSecrets<'_>,
 ) -> Result<String, PushError> {
-    let ReadRequest::Exec { command, .. } = &plan.request else {
+    let ReadRequest::Exec { command, timeout } = &plan.request else {
         return Err(PushError::Permanent(format!(
             "an ssh-exec profile cannot run {}",
             plan.request.summary()
         )));
     };
     let out = sess
-        .exec(command, None)
+        .exec_with_timeout(command, None, *timeout)
         .await
         .map_err(|e| transport_err(e, sec))?
         .check(sess.router())

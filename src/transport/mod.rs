@@ -9,6 +9,7 @@
 //! or platforms. Command strings are built by the caller from validated data
 //! only; peer-supplied values travel on stdin, never inside a command string.
 
+pub mod netconf;
 pub mod ssh;
 
 use std::time::Duration;

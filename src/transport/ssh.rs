@@ -495,7 +495,18 @@ impl SshSession {
         command: &str,
         stdin: Option<&[u8]>,
     ) -> Result<ExecOutput, TransportError> {
-        let t = self.command_timeout;
+        self.exec_with_timeout(command, stdin, self.command_timeout)
+            .await
+    }
+
+    /// [`SshSession::exec`] with its own timeout (a platform profile's
+    /// per-step `timeout_secs`).
+    pub async fn exec_with_timeout(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        t: Duration,
+    ) -> Result<ExecOutput, TransportError> {
         let timeout_err = || TransportError::Timeout {
             router: self.router.clone(),
             what: "running a command".into(),

@@ -6,6 +6,9 @@ use peerd::inventory::{Credential, HostKey, Router};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// Lab tests share routers and peers: they run one at a time.
+pub static LAB_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The lab's `lab.env`, as key/value pairs.
 pub struct Lab {
     vars: BTreeMap<String, String>,

@@ -151,6 +151,7 @@ async fn wait_established(d: &LiveDriver, router: &str, addrs: &[IpAddr]) {
 }
 
 async fn add_up_remove(router: &str, loc: &str, ours_v4: &str, ours_v6: &str, proto: &str) {
+    let _one = crate::lab::LAB_LOCK.lock().await;
     let lab = Lab::load();
     let inv = lab_inventory(&lab);
     let d = driver(&inv);

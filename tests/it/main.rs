@@ -3,8 +3,10 @@
 //! `tests/run.sh` with `--include-ignored` once the lab is up.
 
 mod api;
+mod e2e_lab;
 mod lab;
 mod lab_driver;
+mod lab_netconf;
 mod lab_ssh;
 mod login;
 mod oauth_standin;
@@ -14,5 +16,6 @@ mod pdb_standin;
 mod pdb_use;
 mod peeringdb;
 mod render;
+mod render_cli;
 mod ssh_auth;
 mod support;

@@ -106,6 +106,8 @@ pub struct Options {
     pub pdb_yaml: String,
     /// Extra environment of the peerd process.
     pub env: Vec<(String, String)>,
+    /// Directory holding `templates/` and `drivers/` (default: the repo).
+    pub platform_root: Option<PathBuf>,
 }
 
 impl Options {
@@ -125,6 +127,7 @@ impl Options {
             pdb_timeout_secs: 2,
             pdb_yaml: String::new(),
             env: Vec::new(),
+            platform_root: None,
         }
     }
 }
@@ -192,7 +195,7 @@ limits:
             pdb = o.pdb_url,
             mb = o.max_body_bytes,
             rpm = o.requests_per_minute,
-            root = repo_root().display(),
+            root = o.platform_root.clone().unwrap_or_else(repo_root).display(),
             worker = o.worker,
             worker_yaml = o.worker_yaml,
             pdb_timeout = o.pdb_timeout_secs,
