@@ -79,7 +79,11 @@ async fn serve_starts_with_the_examples() {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::new(bin());
     clean_env(&mut cmd);
+    // the example syncs PeeringDB on a schedule: point it at a closed
+    // loopback port so the test never leaves this machine
     let mut child = cmd
+        .env("PEERD_PDB_API_BASE", "http://127.0.0.1:9/api")
+        .env("PEERD_PDB_AUTH_BASE", "http://127.0.0.1:9")
         .current_dir(dir.path())
         .args([
             "serve",
