@@ -13,7 +13,7 @@
 
 use peerd::driver::{Op, Profiles};
 use peerd::inventory::Inventory;
-use peerd::model::{new_id, Asn, LocationRef, LocationType, Session, SessionStatus};
+use peerd::model::Session;
 use peerd::render::{render_batch, TemplateEnv};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -214,34 +214,17 @@ policy: {{max_sessions_per_request: 100}}
     let profiles = Profiles::load(&root.join("drivers")).unwrap();
     let env = TemplateEnv::load(&root.join("templates")).unwrap();
     let batch: Vec<Session> = (0..100u32)
-        .map(|i| Session {
-            session_id: new_id(),
-            request_id: new_id(),
-            local_asn: Asn(64512 + i),
-            local_ip: format!("198.51.100.{}", 2 + i).parse().unwrap(),
-            peer_asn: Asn(65001),
-            peer_ip: "198.51.100.1".parse().unwrap(),
-            local_bgp_role: None,
-            peer_bgp_role: None,
-            local_insert_asn: true,
-            peer_insert_asn: true,
-            local_monitoring_session: false,
-            peer_monitoring_session: false,
-            peer_type: LocationType::Public,
-            session_secret: None,
-            location: LocationRef {
-                id: "pdb:ix:1".into(),
-                kind: LocationType::Public,
-            },
-            status: SessionStatus::Approved,
-            status_detail: None,
-            router: "r".into(),
-            seq: u64::from(i),
-            created_ms: 0,
-            updated_ms: 0,
-            configured_ms: None,
-            created_by: "bench".into(),
-            max_prefix: None,
+        .map(|i| {
+            let local = format!("198.51.100.{}", 2 + i).parse().unwrap();
+            Session {
+                seq: u64::from(i),
+                ..Session::sample(
+                    "r",
+                    "pdb:ix:1",
+                    (64512 + i, local),
+                    (65001, "198.51.100.1".parse().unwrap()),
+                )
+            }
         })
         .collect();
     let t0 = Instant::now();

@@ -8,45 +8,25 @@
 //! cargo run --release --example store_bench -- 3 1 8 64 256
 //! ```
 
-use peerd::model::{
-    new_id, now_ms, Asn, LocationRef, LocationType, RequestRecord, Session, SessionStatus,
-};
+use peerd::model::{new_id, now_ms, Asn, RequestRecord, Session};
 use peerd::store::{SledStore, Store};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn session(n: u32, request_id: &str) -> Session {
+    let local = format!("2001:db8:{:x}:{:x}::2", n >> 16, n & 0xffff)
+        .parse()
+        .unwrap();
     Session {
-        session_id: new_id(),
         request_id: request_id.to_string(),
-        local_asn: Asn(64512),
-        local_ip: format!("2001:db8:{:x}:{:x}::2", n >> 16, n & 0xffff)
-            .parse()
-            .unwrap(),
-        peer_asn: Asn(65001),
-        peer_ip: "2001:db8::1".parse().unwrap(),
-        local_bgp_role: None,
-        peer_bgp_role: None,
-        local_insert_asn: true,
-        peer_insert_asn: true,
-        local_monitoring_session: false,
-        peer_monitoring_session: false,
-        peer_type: LocationType::Public,
-        session_secret: None,
-        location: LocationRef {
-            id: "pdb:ix:42".into(),
-            kind: LocationType::Public,
-        },
-        status: SessionStatus::Approved,
-        status_detail: None,
-        router: "rtr1".into(),
-        seq: 0,
-        created_ms: 0,
-        updated_ms: 0,
-        configured_ms: None,
         created_by: "bench".into(),
-        max_prefix: None,
+        ..Session::sample(
+            "rtr1",
+            "pdb:ix:42",
+            (64512, local),
+            (65001, "2001:db8::1".parse().unwrap()),
+        )
     }
 }
 

@@ -300,6 +300,48 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session at `location` (on `router`) from `local` (requester ASN and
+    /// address) to `peer` (us), with the draft's defaults for every optional
+    /// field, status `Approved` and fresh ids. For `peerd check`'s sample
+    /// renders, benchmarks and tests; the API builds sessions from validated
+    /// requests instead.
+    pub fn sample(
+        router: &str,
+        location: &str,
+        local: (u32, IpAddr),
+        peer: (u32, IpAddr),
+    ) -> Session {
+        Session {
+            session_id: new_id(),
+            request_id: new_id(),
+            local_asn: Asn(local.0),
+            local_ip: local.1,
+            peer_asn: Asn(peer.0),
+            peer_ip: peer.1,
+            local_bgp_role: None,
+            peer_bgp_role: None,
+            local_insert_asn: true,
+            peer_insert_asn: true,
+            local_monitoring_session: false,
+            peer_monitoring_session: false,
+            peer_type: LocationType::Public,
+            session_secret: None,
+            location: LocationRef {
+                id: location.into(),
+                kind: LocationType::Public,
+            },
+            status: SessionStatus::Approved,
+            status_detail: None,
+            router: router.into(),
+            seq: 0,
+            created_ms: 0,
+            updated_ms: 0,
+            configured_ms: None,
+            created_by: "sample".into(),
+            max_prefix: None,
+        }
+    }
+
     /// The identity used to recognise an identical repeat: same requester,
     /// location and both addresses.
     pub fn dedup_key(&self) -> String {

@@ -6,7 +6,7 @@
 use super::{render_batch, state_request, RenderError, TemplateEnv};
 use crate::driver::{Op, Profiles};
 use crate::inventory::{Credential, HostKey, Inventory, Location, Router};
-use crate::model::{Asn, LocationRef, LocationType, Secret, Session, SessionStatus};
+use crate::model::{LocationRef, LocationType, Secret, Session};
 use std::net::IpAddr;
 
 /// The MD5 secret of the sample sessions.
@@ -42,31 +42,19 @@ fn sample_sessions_at(inv: &Inventory, loc: &Location) -> Vec<Session> {
             out.push(Session {
                 session_id: format!("00000000-0000-4000-8000-{n:012x}"),
                 request_id: "00000000-0000-4000-8000-000000000000".into(),
-                local_asn: Asn(if md5 { 65003 } else { 65002 }),
-                local_ip: peer,
-                peer_asn: Asn(inv.asn),
-                peer_ip: ours,
-                local_bgp_role: None,
-                peer_bgp_role: None,
-                local_insert_asn: true,
-                peer_insert_asn: true,
-                local_monitoring_session: false,
-                peer_monitoring_session: false,
                 peer_type: loc.kind,
                 session_secret: md5.then(|| Secret::new(SAMPLE_SECRET)),
                 location: LocationRef {
                     id: loc.id.clone(),
                     kind: loc.kind,
                 },
-                status: SessionStatus::Approved,
-                status_detail: None,
-                router: loc.router.clone(),
                 seq: n as u64,
-                created_ms: 0,
-                updated_ms: 0,
-                configured_ms: None,
-                created_by: "sample".into(),
-                max_prefix: None,
+                ..Session::sample(
+                    &loc.router,
+                    &loc.id,
+                    (if md5 { 65003 } else { 65002 }, peer),
+                    (inv.asn, ours),
+                )
             });
         }
     }

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::inventory::Inventory;
-use crate::model::{Asn, LocationRef, LocationType, Secret, SessionStatus};
+use crate::model::{Asn, Secret};
 
 const INV: &str = r#"
 asn: 65001
@@ -74,31 +74,15 @@ fn session(n: u32, ip: &str, secret: Option<&str>) -> Session {
     Session {
         session_id: format!("00000000-0000-4000-8000-{n:012x}"),
         request_id: "00000000-0000-4000-8000-000000000000".into(),
-        local_asn: Asn(65002),
-        local_ip,
-        peer_asn: Asn(65001),
-        peer_ip: peer_ip.parse().unwrap(),
-        local_bgp_role: None,
-        peer_bgp_role: None,
-        local_insert_asn: true,
-        peer_insert_asn: true,
-        local_monitoring_session: false,
-        peer_monitoring_session: false,
-        peer_type: LocationType::Public,
         session_secret: secret.map(Secret::new),
-        location: LocationRef {
-            id: loc.into(),
-            kind: LocationType::Public,
-        },
-        status: SessionStatus::Approved,
-        status_detail: None,
-        router: router.into(),
         seq: n as u64,
-        created_ms: 0,
-        updated_ms: 0,
-        configured_ms: None,
         created_by: "test".into(),
-        max_prefix: None,
+        ..Session::sample(
+            router,
+            loc,
+            (65002, local_ip),
+            (65001, peer_ip.parse().unwrap()),
+        )
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::model::JobKind;
-use crate::model::{new_id, Asn, LocationRef, LocationType, RequestRecord, SessionStatus as St};
+use crate::model::{new_id, Asn, RequestRecord, SessionStatus as St};
 use crate::store::{Inserted, SledStore};
 use std::sync::atomic::AtomicBool;
 
@@ -55,34 +55,15 @@ impl RouterDriver for FakeDriver {
 }
 
 fn session(n: u32, router: &str) -> Session {
+    let local = format!("192.0.2.{}", 10 + n).parse().unwrap();
     Session {
-        session_id: new_id(),
-        request_id: String::new(),
-        local_asn: Asn(65002),
-        local_ip: format!("192.0.2.{}", 10 + n).parse().unwrap(),
-        peer_asn: Asn(65001),
-        peer_ip: "192.0.2.1".parse().unwrap(),
-        local_bgp_role: None,
-        peer_bgp_role: None,
-        local_insert_asn: true,
-        peer_insert_asn: true,
-        local_monitoring_session: false,
-        peer_monitoring_session: false,
-        peer_type: LocationType::Public,
-        session_secret: None,
-        location: LocationRef {
-            id: "pdb:ix:1".into(),
-            kind: LocationType::Public,
-        },
-        status: St::Approved,
-        status_detail: None,
-        router: router.into(),
-        seq: 0,
-        created_ms: 0,
-        updated_ms: 0,
-        configured_ms: None,
         created_by: "operator:test".into(),
-        max_prefix: None,
+        ..Session::sample(
+            router,
+            "pdb:ix:1",
+            (65002, local),
+            (65001, "192.0.2.1".parse().unwrap()),
+        )
     }
 }
 

@@ -7,7 +7,7 @@ use crate::lab::Lab;
 use peerd::driver::live::LiveDriver;
 use peerd::driver::{Op, Profiles};
 use peerd::inventory::{Inventory, Location, Policy, Router};
-use peerd::model::{new_id, Asn, LocationRef, LocationType, Secret, Session, SessionStatus};
+use peerd::model::{LocationType, Secret, Session, SessionStatus};
 use peerd::render::TemplateEnv;
 use peerd::worker::NeighborState;
 use std::net::IpAddr;
@@ -82,33 +82,15 @@ fn session(
     md5: Option<&str>,
 ) -> Session {
     Session {
-        session_id: new_id(),
-        request_id: new_id(),
-        local_asn: Asn(asn),
-        local_ip: local.parse().unwrap(),
-        peer_asn: Asn(65001),
-        peer_ip: ours.parse().unwrap(),
-        local_bgp_role: None,
-        peer_bgp_role: None,
-        local_insert_asn: true,
-        peer_insert_asn: true,
-        local_monitoring_session: false,
-        peer_monitoring_session: false,
-        peer_type: LocationType::Public,
         session_secret: md5.map(Secret::new),
-        location: LocationRef {
-            id: loc.into(),
-            kind: LocationType::Public,
-        },
         status: SessionStatus::Provisioning,
-        status_detail: None,
-        router: router.into(),
-        seq: 0,
-        created_ms: 0,
-        updated_ms: 0,
-        configured_ms: None,
         created_by: "test".into(),
-        max_prefix: None,
+        ..Session::sample(
+            router,
+            loc,
+            (asn, local.parse().unwrap()),
+            (65001, ours.parse().unwrap()),
+        )
     }
 }
 

@@ -8,7 +8,7 @@
 
 use peerd::driver::{Op, Profiles};
 use peerd::inventory::Inventory;
-use peerd::model::{Asn, LocationRef, LocationType, Secret, Session, SessionStatus};
+use peerd::model::{Secret, Session};
 use peerd::render::{self, TemplateEnv};
 use std::path::Path;
 
@@ -76,31 +76,15 @@ fn session(n: u32, v6: bool, md5: bool) -> Session {
     Session {
         session_id: format!("7e57da7a-0000-4000-8000-{n:012x}"),
         request_id: "7e57da7a-0000-4000-8000-000000000000".into(),
-        local_asn: Asn(if md5 { 65003 } else { 65002 }),
-        local_ip: local_ip.parse().unwrap(),
-        peer_asn: Asn(65001),
-        peer_ip: peer_ip.parse().unwrap(),
-        local_bgp_role: None,
-        peer_bgp_role: None,
-        local_insert_asn: true,
-        peer_insert_asn: true,
-        local_monitoring_session: false,
-        peer_monitoring_session: false,
-        peer_type: LocationType::Public,
         session_secret: md5.then(|| Secret::new("lab-md5-secret")),
-        location: LocationRef {
-            id: "pdb:ix:42".into(),
-            kind: LocationType::Public,
-        },
-        status: SessionStatus::Approved,
-        status_detail: None,
-        router: "rtr1".into(),
         seq: n as u64,
-        created_ms: 0,
-        updated_ms: 0,
-        configured_ms: None,
         created_by: "test".into(),
-        max_prefix: None,
+        ..Session::sample(
+            "rtr1",
+            "pdb:ix:42",
+            (if md5 { 65003 } else { 65002 }, local_ip.parse().unwrap()),
+            (65001, peer_ip.parse().unwrap()),
+        )
     }
 }
 

@@ -2,38 +2,29 @@
 
 use super::*;
 use crate::inventory;
-use crate::model::{Asn, LocationRef, LocationType, Secret, Session, SessionStatus};
+use crate::model::{LocationType, Secret, Session, SessionStatus};
 use serde_json::{json, Value};
 
 fn session(secret: Option<&str>) -> Session {
+    let ip = |s: &str| s.parse().unwrap();
     Session {
         session_id: "8f0c2f7e-5b7a-4c1e-9d3a-0a1b2c3d4e5f".into(),
         request_id: "1d2e3f40-5b7a-4c1e-9d3a-0a1b2c3d4e5f".into(),
-        local_asn: Asn(65002),
-        local_ip: "192.0.2.2".parse().unwrap(),
-        peer_asn: Asn(65001),
-        peer_ip: "192.0.2.1".parse().unwrap(),
         local_bgp_role: Some(4),
         peer_bgp_role: Some(4),
-        local_insert_asn: true,
-        peer_insert_asn: true,
-        local_monitoring_session: false,
-        peer_monitoring_session: false,
-        peer_type: LocationType::Public,
         session_secret: secret.map(Secret::new),
-        location: LocationRef {
-            id: "pdb:ix:42".into(),
-            kind: LocationType::Public,
-        },
         status: SessionStatus::Configured,
-        status_detail: None,
-        router: "rtr1".into(),
         seq: 3,
         created_ms: 1,
         updated_ms: 2,
         configured_ms: Some(2),
         created_by: "pdb:1".into(),
-        max_prefix: None,
+        ..Session::sample(
+            "rtr1",
+            "pdb:ix:42",
+            (65002, ip("192.0.2.2")),
+            (65001, ip("192.0.2.1")),
+        )
     }
 }
 

@@ -5,9 +5,7 @@ mod queue;
 mod sessions;
 
 use super::SledStore;
-use crate::model::{
-    new_id, Asn, LocationRef, LocationType, RequestRecord, Secret, Session, SessionStatus,
-};
+use crate::model::{new_id, Asn, RequestRecord, Secret, Session, SessionStatus};
 use crate::store::{Inserted, Store, TransitionOpts};
 use std::net::IpAddr;
 
@@ -21,33 +19,16 @@ pub fn store() -> (tempfile::TempDir, SledStore) {
 pub fn session(asn: u32, n: u32, status: SessionStatus) -> Session {
     let local_ip: IpAddr = format!("2001:db8::{:x}", 0x1000 + n).parse().unwrap();
     Session {
-        session_id: new_id(),
         request_id: String::new(),
-        local_asn: Asn(asn),
-        local_ip,
-        peer_asn: Asn(65001),
-        peer_ip: "2001:db8::1".parse().unwrap(),
-        local_bgp_role: None,
-        peer_bgp_role: None,
-        local_insert_asn: true,
-        peer_insert_asn: true,
-        local_monitoring_session: false,
-        peer_monitoring_session: false,
-        peer_type: LocationType::Public,
         session_secret: Some(Secret::new("s3cret")),
-        location: LocationRef {
-            id: "pdb:ix:42".into(),
-            kind: LocationType::Public,
-        },
         status,
-        status_detail: None,
-        router: "rtr1".into(),
-        seq: 0,
-        created_ms: 0,
-        updated_ms: 0,
-        configured_ms: None,
         created_by: format!("pdb:{asn}"),
-        max_prefix: None,
+        ..Session::sample(
+            "rtr1",
+            "pdb:ix:42",
+            (asn, local_ip),
+            (65001, "2001:db8::1".parse().unwrap()),
+        )
     }
 }
 
