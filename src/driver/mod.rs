@@ -9,6 +9,7 @@
 //! key path of each problem.
 
 pub mod live;
+pub mod netconf;
 pub mod parsers;
 pub mod plan;
 pub mod profile;
