@@ -511,8 +511,10 @@ where
     }
 
     let mut unlock_errors = Vec::new();
-    if let Err(e) = s.unlock(target).await {
-        unlock_errors.push(format!("unlock {target}: {e}"));
+    if let Some(ds) = held.locked {
+        if let Err(e) = s.unlock(ds).await {
+            unlock_errors.push(format!("unlock {ds}: {e}"));
+        }
     }
     tracing::debug!(session_id = s.session_id(), ?mode, "NETCONF push done");
     Ok(PushOutcome {
@@ -915,6 +917,63 @@ mod tests {
         assert_eq!(m(&[CAP_CANDIDATE]), Some(CommitMode::Plain));
         assert_eq!(m(&[CAP_WRITABLE_RUNNING]), Some(CommitMode::Running));
         assert_eq!(m(&[]), None);
+        let c =
+            |caps: &[&str], t, confirmed| CommitMode::choose(|c| caps.contains(&c), t, confirmed);
+        let cc = [CAP_CANDIDATE, CAP_CONFIRMED_COMMIT, CAP_CONFIRMED_COMMIT_11];
+        assert_eq!(
+            c(&cc, Datastore::Candidate, true),
+            Ok(CommitMode::ConfirmedPersist)
+        );
+        assert_eq!(c(&cc, Datastore::Candidate, false), Ok(CommitMode::Plain));
+        assert_eq!(c(&cc, Datastore::Running, true), Err(CAP_WRITABLE_RUNNING));
+        assert_eq!(
+            c(&[CAP_WRITABLE_RUNNING], Datastore::Candidate, true),
+            Err(CAP_CANDIDATE)
+        );
+        assert_eq!(
+            c(&[CAP_WRITABLE_RUNNING], Datastore::Running, true),
+            Ok(CommitMode::Running)
+        );
+    }
+
+    #[tokio::test]
+    async fn test_pause_sits_between_the_confirmed_and_the_confirming_commit() {
+        let (client, server) = duplex(1 << 16);
+        let answers = vec![
+            ok(1),
+            ok(2),
+            data(3, ""),
+            ok(4),
+            ok(5),
+            data(6, NBR),
+            ok(7),
+            ok(8),
+        ];
+        let srv = tokio::spawn(script(server, FULL, Framing::Chunked, answers));
+        let cfg = SessionConfig {
+            probe_interval: None,
+            ..SessionConfig::default()
+        };
+        let mut s = NetconfSession::connect(client, cfg).await.unwrap();
+        let pause = Duration::from_millis(200);
+        let req = PushRequest {
+            pause_after_confirmed_commit: pause,
+            ..PushRequest::new(NBR, "pid-1")
+        };
+        let started = std::time::Instant::now();
+        let mut verified_at = None;
+        push(&mut s, &req, |_| {
+            verified_at = Some(started.elapsed());
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert!(
+            verified_at.unwrap() >= pause,
+            "verify ran before the pause ended"
+        );
+        drop(s);
+        srv.await.unwrap();
     }
 
     #[test]
