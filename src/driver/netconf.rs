@@ -327,10 +327,7 @@ impl NetconfDriver {
             let filter = Filter::Subtree(&p.filter);
             let mut why_not = None;
             let r = txn::recover_verified(&mut conn.nc, &p.persist_id, Some(&filter), |d| {
-                p.check(&d.xml).map_err(|e| {
-                    why_not = Some(e.clone());
-                    e
-                })
+                p.check(&d.xml).inspect_err(|e| why_not = Some(e.clone()))
             })
             .await;
             match r {

@@ -191,7 +191,8 @@ async fn persist_id_is_recorded_before_the_confirmed_commit_and_cleared_after() 
     let addr = push.expected[0].address.to_string();
     let asn = push.expected[0].peer_as;
     let store = f.store.clone();
-    let at_commit: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    type Records = Vec<(String, Vec<u8>)>;
+    let at_commit: Arc<Mutex<Records>> = Arc::default();
     let seen_store = at_commit.clone();
     let srv = f.server(
         vec![
