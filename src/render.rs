@@ -10,7 +10,7 @@ mod check;
 mod cli;
 pub mod context;
 
-pub use check::{check_all, sample_sessions, sample_sessions_for};
+pub use check::{check_all, sample_sessions, sample_sessions_for, SAMPLE_SECRET};
 pub use cli::{format_push, render_for_cli};
 
 use crate::driver::{

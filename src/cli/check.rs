@@ -1,10 +1,15 @@
-//! `peerd check`: validates the settings, the inventory and the operator
-//! keys file; exits non-zero with a clear message on any error.
+//! `peerd check`: validates the settings, the inventory, the operator keys
+//! file, the platform profiles (`drivers_dir`) and their templates
+//! (`templates_dir`, every template of every platform rendered against
+//! sample sessions: add and remove, IPv4 and IPv6, with and without MD5);
+//! exits non-zero with a clear message listing every error.
 
 use super::{CliError, CliResult};
 use crate::auth::operator::load_keys;
 use crate::config::Settings;
+use crate::driver::Profiles;
 use crate::inventory::Inventory;
+use crate::render::{self, TemplateEnv};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug, Default, Clone)]
@@ -21,6 +26,8 @@ pub struct CheckArgs {
 pub struct Checked {
     pub settings: Settings,
     pub inventory: Inventory,
+    /// The platforms whose templates were rendered.
+    pub platforms: Vec<String>,
 }
 
 /// Loads and validates; every problem found is in the error.
@@ -32,7 +39,19 @@ pub fn check(args: &CheckArgs) -> CliResult<Checked> {
     crate::api::server::normalise_base_path(&settings.base_path).map_err(CliError)?;
     let inventory = Inventory::load(&settings.inventory)?;
     load_keys(&settings.operator_keys_file)?;
+    let profiles =
+        Profiles::load(&settings.drivers_dir).map_err(|e| CliError::new(e.to_string()))?;
+    let templates =
+        TemplateEnv::load(&settings.templates_dir).map_err(|e| CliError::new(e.to_string()))?;
+    render::check_all(&inventory, &profiles, &templates).map_err(|errors| {
+        CliError::new(format!(
+            "{} template problem(s):\n{}",
+            errors.len(),
+            errors.join("\n")
+        ))
+    })?;
     Ok(Checked {
+        platforms: profiles.platforms().map(str::to_string).collect(),
         settings,
         inventory,
     })
@@ -49,6 +68,13 @@ pub fn run(args: CheckArgs) -> CliResult {
         inv.routers.len(),
         inv.locations.len(),
         inv.policy.approval
+    );
+    println!(
+        "{}, {}: OK ({} platform(s): {}; every template renders for add and remove, IPv4 and IPv6, with and without MD5)",
+        c.settings.drivers_dir.display(),
+        c.settings.templates_dir.display(),
+        c.platforms.len(),
+        c.platforms.join(", ")
     );
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! `peerd serve`: load settings and inventory, open the store, serve the API
-//! until SIGINT/SIGTERM. Routers are not contacted at startup.
+//! until SIGINT/SIGTERM. At startup routers are contacted only to settle
+//! NETCONF confirmed commits a previous run left pending (before the worker
+//! starts; see [`crate::driver::netconf`]).
 
 use super::{CliError, CliResult};
 use crate::api::server::{normalise_base_path, serve};
@@ -9,6 +11,7 @@ use crate::auth::pdb::PdbVerifier;
 use crate::auth::{Login, Tokens, Verifier, Verifiers};
 use crate::config::Settings;
 use crate::driver::live::LiveDriver;
+use crate::driver::netconf::NetconfDriver;
 use crate::driver::Profiles;
 use crate::inventory::Inventory;
 use crate::peeringdb::Syncer;
@@ -19,6 +22,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Flags of `peerd serve`; each overrides the settings file and `PEERD_*`.
 #[derive(clap::Args, Debug, Default, Clone)]
@@ -57,6 +61,9 @@ pub struct Prepared {
     pub state: AppState,
     /// The provisioning worker (started by `run` when `worker.enabled`).
     pub worker: Worker,
+    /// The NETCONF transport (its pending confirmed commits are settled
+    /// before the worker starts).
+    pub netconf: NetconfDriver,
     pub listener: tokio::net::TcpListener,
     pub base: String,
 }
@@ -98,11 +105,18 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     if !missing.is_empty() {
         return Err(CliError::new(missing.join("\n")));
     }
-    let driver = LiveDriver::new(
-        Arc::new(inventory.clone()),
-        Arc::new(profiles),
-        Arc::new(templates),
+    let inv = Arc::new(inventory.clone());
+    let netconf = NetconfDriver::new(inv.clone(), store.clone()).with_pause_after_confirmed_commit(
+        Duration::from_millis(settings.worker.netconf_pause_after_confirmed_commit_ms),
     );
+    if settings.worker.netconf_pause_after_confirmed_commit_ms > 0 {
+        tracing::warn!(
+            ms = settings.worker.netconf_pause_after_confirmed_commit_ms,
+            "TEST HOOK on: NETCONF pushes pause between the confirmed and the confirming commit"
+        );
+    }
+    let driver = LiveDriver::new(inv, Arc::new(profiles), Arc::new(templates))
+        .with_netconf(Arc::new(netconf.clone()));
     let worker_cfg = settings.worker.clone();
     let mut state =
         AppState::new(settings, inventory, store.clone(), verifier).with_peeringdb(syncer);
@@ -114,6 +128,7 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     Ok(Prepared {
         state,
         worker,
+        netconf,
         listener,
         base,
     })
@@ -144,15 +159,37 @@ pub async fn run(args: ServeArgs) -> CliResult {
     let pdb_sync = p.state.peeringdb.as_ref().and_then(|s| s.spawn());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut background = Vec::new();
+    // Settle NETCONF confirmed commits left pending by a previous run first;
+    // the worker starts after that (it re-runs their jobs).
+    let netconf = p.netconf.clone();
+    let recovery = async move {
+        let s = netconf.recover_all().await;
+        if s != Default::default() {
+            tracing::info!(
+                confirmed = s.confirmed,
+                cancelled = s.cancelled,
+                nothing_pending = s.nothing_pending,
+                dropped = s.dropped,
+                failed = s.failed,
+                "settled NETCONF confirmed commits left pending by the previous run"
+            );
+        }
+    };
     if p.state.settings.worker.enabled {
         let routers = inv.routers.iter().map(|r| r.name.clone()).collect();
         let window = inv.policy.time_window_secs;
-        background.push(tokio::spawn(p.worker.clone().run(stop_rx.clone())));
+        let worker = p.worker.clone();
+        let stop = stop_rx.clone();
+        background.push(tokio::spawn(async move {
+            recovery.await;
+            worker.run(stop).await
+        }));
         background.push(tokio::spawn(
             p.worker.clone().run_poller(routers, window, stop_rx),
         ));
     } else {
         tracing::warn!("worker disabled (worker.enabled: false): approved sessions stay queued");
+        background.push(tokio::spawn(recovery));
     }
     serve(p.listener, p.state, shutdown_signal()).await?;
     if let Some(t) = pdb_sync {

@@ -9,6 +9,7 @@
 //! key path of each problem.
 
 pub mod live;
+pub mod netconf;
 pub mod parsers;
 pub mod plan;
 pub mod profile;
@@ -287,6 +288,32 @@ state:
             e.contains("drivers/frr.yaml") && e.contains("telnet"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn netconf_verify_reads_running_with_get_config() {
+        let nc = "transport: netconf\nnetconf: {}\nadd: {config: add.xml.tera}\n\
+                  remove: {config: remove.xml.tera}\nverify:\n  VERIFY\n  parser: lab-bgp-config\n";
+        let load = |verify: &str| {
+            Profiles::from_texts([(
+                "nc",
+                "drivers/nc.yaml",
+                nc.replace("VERIFY", verify).as_str(),
+            )])
+            .map_err(|e| e.to_string())
+        };
+        assert!(load("get_config: {filter: f.xml.tera}").is_ok());
+        for bad in [
+            "get_config: {source: candidate, filter: f.xml.tera}",
+            "get: {filter: f.xml.tera}",
+            "rpc: r.xml.tera",
+        ] {
+            let e = load(bad).unwrap_err();
+            assert!(
+                e.contains("drivers/nc.yaml: verify: a netconf platform verifies with get_config of source: running"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -435,6 +435,20 @@ impl Profile {
                         }
                     }
                 }
+                // The transaction reads running back between the confirmed
+                // and the confirming commit.
+                let v = &self.verify;
+                let other_read = v.get.is_some() || v.rpc.is_some();
+                let from_candidate = v
+                    .get_config
+                    .as_ref()
+                    .is_some_and(|g| g.source != Datastore::Running);
+                if other_read || from_candidate {
+                    push(
+                        "verify",
+                        "a netconf platform verifies with get_config of source: running".into(),
+                    );
+                }
             }
         }
         for (op, spec) in [("add", &self.add), ("remove", &self.remove)] {

@@ -99,6 +99,18 @@ pub struct WorkerSettings {
     pub backoff_max_ms: u64,
     /// How often BGP state is read from each router.
     pub poll_interval_ms: u64,
+    /// TEST HOOK, not for production (hidden: not in the example settings):
+    /// a NETCONF push waits this long right after its confirmed commit was
+    /// accepted, before it verifies and confirms, so a test can kill peerd
+    /// between the confirmed and the confirming commit. 0 (the default)
+    /// disables it. Keep it below the platform's `confirmed_commit_secs`,
+    /// or the server rolls the change back by itself.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub netconf_pause_after_confirmed_commit_ms: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl Default for WorkerSettings {
@@ -112,6 +124,7 @@ impl Default for WorkerSettings {
             backoff_base_ms: 2_000,
             backoff_max_ms: 300_000,
             poll_interval_ms: 5_000,
+            netconf_pause_after_confirmed_commit_ms: 0,
         }
     }
 }

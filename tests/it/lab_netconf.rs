@@ -1,84 +1,51 @@
-//! NETCONF client against the lab's real netconfd (yuma123): framing
-//! negotiation, locks, edit/commit/get-config, rejected payloads, the
-//! server's rollback of an unconfirmed commit, and recovery through the
-//! persist id from a new session.
+//! NETCONF client against the lab's real netconfd (yuma123), reached the
+//! way peerd reaches it: SSH to the lab's sshd on `NETCONF_PORT` (key auth,
+//! host key pinned through the lab's known_hosts) and its `netconf`
+//! subsystem. Framing negotiation, locks, edit/commit/get-config, rejected
+//! payloads, the server's rollback of an unconfirmed commit, and recovery
+//! through the persist id from a new session.
 //!
 //! Lab facts come from `$PEERD_LAB_DIR/lab.env` (default `/tmp/peerd-lab`).
-//! The YANG namespace is `LAB_NETCONF_NS` from lab.env, overridden by
-//! `PEERD_LAB_NETCONF_NS`, default `urn:peerd:lab-bgp` (the shared lab in
-//! /work/shared/lab serves `urn:example:lab-bgp`).
-//!
-//! The session is reached through [`connect`]: for now it spawns
-//! `netconf-subsystem` (what sshd runs for the `netconf` subsystem) with
-//! piped stdio, so these tests need no SSH client; switch that one function
-//! to the SSH transport to go through sshd.
+//! The YANG namespace is `NETCONF_NS` from lab.env, overridden by
+//! `PEERD_LAB_NETCONF_NS` (the shared lab in /work/shared/lab serves
+//! `urn:example:lab-bgp`). Every test holds [`LAB_LOCK`]: one netconfd
+//! serves them all.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
 use std::pin::Pin;
-use std::process::Stdio;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::lab::{Lab, LAB_LOCK};
 use peerd::transport::netconf::{
-    self, new_persist_id, push, recover, Commit, CommitMode, Data, Datastore, DefaultOperation,
-    EditConfig, ErrorOption, ErrorTag, Filter, Framing, NetconfError, NetconfSession, PushRequest,
-    PushStage, RecoverOutcome, Rollback, SessionConfig,
+    self, new_persist_id, push, recover, Commit, CommitMode, Data, Datastore, EditConfig,
+    ErrorOption, ErrorTag, Filter, Framing, NetconfError, NetconfSession, PushRequest, PushStage,
+    RecoverOutcome, Rollback, SessionConfig,
 };
-use tokio::io::{AsyncRead, AsyncWrite, Join, ReadBuf};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use peerd::transport::ssh::{self, SshSession, SshTarget, SubsystemStream};
+use peerd::transport::TransportError;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// One netconfd serves every test: run them one at a time.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-struct Lab {
-    user: String,
-    port: String,
-    sock: PathBuf,
-    ns: String,
+/// The lab's NETCONF server: how to reach it and its YANG namespace.
+pub struct NcLab {
+    pub target: SshTarget,
+    pub ns: String,
 }
 
-fn lab() -> Lab {
-    let dir = std::env::var("PEERD_LAB_DIR").unwrap_or_else(|_| "/tmp/peerd-lab".into());
-    let env_file = PathBuf::from(&dir).join("lab.env");
-    let text = std::fs::read_to_string(&env_file)
-        .unwrap_or_else(|e| panic!("lab not up? cannot read {}: {e}", env_file.display()));
-    let env: HashMap<String, String> = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| {
-            let v = v.trim().trim_matches(|c| c == '\'' || c == '"');
-            (k.trim().to_string(), v.to_string())
-        })
-        .collect();
-    let lab_dir = env.get("LAB_DIR").cloned().unwrap_or(dir);
-    Lab {
-        user: env
-            .get("LAB_USER")
-            .cloned()
-            .unwrap_or_else(|| "labops".into()),
-        port: env
-            .get("LAB_NETCONF_PORT")
-            .cloned()
-            .unwrap_or_else(|| "830".into()),
-        sock: env
-            .get("LAB_NETCONF_SOCK")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(&lab_dir).join("netconf/ncxserver.sock")),
-        ns: std::env::var("PEERD_LAB_NETCONF_NS")
-            .ok()
-            .or_else(|| env.get("LAB_NETCONF_NS").cloned())
-            .unwrap_or_else(|| "urn:peerd:lab-bgp".into()),
+pub fn lab() -> NcLab {
+    let lab = Lab::load();
+    let router = lab.router("lab-nc", "lab-netconf", "NETCONF_PORT");
+    NcLab {
+        target: SshTarget::from_router(&router).expect("lab key and known_hosts"),
+        ns: std::env::var("PEERD_LAB_NETCONF_NS").unwrap_or_else(|_| lab.get("NETCONF_NS").into()),
     }
 }
 
-/// The byte stream to netconfd: a `netconf-subsystem` child's stdio.
-/// Dropping it kills the subsystem process (`kill_on_drop`): netconfd sees
-/// the session drop, as when peerd is killed mid-push.
-struct LabStream {
-    _child: Child,
-    io: Join<ChildStdout, ChildStdin>,
+/// The byte stream to netconfd: the `netconf` subsystem of an SSH
+/// connection. Dropping it closes the channel and the connection: netconfd
+/// sees the session drop, as when peerd is killed mid-push.
+pub struct LabStream {
+    io: SubsystemStream,
+    _ssh: SshSession,
 }
 
 impl AsyncRead for LabStream {
@@ -107,32 +74,10 @@ impl AsyncWrite for LabStream {
     }
 }
 
-fn open_stream(lab: &Lab) -> LabStream {
-    let mut child = Command::new("/usr/sbin/netconf-subsystem")
-        .arg(format!(
-            "--ncxserver-sockname={}@{}",
-            lab.port,
-            lab.sock.display()
-        ))
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("USER", &lab.user)
-        .env(
-            "SSH_CONNECTION",
-            format!("127.0.0.1 40000 127.0.0.1 {}", lab.port),
-        )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn /usr/sbin/netconf-subsystem");
-    let stdin = child.stdin.take().expect("stdin");
-    let stdout = child.stdout.take().expect("stdout");
-    LabStream {
-        _child: child,
-        io: tokio::io::join(stdout, stdin),
-    }
+async fn open_stream(lab: &NcLab) -> Result<LabStream, TransportError> {
+    let ssh = ssh::connect(&lab.target).await?;
+    let io = ssh.subsystem("netconf").await?;
+    Ok(LabStream { io, _ssh: ssh })
 }
 
 fn config() -> SessionConfig {
@@ -145,17 +90,20 @@ fn config() -> SessionConfig {
 
 /// Open a NETCONF session to the lab router. The one place that knows the
 /// transport.
-async fn connect_with(lab: &Lab, cfg: SessionConfig) -> NetconfSession<LabStream> {
-    NetconfSession::connect(open_stream(lab), cfg)
+pub async fn connect_with(lab: &NcLab, cfg: SessionConfig) -> NetconfSession<LabStream> {
+    let stream = open_stream(lab)
+        .await
+        .expect("SSH netconf subsystem of the lab");
+    NetconfSession::connect(stream, cfg)
         .await
         .expect("NETCONF hello with the lab's netconfd")
 }
 
-async fn connect(lab: &Lab) -> NetconfSession<LabStream> {
+pub async fn connect(lab: &NcLab) -> NetconfSession<LabStream> {
     connect_with(lab, config()).await
 }
 
-fn neighbor_xml(ns: &str, addr: &str, peer_as: Option<&str>, descr: &str) -> String {
+pub fn neighbor_xml(ns: &str, addr: &str, peer_as: Option<&str>, descr: &str) -> String {
     let peer_as = peer_as
         .map(|a| format!("<peer-as>{a}</peer-as>"))
         .unwrap_or_default();
@@ -171,11 +119,11 @@ fn remove_xml(ns: &str, addr: &str) -> String {
     )
 }
 
-fn bgp_filter(ns: &str) -> String {
+pub fn bgp_filter(ns: &str) -> String {
     format!(r#"<bgp xmlns="{ns}"/>"#)
 }
 
-fn neighbors(data: &Data, ns: &str) -> Vec<String> {
+pub fn neighbors(data: &Data, ns: &str) -> Vec<String> {
     data.element
         .find_all_ns(&[(ns, "bgp"), (ns, "neighbor")])
         .iter()
@@ -183,7 +131,7 @@ fn neighbors(data: &Data, ns: &str) -> Vec<String> {
         .collect()
 }
 
-async fn running_neighbors(s: &mut NetconfSession<LabStream>, ns: &str) -> Vec<String> {
+pub async fn running_neighbors(s: &mut NetconfSession<LabStream>, ns: &str) -> Vec<String> {
     let f = bgp_filter(ns);
     let data = s
         .get_config(Datastore::Running, Some(&Filter::Subtree(&f)))
@@ -194,7 +142,7 @@ async fn running_neighbors(s: &mut NetconfSession<LabStream>, ns: &str) -> Vec<S
 
 /// Lock, retrying while another session (for example one the server has not
 /// yet reaped) holds it.
-async fn lock_retrying(s: &mut NetconfSession<LabStream>, ds: Datastore) {
+pub async fn lock_retrying(s: &mut NetconfSession<LabStream>, ds: Datastore) {
     for _ in 0..100 {
         match s.lock(ds).await {
             Ok(()) => return,
@@ -206,7 +154,7 @@ async fn lock_retrying(s: &mut NetconfSession<LabStream>, ds: Datastore) {
 }
 
 /// Plain locked commit, used to set up and clean up.
-async fn apply(s: &mut NetconfSession<LabStream>, payload: &str) {
+pub async fn apply(s: &mut NetconfSession<LabStream>, payload: &str) {
     lock_retrying(s, Datastore::Candidate).await;
     s.discard_changes().await.unwrap();
     let mut edit = EditConfig::new(Datastore::Candidate, payload);
@@ -216,7 +164,7 @@ async fn apply(s: &mut NetconfSession<LabStream>, payload: &str) {
     s.unlock(Datastore::Candidate).await.unwrap();
 }
 
-async fn remove(s: &mut NetconfSession<LabStream>, ns: &str, addrs: &[&str]) {
+pub async fn remove(s: &mut NetconfSession<LabStream>, ns: &str, addrs: &[&str]) {
     let payload: String = addrs.iter().map(|a| remove_xml(ns, a)).collect();
     apply(s, &payload).await;
 }
@@ -228,18 +176,16 @@ fn request<'a>(
     timeout: Duration,
 ) -> PushRequest<'a> {
     PushRequest {
-        config: payload,
-        default_operation: DefaultOperation::Merge,
         verify_filter: Some(Filter::Subtree(filter)),
-        confirm_timeout: timeout,
-        persist_id,
+        confirm_timeout: Some(timeout),
+        ..PushRequest::new(payload, persist_id)
     }
 }
 
 #[tokio::test]
 #[ignore = "lab"]
 async fn hello_negotiates_chunked_and_falls_back_to_eom() {
-    let _serial = SERIAL.lock().await;
+    let _serial = LAB_LOCK.lock().await;
     let lab = lab();
     let mut s = connect(&lab).await;
     assert_eq!(s.framing(), Framing::Chunked);
@@ -274,7 +220,7 @@ async fn hello_negotiates_chunked_and_falls_back_to_eom() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn lock_is_exclusive_and_denial_is_retryable() {
-    let _serial = SERIAL.lock().await;
+    let _serial = LAB_LOCK.lock().await;
     let lab = lab();
     let mut a = connect(&lab).await;
     let mut b = connect(&lab).await;
@@ -325,7 +271,7 @@ async fn lock_is_exclusive_and_denial_is_retryable() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn push_commits_verifies_and_get_config_shows_the_neighbors() {
-    let _serial = SERIAL.lock().await;
+    let _serial = LAB_LOCK.lock().await;
     let lab = lab();
     let ns = lab.ns.as_str();
     let mut s = connect(&lab).await;
@@ -400,7 +346,7 @@ async fn push_commits_verifies_and_get_config_shows_the_neighbors() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn rejected_payloads_leave_running_unchanged_and_carry_the_server_text() {
-    let _serial = SERIAL.lock().await;
+    let _serial = LAB_LOCK.lock().await;
     let lab = lab();
     let ns = lab.ns.as_str();
     let mut s = connect(&lab).await;
@@ -491,7 +437,7 @@ async fn rejected_payloads_leave_running_unchanged_and_carry_the_server_text() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn failed_verification_cancels_the_confirmed_commit() {
-    let _serial = SERIAL.lock().await;
+    let _serial = LAB_LOCK.lock().await;
     let lab = lab();
     let ns = lab.ns.as_str();
     let mut s = connect(&lab).await;
@@ -550,7 +496,7 @@ async fn confirmed_commit_only(
 /// starves it), and a request that arrives at the rollback moment can go
 /// unanswered: so poll sparsely, with short timeouts, and retry a poll that
 /// fails. The bound only stops a broken lab from hanging the run.
-async fn wait_running(lab: &Lab, pred: impl Fn(&[String]) -> bool) -> bool {
+async fn wait_running(lab: &NcLab, pred: impl Fn(&[String]) -> bool) -> bool {
     let cfg = SessionConfig {
         hello_timeout: Duration::from_secs(10),
         rpc_timeout: Duration::from_secs(10),
@@ -559,7 +505,10 @@ async fn wait_running(lab: &Lab, pred: impl Fn(&[String]) -> bool) -> bool {
     let f = bgp_filter(&lab.ns);
     for _ in 0..20 {
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let Ok(mut s) = NetconfSession::connect(open_stream(lab), cfg.clone()).await else {
+        let Ok(stream) = open_stream(lab).await else {
+            continue;
+        };
+        let Ok(mut s) = NetconfSession::connect(stream, cfg.clone()).await else {
             continue;
         };
         let Ok(data) = s
@@ -579,7 +528,7 @@ async fn wait_running(lab: &Lab, pred: impl Fn(&[String]) -> bool) -> bool {
 #[tokio::test]
 #[ignore = "lab"]
 async fn unconfirmed_commit_is_rolled_back_by_the_server() {
-    let _serial = SERIAL.lock().await;
+    let _serial = LAB_LOCK.lock().await;
     let lab = lab();
     let ns = lab.ns.as_str();
     let mut s = connect(&lab).await;
@@ -609,7 +558,7 @@ async fn unconfirmed_commit_is_rolled_back_by_the_server() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn recovery_from_a_new_session_confirms() {
-    let _serial = SERIAL.lock().await;
+    let _serial = LAB_LOCK.lock().await;
     let lab = lab();
     let ns = lab.ns.as_str();
     let mut s = connect(&lab).await;
@@ -659,7 +608,7 @@ async fn recovery_from_a_new_session_confirms() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn recovery_from_a_new_session_cancels() {
-    let _serial = SERIAL.lock().await;
+    let _serial = LAB_LOCK.lock().await;
     let lab = lab();
     let ns = lab.ns.as_str();
     let mut s = connect(&lab).await;
@@ -710,7 +659,7 @@ async fn recover_retrying(
 #[tokio::test]
 #[ignore = "lab"]
 async fn fresh_sessions_answer_their_first_request() {
-    let _serial = SERIAL.lock().await;
+    let _serial = LAB_LOCK.lock().await;
     let lab = lab();
     for base11 in [true, false] {
         let cfg = SessionConfig {

@@ -4,6 +4,7 @@
 
 mod api;
 mod e2e_lab;
+mod e2e_netconf;
 mod lab;
 mod lab_driver;
 mod lab_netconf;

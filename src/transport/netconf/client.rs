@@ -287,6 +287,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> NetconfSession<S> {
         op: &'static str,
         operation: &str,
     ) -> Result<RpcReply, NetconfError> {
+        self.exchange(op, operation).await.map(|(r, _)| r)
+    }
+
+    /// A vendor RPC (`operation` is the XML inside `<rpc>`, checked to be
+    /// well-formed before it is sent): the whole `<rpc-reply>` as the
+    /// server sent it, for parsers of replies that are not `<data>`.
+    /// `<rpc-error>`s of severity error become [`NetconfError::Rpc`].
+    pub async fn rpc_text(&mut self, operation: &str) -> Result<String, NetconfError> {
+        rpc::check_fragment(operation)?;
+        let (r, text) = self.exchange("rpc", operation).await?;
+        if r.has_errors() {
+            let mut errors = r.errors;
+            errors.sort_by_key(|e| e.severity != reply::Severity::Error);
+            return Err(NetconfError::Rpc { op: "rpc", errors });
+        }
+        Ok(text)
+    }
+
+    /// Sends one operation and returns the matching reply, parsed and as text.
+    async fn exchange(
+        &mut self,
+        op: &'static str,
+        operation: &str,
+    ) -> Result<(RpcReply, String), NetconfError> {
         if let Some(why) = &self.broken {
             return Err(NetconfError::Broken(why.clone()));
         }
@@ -302,10 +326,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> NetconfSession<S> {
                 match reply::parse_message(&text)? {
                     ServerMessage::Notification => continue,
                     ServerMessage::Reply(r) => match r.message_id.as_deref() {
-                        Some(got) if got == id => return Ok(*r),
+                        Some(got) if got == id => return Ok((*r, text)),
                         // A server that could not read our message-id answers
                         // without one (RFC 6241 §4.1); it is an error reply.
-                        None if r.has_errors() => return Ok(*r),
+                        None if r.has_errors() => return Ok((*r, text)),
                         got => {
                             return Err(NetconfError::Protocol(format!(
                                 "reply message-id {got:?} does not match request {id}"

@@ -18,7 +18,7 @@ pub mod framing;
 pub mod reply;
 pub mod rpc;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 pub mod txn;
 pub mod xml;
 

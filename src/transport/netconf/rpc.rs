@@ -218,6 +218,11 @@ pub fn validate(source: Datastore) -> String {
     format!("<validate>{}</validate>", datastore("source", source))
 }
 
+/// Fails unless `fragment` is well-formed XML content for inside `<rpc>`.
+pub fn check_fragment(fragment: &str) -> Result<(), NetconfError> {
+    is_well_formed_fragment(fragment).map(drop)
+}
+
 fn is_well_formed_fragment(fragment: &str) -> Result<xml::Element, NetconfError> {
     // The same namespace context as inside `envelope`.
     xml::parse(&format!(

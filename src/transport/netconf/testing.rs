@@ -36,10 +36,22 @@ pub fn rpc_error(tag: &str, message: &str) -> String {
 /// session-id 5, then sends `answers[i]` (zero or more messages) for the
 /// i-th request, in `framing`. Returns every message it read (hello first).
 pub async fn script(
+    io: DuplexStream,
+    caps: &[&str],
+    framing: Framing,
+    answers: Vec<Vec<String>>,
+) -> Vec<String> {
+    script_observed(io, caps, framing, answers, |_| {}).await
+}
+
+/// [`script`], calling `seen` with each request (hello excluded) before it
+/// is answered.
+pub async fn script_observed(
     mut io: DuplexStream,
     caps: &[&str],
     framing: Framing,
     answers: Vec<Vec<String>>,
+    mut seen_hook: impl FnMut(&str),
 ) -> Vec<String> {
     let mut dec = FrameDecoder::new(Framing::EndOfMessage, 1 << 20);
     let mut seen = vec![read_one(&mut io, &mut dec).await.unwrap()];
@@ -56,7 +68,10 @@ pub async fn script(
     dec.set_framing(framing);
     for msgs in answers {
         match read_one(&mut io, &mut dec).await {
-            Some(m) => seen.push(m),
+            Some(m) => {
+                seen_hook(&m);
+                seen.push(m)
+            }
             None => return seen,
         }
         for m in msgs {

@@ -9,9 +9,12 @@
 //! lock (it logs "restore running config failed (config locked)" and still
 //! answers `<ok/>`), so after a cancel-commit the push also reads running
 //! back and compares it with a snapshot taken before the edit.
-//! Capabilities pick the commit: confirmed-commit:1.1 (persist id),
-//! confirmed-commit:1.0 (same session only), or a plain commit. Without a
-//! candidate it edits running under lock with rollback-on-error.
+//! The request says what the platform wants (target datastore, default
+//! operation, error option, lock, confirmed commit or not); capabilities
+//! decide what is used: confirmed-commit:1.1 (persist id),
+//! confirmed-commit:1.0 (same session only), or a plain commit;
+//! rollback-on-error only where advertised. With `target: running` it edits
+//! running in place (under lock when asked).
 //!
 //! On any failure it cancels the pending confirmed commit (or discards the
 //! candidate), unlocks, and returns a [`PushError`] carrying the device's own
@@ -40,21 +43,63 @@ pub fn new_persist_id() -> String {
     format!("peerd-{}", hex::encode(rand::random::<[u8; 16]>()))
 }
 
-/// What to push.
+/// What to push, and how (the platform profile's `netconf` settings).
 #[derive(Debug, Clone, Copy)]
 pub struct PushRequest<'a> {
     /// The rendered configuration: content of `<config>` (see
     /// [`EditConfig::config`]).
     pub config: &'a str,
+    /// The datastore edited: `Candidate` (then committed) or `Running`
+    /// (edited in place, needs `:writable-running`).
+    pub target: Datastore,
     /// `<default-operation>` for the edit.
     pub default_operation: DefaultOperation,
+    /// `<error-option>` for the edit. `RollbackOnError` is only sent when
+    /// the server advertises `:rollback-on-error` (otherwise the server
+    /// default, stop-on-error, applies; the candidate is discarded on any
+    /// failure anyway).
+    pub error_option: Option<ErrorOption>,
+    /// Lock the edited datastore for the whole transaction.
+    pub lock: bool,
     /// Filter for the verifying get-config of running (`None`: everything).
     pub verify_filter: Option<Filter<'a>>,
     /// Confirm-timeout of the confirmed commit: the server rolls back by
-    /// itself if no confirming commit arrives in time.
-    pub confirm_timeout: Duration,
+    /// itself if no confirming commit arrives in time. `None`: a plain
+    /// commit. Used only with a candidate and when `:confirmed-commit` is
+    /// advertised.
+    pub confirm_timeout: Option<Duration>,
     /// The persist id for the confirmed commit (store it before calling).
     pub persist_id: &'a str,
+    /// Test hook: wait this long right after the confirmed commit was
+    /// accepted, before anything else (so a test can kill the process
+    /// between the confirmed and the confirming commit). Zero in production.
+    pub pause_after_confirmed_commit: Duration,
+}
+
+impl<'a> PushRequest<'a> {
+    /// A push of `config` to the candidate: merge, rollback-on-error, locked,
+    /// confirmed commit with a 120 s timeout under `persist_id`, verified
+    /// against all of running. Adjust the fields for other settings.
+    pub fn new(config: &'a str, persist_id: &'a str) -> Self {
+        PushRequest {
+            config,
+            target: Datastore::Candidate,
+            default_operation: DefaultOperation::Merge,
+            error_option: Some(ErrorOption::RollbackOnError),
+            lock: true,
+            verify_filter: None,
+            confirm_timeout: Some(Duration::from_secs(120)),
+            persist_id,
+            pause_after_confirmed_commit: Duration::ZERO,
+        }
+    }
+
+    /// The commit mode this request gets from a server with these
+    /// capabilities; `Err` names the capability the request needs and the
+    /// server lacks.
+    pub fn mode(&self, has: impl Fn(&str) -> bool) -> Result<CommitMode, &'static str> {
+        CommitMode::choose(has, self.target, self.confirm_timeout.is_some())
+    }
 }
 
 /// How the change was committed.
@@ -71,6 +116,30 @@ pub enum CommitMode {
 }
 
 impl CommitMode {
+    /// The mode for editing `target` on a server with these capabilities,
+    /// with a confirmed commit if `confirmed` is asked for and advertised
+    /// (persistent if `:confirmed-commit:1.1`). `Err` names the missing
+    /// capability.
+    pub fn choose(
+        has: impl Fn(&str) -> bool,
+        target: Datastore,
+        confirmed: bool,
+    ) -> Result<CommitMode, &'static str> {
+        match target {
+            Datastore::Candidate if !has(CAP_CANDIDATE) => Err(CAP_CANDIDATE),
+            Datastore::Candidate if confirmed && has(CAP_CONFIRMED_COMMIT_11) => {
+                Ok(CommitMode::ConfirmedPersist)
+            }
+            Datastore::Candidate if confirmed && has(CAP_CONFIRMED_COMMIT) => {
+                Ok(CommitMode::Confirmed)
+            }
+            Datastore::Candidate => Ok(CommitMode::Plain),
+            Datastore::Running if has(CAP_WRITABLE_RUNNING) => Ok(CommitMode::Running),
+            Datastore::Running => Err(CAP_WRITABLE_RUNNING),
+            Datastore::Startup => Err(":candidate or :writable-running"),
+        }
+    }
+
     /// The mode the server's capabilities allow.
     pub fn for_capabilities(has: impl Fn(&str) -> bool) -> Option<CommitMode> {
         if has(CAP_CANDIDATE) {
@@ -316,21 +385,28 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send,
     V: FnOnce(&Data) -> Result<(), String>,
 {
-    let Some(mode) = CommitMode::for_capabilities(|c| s.has(c)) else {
-        return Err(PushError {
-            stage: PushStage::Lock,
-            error: NetconfError::MissingCapability(":candidate or :writable-running"),
-            rollback: Rollback::Discarded,
-            cleanup: Vec::new(),
-        });
+    let mode = match req.mode(|c| s.has(c)) {
+        Ok(m) => m,
+        Err(cap) => {
+            return Err(PushError {
+                stage: PushStage::Lock,
+                error: NetconfError::MissingCapability(cap),
+                rollback: Rollback::Discarded,
+                cleanup: Vec::new(),
+            })
+        }
     };
     let filter = req.verify_filter.as_ref();
+    let error_option = match req.error_option {
+        Some(ErrorOption::RollbackOnError) if !s.has(CAP_ROLLBACK_ON_ERROR) => None,
+        other => other,
+    };
     let mut held = Held {
         locked: None,
         committed: false,
         mode,
         persist_id: req.persist_id.to_string(),
-        atomic_edit: s.has(CAP_ROLLBACK_ON_ERROR),
+        atomic_edit: error_option == Some(ErrorOption::RollbackOnError),
         before: None,
     };
     let mut warnings = Vec::new();
@@ -351,8 +427,10 @@ where
     } else {
         Datastore::Candidate
     };
-    step!(PushStage::Lock, s.lock(target).await);
-    held.locked = Some(target);
+    if req.lock {
+        step!(PushStage::Lock, s.lock(target).await);
+        held.locked = Some(target);
+    }
     if target == Datastore::Candidate {
         step!(PushStage::Discard, s.discard_changes().await);
     }
@@ -369,7 +447,7 @@ where
         config: req.config,
         default_operation: Some(req.default_operation),
         test_option: None,
-        error_option: held.atomic_edit.then_some(ErrorOption::RollbackOnError),
+        error_option,
     };
     let r = step!(PushStage::Edit, s.edit_config(&edit).await);
     warnings.extend(r.warnings().cloned());
@@ -377,11 +455,11 @@ where
     if mode != CommitMode::Running {
         let commit = match mode {
             CommitMode::ConfirmedPersist => Commit::Confirmed {
-                timeout: Some(req.confirm_timeout),
+                timeout: req.confirm_timeout,
                 persist: Some(req.persist_id.to_string()),
             },
             CommitMode::Confirmed => Commit::Confirmed {
-                timeout: Some(req.confirm_timeout),
+                timeout: req.confirm_timeout,
                 persist: None,
             },
             _ => Commit::Plain,
@@ -394,6 +472,15 @@ where
         };
         let r = step!(PushStage::Commit, r);
         warnings.extend(r.warnings().cloned());
+        let confirmed = matches!(mode, CommitMode::ConfirmedPersist | CommitMode::Confirmed);
+        if confirmed && !req.pause_after_confirmed_commit.is_zero() {
+            tracing::warn!(
+                session_id = s.session_id(),
+                pause = ?req.pause_after_confirmed_commit,
+                "test hook: pausing between the confirmed and the confirming commit"
+            );
+            tokio::time::sleep(req.pause_after_confirmed_commit).await;
+        }
     }
 
     let data = step!(
@@ -424,8 +511,10 @@ where
     }
 
     let mut unlock_errors = Vec::new();
-    if let Err(e) = s.unlock(target).await {
-        unlock_errors.push(format!("unlock {target}: {e}"));
+    if let Some(ds) = held.locked {
+        if let Err(e) = s.unlock(ds).await {
+            unlock_errors.push(format!("unlock {ds}: {e}"));
+        }
     }
     tracing::debug!(session_id = s.session_id(), ?mode, "NETCONF push done");
     Ok(PushOutcome {
@@ -554,11 +643,14 @@ mod tests {
         };
         let mut s = NetconfSession::connect(client, cfg).await.unwrap();
         let req = PushRequest {
-            config: NBR,
-            default_operation: DefaultOperation::Merge,
             verify_filter: Some(Filter::Subtree(r#"<bgp xmlns="urn:x"/>"#)),
-            confirm_timeout: Duration::from_secs(90),
-            persist_id: "pid-1",
+            confirm_timeout: Some(Duration::from_secs(90)),
+            target: if caps.contains(&CAND) {
+                Datastore::Candidate
+            } else {
+                Datastore::Running
+            },
+            ..PushRequest::new(NBR, "pid-1")
         };
         let r = push(&mut s, &req, verify).await;
         drop(s);
@@ -825,6 +917,63 @@ mod tests {
         assert_eq!(m(&[CAP_CANDIDATE]), Some(CommitMode::Plain));
         assert_eq!(m(&[CAP_WRITABLE_RUNNING]), Some(CommitMode::Running));
         assert_eq!(m(&[]), None);
+        let c =
+            |caps: &[&str], t, confirmed| CommitMode::choose(|c| caps.contains(&c), t, confirmed);
+        let cc = [CAP_CANDIDATE, CAP_CONFIRMED_COMMIT, CAP_CONFIRMED_COMMIT_11];
+        assert_eq!(
+            c(&cc, Datastore::Candidate, true),
+            Ok(CommitMode::ConfirmedPersist)
+        );
+        assert_eq!(c(&cc, Datastore::Candidate, false), Ok(CommitMode::Plain));
+        assert_eq!(c(&cc, Datastore::Running, true), Err(CAP_WRITABLE_RUNNING));
+        assert_eq!(
+            c(&[CAP_WRITABLE_RUNNING], Datastore::Candidate, true),
+            Err(CAP_CANDIDATE)
+        );
+        assert_eq!(
+            c(&[CAP_WRITABLE_RUNNING], Datastore::Running, true),
+            Ok(CommitMode::Running)
+        );
+    }
+
+    #[tokio::test]
+    async fn test_pause_sits_between_the_confirmed_and_the_confirming_commit() {
+        let (client, server) = duplex(1 << 16);
+        let answers = vec![
+            ok(1),
+            ok(2),
+            data(3, ""),
+            ok(4),
+            ok(5),
+            data(6, NBR),
+            ok(7),
+            ok(8),
+        ];
+        let srv = tokio::spawn(script(server, FULL, Framing::Chunked, answers));
+        let cfg = SessionConfig {
+            probe_interval: None,
+            ..SessionConfig::default()
+        };
+        let mut s = NetconfSession::connect(client, cfg).await.unwrap();
+        let pause = Duration::from_millis(200);
+        let req = PushRequest {
+            pause_after_confirmed_commit: pause,
+            ..PushRequest::new(NBR, "pid-1")
+        };
+        let started = std::time::Instant::now();
+        let mut verified_at = None;
+        push(&mut s, &req, |_| {
+            verified_at = Some(started.elapsed());
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert!(
+            verified_at.unwrap() >= pause,
+            "verify ran before the pause ended"
+        );
+        drop(s);
+        srv.await.unwrap();
     }
 
     #[test]

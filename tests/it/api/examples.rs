@@ -12,9 +12,32 @@ async fn check_accepts_the_example_inventory() {
     let root = repo_root();
     let dir = tempfile::tempdir().unwrap();
     let inv = root.join("inventory.yaml");
-    let out = cli(dir.path(), &["check", "--inventory", inv.to_str().unwrap()]).await;
+    // Default settings: templates/ and drivers/ of the working directory.
+    let out = cli(&root, &["check", "--inventory", inv.to_str().unwrap()]).await;
     assert!(out.status.success(), "{}", out.stderr);
     assert!(out.stdout.contains("OK"), "{}", out.stdout);
+    // Every shipped platform's templates were rendered.
+    for platform in [
+        "bird2",
+        "eos",
+        "frr",
+        "iosxr",
+        "junos",
+        "lab-netconf",
+        "openconfig",
+        "sros",
+    ] {
+        assert!(out.stdout.contains(platform), "{platform}: {}", out.stdout);
+    }
+    assert!(
+        out.stdout.contains("8 platform(s)") && out.stdout.contains("every template renders"),
+        "{}",
+        out.stdout
+    );
+    // Elsewhere, without templates, check says what is missing.
+    let out = cli(dir.path(), &["check", "--inventory", inv.to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    assert!(out.stderr.contains("drivers"), "{}", out.stderr);
     let cfg = root.join("peerd.example.yaml");
     let out = cli(
         dir.path(),
@@ -28,6 +51,46 @@ async fn check_accepts_the_example_inventory() {
     )
     .await;
     assert!(out.status.success(), "{}", out.stderr);
+}
+
+/// `peerd check` renders every template: a broken one fails the check
+/// with the platform, the case and the template named.
+#[tokio::test]
+async fn check_refuses_a_broken_template() {
+    let root = repo_root();
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["templates", "drivers"] {
+        let st = std::process::Command::new("cp")
+            .args([
+                "-r",
+                root.join(sub).to_str().unwrap(),
+                dir.path().to_str().unwrap(),
+            ])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    std::fs::write(
+        dir.path().join("templates/junos/remove.xml.tera"),
+        "<configuration>{{ n.address }}</configuration>\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("peerd.yaml"),
+        format!(
+            "inventory: {}\ntemplates_dir: templates\ndrivers_dir: drivers\n",
+            root.join("inventory.yaml").display()
+        ),
+    )
+    .unwrap();
+    let out = cli(dir.path(), &["check", "--config", "peerd.yaml"]).await;
+    assert!(!out.status.success(), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("platform junos") && out.stderr.contains("remove"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("remove.xml.tera"), "{}", out.stderr);
 }
 
 #[tokio::test]

@@ -1,0 +1,644 @@
+//! The NETCONF pusher: the live driver's [`NetconfPusher`] over the SSH
+//! `netconf` subsystem and our own client
+//! ([`crate::transport::netconf`]).
+//!
+//! A push is one [`txn::push`] transaction with the profile's `netconf`
+//! settings (target, default operation, error option, confirmed-commit
+//! timeout, lock): lock, discard, edit the candidate, confirmed commit with
+//! a fresh persist id, verify running through get-config with the rendered
+//! filter and the profile's parser against [`RenderedPush::expected`], then
+//! the confirming commit.
+//!
+//! # Restart recovery
+//!
+//! Before the confirmed commit goes out, the persist id is stored with the
+//! router, the operation, the expected neighbors and the verify read, in
+//! the store's meta area ([`PENDING_NS`]), and made durable. It is removed
+//! once the push confirmed or rolled back. A record left behind means
+//! peerd died (or lost the session) between the confirmed and the
+//! confirming commit: [`NetconfDriver::recover_all`] (at `peerd serve`
+//! start, before the worker runs) and every later push to that router
+//! first read running and confirm the pending commit if running verifies,
+//! cancel it otherwise ([`txn::recover_verified`]). The job itself is then
+//! re-run by the worker; pushes are idempotent, so no half state remains.
+//!
+//! # Errors for the worker
+//!
+//! Lock contention (`lock-denied`, netconfd's `in-use` while another
+//! session's confirmed commit is pending) and transport trouble are
+//! [`PushError::Transient`]; a payload the server rejects is
+//! [`PushError::Permanent`] with the server's own `error-message` and
+//! `error-path` (never `error-info`, and with secrets redacted).
+
+use super::live::NetconfPusher;
+use super::plan::{check_expected, ExpectedNeighbor};
+use super::{
+    Datastore as ProfileDatastore, DefaultOperation as ProfileDefaultOp,
+    ErrorOption as ProfileErrorOption, NetconfSettings, Op, ParserKind, PushPlan, ReadRequest,
+    RenderedPush,
+};
+use crate::inventory::Inventory;
+use crate::model::now_ms;
+use crate::store::Store;
+use crate::transport::netconf::{
+    self as nc, txn, CommitMode, Datastore, DefaultOperation, ErrorOption, Filter, NetconfError,
+    NetconfSession, PushRequest, RecoverOutcome, Rollback, SessionConfig,
+};
+use crate::transport::ssh::{self, SshSession, SshTarget};
+use crate::transport::TransportError;
+use crate::worker::PushError;
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Namespace of the store's meta area holding pending confirmed commits,
+/// keyed by persist id.
+pub const PENDING_NS: &str = "netconf-pending";
+
+/// Longest wait for `<close-session>` at the end of a session.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A byte stream a NETCONF session runs over.
+pub trait NcStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> NcStream for T {}
+
+/// An open transport to a router's NETCONF server.
+pub struct Transport {
+    pub stream: Box<dyn NcStream>,
+    /// The SSH connection carrying the stream, closed after the session.
+    pub ssh: Option<SshSession>,
+}
+
+/// Opens the byte stream to a router's NETCONF server.
+pub trait Connector: Send + Sync + 'static {
+    fn open(&self, target: &SshTarget) -> BoxFuture<'static, Result<Transport, TransportError>>;
+}
+
+/// The production connector: SSH (host key pinned) and its `netconf`
+/// subsystem.
+pub struct SshConnector;
+
+impl Connector for SshConnector {
+    fn open(&self, target: &SshTarget) -> BoxFuture<'static, Result<Transport, TransportError>> {
+        let target = target.clone();
+        Box::pin(async move {
+            let session = ssh::connect(&target).await?;
+            match session.subsystem("netconf").await {
+                Ok(stream) => Ok(Transport {
+                    stream: Box::new(stream),
+                    ssh: Some(session),
+                }),
+                Err(e) => {
+                    session.close().await;
+                    Err(e)
+                }
+            }
+        })
+    }
+}
+
+/// A neighbor a pending confirmed commit was meant to leave in running
+/// (add) or take out of it (remove).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingNeighbor {
+    pub session_id: String,
+    pub address: IpAddr,
+    pub peer_as: u32,
+}
+
+/// A confirmed commit that was (or was about to be) sent and not yet
+/// confirmed or rolled back. Holds no secret: not the payload, only what
+/// verifying running needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingCommit {
+    pub persist_id: String,
+    pub router: String,
+    /// `add` or `remove`.
+    pub op: String,
+    pub session_ids: Vec<String>,
+    pub expected: Vec<PendingNeighbor>,
+    /// The subtree filter of the verifying get-config of running.
+    pub filter: String,
+    /// The verify parser's name.
+    pub parser: String,
+    /// Per-RPC timeout of the platform.
+    pub timeout_secs: u64,
+    pub created_ms: u64,
+}
+
+impl PendingCommit {
+    fn new(push: &RenderedPush, persist_id: &str, filter: &str, timeout_secs: u64) -> Self {
+        PendingCommit {
+            persist_id: persist_id.to_string(),
+            router: push.router.clone(),
+            op: push.op.as_str().to_string(),
+            session_ids: push.session_ids.clone(),
+            expected: push
+                .expected
+                .iter()
+                .map(|e| PendingNeighbor {
+                    session_id: e.session_id.clone(),
+                    address: e.address,
+                    peer_as: e.peer_as,
+                })
+                .collect(),
+            filter: filter.to_string(),
+            parser: push.verify.parser.name().to_string(),
+            timeout_secs,
+            created_ms: now_ms(),
+        }
+    }
+
+    /// Whether running (the get-config answer) holds what the push meant.
+    pub fn check(&self, data_xml: &str) -> Result<(), String> {
+        let parser = ParserKind::from_name(&self.parser)
+            .ok_or_else(|| format!("unknown parser {:?}", self.parser))?;
+        let op = match self.op.as_str() {
+            "add" => Op::Add,
+            "remove" => Op::Remove,
+            other => return Err(format!("unknown operation {other:?}")),
+        };
+        let observed = parser.parse(&wrap_data(data_xml))?;
+        let expected: Vec<ExpectedNeighbor> = self
+            .expected
+            .iter()
+            .map(|e| ExpectedNeighbor {
+                session_id: e.session_id.clone(),
+                address: e.address,
+                peer_as: e.peer_as,
+            })
+            .collect();
+        check_expected(op, &expected, &observed).map_err(|p| p.join("; "))
+    }
+}
+
+/// `<data>` around the inner XML of a get / get-config answer, the shape
+/// the parsers read.
+fn wrap_data(inner: &str) -> String {
+    format!("<data>{inner}</data>")
+}
+
+/// One NETCONF session and the SSH connection under it.
+struct Conn {
+    nc: NetconfSession<Box<dyn NcStream>>,
+    ssh: Option<SshSession>,
+}
+
+impl Conn {
+    async fn close(self) {
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.nc.close()).await;
+        if let Some(s) = self.ssh {
+            s.close().await;
+        }
+    }
+}
+
+/// How many pending confirmed commits [`NetconfDriver::recover_all`] settled.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecoverySummary {
+    pub confirmed: usize,
+    pub cancelled: usize,
+    /// Nothing was pending any more (confirmed before the crash, rolled back
+    /// by the server at its timeout, or never sent).
+    pub nothing_pending: usize,
+    /// Records of routers no longer in the inventory (dropped; the server
+    /// rolls the commit back at its confirm timeout).
+    pub dropped: usize,
+    /// Could not be settled now (router unreachable, ...): kept, and
+    /// settled before the next push to that router.
+    pub failed: usize,
+}
+
+/// The NETCONF transport for the live driver. Cheap to clone.
+#[derive(Clone)]
+pub struct NetconfDriver {
+    inv: Arc<Inventory>,
+    store: Arc<dyn Store>,
+    connector: Arc<dyn Connector>,
+    session: SessionConfig,
+    pause_after_confirmed_commit: Duration,
+}
+
+impl NetconfDriver {
+    /// Over SSH, with default session limits.
+    pub fn new(inv: Arc<Inventory>, store: Arc<dyn Store>) -> Self {
+        NetconfDriver {
+            inv,
+            store,
+            connector: Arc::new(SshConnector),
+            session: SessionConfig::default(),
+            pause_after_confirmed_commit: Duration::ZERO,
+        }
+    }
+
+    /// Replaces the connector (tests: in-memory servers).
+    pub fn with_connector(mut self, c: Arc<dyn Connector>) -> Self {
+        self.connector = c;
+        self
+    }
+
+    /// Session limits; the per-RPC timeout is the profile's.
+    pub fn with_session_config(mut self, cfg: SessionConfig) -> Self {
+        self.session = cfg;
+        self
+    }
+
+    /// Test hook (see `worker.netconf_pause_after_confirmed_commit_ms`).
+    pub fn with_pause_after_confirmed_commit(mut self, d: Duration) -> Self {
+        self.pause_after_confirmed_commit = d;
+        self
+    }
+
+    async fn open(&self, target: &SshTarget, rpc_timeout: Duration) -> Result<Conn, PushError> {
+        let t = self.connector.open(target).await.map_err(transport_error)?;
+        let cfg = SessionConfig {
+            rpc_timeout,
+            ..self.session.clone()
+        };
+        match NetconfSession::connect(t.stream, cfg).await {
+            Ok(nc) => Ok(Conn { nc, ssh: t.ssh }),
+            Err(e) => {
+                if let Some(s) = t.ssh {
+                    s.close().await;
+                }
+                Err(PushError::Transient(format!(
+                    "router {}: NETCONF session setup failed: {e}",
+                    target.router
+                )))
+            }
+        }
+    }
+
+    /// The pending confirmed commits in the store.
+    pub fn pending(&self) -> Result<Vec<PendingCommit>, String> {
+        let items = self
+            .store
+            .meta_list(PENDING_NS)
+            .map_err(|e| format!("reading pending NETCONF commits: {e}"))?;
+        let mut out = Vec::new();
+        for (key, v) in items {
+            match serde_json::from_slice::<PendingCommit>(&v) {
+                Ok(p) => out.push(p),
+                Err(e) => {
+                    tracing::error!(key, error = %e, "unreadable pending NETCONF commit record; dropping it");
+                    let _ = self.store.meta_delete(PENDING_NS, &key);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn remember(&self, p: &PendingCommit) -> Result<(), PushError> {
+        let bytes = serde_json::to_vec(p)
+            .map_err(|e| PushError::Permanent(format!("encoding the pending commit: {e}")))?;
+        let store_err =
+            |e: crate::store::StoreError| PushError::Transient(format!("store: {e}; nothing sent"));
+        self.store
+            .meta_put(PENDING_NS, &p.persist_id, &bytes)
+            .map_err(store_err)?;
+        self.store.durable().await.map_err(store_err)
+    }
+
+    async fn forget(&self, persist_id: &str) {
+        if let Err(e) = self.store.meta_delete(PENDING_NS, persist_id) {
+            tracing::error!(error = %e, "removing a pending NETCONF commit record failed");
+            return;
+        }
+        if let Err(e) = self.store.durable().await {
+            tracing::error!(error = %e, "flushing the store failed");
+        }
+    }
+
+    /// Settles every pending confirmed commit of `router` on `conn`.
+    async fn settle(
+        &self,
+        conn: &mut Conn,
+        router: &str,
+        pending: Vec<PendingCommit>,
+        summary: &mut RecoverySummary,
+    ) -> Result<(), PushError> {
+        for p in pending {
+            let filter = Filter::Subtree(&p.filter);
+            let mut why_not = None;
+            let r = txn::recover_verified(&mut conn.nc, &p.persist_id, Some(&filter), |d| {
+                p.check(&d.xml).inspect_err(|e| why_not = Some(e.clone()))
+            })
+            .await;
+            match r {
+                Ok(out) => {
+                    match &out {
+                        RecoverOutcome::Confirmed => summary.confirmed += 1,
+                        RecoverOutcome::Cancelled => summary.cancelled += 1,
+                        RecoverOutcome::NothingPending(_) => summary.nothing_pending += 1,
+                    }
+                    tracing::info!(
+                        router,
+                        op = p.op,
+                        sessions = ?p.session_ids,
+                        outcome = ?out,
+                        running_differs = why_not.as_deref().unwrap_or(""),
+                        "settled a confirmed commit left pending by an earlier push"
+                    );
+                    self.forget(&p.persist_id).await;
+                }
+                Err(e) => {
+                    summary.failed += 1;
+                    return Err(PushError::Transient(format!(
+                        "a confirmed commit left pending by an earlier push could not be settled yet: {e}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Settles every pending confirmed commit in the store (at start, before
+    /// the worker runs): one session per router, routers in parallel.
+    pub async fn recover_all(&self) -> RecoverySummary {
+        let mut summary = RecoverySummary::default();
+        let pending = match self.pending() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot recover pending NETCONF commits");
+                return summary;
+            }
+        };
+        let mut by_router: BTreeMap<String, Vec<PendingCommit>> = BTreeMap::new();
+        for p in pending {
+            by_router.entry(p.router.clone()).or_default().push(p);
+        }
+        let jobs = by_router
+            .into_iter()
+            .map(|(router, list)| self.recover_router(router, list));
+        for s in futures::future::join_all(jobs).await {
+            summary.confirmed += s.confirmed;
+            summary.cancelled += s.cancelled;
+            summary.nothing_pending += s.nothing_pending;
+            summary.dropped += s.dropped;
+            summary.failed += s.failed;
+        }
+        summary
+    }
+
+    async fn recover_router(&self, router: String, list: Vec<PendingCommit>) -> RecoverySummary {
+        let mut summary = RecoverySummary::default();
+        let Some(r) = self.inv.router(&router) else {
+            for p in &list {
+                tracing::warn!(router, "router left the inventory; dropping its pending NETCONF commit (the server rolls it back at its confirm timeout)");
+                self.forget(&p.persist_id).await;
+                summary.dropped += 1;
+            }
+            return summary;
+        };
+        let timeout = Duration::from_secs(list.iter().map(|p| p.timeout_secs).max().unwrap_or(60));
+        let opened = match SshTarget::from_router(r) {
+            Ok(t) => self.open(&t, timeout).await,
+            Err(e) => Err(transport_error(e)),
+        };
+        let mut conn = match opened {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(router, error = %e, "cannot settle pending NETCONF commits now; will before the next push");
+                summary.failed += list.len();
+                return summary;
+            }
+        };
+        if let Err(e) = self.settle(&mut conn, &router, list, &mut summary).await {
+            tracing::warn!(router, error = %e, "settling pending NETCONF commits failed; will retry before the next push");
+        }
+        conn.close().await;
+        summary
+    }
+
+    async fn push_on(
+        &self,
+        conn: &mut Conn,
+        push: &RenderedPush,
+        settings: &NetconfSettings,
+        config: &str,
+        filter: &str,
+    ) -> Result<(), PushError> {
+        let mine: Vec<PendingCommit> = self
+            .pending()
+            .map_err(PushError::Transient)?
+            .into_iter()
+            .filter(|p| p.router == push.router)
+            .collect();
+        if !mine.is_empty() {
+            let mut summary = RecoverySummary::default();
+            self.settle(conn, &push.router, mine, &mut summary).await?;
+        }
+        let persist_id = nc::new_persist_id();
+        let req = PushRequest {
+            config,
+            target: match settings.target {
+                ProfileDatastore::Candidate => Datastore::Candidate,
+                ProfileDatastore::Running => Datastore::Running,
+            },
+            default_operation: match settings.default_operation {
+                ProfileDefaultOp::Merge => DefaultOperation::Merge,
+                ProfileDefaultOp::Replace => DefaultOperation::Replace,
+                ProfileDefaultOp::None => DefaultOperation::None,
+            },
+            error_option: Some(match settings.error_option {
+                ProfileErrorOption::RollbackOnError => ErrorOption::RollbackOnError,
+                ProfileErrorOption::StopOnError => ErrorOption::StopOnError,
+                ProfileErrorOption::ContinueOnError => ErrorOption::ContinueOnError,
+            }),
+            lock: settings.lock,
+            verify_filter: Some(Filter::Subtree(filter)),
+            confirm_timeout: (settings.confirmed_commit_secs > 0)
+                .then(|| Duration::from_secs(u64::from(settings.confirmed_commit_secs))),
+            persist_id: &persist_id,
+            pause_after_confirmed_commit: self.pause_after_confirmed_commit,
+        };
+        let mode = req.mode(|c| conn.nc.has(c)).map_err(|cap| {
+            PushError::Permanent(format!(
+                "the NETCONF server lacks capability {cap}, which platform {} needs",
+                push.platform
+            ))
+        })?;
+        let record = (mode == CommitMode::ConfirmedPersist)
+            .then(|| PendingCommit::new(push, &persist_id, filter, settings.timeout_secs));
+        if let Some(rec) = &record {
+            self.remember(rec).await?;
+        }
+        let result = txn::push(&mut conn.nc, &req, |d| {
+            push.check_verify(&wrap_data(&d.xml))
+                .map_err(|p| push.redact(&p.join("; ")))
+        })
+        .await;
+        if let Some(rec) = &record {
+            let pending =
+                matches!(&result, Err(e) if matches!(e.rollback, Rollback::Pending { .. }));
+            if pending {
+                tracing::warn!(router = %push.router, "confirmed commit left pending; settled before the next push");
+            } else {
+                self.forget(&rec.persist_id).await;
+            }
+        }
+        match result {
+            Ok(out) => {
+                for w in &out.warnings {
+                    tracing::info!(router = %push.router, warning = %push.redact(&w.to_string()), "NETCONF warning");
+                }
+                for u in &out.unlock_errors {
+                    tracing::warn!(router = %push.router, error = %push.redact(u), "NETCONF unlock after the push failed");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                for c in &e.cleanup {
+                    tracing::warn!(router = %push.router, error = %push.redact(c), "NETCONF clean-up step failed");
+                }
+                Err(classify(&e, push))
+            }
+        }
+    }
+
+    async fn push_rendered(&self, target: SshTarget, push: RenderedPush) -> Result<(), PushError> {
+        let PushPlan::Netconf { settings, config } = &push.plan else {
+            return Err(PushError::Permanent(format!(
+                "platform {}: not a NETCONF plan",
+                push.platform
+            )));
+        };
+        let filter = match &push.verify.request {
+            ReadRequest::NetconfGetConfig {
+                source: ProfileDatastore::Running,
+                filter,
+                ..
+            } => filter.clone(),
+            other => {
+                return Err(PushError::Permanent(format!(
+                    "platform {}: a NETCONF push verifies with get_config of running, not {}",
+                    push.platform,
+                    other.summary()
+                )))
+            }
+        };
+        let mut conn = self
+            .open(&target, Duration::from_secs(settings.timeout_secs))
+            .await?;
+        let r = self
+            .push_on(&mut conn, &push, settings, config, &filter)
+            .await;
+        conn.close().await;
+        r
+    }
+
+    async fn read_request(
+        &self,
+        target: SshTarget,
+        read: ReadRequest,
+    ) -> Result<String, PushError> {
+        let timeout = match &read {
+            ReadRequest::NetconfGetConfig { timeout, .. }
+            | ReadRequest::NetconfGet { timeout, .. }
+            | ReadRequest::NetconfRpc { timeout, .. } => *timeout,
+            other => {
+                return Err(PushError::Permanent(format!(
+                    "the NETCONF transport cannot run {}",
+                    other.summary()
+                )))
+            }
+        };
+        let mut conn = self.open(&target, timeout).await?;
+        let r = match &read {
+            ReadRequest::NetconfGetConfig { source, filter, .. } => {
+                let ds = match source {
+                    ProfileDatastore::Candidate => Datastore::Candidate,
+                    ProfileDatastore::Running => Datastore::Running,
+                };
+                conn.nc
+                    .get_config(ds, Some(&Filter::Subtree(filter)))
+                    .await
+                    .map(|d| wrap_data(&d.xml))
+            }
+            ReadRequest::NetconfGet { filter, .. } => conn
+                .nc
+                .get(Some(&Filter::Subtree(filter)))
+                .await
+                .map(|d| wrap_data(&d.xml)),
+            ReadRequest::NetconfRpc { body, .. } => conn.nc.rpc_text(body).await,
+            _ => unreachable!("checked above"),
+        };
+        conn.close().await;
+        r.map_err(|e| {
+            let msg = format!("NETCONF {}: {e}", read.summary());
+            if e.is_retryable() || e.breaks_session() {
+                PushError::Transient(msg)
+            } else {
+                PushError::Permanent(msg)
+            }
+        })
+    }
+}
+
+impl NetconfPusher for NetconfDriver {
+    fn push(
+        &self,
+        target: SshTarget,
+        push: RenderedPush,
+    ) -> BoxFuture<'static, Result<(), PushError>> {
+        let me = self.clone();
+        Box::pin(async move { me.push_rendered(target, push).await })
+    }
+
+    fn read(
+        &self,
+        target: SshTarget,
+        read: ReadRequest,
+    ) -> BoxFuture<'static, Result<String, PushError>> {
+        let me = self.clone();
+        Box::pin(async move { me.read_request(target, read).await })
+    }
+}
+
+/// Transport failures: the router's or the network's fault, retried (as
+/// for ssh-exec), except a remote command's own failure.
+fn transport_error(e: TransportError) -> PushError {
+    match e {
+        TransportError::Remote { .. } => PushError::Permanent(e.to_string()),
+        _ => PushError::Transient(e.to_string()),
+    }
+}
+
+/// Classifies a failed transaction for the worker. Every message is
+/// redacted.
+fn classify(e: &txn::PushError, push: &RenderedPush) -> PushError {
+    if let NetconfError::LockDenied {
+        target,
+        holder,
+        message,
+    } = &e.error
+    {
+        let who = match holder {
+            Some(h) => format!("NETCONF session {h}"),
+            None => "another NETCONF session".to_string(),
+        };
+        return PushError::Transient(push.redact(&format!(
+            "the {target} datastore is locked by {who}; nothing was changed (device: {message})"
+        )));
+    }
+    let detail = push.redact(&format!("NETCONF {}", e.detail()));
+    match &e.rollback {
+        Rollback::Failed(_) => PushError::Permanent(format!("{detail}; needs an operator")),
+        _ if e.is_retryable()
+            || e.error.breaks_session()
+            || matches!(e.error, NetconfError::Verify(_)) =>
+        {
+            PushError::Transient(detail)
+        }
+        _ => PushError::Permanent(detail),
+    }
+}
+
+#[cfg(test)]
+mod tests;
