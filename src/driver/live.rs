@@ -254,6 +254,13 @@ async fn read_exec(
 }
 
 impl RouterDriver for LiveDriver {
+    fn reads_state(&self, router: &str) -> bool {
+        self.inv
+            .router(router)
+            .and_then(|r| self.profiles.get(&r.platform))
+            .is_some_and(|p| p.state.is_some())
+    }
+
     fn push(
         &self,
         router: &str,

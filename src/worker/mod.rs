@@ -71,6 +71,12 @@ pub trait RouterDriver: Send + Sync + 'static {
         sessions: Vec<Session>,
     ) -> BoxFuture<'static, Result<PushOutcome, PushError>>;
 
+    /// False when the router's platform cannot report BGP state (the poller
+    /// then leaves its sessions `Configured`).
+    fn reads_state(&self, _router: &str) -> bool {
+        true
+    }
+
     /// Reads the BGP state of the given sessions' neighbors, keyed by the
     /// neighbor address (the requester's `local_ip`).
     fn bgp_state(

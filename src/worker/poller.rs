@@ -22,6 +22,10 @@ impl Worker {
     ) {
         let mut tasks = Vec::new();
         for router in routers {
+            if !self.driver.reads_state(&router) {
+                tracing::info!(router, "its platform reports no BGP state: not polled");
+                continue;
+            }
             let me = self.clone();
             let mut stop = shutdown.clone();
             tasks.push(tokio::spawn(async move {
