@@ -9,6 +9,7 @@
 # 3. cargo build --all-targets
 #    cargo test --all-targets -- --include-ignored   (lab tests included)
 #    cargo clippy --all-targets -- -D warnings
+#    cargo build --manifest-path fuzz/Cargo.toml   (the fuzz target builds)
 #    cargo fmt --check
 # Every step runs even when an earlier one failed (except that nothing is
 # tested when the build or the lab fails); the exit status is non-zero if
@@ -98,6 +99,10 @@ fi
 say "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings </dev/null
 record clippy $?
+
+say "fuzz target builds (cargo build --manifest-path fuzz/Cargo.toml)"
+cargo build --manifest-path fuzz/Cargo.toml </dev/null
+record fuzz-build $?
 
 say "cargo fmt --check"
 cargo fmt --check </dev/null
