@@ -5,6 +5,7 @@
 mod api;
 mod e2e_lab;
 mod e2e_netconf;
+mod e2e_openconfig;
 mod lab;
 mod lab_driver;
 mod lab_netconf;

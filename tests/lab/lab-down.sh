@@ -57,7 +57,7 @@ stop() {
 }
 
 if [ -s "$PIDS_FILE" ]; then
-    # newest first: sshd, netconfd, the BIRDs, bgpd, zebra
+    # newest first: sshd, the netconfds, the BIRDs, bgpd, zebra
     tac "$PIDS_FILE" | while read -r pid label comm; do
         [ -n "${pid:-}" ] || continue
         if pid_is "$pid" "$comm"; then
@@ -97,7 +97,8 @@ if [ -s "$NETNS_FILE" ]; then
 fi
 [ $rc = 0 ] || exit 1
 
-rm -f "$PIDS_FILE" "$NETNS_FILE" "$LAB_DIR/lab.env" "$LAB_DIR/netconf/ncxserver.sock"
+rm -f "$PIDS_FILE" "$NETNS_FILE" "$LAB_DIR/lab.env" "$LAB_DIR/netconf/ncxserver.sock" \
+    "$LAB_DIR/netconf-oc/ncxserver.sock"
 if [ $PURGE = 1 ]; then
     rm -rf -- "$LAB_DIR"
     log "lab stopped; $LAB_DIR removed"

@@ -11,6 +11,9 @@
 #                   :2222 -> bash with a vtysh bound to rtr
 #                   :2223 -> bash in rtr2's dir with birdc/bird bound to rtr2
 #                   :8830 -> netconf subsystem -> netconfd (module peerd-lab-bgp)
+#                   :8831 -> netconf subsystem -> a second netconfd serving the
+#                            real OpenConfig models (openconfig-network-instance,
+#                            made loadable by oc-prep.py)    -> platform openconfig
 #
 # A lab already running in the same PEERD_LAB_DIR is stopped first. Every
 # PID and namespace started is recorded in $PEERD_LAB_DIR/state; on any
@@ -37,8 +40,8 @@ fi
 for ns in "$NS_IXP" "$NS_RTR" "$NS_RTR2" "$NS_PEER1" "$NS_PEER2"; do
     netns_exists "$ns" && die "netns $ns exists but is not this lab's (set PEERD_LAB_NS_PREFIX)"
 done
-for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT"; do
-    port_in_use "$p" && die "TCP port $p is in use (set PEERD_LAB_RTR_PORT / _RTR2_PORT / _NETCONF_PORT)"
+for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT"; do
+    port_in_use "$p" && die "TCP port $p is in use (set PEERD_LAB_RTR_PORT / _RTR2_PORT / _NETCONF_PORT / _OC_PORT)"
 done
 
 mkdir -p "$LAB_DIR" "$STATE_DIR"
@@ -52,7 +55,7 @@ on_exit() {
     [ "$UP" = 1 ] && return
     log "lab-up failed; last log lines:"
     local f
-    for f in "$LAB_DIR"/rtr/log/*.log "$LAB_DIR"/*/bird.log "$LAB_DIR"/netconf/netconfd.log "$LAB_DIR"/ssh/sshd.log; do
+    for f in "$LAB_DIR"/rtr/log/*.log "$LAB_DIR"/*/bird.log "$LAB_DIR"/netconf/netconfd.log "$LAB_DIR"/netconf-oc/netconfd.log "$LAB_DIR"/ssh/sshd.log; do
         [ -s "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }
     done
     "$LAB_SRC/lab-down.sh" || true
@@ -280,8 +283,90 @@ record_pid "$NC_PID" netconfd netconfd
 wait_for 15 "netconfd socket" test -S "$N/ncxserver.sock"
 pid_is "$NC_PID" netconfd || die "netconfd did not stay up (see $N/netconfd.log)"
 
+# ---------------------------------------------------------------- netconfd (OpenConfig)
+# The unmodified OpenConfig models (tests/lab/yang/openconfig) are rewritten
+# into a copy netconfd 2.13 can load (oc-prep.py says how and why). The
+# startup config holds what the openconfig platform's pushes refer to: the
+# DEFAULT network-instance, its BGP protocol with our AS (global/config/as
+# is mandatory) and the accept-all policies PEERD-IN / PEERD-OUT that
+# apply-policy names (leafrefs: they must exist). Its load overlaps with
+# sshd's start; readiness is checked below.
+log "netconfd with the OpenConfig models (openconfig-network-instance)"
+O=$LAB_DIR/netconf-oc
+mkdir -p "$O/yang" "$O/home"
+/usr/bin/python3 "$LAB_SRC/oc-prep.py" "$LAB_SRC/yang/openconfig" "$O/yang" \
+    openconfig-network-instance > "$O/oc-prep.txt" \
+    || die "oc-prep.py failed (see $O/oc-prep.txt)"
+oc_policy() {   # oc_policy <name>: an accept-all policy-definition
+    cat <<EOF
+      <policy-definition>
+        <name>$1</name>
+        <config><name>$1</name></config>
+        <statements>
+          <statement>
+            <name>10</name>
+            <config><name>10</name></config>
+            <actions><config><policy-result>ACCEPT_ROUTE</policy-result></config></actions>
+          </statement>
+        </statements>
+      </policy-definition>
+EOF
+}
+cat > "$O/startup-cfg.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">
+  <network-instances xmlns="http://openconfig.net/yang/network-instance">
+    <network-instance>
+      <name>DEFAULT</name>
+      <config>
+        <name>DEFAULT</name>
+        <type xmlns:oc-ni-types="http://openconfig.net/yang/network-instance-types">oc-ni-types:DEFAULT_INSTANCE</type>
+      </config>
+      <protocols>
+        <protocol>
+          <identifier xmlns:oc-pol-types="http://openconfig.net/yang/policy-types">oc-pol-types:BGP</identifier>
+          <name>BGP</name>
+          <config>
+            <identifier xmlns:oc-pol-types="http://openconfig.net/yang/policy-types">oc-pol-types:BGP</identifier>
+            <name>BGP</name>
+          </config>
+          <bgp>
+            <global><config><as>$RTR_ASN</as><router-id>$RTR_V4</router-id></config></global>
+          </bgp>
+        </protocol>
+      </protocols>
+    </network-instance>
+  </network-instances>
+  <routing-policy xmlns="http://openconfig.net/yang/routing-policy">
+    <policy-definitions>
+$(oc_policy PEERD-IN)
+$(oc_policy PEERD-OUT)
+    </policy-definitions>
+  </routing-policy>
+</config>
+EOF
+# --running-error=continue: boot-time errors in the startup config become
+# warnings (commits are validated in full either way); the check for
+# "Startup config loaded OK" below keeps a broken startup config fatal.
+(
+    cd "$O"
+    HOME=$O/home exec setsid /usr/sbin/netconfd \
+        --modpath="$O/yang:/usr/share/yuma/modules" \
+        --module=openconfig-network-instance \
+        --running-error=continue \
+        --superuser="$LAB_USER" \
+        --ncxserver-sockname="$O/ncxserver.sock" \
+        --port="$OC_PORT" \
+        --startup="$O/startup-cfg.xml" \
+        --target=candidate \
+        --log="$O/netconfd.log" --log-level=info \
+        </dev/null >>"$O/netconfd.out" 2>&1
+) &
+OC_PID=$!
+record_pid "$OC_PID" netconfd-oc netconfd
+
 # ---------------------------------------------------------------- sshd
-log "sshd on 127.0.0.1:$RTR_PORT (rtr), :$RTR2_PORT (rtr2), :$NETCONF_PORT (netconf)"
+log "sshd on 127.0.0.1:$RTR_PORT (rtr), :$RTR2_PORT (rtr2), :$NETCONF_PORT (netconf), :$OC_PORT (openconfig)"
 S=$LAB_DIR/ssh
 mkdir -p "$S"
 chmod 755 "$S"
@@ -292,17 +377,19 @@ ssh-keygen -q -t ed25519 -N '' -C peerd-lab-unauthorized -f "$S/wrong_id_ed25519
 cp "$S/id_ed25519.pub" "$S/authorized_keys"
 chmod 644 "$S/authorized_keys"
 HOSTKEY=$(cut -d' ' -f1,2 "$S/ssh_host_ed25519_key.pub")
-for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT"; do
+for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT"; do
     echo "[127.0.0.1]:$p $HOSTKEY"
 done > "$S/known_hosts"
 chmod 644 "$S/known_hosts"
 
 SUBSYS="/usr/sbin/netconf-subsystem --ncxserver-sockname=$NETCONF_PORT@$N/ncxserver.sock"
+SUBSYS_OC="/usr/sbin/netconf-subsystem --ncxserver-sockname=$OC_PORT@$O/ncxserver.sock"
 cat > "$S/sshd_config" <<EOF
 # peerd lab sshd: loopback only, key auth only, one user.
 Port $RTR_PORT
 Port $RTR2_PORT
 Port $NETCONF_PORT
+Port $OC_PORT
 ListenAddress 127.0.0.1
 AddressFamily inet
 HostKey $S/ssh_host_ed25519_key
@@ -334,6 +421,8 @@ Match LocalPort $RTR2_PORT
     ForceCommand $LAB_DIR/bin/rtr2/login
 Match LocalPort $NETCONF_PORT
     ForceCommand $SUBSYS
+Match LocalPort $OC_PORT
+    ForceCommand $SUBSYS_OC
 EOF
 mkdir -p /run/sshd
 chmod 755 /run/sshd
@@ -341,7 +430,7 @@ chmod 755 /run/sshd
 /usr/sbin/sshd -f "$S/sshd_config" -E "$S/sshd.log"
 wait_for 15 "sshd pid file" test -s "$S/sshd.pid"
 record_pid "$(cat "$S/sshd.pid")" sshd sshd
-for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT"; do
+for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT"; do
     wait_for 15 "sshd on port $p" port_listening "$p"
 done
 
@@ -350,6 +439,10 @@ rtr_ready() { lab_ssh "$RTR_PORT" "vtysh -c 'show bgp summary json'" | grep -q '
 rtr2_ready() { lab_ssh "$RTR2_PORT" "birdc show status" | grep -q 'Daemon is up and running'; }
 wait_for 20 "vtysh over ssh (port $RTR_PORT)" rtr_ready
 wait_for 20 "birdc over ssh (port $RTR2_PORT)" rtr2_ready
+wait_for 60 "OpenConfig netconfd socket" sh -c "test -S '$O/ncxserver.sock' || ! kill -0 $OC_PID"
+pid_is "$OC_PID" netconfd || die "the OpenConfig netconfd did not stay up (see $O/netconfd.log)"
+grep -q "Startup config loaded OK" "$O/netconfd.log" \
+    || die "the OpenConfig netconfd did not load $O/startup-cfg.xml (see $O/netconfd.log)"
 
 # ---------------------------------------------------------------- facts
 cat > "$LAB_DIR/lab.env" <<EOF
@@ -398,6 +491,11 @@ PEERD_LAB_PEER2_MD5='$PEER2_MD5'
 PEERD_LAB_PEER2_BIRDC='/usr/sbin/birdc -s $LAB_DIR/peer2/bird.ctl'
 PEERD_LAB_NETCONF_MODULE='peerd-lab-bgp'
 PEERD_LAB_NETCONF_NS='urn:peerd:lab-bgp'
+PEERD_LAB_OC_PORT='$OC_PORT'
+PEERD_LAB_OC_MODULE='openconfig-network-instance'
+PEERD_LAB_OC_NETWORK_INSTANCE='DEFAULT'
+PEERD_LAB_OC_POLICY_IN='PEERD-IN'
+PEERD_LAB_OC_POLICY_OUT='PEERD-OUT'
 EOF
 chmod 644 "$LAB_DIR/lab.env"
 

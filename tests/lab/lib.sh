@@ -9,6 +9,8 @@
 #   PEERD_LAB_RTR_PORT      127.0.0.1 port -> FRR (vtysh)  (default 2222)
 #   PEERD_LAB_RTR2_PORT     127.0.0.1 port -> BIRD rtr2    (default 2223)
 #   PEERD_LAB_NETCONF_PORT  127.0.0.1 port -> netconfd     (default 8830)
+#   PEERD_LAB_OC_PORT       127.0.0.1 port -> netconfd with the OpenConfig
+#                           models (default 8831)
 #   PEERD_LAB_NO_INSTALL=1  never call apt-get; fail if something is missing
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -21,6 +23,7 @@ LAB_NS_PREFIX=${PEERD_LAB_NS_PREFIX:-}
 RTR_PORT=${PEERD_LAB_RTR_PORT:-2222}
 RTR2_PORT=${PEERD_LAB_RTR2_PORT:-2223}
 NETCONF_PORT=${PEERD_LAB_NETCONF_PORT:-8830}
+OC_PORT=${PEERD_LAB_OC_PORT:-8831}
 
 NS_IXP=${LAB_NS_PREFIX}ixp
 NS_RTR=${LAB_NS_PREFIX}rtr
@@ -58,11 +61,11 @@ check_settings() {
         *[!A-Za-z0-9_-]*) die "PEERD_LAB_NS_PREFIX may only hold letters, digits, _ and -" ;;
     esac
     local p
-    for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT"; do
+    for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT"; do
         case "$p" in ''|*[!0-9]*) die "port '$p' is not a number" ;; esac
     done
-    [ "$RTR_PORT" != "$RTR2_PORT" ] && [ "$RTR_PORT" != "$NETCONF_PORT" ] && [ "$RTR2_PORT" != "$NETCONF_PORT" ] \
-        || die "the three lab ports must differ"
+    [ "$(printf '%s\n' "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT" | sort -u | wc -l)" = 4 ] \
+        || die "the four lab ports must differ"
 }
 
 # ---------------------------------------------------------------- packages
@@ -80,6 +83,7 @@ ensure_packages() {
     { command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1; } || need+=(openssh-client)
     command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
     command -v setsid >/dev/null 2>&1 || need+=(util-linux)
+    [ -x /usr/bin/python3 ] || need+=(python3)   # oc-prep.py
     command -v useradd >/dev/null 2>&1 || need+=(passwd)
     [ ${#need[@]} -eq 0 ] && return 0
     mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
