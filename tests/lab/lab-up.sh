@@ -55,12 +55,22 @@ on_exit() {
     [ "$UP" = 1 ] && return
     log "lab-up failed; last log lines:"
     local f
-    for f in "$LAB_DIR"/rtr/log/*.log "$LAB_DIR"/*/bird.log "$LAB_DIR"/netconf/netconfd.log "$LAB_DIR"/netconf-oc/netconfd.log "$LAB_DIR"/ssh/sshd.log; do
+    for f in "$LAB_DIR"/rtr/log/*.log "$LAB_DIR"/*/bird.log "$LAB_DIR"/netconf/netconfd.log "$LAB_DIR"/netconf-oc/oc-prep.txt "$LAB_DIR"/netconf-oc/netconfd.log "$LAB_DIR"/ssh/sshd.log; do
         [ -s "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }
     done
+    # oc-prep.py may still run when an early step failed
+    [ -n "${PREP_PID:-}" ] && kill "$PREP_PID" 2>/dev/null
     "$LAB_SRC/lab-down.sh" || true
 }
 trap on_exit EXIT
+
+# The OpenConfig models' loadable copy (about 1 s of python) is made while
+# the namespaces, FRR and BIRD come up; netconfd waits for it further down.
+O=$LAB_DIR/netconf-oc
+mkdir -p "$O/yang" "$O/home"
+/usr/bin/python3 "$LAB_SRC/oc-prep.py" "$LAB_SRC/yang/openconfig" "$O/yang" \
+    openconfig-network-instance > "$O/oc-prep.txt" 2>&1 &
+PREP_PID=$!
 
 # ---------------------------------------------------------------- topology
 log "namespaces and the IXP bridge"
@@ -292,11 +302,7 @@ pid_is "$NC_PID" netconfd || die "netconfd did not stay up (see $N/netconfd.log)
 # apply-policy names (leafrefs: they must exist). Its load overlaps with
 # sshd's start; readiness is checked below.
 log "netconfd with the OpenConfig models (openconfig-network-instance)"
-O=$LAB_DIR/netconf-oc
-mkdir -p "$O/yang" "$O/home"
-/usr/bin/python3 "$LAB_SRC/oc-prep.py" "$LAB_SRC/yang/openconfig" "$O/yang" \
-    openconfig-network-instance > "$O/oc-prep.txt" \
-    || die "oc-prep.py failed (see $O/oc-prep.txt)"
+wait "$PREP_PID" || die "oc-prep.py failed (see $O/oc-prep.txt)"
 oc_policy() {   # oc_policy <name>: an accept-all policy-definition
     cat <<EOF
       <policy-definition>
