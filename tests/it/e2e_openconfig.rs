@@ -231,3 +231,36 @@ async fn openconfig_round_trip_on_the_real_models() {
     );
     me.close().await.unwrap();
 }
+
+/// Removing a neighbor that is not on the router (a replay after a crash,
+/// or a session deleted before its push) is done, not an error, even
+/// though this netconfd refuses to remove what is absent.
+#[tokio::test]
+#[ignore = "lab"]
+async fn removing_an_absent_neighbor_is_done() {
+    use peerd::driver::live::LiveDriver;
+    use peerd::driver::netconf::NetconfDriver;
+    use peerd::driver::Op;
+    use peerd::model::Session;
+    use peerd::store::{SledStore, Store};
+    use std::sync::Arc;
+    let _one = LAB_LOCK.lock().await;
+    let lab = Lab::load();
+    let inv_json: Value =
+        serde_json::from_str(&lab_inventory_yaml(&lab, &[oc_router(&lab)])).unwrap();
+    let inv: peerd::inventory::Inventory = serde_json::from_value(inv_json).unwrap();
+    let inv = Arc::new(inv);
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+    let base = crate::lab_driver::driver(&inv);
+    let d: LiveDriver = base.with_netconf(Arc::new(NetconfDriver::new(inv.clone(), store)));
+    let s = Session::sample(
+        "oc",
+        LOC,
+        (65002, "2001:db8:11::99".parse().unwrap()),
+        (65001, V6_OURS.parse().unwrap()),
+    );
+    d.apply("oc", Op::Remove, &[s])
+        .await
+        .expect("removal of an absent neighbor");
+}
