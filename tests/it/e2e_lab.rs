@@ -176,7 +176,7 @@ pub fn bird_protocols(lab: &Lab) -> Vec<String> {
 }
 
 /// POSTs one session and returns its id.
-async fn post_one(p: &Peerd, token: &str, body: Value) -> String {
+pub async fn post_one(p: &Peerd, token: &str, body: Value) -> String {
     let r = p.post("/sessions", token, &json!([body])).await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);
     r.body["sessions"][0]["session_id"]
@@ -187,6 +187,36 @@ async fn post_one(p: &Peerd, token: &str, body: Value) -> String {
 
 /// The acceptance flow on one router: v4, v6 and v4+MD5 sessions reach
 /// Configured then Established (API and BIRD peer), DELETE removes them.
+/// POSTs an IPv4, an IPv6 and an IPv4+MD5 session (AS65002, AS65002,
+/// AS65003) at `loc` and waits until each is `Configured`, exactly once.
+pub async fn post_three_configured(
+    p: &Peerd,
+    addrs: [&str; 3],
+    ours: (&str, &str),
+    loc: &str,
+    md5: &str,
+) -> [(&'static str, String); 3] {
+    let ids = [
+        (
+            TOK_P1,
+            post_one(p, TOK_P1, sess(65002, addrs[0], ours.0, loc, None)).await,
+        ),
+        (
+            TOK_P1,
+            post_one(p, TOK_P1, sess(65002, addrs[1], ours.1, loc, None)).await,
+        ),
+        (
+            TOK_P2,
+            post_one(p, TOK_P2, sess(65003, addrs[2], ours.0, loc, Some(md5))).await,
+        ),
+    ];
+    for (tok, id) in &ids {
+        wait_status(p, tok, id, "Configured", 60).await;
+        assert_eq!(times_entered(p, id, "Configured").await, 1, "{id}");
+    }
+    ids
+}
+
 async fn flow(loc: &str, ours_key: (&str, &str), proto: &str) {
     let _one = LAB_LOCK.lock().await;
     let lab = Lab::load();

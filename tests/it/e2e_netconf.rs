@@ -20,7 +20,8 @@
 //! level in [`crate::lab_netconf`].
 
 use crate::e2e_lab::{
-    lab_inventory_yaml, sess, times_entered, wait_gone, wait_status, TOK_P1, TOK_P2,
+    lab_inventory_yaml, post_one, post_three_configured, sess, times_entered, wait_gone,
+    wait_status, TOK_P1, TOK_P2,
 };
 use crate::lab::{Lab, LAB_LOCK};
 use crate::lab_netconf::{self as nl, NcLab};
@@ -81,15 +82,6 @@ async fn start_nc(
     let p = Peerd::start(&o).await;
     std::mem::forget(pdb);
     p
-}
-
-async fn post_one(p: &Peerd, token: &str, body: Value) -> String {
-    let r = p.post("/sessions", token, &json!([body])).await;
-    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
-    r.body["sessions"][0]["session_id"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 /// Running's neighbors (address, peer-as, md5-password), read through the
@@ -154,24 +146,7 @@ async fn netconf_round_trip() {
 
     let p = start_nc(&lab, nc_router(&lab, "nc", "lab-netconf"), "", None).await;
     let md5 = lab.get("PEER2_MD5");
-    let ids = [
-        (
-            TOK_P1,
-            post_one(&p, TOK_P1, sess(65002, addrs[0], V4_OURS, LOC, None)).await,
-        ),
-        (
-            TOK_P1,
-            post_one(&p, TOK_P1, sess(65002, addrs[1], V6_OURS, LOC, None)).await,
-        ),
-        (
-            TOK_P2,
-            post_one(&p, TOK_P2, sess(65003, addrs[2], V4_OURS, LOC, Some(md5))).await,
-        ),
-    ];
-    for (tok, id) in &ids {
-        wait_status(&p, tok, id, "Configured", 60).await;
-        assert_eq!(times_entered(&p, id, "Configured").await, 1, "{id}");
-    }
+    let ids = post_three_configured(&p, addrs, (V4_OURS, V6_OURS), LOC, md5).await;
     let now = running(&mut me, &nc.ns).await;
     for (addr, asn, secret) in [
         (addrs[0], "65002", None),

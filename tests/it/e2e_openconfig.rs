@@ -8,9 +8,7 @@
 //! address family and policies; DELETE removes them from running and the
 //! API answers 404. Running is left as the lab started it.
 
-use crate::e2e_lab::{
-    lab_inventory_yaml, sess, times_entered, wait_gone, wait_status, TOK_P1, TOK_P2,
-};
+use crate::e2e_lab::{lab_inventory_yaml, post_three_configured, wait_gone, TOK_P1, TOK_P2};
 use crate::lab::{Lab, LAB_LOCK};
 use crate::lab_netconf::{self as nl, NcLab};
 use crate::support::{fake_pdb, profile, Options, Peerd};
@@ -67,15 +65,6 @@ async fn start_oc(lab: &Lab) -> Peerd {
     // the stand-in must outlive the test: leak it with the process
     std::mem::forget(pdb);
     p
-}
-
-async fn post_one(p: &Peerd, token: &str, body: Value) -> String {
-    let r = p.post("/sessions", token, &json!([body])).await;
-    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
-    r.body["sessions"][0]["session_id"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 /// `<network-instances>` down to our BGP instance, around `inner`.
@@ -170,24 +159,7 @@ async fn openconfig_round_trip_on_the_real_models() {
 
     let p = start_oc(&lab).await;
     let md5 = lab.get("PEER2_MD5");
-    let ids = [
-        (
-            TOK_P1,
-            post_one(&p, TOK_P1, sess(65002, addrs[0], V4_OURS, LOC, None)).await,
-        ),
-        (
-            TOK_P1,
-            post_one(&p, TOK_P1, sess(65002, addrs[1], V6_OURS, LOC, None)).await,
-        ),
-        (
-            TOK_P2,
-            post_one(&p, TOK_P2, sess(65003, addrs[2], V4_OURS, LOC, Some(md5))).await,
-        ),
-    ];
-    for (tok, id) in &ids {
-        wait_status(&p, tok, id, "Configured", 60).await;
-        assert_eq!(times_entered(&p, id, "Configured").await, 1, "{id}");
-    }
+    let ids = post_three_configured(&p, addrs, (V4_OURS, V6_OURS), LOC, md5).await;
     let now = running(&mut me, &lab).await;
     for (addr, asn, secret, afi) in [
         (addrs[0], "65002", None, "IPV4_UNICAST"),
