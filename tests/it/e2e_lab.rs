@@ -56,12 +56,49 @@ pub async fn start(
     worker_yaml: &str,
     platform_root: Option<&Path>,
 ) -> Peerd {
+    start_with(lab_inventory_yaml(lab, extra), worker_yaml, platform_root).await
+}
+
+/// The first extra router's location (`pdb:ix:11`) with an IPv4 LAN too.
+pub const EXTRA_LOC: &str = "pdb:ix:11";
+pub const EXTRA_V4_LAN: &str = "198.51.100.0/24";
+pub const EXTRA_V4_OURS: &str = "198.51.100.1";
+pub const EXTRA_V6_OURS: &str = "2001:db8:11::1";
+
+/// The lab inventory with `router` as the only extra router, serving
+/// [`EXTRA_LOC`] over IPv4 ([`EXTRA_V4_LAN`]) and IPv6.
+pub fn inventory_with_extra_v4(lab: &Lab, router: Router) -> String {
+    let mut inv: Value = serde_json::from_str(&lab_inventory_yaml(lab, &[router])).unwrap();
+    let loc = inv["locations"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|l| l["id"] == EXTRA_LOC)
+        .unwrap();
+    loc["prefixes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!(EXTRA_V4_LAN));
+    loc["our_ips"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!(EXTRA_V4_OURS));
+    serde_json::to_string_pretty(&inv).unwrap()
+}
+
+/// Starts peerd with `inventory_yaml`, the worker on and fast timers, and a
+/// stand-in PeeringDB that knows the lab peers' tokens.
+pub async fn start_with(
+    inventory_yaml: String,
+    worker_yaml: &str,
+    platform_root: Option<&Path>,
+) -> Peerd {
     let pdb = fake_pdb().await;
     pdb.add_token(TOK_P1, profile(21, &[(65002, 15, 15)]));
     pdb.add_token(TOK_P2, profile(22, &[(65003, 15, 15)]));
     let mut o = Options::new(&pdb);
     o.worker = true;
-    o.inventory_yaml = Some(lab_inventory_yaml(lab, extra));
+    o.inventory_yaml = Some(inventory_yaml);
     o.worker_yaml = format!(
         "  tick_ms: 100\n  poll_interval_ms: 500\n  backoff_base_ms: 300\n  backoff_max_ms: 1000\n{worker_yaml}"
     );

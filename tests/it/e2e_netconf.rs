@@ -20,29 +20,28 @@
 //! level in [`crate::lab_netconf`].
 
 use crate::e2e_lab::{
-    lab_inventory_yaml, post_one, post_three_configured, sess, times_entered, wait_gone,
-    wait_status, TOK_P1, TOK_P2,
+    inventory_with_extra_v4, post_one, post_three_configured, sess, start_with, times_entered,
+    wait_gone, wait_status, EXTRA_LOC, EXTRA_V4_OURS, EXTRA_V6_OURS, TOK_P1, TOK_P2,
 };
 use crate::lab::{Lab, LAB_LOCK};
 use crate::lab_netconf::{self as nl, NcLab};
-use crate::support::{fake_pdb, profile, Options, Peerd};
+use crate::support::Peerd;
 use peerd::driver::netconf::PENDING_NS;
 use peerd::inventory::Router;
 use peerd::store::{SledStore, Store};
 use peerd::transport::netconf::{
     new_persist_id, push, Datastore, Filter, NetconfSession, PushRequest,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The IPv4 LAN added to the NETCONF router's location (the IPv6 one is
 /// `2001:db8:11::/64`, from [`lab_inventory_yaml`]).
-const V4_LAN: &str = "198.51.100.0/24";
-const V4_OURS: &str = "198.51.100.1";
-const V6_OURS: &str = "2001:db8:11::1";
-const LOC: &str = "pdb:ix:11";
+const V4_OURS: &str = EXTRA_V4_OURS;
+const V6_OURS: &str = EXTRA_V6_OURS;
+const LOC: &str = EXTRA_LOC;
 
 /// A `lab-netconf` router (or `platform`) on the lab's netconfd.
 fn nc_router(lab: &Lab, name: &str, platform: &str) -> Router {
@@ -60,28 +59,12 @@ async fn start_nc(
     worker_yaml: &str,
     platform_root: Option<&Path>,
 ) -> Peerd {
-    let mut inv: Value = serde_json::from_str(&lab_inventory_yaml(lab, &[router])).unwrap();
-    let loc = inv["locations"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|l| l["id"] == LOC)
-        .unwrap();
-    loc["prefixes"].as_array_mut().unwrap().push(json!(V4_LAN));
-    loc["our_ips"].as_array_mut().unwrap().push(json!(V4_OURS));
-    let pdb = fake_pdb().await;
-    pdb.add_token(TOK_P1, profile(21, &[(65002, 15, 15)]));
-    pdb.add_token(TOK_P2, profile(22, &[(65003, 15, 15)]));
-    let mut o = Options::new(&pdb);
-    o.worker = true;
-    o.inventory_yaml = Some(serde_json::to_string_pretty(&inv).unwrap());
-    o.worker_yaml = format!(
-        "  tick_ms: 100\n  poll_interval_ms: 500\n  backoff_base_ms: 300\n  backoff_max_ms: 1000\n{worker_yaml}"
-    );
-    o.platform_root = platform_root.map(Path::to_path_buf);
-    let p = Peerd::start(&o).await;
-    std::mem::forget(pdb);
-    p
+    start_with(
+        inventory_with_extra_v4(lab, router),
+        worker_yaml,
+        platform_root,
+    )
+    .await
 }
 
 /// Running's neighbors (address, peer-as, md5-password), read through the

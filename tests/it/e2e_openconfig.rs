@@ -8,22 +8,22 @@
 //! address family and policies; DELETE removes them from running and the
 //! API answers 404. Running is left as the lab started it.
 
-use crate::e2e_lab::{lab_inventory_yaml, post_three_configured, wait_gone, TOK_P1, TOK_P2};
+use crate::e2e_lab::{
+    inventory_with_extra_v4, lab_inventory_yaml, post_three_configured, start_with, wait_gone,
+    EXTRA_LOC, EXTRA_V4_OURS, EXTRA_V6_OURS, TOK_P2,
+};
 use crate::lab::{Lab, LAB_LOCK};
 use crate::lab_netconf::{self as nl, NcLab};
-use crate::support::{fake_pdb, profile, Options, Peerd};
+use crate::support::Peerd;
 use peerd::inventory::Router;
 use peerd::transport::netconf::{Datastore, Element, Filter, NetconfSession};
 use peerd::transport::ssh::SshTarget;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const NI: &str = "http://openconfig.net/yang/network-instance";
-/// The location's IPv4 LAN, added to `pdb:ix:11` (its IPv6 LAN is
-/// `2001:db8:11::/64`, from [`lab_inventory_yaml`]).
-const V4_LAN: &str = "198.51.100.0/24";
-const V4_OURS: &str = "198.51.100.1";
-const V6_OURS: &str = "2001:db8:11::1";
-const LOC: &str = "pdb:ix:11";
+const V4_OURS: &str = EXTRA_V4_OURS;
+const V6_OURS: &str = EXTRA_V6_OURS;
+const LOC: &str = EXTRA_LOC;
 
 /// The `openconfig` router on the lab's OpenConfig netconfd, with the
 /// accept-all policies its startup config defines.
@@ -43,28 +43,7 @@ fn oc_lab(lab: &Lab) -> NcLab {
 }
 
 async fn start_oc(lab: &Lab) -> Peerd {
-    let mut inv: Value = serde_json::from_str(&lab_inventory_yaml(lab, &[oc_router(lab)])).unwrap();
-    let loc = inv["locations"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|l| l["id"] == LOC)
-        .unwrap();
-    loc["prefixes"].as_array_mut().unwrap().push(json!(V4_LAN));
-    loc["our_ips"].as_array_mut().unwrap().push(json!(V4_OURS));
-    let pdb = fake_pdb().await;
-    pdb.add_token(TOK_P1, profile(21, &[(65002, 15, 15)]));
-    pdb.add_token(TOK_P2, profile(22, &[(65003, 15, 15)]));
-    let mut o = Options::new(&pdb);
-    o.worker = true;
-    o.inventory_yaml = Some(serde_json::to_string_pretty(&inv).unwrap());
-    o.worker_yaml =
-        "  tick_ms: 100\n  poll_interval_ms: 500\n  backoff_base_ms: 300\n  backoff_max_ms: 1000\n"
-            .into();
-    let p = Peerd::start(&o).await;
-    // the stand-in must outlive the test: leak it with the process
-    std::mem::forget(pdb);
-    p
+    start_with(inventory_with_extra_v4(lab, oc_router(lab)), "", None).await
 }
 
 /// `<network-instances>` down to our BGP instance, around `inner`.
