@@ -297,6 +297,14 @@ pub struct Session {
     /// not part of [`Session::same_request_as`]; absent in older records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_prefix: Option<u32>,
+    /// True once a push of this session's neighbor may have changed the
+    /// router: set durably by the worker just before the first apply, and
+    /// never cleared while the session lives. False means the router never
+    /// saw this session, so a removal needs no router and a first push must
+    /// first check that the address is not already configured there.
+    /// Internal: never part of an API view; absent in older records.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pushed: bool,
 }
 
 impl Session {
@@ -339,6 +347,7 @@ impl Session {
             configured_ms: None,
             created_by: "sample".into(),
             max_prefix: None,
+            pushed: false,
         }
     }
 

@@ -184,6 +184,7 @@ impl ValidSession {
             configured_ms: None,
             created_by: meta.created_by,
             max_prefix: None,
+            pushed: false,
         }
     }
 }

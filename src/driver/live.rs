@@ -134,8 +134,19 @@ impl LiveDriver {
     /// Reads the running config and checks it against the push's expected
     /// neighbors (present after an add, absent after a remove).
     async fn verify_now(&self, target: &SshTarget, push: &RenderedPush) -> Result<(), PushError> {
+        let text = self.read_running(target, push).await?;
+        push.check_verify(&text)
+            .map_err(|p| PushError::Transient(push.redact(&p.join("; "))))
+    }
+
+    /// Runs the push's verify read (the running config), unparsed.
+    async fn read_running(
+        &self,
+        target: &SshTarget,
+        push: &RenderedPush,
+    ) -> Result<String, PushError> {
         let sec = RenderedPushSecrets(Some(push));
-        let text = match &push.verify.request {
+        Ok(match &push.verify.request {
             ReadRequest::Exec { .. } => {
                 let sess = ssh::connect(target)
                     .await
@@ -155,9 +166,25 @@ impl LiveDriver {
                 })?;
                 n.read(target.clone(), other.clone()).await?
             }
-        };
-        push.check_verify(&text)
-            .map_err(|p| PushError::Transient(push.redact(&p.join("; "))))
+        })
+    }
+
+    /// The neighbors in `router`'s running config, read as a push of
+    /// `sessions` would verify them (nothing is applied).
+    pub async fn running(
+        &self,
+        router: &str,
+        sessions: &[Session],
+    ) -> Result<Vec<super::ObservedNeighbor>, PushError> {
+        let push = render::render_batch(&self.env, &self.profiles, Op::Add, sessions, &self.inv)
+            .map_err(|e| PushError::Permanent(format!("render: {e}")))?;
+        let target = self.target(router)?;
+        let text = self.read_running(&target, &push).await?;
+        push.verify.parse(&text).map_err(|e| {
+            PushError::Transient(push.redact(&format!(
+                "router {router}: cannot read the running configuration: {e}"
+            )))
+        })
     }
 
     async fn apply_exec(&self, target: &SshTarget, push: &RenderedPush) -> Result<(), PushError> {
@@ -308,6 +335,16 @@ impl RouterDriver for LiveDriver {
         let me = self.clone();
         let router = router.to_string();
         Box::pin(async move { me.apply(&router, op, &sessions).await })
+    }
+
+    fn running_neighbors(
+        &self,
+        router: &str,
+        sessions: Vec<Session>,
+    ) -> BoxFuture<'static, Result<Vec<super::ObservedNeighbor>, PushError>> {
+        let me = self.clone();
+        let router = router.to_string();
+        Box::pin(async move { me.running(&router, &sessions).await })
     }
 
     fn bgp_state(

@@ -131,6 +131,11 @@ pub trait Store: Send + Sync + 'static {
     /// `Configured` for the first time sets `configured_ms`.
     fn transition(&self, id: &str, to: SessionStatus, opts: TransitionOpts) -> Result<Session>;
 
+    /// Sets [`Session::pushed`] on each of `ids` in one transaction (ids
+    /// already marked or gone are skipped). The worker calls it, and awaits
+    /// `durable()`, just before a push may change the router.
+    fn mark_pushed(&self, ids: &[SessionId]) -> Result<()>;
+
     /// Updates `status_detail` only (no status change), with an audit event.
     fn set_detail(&self, id: &str, detail: Option<String>, actor: &str) -> Result<Session>;
 

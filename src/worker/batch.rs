@@ -115,6 +115,9 @@ impl Worker {
         if work.is_empty() {
             return;
         }
+        let Some(work) = self.claim_addresses(router, work).await else {
+            return;
+        };
         let sessions: Vec<Session> = work.iter().map(|(_, s)| s.clone()).collect();
         self.metrics.record_apply(router);
         tracing::info!(router, sessions = sessions.len(), "applying neighbors");
@@ -147,6 +150,78 @@ impl Worker {
             }
             Err(e) => self.handle_failure(router, &work, e, Some(SessionStatus::Failed)),
         }
+    }
+
+    /// Before the first push of a session, reads the router: a neighbor
+    /// already at its address was not made by peerd (a live session of
+    /// peerd owns an address alone), so that session goes `Failed` and the
+    /// router is not touched. The rest are marked `pushed`, durably, before
+    /// the push may change the router. `None` when nothing is left to push
+    /// (or the read failed and the jobs were rescheduled).
+    async fn claim_addresses(
+        &self,
+        router: &str,
+        work: Vec<(Job, Session)>,
+    ) -> Option<Vec<(Job, Session)>> {
+        let first: Vec<Session> = work
+            .iter()
+            .filter(|(_, s)| !s.pushed)
+            .map(|(_, s)| s.clone())
+            .collect();
+        if first.is_empty() {
+            return Some(work);
+        }
+        let present = match self.driver.running_neighbors(router, first).await {
+            Ok(observed) => observed
+                .into_iter()
+                .map(|o| o.address)
+                .collect::<std::collections::HashSet<_>>(),
+            Err(e) => {
+                self.handle_failure(router, &work, e, Some(SessionStatus::Failed));
+                return None;
+            }
+        };
+        let mut keep = Vec::with_capacity(work.len());
+        for (job, s) in work {
+            if s.pushed || !present.contains(&s.local_ip) {
+                keep.push((job, s));
+                continue;
+            }
+            let detail = format!(
+                "neighbor {} already exists on router {router} and was not configured by peerd",
+                s.local_ip
+            );
+            tracing::warn!(session = %s.session_id, router, neighbor = %s.local_ip, "address taken on the router: not pushed");
+            if let Err(e) = self.store.transition(
+                &s.session_id,
+                SessionStatus::Failed,
+                opts(
+                    &[SessionStatus::Provisioning],
+                    Some(Some(detail)),
+                    Some("foreign-neighbor"),
+                ),
+            ) {
+                tracing::warn!(session = %s.session_id, error = %e, "could not mark failed");
+            }
+            self.complete(&job);
+        }
+        let ids: Vec<String> = keep
+            .iter()
+            .filter(|(_, s)| !s.pushed)
+            .map(|(_, s)| s.session_id.clone())
+            .collect();
+        if !ids.is_empty() {
+            let marked = match self.store.mark_pushed(&ids) {
+                Ok(()) => self.store.durable().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = marked {
+                let err = super::PushError::Transient(format!("recording the push: {e}"));
+                self.handle_failure(router, &keep, err, Some(SessionStatus::Failed));
+                return None;
+            }
+        }
+        (!keep.is_empty()).then_some(keep)
     }
 
     /// Deprovision (then the session is removed) or Expire (then it is

@@ -77,6 +77,18 @@ pub trait RouterDriver: Send + Sync + 'static {
         true
     }
 
+    /// Reads the router's running configuration through the profile's
+    /// verify read-back, as rendered for `sessions`: the BGP neighbors
+    /// configured there (peerd's or not; at least every one at these
+    /// sessions' addresses), with their peer AS where the platform shows it.
+    /// The worker calls it before a session's first push, so that peerd
+    /// never changes a neighbor it did not create. Changes nothing.
+    fn running_neighbors(
+        &self,
+        router: &str,
+        sessions: Vec<Session>,
+    ) -> BoxFuture<'static, Result<Vec<crate::driver::ObservedNeighbor>, PushError>>;
+
     /// Reads the BGP state of the given sessions' neighbors, keyed by the
     /// neighbor address (the requester's `local_ip`).
     fn bgp_state(

@@ -3,7 +3,7 @@
 use super::*;
 use crate::model::JobKind;
 use crate::model::{new_id, Asn, RequestRecord, SessionStatus as St};
-use crate::store::{Inserted, SledStore};
+use crate::store::{Inserted, SledStore, TransitionOpts};
 use std::sync::atomic::AtomicBool;
 
 /// A driver that records pushes and answers as told.
@@ -14,6 +14,10 @@ struct FakeDriver {
     fail_permanent: AtomicBool,
     hang_router: Mutex<Option<String>>,
     state: Mutex<HashMap<IpAddr, NeighborState>>,
+    /// What the router's running config holds (besides what was pushed).
+    running: Mutex<Vec<IpAddr>>,
+    /// Reads of the running config.
+    reads: AtomicU64,
 }
 
 impl RouterDriver for FakeDriver {
@@ -41,6 +45,21 @@ impl RouterDriver for FakeDriver {
                 return Err(PushError::Transient("connection refused".into()));
             }
             Ok(PushOutcome { router_ms: 1 })
+        })
+    }
+
+    fn running_neighbors(
+        &self,
+        _router: &str,
+        _sessions: Vec<Session>,
+    ) -> BoxFuture<'static, Result<Vec<crate::driver::ObservedNeighbor>, PushError>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        let running = self.running.lock().unwrap().clone();
+        Box::pin(async move {
+            Ok(running
+                .into_iter()
+                .map(crate::driver::ObservedNeighbor::new)
+                .collect())
         })
     }
 
@@ -153,6 +172,47 @@ async fn twenty_sessions_for_one_router_go_out_in_one_apply() {
         assert_eq!(configured, 1);
     }
     assert!(store.jobs().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_neighbor_already_on_the_router_is_never_touched() {
+    let (_d, store, driver, w) = setup(fast());
+    let taken = session(1, "rtr1");
+    driver.running.lock().unwrap().push(taken.local_ip);
+    let ids = insert(&store, vec![taken, session(2, "rtr1")]);
+    drain(&w).await;
+    let s = store.get_session(&ids[0]).unwrap().unwrap();
+    assert_eq!(s.status, St::Failed);
+    assert!(!s.pushed);
+    let d = s.status_detail.unwrap();
+    assert!(
+        d.contains("neighbor 192.0.2.11 already exists on router rtr1")
+            && d.contains("not configured by peerd"),
+        "{d}"
+    );
+    let other = store.get_session(&ids[1]).unwrap().unwrap();
+    assert_eq!(other.status, St::Configured);
+    assert!(other.pushed);
+    assert_eq!(
+        *driver.pushes.lock().unwrap(),
+        vec![("rtr1".to_string(), Op::Add, 1)],
+        "only the free address was pushed"
+    );
+    // a re-push of a session peerd already pushed reads nothing first
+    let reads = driver.reads.load(Ordering::SeqCst);
+    store
+        .transition(
+            &ids[1],
+            St::Approved,
+            TransitionOpts {
+                actor: "operator:test".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    drain(&w).await;
+    assert_eq!(status(&store, &ids[1]), St::Configured);
+    assert_eq!(driver.reads.load(Ordering::SeqCst), reads);
 }
 
 #[tokio::test]

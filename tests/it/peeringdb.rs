@@ -115,6 +115,9 @@ impl Store for MetaStore {
     fn set_detail(&self, _: &str, _: Option<String>, _: &str) -> Result<Session, StoreError> {
         unsupported()
     }
+    fn mark_pushed(&self, _: &[SessionId]) -> Result<(), StoreError> {
+        unsupported()
+    }
     fn remove_session(&self, _: &str, _: &str) -> Result<(), StoreError> {
         unsupported()
     }

@@ -121,6 +121,10 @@ impl Store for SledStore {
         self.inner.transition(id, to, opts)
     }
 
+    fn mark_pushed(&self, ids: &[SessionId]) -> Result<()> {
+        self.inner.mark_pushed(ids)
+    }
+
     fn set_detail(&self, id: &str, detail: Option<String>, actor: &str) -> Result<Session> {
         self.inner.set_detail(id, detail, actor)
     }

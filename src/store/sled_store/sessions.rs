@@ -236,6 +236,23 @@ impl Inner {
         Ok(s)
     }
 
+    pub fn mark_pushed(&self, ids: &[String]) -> Result<()> {
+        self.trees.run(|tx| {
+            for id in ids {
+                let Some(mut s) = tx.load_session(id)? else {
+                    continue;
+                };
+                if !s.pushed {
+                    s.pushed = true;
+                    tx.store_session(&s)?;
+                }
+            }
+            Ok(())
+        })?;
+        self.commit.note_write();
+        Ok(())
+    }
+
     pub fn set_detail(&self, id: &str, detail: Option<String>, actor: &str) -> Result<Session> {
         let now = now_ms();
         let detail = detail.map(|d| clip(&d));
