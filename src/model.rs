@@ -299,10 +299,12 @@ pub struct Session {
     pub max_prefix: Option<u32>,
     /// True once a push of this session's neighbor may have changed the
     /// router: set durably by the worker just before the first apply, and
-    /// never cleared while the session lives. False means the router never
-    /// saw this session, so a removal needs no router and a first push must
-    /// first check that the address is not already configured there.
-    /// Internal: never part of an API view; absent in older records.
+    /// cleared by the store only when the session becomes `Unestablished`
+    /// (the worker removed its neighbor first). False means the router
+    /// never saw this session (or no longer has it), so a removal needs no
+    /// router and a first push must first check that the address is not
+    /// already configured there. Internal: never part of an API view;
+    /// absent in older records (the layout upgrade sets it from the status).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pushed: bool,
 }
@@ -349,15 +351,6 @@ impl Session {
             max_prefix: None,
             pushed: false,
         }
-    }
-
-    /// The identity used to recognise an identical repeat: same requester,
-    /// location and both addresses.
-    pub fn dedup_key(&self) -> String {
-        format!(
-            "{}|{}|{}|{}",
-            self.local_asn, self.location.id, self.local_ip, self.peer_ip
-        )
     }
 
     /// True when `other` asks for the same session with the same parameters

@@ -1,10 +1,12 @@
 //! Admin routes (operator keys only; anyone else gets 403): every session
-//! by status, approve, reject with a reason, a session's audit trail, and
-//! the job queue. Each change is recorded with the operator's name.
+//! by status, approve, reject with a reason, retry now, force remove, a
+//! session's audit trail, and the job queue. Each change is recorded with
+//! the operator's name.
 
 use super::common::{blocking, durable, next_token, page_size, rfc3339};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Operator};
+use super::lifecycle;
 use super::state::AppState;
 use super::wire::SessionOut;
 use crate::model::{is_id, Job, JobKind, Session, SessionStatus};
@@ -113,6 +115,16 @@ impl From<&Job> for JobOut {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobsOut {
     pub jobs: Vec<JobOut>,
+}
+
+/// Answer of the force-remove route: the session as it was, and a warning
+/// when its config may remain on the router.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForceRemovedOut {
+    pub removed: bool,
+    pub session: AdminSessionOut,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// Body of the reject route.
@@ -256,6 +268,50 @@ pub async fn reject(
     let s = decide(&st, &id, SessionStatus::Rejected, &from, opts).await?;
     tracing::info!(session_id = %s.session_id, by = %op.principal, "session rejected");
     Ok(Json(AdminSessionOut::from(&s)))
+}
+
+/// `POST /admin/sessions/{id}/retry`: a Failed session, or one backing off
+/// after failed attempts, goes back to the queue now with its attempts
+/// reset ([`lifecycle::retry_now`]); 409 when nothing waits.
+pub async fn retry(
+    State(st): State<AppState>,
+    Operator(op): Operator,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<AdminSessionOut>, ApiError> {
+    let cur = session(&st, &id).await?;
+    let actor = op.principal.clone();
+    let s = blocking(&st, move |s| {
+        lifecycle::retry_now(s, &cur.session_id, &actor)
+    })
+    .await?;
+    durable(&st).await?;
+    tracing::info!(session_id = %s.session_id, by = %op.principal, status = %s.status, "retry now");
+    Ok(Json(AdminSessionOut::from(&s)))
+}
+
+/// `POST /admin/sessions/{id}/force-remove`: a Deleting or Failed session
+/// leaves the store without its router being contacted
+/// ([`lifecycle::force_remove`]); the answer warns when config may remain
+/// there. 409 for other statuses.
+pub async fn force_remove(
+    State(st): State<AppState>,
+    Operator(op): Operator,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ForceRemovedOut>, ApiError> {
+    let cur = session(&st, &id).await?;
+    let actor = op.principal.clone();
+    let done = blocking(&st, move |s| {
+        lifecycle::force_remove(s, &cur.session_id, &actor)
+    })
+    .await?;
+    durable(&st).await?;
+    tracing::warn!(session_id = %done.session.session_id, by = %op.principal,
+        router = %done.session.router, "session force-removed without its router");
+    Ok(Json(ForceRemovedOut {
+        removed: true,
+        session: AdminSessionOut::from(&done.session),
+        warning: done.warning,
+    }))
 }
 
 /// `GET /admin/sessions/{id}/audit`: oldest first; kept after deletion.

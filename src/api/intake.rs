@@ -141,10 +141,11 @@ pub async fn intake(
             session_ids: vec![],
         };
         let (idx, sessions): (Vec<usize>, Vec<Session>) = candidates.into_iter().unzip();
+        let addrs: Vec<_> = sessions.iter().map(|s| s.local_ip).collect();
         let inserted = blocking(st, move |s| s.insert_request(&record, sessions)).await?;
         // The yes below must survive a crash.
         durable(st).await?;
-        for (i, r) in idx.into_iter().zip(inserted) {
+        for ((i, addr), r) in idx.into_iter().zip(addrs).zip(inserted) {
             match r {
                 Inserted::New(s) => {
                     new += 1;
@@ -165,9 +166,18 @@ pub async fn intake(
                         &mut errors,
                         &format!("sessions[{i}]"),
                         format!(
-                            "session {} already exists for this location and these addresses with other parameters; delete it first or repeat it unchanged",
+                            "session {} already uses neighbor address {addr} here, with other parameters; delete it first or repeat it unchanged",
                             existing.session_id
                         ),
+                    );
+                }
+                // Another network's: say nothing about it.
+                Inserted::Taken => {
+                    why.push(Why::Conflict);
+                    push_field_error(
+                        &mut errors,
+                        &format!("sessions[{i}]"),
+                        format!("neighbor address {addr} is already in use at this location"),
                     );
                 }
             }

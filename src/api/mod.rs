@@ -8,6 +8,7 @@ pub mod common;
 pub mod error;
 pub mod extract;
 pub mod intake;
+pub mod lifecycle;
 pub mod locations;
 pub mod login;
 pub mod server;

@@ -46,6 +46,11 @@ fn routes() -> Router<AppState> {
         .route("/admin/sessions/{session_id}", get(admin::get_one))
         .route("/admin/sessions/{session_id}/approve", post(admin::approve))
         .route("/admin/sessions/{session_id}/reject", post(admin::reject))
+        .route("/admin/sessions/{session_id}/retry", post(admin::retry))
+        .route(
+            "/admin/sessions/{session_id}/force-remove",
+            post(admin::force_remove),
+        )
         .route("/admin/sessions/{session_id}/audit", get(admin::audit))
         .route("/admin/jobs", get(admin::jobs))
         .route("/admin/metrics", get(admin::metrics))

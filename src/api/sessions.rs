@@ -6,10 +6,11 @@ use super::common::{blocking, durable, next_token, owner_asn, page_size, visible
 use super::error::ApiError;
 use super::extract::{ApiPath, ApiQuery, Auth, JsonBody};
 use super::intake::intake;
+use super::lifecycle::{self, Deletion};
 use super::state::AppState;
 use super::wire::{CreateBody, CreateOut, ListSessionsOut, SessionOut};
-use crate::model::{is_id, Caller, SessionStatus};
-use crate::store::{SessionFilter, TransitionOpts};
+use crate::model::{is_id, Caller};
+use crate::store::SessionFilter;
 use crate::validate::Dialect;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -86,10 +87,11 @@ pub async fn get_one(
     Ok(Json(SessionOut::from(&s)))
 }
 
-/// `DELETE /sessions/{session_id}`: 204. A session that never reached a
-/// router (Pending, Rejected) or whose config is already gone
-/// (Unestablished) is removed at once; any other goes `Deleting`, which
-/// queues the removal from the router, and answers 404 once that is done.
+/// `DELETE /sessions/{session_id}`: 204. A session whose config never
+/// reached its router (Pending, never pushed, Rejected) or is already gone
+/// from it (Unestablished) is removed at once, without the router; any
+/// other goes `Deleting`, which queues the removal from the router, and
+/// answers 404 once that is done.
 pub async fn delete(
     State(st): State<AppState>,
     Auth(caller): Auth,
@@ -99,48 +101,18 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Shared by the draft route (and usable by admin tooling).
+/// Shared by the draft route (and usable by admin tooling): the caller must
+/// see the session; then [`lifecycle::delete`].
 pub async fn delete_session(st: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    // A concurrent change (the worker moving it on) is retried a few times.
-    for _ in 0..5 {
-        let s = visible_session(st, caller, id).await?;
-        let sid = s.session_id.clone();
-        let actor = caller.principal.clone();
-        let result = match s.status {
-            SessionStatus::Deleting => return Ok(()),
-            SessionStatus::Pending | SessionStatus::Rejected | SessionStatus::Unestablished => {
-                blocking(st, move |store| store.remove_session(&sid, &actor)).await
-            }
-            from => {
-                let opts = TransitionOpts {
-                    actor,
-                    action: Some("delete".into()),
-                    expect: vec![from],
-                    detail: Some(Some("deletion requested".into())),
-                };
-                blocking(st, move |store| {
-                    store
-                        .transition(&sid, SessionStatus::Deleting, opts)
-                        .map(|_| ())
-                })
-                .await
-            }
-        };
-        match result {
-            Ok(()) => {
-                durable(st).await?;
-                tracing::info!(session_id = %s.session_id, by = %caller.principal, from = %s.status, "session deletion");
-                return Ok(());
-            }
-            // The status moved under us: look again.
-            Err(e) if e.status == StatusCode::CONFLICT || e.status == StatusCode::NOT_FOUND => {
-                continue
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(ApiError::conflict(
-        "request",
-        "the session keeps changing; try again",
-    ))
+    let s = visible_session(st, caller, id).await?;
+    let sid = s.session_id.clone();
+    let actor = caller.principal.clone();
+    let done = blocking(st, move |store| lifecycle::delete(store, &sid, &actor)).await?;
+    durable(st).await?;
+    let what = match done {
+        Deletion::Removed(_) => "removed",
+        Deletion::Deleting(_) => "deleting",
+    };
+    tracing::info!(session_id = %s.session_id, by = %caller.principal, from = %s.status, what, "session deletion");
+    Ok(())
 }

@@ -4,7 +4,9 @@
 //! output is a table, or the server's JSON with `--json`.
 
 use super::{CliError, CliResult};
-use crate::api::admin::{AdminSessionOut, AuditOut, JobsOut, ListAdminOut, RejectIn};
+use crate::api::admin::{
+    AdminSessionOut, AuditOut, ForceRemovedOut, JobsOut, ListAdminOut, RejectIn,
+};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -57,6 +59,12 @@ pub enum AdminCmd {
         #[arg(long)]
         reason: String,
     },
+    /// Retry now: a Failed session, or one waiting to retry after failed
+    /// attempts, goes back to the queue at once with its attempts reset.
+    Retry { session_id: String },
+    /// Remove a Deleting or Failed session from the store without
+    /// contacting its router (its config may remain there).
+    ForceRemove { session_id: String },
     /// A session's audit trail: who did what, when.
     Audit { session_id: String },
     /// The job queue.
@@ -235,6 +243,36 @@ pub async fn run(a: AdminArgs) -> CliResult {
                 )
                 .await?;
             show_session(json, &v)?;
+        }
+        AdminCmd::Retry { session_id } => {
+            let v = c
+                .post(
+                    &format!("/admin/sessions/{}/retry", encode_id(session_id)?),
+                    &serde_json::json!({}),
+                )
+                .await?;
+            show_session(json, &v)?;
+        }
+        AdminCmd::ForceRemove { session_id } => {
+            let v = c
+                .post(
+                    &format!("/admin/sessions/{}/force-remove", encode_id(session_id)?),
+                    &serde_json::json!({}),
+                )
+                .await?;
+            if json {
+                print_json(&v);
+            } else {
+                let out: ForceRemovedOut = typed(&v)?;
+                let s = &out.session;
+                println!(
+                    "removed session {} ({} on router {})",
+                    s.session.session_id, s.session.status, s.router
+                );
+                if let Some(w) = &out.warning {
+                    println!("WARNING: {w}");
+                }
+            }
         }
         AdminCmd::Audit { session_id } => {
             let v = c

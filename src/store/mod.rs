@@ -10,6 +10,31 @@
 //! Status changes go through [`Store::transition`], which refuses anything
 //! [`SessionStatus::can_transition_to`] does not allow, and keeps the job
 //! queue in step (a session that becomes `Approved` or `Deleting` gets a job).
+//!
+//! # One owner per neighbor address
+//!
+//! At a router, a neighbor address (the requester's `local_ip`) is *held*
+//! by the sessions there that are not terminal (`Rejected`,
+//! `Unestablished`) and not removed: at most one of them is not `Deleting`
+//! (the address's owner, of whichever network), the others are `Deleting`
+//! and hold it until their removal is done. Every implementation enforces
+//! this inside the transaction that inserts sessions, so two requests
+//! racing for one address never both win ([`Store::insert_request`]):
+//!
+//! - the address is free: the session is new and holds it;
+//! - its owner is a session of the same requester (`local_asn`) with the
+//!   same parameters ([`Session::same_request_as`]): that session is the
+//!   answer ([`Inserted::Existing`]); other parameters: a conflict
+//!   ([`Inserted::Conflict`]);
+//! - an owner, or a `Deleting` holder, of another network: refused
+//!   ([`Inserted::Taken`], which names nobody);
+//! - only `Deleting` holders, all of the same requester with the same
+//!   parameters (a repeat of a session being deleted): the session is new
+//!   and holds the address too (the hand-over), but its `Provision` job is
+//!   not claimable while a `Deleting` holder remains ([`Store::claim`]), so
+//!   its push always follows the removal.
+//!
+//! A session leaves the holders when it becomes terminal or is removed.
 
 pub mod sled_store;
 
@@ -50,11 +75,16 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub enum Inserted {
     /// A new session was stored.
     New(Session),
-    /// An identical session already existed (same `dedup_key` and
-    /// `same_request_as`); nothing was written for it.
+    /// An identical session of the same requester already holds the
+    /// neighbor address (`same_request_as`); nothing was written for it.
     Existing(Session),
-    /// A session with the same `dedup_key` exists with other parameters.
+    /// The neighbor address is held by a session of the same requester
+    /// with other parameters.
     Conflict(Session),
+    /// The neighbor address at that router is held by another network's
+    /// session (see the module doc); nothing was written, and the answer
+    /// must not say whose it is.
+    Taken,
 }
 
 /// Filter for listing sessions.
@@ -73,6 +103,22 @@ pub struct SessionFilter {
 pub struct Page {
     pub sessions: Vec<Session>,
     pub next: Option<String>,
+}
+
+/// Conditions and audit of [`Store::remove_session_if`].
+#[derive(Clone, Debug, Default)]
+pub struct RemoveOpts {
+    /// Who did it (for the audit record).
+    pub actor: String,
+    /// Audit action verb; defaults to `removed`.
+    pub action: Option<String>,
+    /// Audit detail.
+    pub detail: Option<String>,
+    /// Only if the session is in one of these (empty = any status).
+    pub expect: Vec<SessionStatus>,
+    /// Only if the session never reached its router
+    /// ([`Session::pushed`] is false).
+    pub unpushed: bool,
 }
 
 /// Extra effects of a transition, applied in the same transaction.
@@ -98,12 +144,14 @@ pub trait Store: Send + Sync + 'static {
     // ---- requests and sessions -------------------------------------------
 
     /// Stores a request and its sessions atomically. For each session (in
-    /// order) returns whether it was new, an identical repeat, or a conflict
-    /// (detected by `Session::dedup_key` among non-terminal sessions, inside
-    /// the transaction). The store assigns `seq` to new sessions. New
-    /// sessions in `Approved` get a `Provision` job. One `created` audit
-    /// event is written per new session. The request record lists only the
-    /// sessions in the answer (new and existing).
+    /// order) returns whether it was new, an identical repeat, a conflict,
+    /// or refused because another network holds its neighbor address
+    /// (decided inside the transaction by the address rule of the module
+    /// doc; a session created `Rejected` holds nothing). The store assigns
+    /// `seq` to new sessions. New sessions in `Approved` get a `Provision`
+    /// job. One `created` audit event is written per new session. The
+    /// request record lists only the sessions in the answer (new and
+    /// existing).
     fn insert_request(
         &self,
         request: &RequestRecord,
@@ -128,20 +176,42 @@ pub trait Store: Send + Sync + 'static {
     /// holds), writes an audit event, and keeps the queue in step:
     /// `Approved` enqueues `Provision`, `Deleting` enqueues `Deprovision`
     /// (cancelling an unclaimed `Provision` for the session). Reaching
-    /// `Configured` for the first time sets `configured_ms`.
+    /// `Configured` for the first time sets `configured_ms`. A session
+    /// that becomes terminal leaves the holders of its address;
+    /// `Unestablished` also clears [`Session::pushed`] (its neighbor was
+    /// removed from the router). A terminal session becomes `Deleting` only
+    /// if its address is free (it holds it again), else `Conflict`.
     fn transition(&self, id: &str, to: SessionStatus, opts: TransitionOpts) -> Result<Session>;
 
-    /// Sets [`Session::pushed`] on each of `ids` in one transaction (ids
-    /// already marked or gone are skipped). The worker calls it, and awaits
-    /// `durable()`, just before a push may change the router.
-    fn mark_pushed(&self, ids: &[SessionId]) -> Result<()>;
+    /// Sets [`Session::pushed`] on each of `ids` that is still
+    /// `Provisioning`, in one transaction, and returns those ids (the
+    /// others were deleted, removed or moved on meanwhile: they must not
+    /// be pushed). The worker calls it, and awaits `durable()`, just before
+    /// a push may change the router; a removal of a session that is not
+    /// pushed ([`Store::remove_session_if`] with `unpushed`) is ordered
+    /// against it by the store.
+    fn mark_pushed(&self, ids: &[SessionId]) -> Result<Vec<SessionId>>;
 
     /// Updates `status_detail` only (no status change), with an audit event.
     fn set_detail(&self, id: &str, detail: Option<String>, actor: &str) -> Result<Session>;
 
     /// Removes a session and its indexes for good (after `Deleting` finished,
-    /// or for terminal cleanup). Its audit trail stays.
+    /// or for terminal cleanup); it leaves the holders of its address.
+    /// Unleased jobs go with it; a leased one stays for its worker to
+    /// finish. Its audit trail stays.
     fn remove_session(&self, id: &str, actor: &str) -> Result<()>;
+
+    /// [`Store::remove_session`] if `opts` hold (compare and set: a status
+    /// in `opts.expect`, and with `opts.unpushed` a session never pushed),
+    /// else `Conflict`; audited with `opts.action` and `opts.detail`.
+    /// Returns the session as it was.
+    fn remove_session_if(&self, id: &str, opts: RemoveOpts) -> Result<Session>;
+
+    /// An operator's "retry now": every job of the session that is not
+    /// leased becomes claimable at once, with its attempts reset and its
+    /// last error cleared; audited (`retry`). `Conflict` when there is no
+    /// such job (nothing waits, or the push is running now).
+    fn requeue_now(&self, id: &str, actor: &str) -> Result<Session>;
 
     /// The audit trail of one session, oldest first.
     fn audit(&self, session_id: &str) -> Result<Vec<AuditEvent>>;
@@ -161,7 +231,9 @@ pub trait Store: Send + Sync + 'static {
     /// Claims up to `max` ready jobs (`not_before <= now`, no live lease),
     /// oldest first, skipping routers in `busy_routers`. Each claimed job
     /// gets a lease until `now + lease_ms` owned by `owner`. No job is ever
-    /// held by two live leases.
+    /// held by two live leases. A `Provision` job is not claimable while
+    /// another holder of its session's address is `Deleting` (the push of a
+    /// repeat waits for the removal of the session it repeats).
     fn claim(
         &self,
         now: UnixMillis,

@@ -210,18 +210,33 @@ impl Worker {
             .filter(|(_, s)| !s.pushed)
             .map(|(_, s)| s.session_id.clone())
             .collect();
-        if !ids.is_empty() {
-            let marked = match self.store.mark_pushed(&ids) {
-                Ok(()) => self.store.durable().await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = marked {
+        if ids.is_empty() {
+            return (!keep.is_empty()).then_some(keep);
+        }
+        let marked = match self.store.mark_pushed(&ids) {
+            Ok(marked) => self.store.durable().await.map(|()| marked),
+            Err(e) => Err(e),
+        };
+        let marked = match marked {
+            Ok(m) => m,
+            Err(e) => {
                 let err = super::PushError::Transient(format!("recording the push: {e}"));
                 self.handle_failure(router, &keep, err, Some(SessionStatus::Failed));
                 return None;
             }
+        };
+        // A session deleted during the read (it never reached the router,
+        // so it was removed at once) is not pushed.
+        let mut pushed = Vec::with_capacity(keep.len());
+        for (job, s) in keep {
+            if s.pushed || marked.contains(&s.session_id) {
+                pushed.push((job, s));
+            } else {
+                tracing::info!(session = %s.session_id, "session changed during the read: not pushed");
+                self.complete(&job);
+            }
         }
-        (!keep.is_empty()).then_some(keep)
+        (!pushed.is_empty()).then_some(pushed)
     }
 
     /// Deprovision (then the session is removed) or Expire (then it is
@@ -234,6 +249,15 @@ impl Worker {
         let mut work: Vec<(Job, Session)> = Vec::new();
         for job in jobs {
             match self.store.get_session(&job.session_id) {
+                // never reached the router: nothing to take off it
+                Ok(Some(s))
+                    if kind == JobKind::Deprovision
+                        && s.status == SessionStatus::Deleting
+                        && !s.pushed =>
+                {
+                    self.remove_unpushed(&s);
+                    self.complete(&job);
+                }
                 Ok(Some(s)) if wanted.contains(&s.status) => work.push((job, s)),
                 Ok(_) => self.complete(&job),
                 Err(e) => {
@@ -283,6 +307,24 @@ impl Worker {
             }
             // a removal is never given up: it retries at the longest backoff
             Err(e) => self.handle_failure(router, &work, e, None),
+        }
+    }
+
+    /// Removes a `Deleting` session that never reached its router, without
+    /// contacting it.
+    fn remove_unpushed(&self, s: &Session) {
+        let opts = crate::store::RemoveOpts {
+            actor: ACTOR.into(),
+            action: None,
+            detail: Some(format!(
+                "never pushed to router {}: removed without contacting it",
+                s.router
+            )),
+            expect: vec![SessionStatus::Deleting],
+            unpushed: true,
+        };
+        if let Err(e) = self.store.remove_session_if(&s.session_id, opts) {
+            tracing::info!(session = %s.session_id, error = %e, "removal not recorded");
         }
     }
 

@@ -12,7 +12,9 @@ use peerd::peeringdb::{
     cmd_load, cmd_sync, load_dump, load_from_store, save_to_store, sync_once, ClientOptions,
     Family, PdbClient, PdbError, Snapshot, Syncer,
 };
-use peerd::store::{Inserted, Page, SessionFilter, Store, StoreError, TransitionOpts};
+use peerd::store::{
+    Inserted, Page, RemoveOpts, SessionFilter, Store, StoreError, TransitionOpts,
+};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -115,10 +117,16 @@ impl Store for MetaStore {
     fn set_detail(&self, _: &str, _: Option<String>, _: &str) -> Result<Session, StoreError> {
         unsupported()
     }
-    fn mark_pushed(&self, _: &[SessionId]) -> Result<(), StoreError> {
+    fn mark_pushed(&self, _: &[SessionId]) -> Result<Vec<SessionId>, StoreError> {
         unsupported()
     }
     fn remove_session(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        unsupported()
+    }
+    fn remove_session_if(&self, _: &str, _: RemoveOpts) -> Result<Session, StoreError> {
+        unsupported()
+    }
+    fn requeue_now(&self, _: &str, _: &str) -> Result<Session, StoreError> {
         unsupported()
     }
     fn audit(&self, _: &str) -> Result<Vec<AuditEvent>, StoreError> {

@@ -8,7 +8,7 @@
 //! | `sessions`     | seq (u64)                             | Session (JSON)   |
 //! | `session_ids`  | session_id                            | seq (u64)        |
 //! | `owners`       | local_asn (u32) + seq (u64)           | session_id       |
-//! | `dedup`        | `Session::dedup_key` (non-terminal)   | session_id       |
+//! | `addresses`    | len(router) (u32) + router + address  | holders (JSON)   |
 //! | `requests`     | request_id                            | RequestRecord    |
 //! | `jobs`         | job_id (u64)                          | Job (JSON)       |
 //! | `jobs_ready`   | not_before_ms (u64) + job_id (u64)    | empty            |
@@ -17,8 +17,17 @@
 //! | `audit`        | len(session_id) (u32) + id + n (u64)  | AuditEvent (JSON)|
 //! | `meta`         | len(ns) (u32) + ns + key              | bytes            |
 //!
+//! `addresses` holds, per router and neighbor address (the requester's
+//! `local_ip`, as text), the ids of the non-terminal sessions there: at most
+//! one that is not `Deleting` (the owner) and the `Deleting` ones whose
+//! removal has not finished (see `sessions.rs`).
+//!
 //! Internal counters live in `meta` under keys starting with `0xFF`, which
 //! no length-prefixed user key can start with.
+//!
+//! Layout versions: 1 had a `dedup` tree keyed by requester, location and
+//! both addresses; 2 replaced it by `addresses` (migrated at open, see
+//! `migrate.rs`).
 
 use super::super::{Result, StoreError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -32,7 +41,7 @@ pub const COUNTER_JOB: &[u8] = b"\xffcounter:job";
 pub const COUNTER_AUDIT: &[u8] = b"\xffcounter:audit";
 /// Layout version of the store.
 pub const SCHEMA: &[u8] = b"\xffschema";
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 pub fn u64_key(n: u64) -> [u8; 8] {
     n.to_be_bytes()
@@ -83,6 +92,13 @@ pub fn audit_prefix(session_id: &str) -> Vec<u8> {
 pub fn audit_key(session_id: &str, n: u64) -> Vec<u8> {
     let mut k = len_prefixed(session_id);
     k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+/// The `addresses` key of a neighbor address at a router.
+pub fn address_key(router: &str, address: &std::net::IpAddr) -> Vec<u8> {
+    let mut k = len_prefixed(router);
+    k.extend_from_slice(address.to_string().as_bytes());
     k
 }
 
@@ -148,5 +164,8 @@ mod tests {
         assert_ne!(meta_key("", "")[0], 0xff);
         // one session's audit prefix is not a prefix of another's
         assert!(!audit_key("ab", 1).starts_with(&audit_prefix("a")));
+        // one router's address keys never collide with another's
+        let ip: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        assert_ne!(address_key("r1", &ip), address_key("r", &ip));
     }
 }

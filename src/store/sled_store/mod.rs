@@ -11,6 +11,7 @@
 
 mod flusher;
 mod keys;
+mod migrate;
 mod queue;
 mod sessions;
 mod tx;
@@ -18,7 +19,9 @@ mod tx;
 #[cfg(test)]
 mod tests;
 
-use super::{Inserted, Page, Result, SessionFilter, Store, StoreError, TransitionOpts};
+use super::{
+    Inserted, Page, RemoveOpts, Result, SessionFilter, Store, StoreError, TransitionOpts,
+};
 use crate::model::{
     AuditEvent, Job, JobKind, RequestRecord, Session, SessionId, SessionStatus, UnixMillis,
 };
@@ -67,6 +70,10 @@ impl SledStore {
                     .map_err(backend)?;
             }
             Some(v) if keys::read_u64(&v) == Some(keys::SCHEMA_VERSION) => {}
+            Some(v) if keys::read_u64(&v).is_some_and(|n| n < keys::SCHEMA_VERSION) => {
+                let from = keys::read_u64(&v).unwrap_or_default();
+                migrate::upgrade(&db, &trees, from)?;
+            }
             Some(_) => {
                 return Err(StoreError::Corrupt(format!(
                     "store in {} has an unknown layout version",
@@ -121,7 +128,7 @@ impl Store for SledStore {
         self.inner.transition(id, to, opts)
     }
 
-    fn mark_pushed(&self, ids: &[SessionId]) -> Result<()> {
+    fn mark_pushed(&self, ids: &[SessionId]) -> Result<Vec<SessionId>> {
         self.inner.mark_pushed(ids)
     }
 
@@ -131,6 +138,14 @@ impl Store for SledStore {
 
     fn remove_session(&self, id: &str, actor: &str) -> Result<()> {
         self.inner.remove_session(id, actor)
+    }
+
+    fn remove_session_if(&self, id: &str, opts: RemoveOpts) -> Result<Session> {
+        self.inner.remove_session_if(id, &opts)
+    }
+
+    fn requeue_now(&self, id: &str, actor: &str) -> Result<Session> {
+        self.inner.requeue_now(id, actor)
     }
 
     fn audit(&self, session_id: &str) -> Result<Vec<AuditEvent>> {

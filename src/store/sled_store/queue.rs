@@ -5,13 +5,17 @@
 //! for candidates, then take them in one transaction that re-checks each
 //! ready entry: sled serialises transactions, so a job whose entry another
 //! claimer removed first is skipped, and no job is ever leased twice.
+//!
+//! A `Provision` job whose session shares its address with a `Deleting`
+//! holder (a repeat of a session being deleted) is passed over until that
+//! holder is removed, so the removal always reaches the router first.
 
 use super::super::{Result, StoreError};
 use super::keys;
 use super::sessions::{clip, event};
-use super::tx::{abort, backend, decode, Tx, TxResult};
+use super::tx::{abort, backend, decode, Trees, Tx, TxResult};
 use super::Inner;
-use crate::model::{now_ms, Job, JobKind, Lease, SessionId, UnixMillis};
+use crate::model::{now_ms, Job, JobKind, Lease, Session, SessionId, SessionStatus, UnixMillis};
 
 /// Jobs reclaimed per transaction.
 const RECLAIM_BATCH: usize = 256;
@@ -34,6 +38,39 @@ fn job_audit(tx: &Tx<'_>, job: &Job, actor: &str, action: &str, detail: String) 
         tx.audit(&ev)?;
     }
     Ok(())
+}
+
+/// True for a `Provision` job that must wait: another holder of its
+/// session's address is `Deleting` (read outside a transaction).
+fn waits_for_removal(trees: &Trees, job: &Job) -> Result<bool> {
+    if job.kind != JobKind::Provision {
+        return Ok(false);
+    }
+    let Some(s) = trees.load_session(&job.session_id)? else {
+        return Ok(false);
+    };
+    for id in trees.holders(&s)? {
+        if id != s.session_id {
+            if let Some(h) = trees.load_session(&id)? {
+                if h.status == SessionStatus::Deleting {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// [`waits_for_removal`] inside a transaction.
+fn waits_for_removal_tx(tx: &Tx<'_>, job: &Job) -> TxResult<bool> {
+    if job.kind != JobKind::Provision {
+        return Ok(false);
+    }
+    let Some(s) = tx.load_session(&job.session_id)? else {
+        return Ok(false);
+    };
+    let others: Vec<Session> = tx.other_holders(&s)?;
+    Ok(others.iter().any(|h| h.status == SessionStatus::Deleting))
 }
 
 fn kind_str(k: JobKind) -> &'static str {
@@ -86,7 +123,7 @@ impl Inner {
                 let Some(job) = self.trees.load_job(job_id)? else {
                     continue;
                 };
-                if busy_routers.contains(&job.router) {
+                if busy_routers.contains(&job.router) || waits_for_removal(&self.trees, &job)? {
                     continue;
                 }
                 candidates.push(k);
@@ -110,7 +147,7 @@ impl Inner {
                     let Some(mut job) = tx.load_job(job_id)? else {
                         continue;
                     };
-                    if job.lease.is_some() {
+                    if job.lease.is_some() || waits_for_removal_tx(tx, &job)? {
                         continue;
                     }
                     tx.ready.remove(&k[..])?;
@@ -277,6 +314,43 @@ impl Inner {
             total += n;
         }
         Ok(total)
+    }
+
+    pub fn requeue_now(&self, id: &str, actor: &str) -> Result<Session> {
+        let now = now_ms();
+        let s = self.trees.run(|tx| {
+            let mut s = tx.session(id)?;
+            let jobs = tx.session_jobs(id)?;
+            let running = jobs.iter().any(|j| j.lease.is_some());
+            let waiting: Vec<Job> = jobs.into_iter().filter(|j| j.lease.is_none()).collect();
+            if waiting.is_empty() {
+                return abort(StoreError::Conflict(if running {
+                    "a push of this session is running now; nothing to retry".into()
+                } else {
+                    format!("nothing to retry: the session is {} and no job of it waits", s.status)
+                }));
+            }
+            let mut done = Vec::new();
+            for mut j in waiting {
+                tx.ready
+                    .remove(&keys::timed_key(j.not_before_ms, j.job_id))?;
+                j.not_before_ms = j.not_before_ms.min(now);
+                j.attempts = 0;
+                j.last_error = None;
+                tx.ready
+                    .insert(&keys::timed_key(j.not_before_ms, j.job_id), &[][..])?;
+                tx.put_job(&j)?;
+                done.push(format!("{} job {}", kind_str(j.kind), j.job_id));
+            }
+            s.status_detail = Some("an operator asked for a retry now".into());
+            s.updated_ms = now;
+            tx.store_session(&s)?;
+            let detail = format!("{} ready now, attempts reset", done.join(", "));
+            tx.audit(&event(&s, actor, "retry", Some(s.status), Some(detail), now))?;
+            Ok(s)
+        })?;
+        self.commit.note_write();
+        Ok(s)
     }
 
     pub fn jobs(&self) -> Result<Vec<Job>> {

@@ -1,6 +1,10 @@
-//! Requests and sessions: insert with dedup, listing, transitions, removal.
+//! Requests and sessions: insert under the address rule (one owner per
+//! neighbor address at a router, see [`crate::store`]), listing,
+//! transitions, removal.
 
-use super::super::{Inserted, Page, Result, SessionFilter, StoreError, TransitionOpts};
+use super::super::{
+    Inserted, Page, RemoveOpts, Result, SessionFilter, StoreError, TransitionOpts,
+};
 use super::keys;
 use super::tx::{abort, backend, decode, encode, is_terminal, Tx, TxResult};
 use super::Inner;
@@ -199,7 +203,20 @@ impl Inner {
                 s.configured_ms = Some(now);
             }
             if is_terminal(to) {
-                tx.unindex_dedup(&s)?;
+                tx.release_address(&s)?;
+            }
+            if to == SessionStatus::Unestablished {
+                // the worker removed its neighbor before this transition
+                s.pushed = false;
+            }
+            if is_terminal(from) && !is_terminal(to) {
+                if !tx.other_holders(&s)?.is_empty() {
+                    return abort(StoreError::Conflict(format!(
+                        "neighbor address {} is in use by another session",
+                        s.local_ip
+                    )));
+                }
+                tx.hold_address(&s)?;
             }
             let jobs = tx.session_jobs(&s.session_id)?;
             let has = |k: JobKind| jobs.iter().any(|j| j.kind == k);
@@ -236,21 +253,26 @@ impl Inner {
         Ok(s)
     }
 
-    pub fn mark_pushed(&self, ids: &[String]) -> Result<()> {
-        self.trees.run(|tx| {
+    pub fn mark_pushed(&self, ids: &[String]) -> Result<Vec<String>> {
+        let marked = self.trees.run(|tx| {
+            let mut marked = Vec::with_capacity(ids.len());
             for id in ids {
                 let Some(mut s) = tx.load_session(id)? else {
                     continue;
                 };
+                if s.status != SessionStatus::Provisioning {
+                    continue;
+                }
                 if !s.pushed {
                     s.pushed = true;
                     tx.store_session(&s)?;
                 }
+                marked.push(id.clone());
             }
-            Ok(())
+            Ok(marked)
         })?;
         self.commit.note_write();
-        Ok(())
+        Ok(marked)
     }
 
     pub fn set_detail(&self, id: &str, detail: Option<String>, actor: &str) -> Result<Session> {
@@ -276,27 +298,50 @@ impl Inner {
     }
 
     pub fn remove_session(&self, id: &str, actor: &str) -> Result<()> {
+        let opts = RemoveOpts {
+            actor: actor.to_string(),
+            ..Default::default()
+        };
+        self.remove_session_if(id, &opts).map(|_| ())
+    }
+
+    pub fn remove_session_if(&self, id: &str, opts: &RemoveOpts) -> Result<Session> {
         let now = now_ms();
         let _w = self.list_lock.write().unwrap_or_else(|e| e.into_inner());
-        self.trees.run(|tx| {
+        let s = self.trees.run(|tx| {
             let s = tx.session(id)?;
+            if !opts.expect.is_empty() && !opts.expect.contains(&s.status) {
+                let want: Vec<&str> = opts.expect.iter().map(|x| x.as_str()).collect();
+                return abort(StoreError::Conflict(format!(
+                    "session is {}, expected {}",
+                    s.status,
+                    want.join(" or ")
+                )));
+            }
+            if opts.unpushed && s.pushed {
+                return abort(StoreError::Conflict(
+                    "the session's config may have reached its router".into(),
+                ));
+            }
             tx.sessions.remove(&keys::u64_key(s.seq))?;
             tx.session_ids.remove(s.session_id.as_bytes())?;
             tx.owners.remove(&keys::owner_key(s.local_asn.0, s.seq))?;
-            tx.unindex_dedup(&s)?;
+            tx.release_address(&s)?;
             // Leased jobs stay so their worker can still complete them.
             for j in tx.session_jobs(&s.session_id)? {
                 if j.lease.is_none() {
                     tx.delete_job(&j)?;
                 }
             }
-            let mut ev = event(&s, actor, "removed", Some(s.status), None, now);
+            let action = opts.action.as_deref().unwrap_or("removed");
+            let detail = opts.detail.as_deref().map(clip);
+            let mut ev = event(&s, &opts.actor, action, Some(s.status), detail, now);
             ev.to = None;
             tx.audit(&ev)?;
-            Ok(())
+            Ok(s)
         })?;
         self.commit.note_write();
-        Ok(())
+        Ok(s)
     }
 
     pub fn audit(&self, session_id: &str) -> Result<Vec<AuditEvent>> {
@@ -313,21 +358,47 @@ fn abort_err(e: StoreError) -> sled::transaction::ConflictableTransactionError<S
     sled::transaction::ConflictableTransactionError::Abort(e)
 }
 
+/// What the holders of a neighbor address make of a new session there
+/// (the address rule of [`crate::store`]): `Err` is the answer without a
+/// write; `Ok(true)` a hand-over from `Deleting` holders.
+fn address_rule(tx: &Tx<'_>, s: &Session) -> TxResult<std::result::Result<bool, Inserted>> {
+    let holders: Vec<Session> = tx
+        .other_holders(s)?
+        .into_iter()
+        .filter(|h| !is_terminal(h.status))
+        .collect();
+    let refusal = |h: &Session| {
+        if h.local_asn != s.local_asn {
+            Inserted::Taken
+        } else if h.same_request_as(s) {
+            Inserted::Existing(h.clone())
+        } else {
+            Inserted::Conflict(h.clone())
+        }
+    };
+    if let Some(owner) = holders
+        .iter()
+        .find(|h| h.status != SessionStatus::Deleting)
+    {
+        return Ok(Err(refusal(owner)));
+    }
+    // Only Deleting holders: a repeat of the same network's session may
+    // take over; anything else waits until they are gone.
+    if let Some(h) = holders.iter().find(|h| !h.same_request_as(s)) {
+        return Ok(Err(match refusal(h) {
+            Inserted::Taken => Inserted::Taken,
+            _ => Inserted::Conflict(h.clone()),
+        }));
+    }
+    Ok(Ok(!holders.is_empty()))
+}
+
 /// Inserts one session of a request (or finds its twin), inside `tx`.
 fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> TxResult<Inserted> {
-    let dkey = s.dedup_key();
-    if let Some(existing) = tx.dedup.get(dkey.as_bytes())? {
-        let existing = String::from_utf8_lossy(&existing).into_owned();
-        if let Some(ex) = tx.load_session(&existing)? {
-            if !is_terminal(ex.status) {
-                return Ok(if ex.same_request_as(s) {
-                    Inserted::Existing(ex)
-                } else {
-                    Inserted::Conflict(ex)
-                });
-            }
-        }
-    }
+    let handover = match address_rule(tx, s)? {
+        Ok(h) => h,
+        Err(answer) => return Ok(answer),
+    };
     if !INITIAL.contains(&s.status) {
         return abort(StoreError::Conflict(format!(
             "a new session cannot start as {}",
@@ -346,6 +417,13 @@ fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> TxResult<Inserted> {
         n.created_ms = now;
     }
     n.updated_ms = n.updated_ms.max(n.created_ms);
+    n.pushed = false;
+    if handover && !is_terminal(n.status) && n.status_detail.is_none() {
+        n.status_detail = Some(
+            "waits until the previous session at this address is removed from the router"
+                .into(),
+        );
+    }
     n.status_detail = n.status_detail.as_deref().map(clip);
     let seq_key = keys::u64_key(n.seq);
     tx.sessions
@@ -356,7 +434,7 @@ fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> TxResult<Inserted> {
         n.session_id.as_bytes(),
     )?;
     if !is_terminal(n.status) {
-        tx.dedup.insert(dkey.as_bytes(), n.session_id.as_bytes())?;
+        tx.hold_address(&n)?;
     }
     if n.status == SessionStatus::Approved {
         tx.new_job(&n.session_id, &n.router, JobKind::Provision, now, now)?;

@@ -42,8 +42,8 @@ fn dec<T: DeserializeOwned>(b: &[u8], what: &str) -> TxResult<T> {
     decode(b, what).map_err(ConflictableTransactionError::Abort)
 }
 
-/// Statuses after which a session no longer blocks an identical new
-/// request (it leaves the dedup index). A removed session is gone anyway.
+/// Statuses after which a session no longer holds its neighbor address
+/// (it leaves the `addresses` index). A removed session is gone anyway.
 pub fn is_terminal(s: SessionStatus) -> bool {
     matches!(s, SessionStatus::Rejected | SessionStatus::Unestablished)
 }
@@ -54,7 +54,7 @@ pub struct Trees {
     pub sessions: sled::Tree,
     pub session_ids: sled::Tree,
     pub owners: sled::Tree,
-    pub dedup: sled::Tree,
+    pub addresses: sled::Tree,
     pub requests: sled::Tree,
     pub jobs: sled::Tree,
     pub ready: sled::Tree,
@@ -69,7 +69,7 @@ pub struct Tx<'a> {
     pub sessions: &'a TransactionalTree,
     pub session_ids: &'a TransactionalTree,
     pub owners: &'a TransactionalTree,
-    pub dedup: &'a TransactionalTree,
+    pub addresses: &'a TransactionalTree,
     pub requests: &'a TransactionalTree,
     pub jobs: &'a TransactionalTree,
     pub ready: &'a TransactionalTree,
@@ -86,7 +86,7 @@ impl Trees {
             sessions: t("sessions")?,
             session_ids: t("session_ids")?,
             owners: t("owners")?,
-            dedup: t("dedup")?,
+            addresses: t("addresses")?,
             requests: t("requests")?,
             jobs: t("jobs")?,
             ready: t("jobs_ready")?,
@@ -105,7 +105,7 @@ impl Trees {
             &self.sessions,
             &self.session_ids,
             &self.owners,
-            &self.dedup,
+            &self.addresses,
             &self.requests,
             &self.jobs,
             &self.ready,
@@ -120,7 +120,7 @@ impl Trees {
                     sessions,
                     session_ids,
                     owners,
-                    dedup,
+                    addresses,
                     requests,
                     jobs,
                     ready,
@@ -133,7 +133,7 @@ impl Trees {
                         sessions,
                         session_ids,
                         owners,
-                        dedup,
+                        addresses,
                         requests,
                         jobs,
                         ready,
@@ -163,6 +163,18 @@ impl Trees {
         match self.sessions.get(seq_key).map_err(backend)? {
             Some(v) => Ok(Some(decode(&v, "session")?)),
             None => Ok(None),
+        }
+    }
+
+    /// The ids holding `s`'s neighbor address, outside a transaction.
+    pub fn holders(&self, s: &Session) -> Result<Vec<String>> {
+        match self
+            .addresses
+            .get(keys::address_key(&s.router, &s.local_ip))
+            .map_err(backend)?
+        {
+            Some(v) => decode(&v, "address holders"),
+            None => Ok(Vec::new()),
         }
     }
 
@@ -222,13 +234,56 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Drops the dedup entry of `s` if it is the one holding it.
-    pub fn unindex_dedup(&self, s: &Session) -> TxResult<()> {
-        let key = s.dedup_key();
-        if self.dedup.get(key.as_bytes())?.as_deref() == Some(s.session_id.as_bytes()) {
-            self.dedup.remove(key.as_bytes())?;
+    /// The ids of the sessions holding `s`'s neighbor address at its router.
+    pub fn holders(&self, s: &Session) -> TxResult<Vec<String>> {
+        match self.addresses.get(keys::address_key(&s.router, &s.local_ip))? {
+            Some(v) => dec(&v, "address holders"),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn set_holders(&self, s: &Session, ids: &[String]) -> TxResult<()> {
+        let key = keys::address_key(&s.router, &s.local_ip);
+        if ids.is_empty() {
+            self.addresses.remove(key)?;
+        } else {
+            self.addresses.insert(key, enc(&ids)?)?;
         }
         Ok(())
+    }
+
+    /// Adds `s` to the holders of its address (once).
+    pub fn hold_address(&self, s: &Session) -> TxResult<()> {
+        let mut ids = self.holders(s)?;
+        if !ids.contains(&s.session_id) {
+            ids.push(s.session_id.clone());
+            self.set_holders(s, &ids)?;
+        }
+        Ok(())
+    }
+
+    /// Drops `s` from the holders of its address, if it is one.
+    pub fn release_address(&self, s: &Session) -> TxResult<()> {
+        let mut ids = self.holders(s)?;
+        let before = ids.len();
+        ids.retain(|i| *i != s.session_id);
+        if ids.len() != before {
+            self.set_holders(s, &ids)?;
+        }
+        Ok(())
+    }
+
+    /// The other sessions holding `s`'s address (those still stored).
+    pub fn other_holders(&self, s: &Session) -> TxResult<Vec<Session>> {
+        let mut out = Vec::new();
+        for id in self.holders(s)? {
+            if id != s.session_id {
+                if let Some(h) = self.load_session(&id)? {
+                    out.push(h);
+                }
+            }
+        }
+        Ok(out)
     }
 
     // ---- jobs ---------------------------------------------------------------

@@ -15,9 +15,15 @@ pub fn store() -> (tempfile::TempDir, SledStore) {
     (dir, s)
 }
 
-/// A session of requester `asn` whose addresses are derived from `n`.
+/// A session of requester `asn` whose neighbor address is derived from
+/// `asn` and `n` (see [`session_at`] for another network at one address).
 pub fn session(asn: u32, n: u32, status: SessionStatus) -> Session {
-    let local_ip: IpAddr = format!("2001:db8::{:x}", 0x1000 + n).parse().unwrap();
+    let ip = format!("2001:db8::{:x}:{:x}", asn & 0xffff, 0x1000 + n);
+    session_at(asn, ip.parse().unwrap(), status)
+}
+
+/// A session of requester `asn` for neighbor address `local_ip`.
+pub fn session_at(asn: u32, local_ip: IpAddr, status: SessionStatus) -> Session {
     Session {
         request_id: String::new(),
         session_secret: Some(Secret::new("s3cret")),
