@@ -12,6 +12,8 @@
 //! already configured is just completed).
 
 mod batch;
+#[cfg(test)]
+mod lifecycle_tests;
 pub mod poller;
 #[cfg(test)]
 mod tests;

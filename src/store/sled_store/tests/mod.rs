@@ -1,5 +1,6 @@
 //! Tests of the sled store (temporary directories, no timing assertions).
 
+mod addresses;
 mod durability;
 mod queue;
 mod sessions;
