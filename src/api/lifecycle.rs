@@ -20,7 +20,10 @@ pub enum Deletion {
 }
 
 fn changed(e: &StoreError) -> bool {
-    matches!(e, StoreError::Conflict(_) | StoreError::BadTransition { .. })
+    matches!(
+        e,
+        StoreError::Conflict(_) | StoreError::BadTransition { .. }
+    )
 }
 
 fn load(store: &dyn Store, id: &str) -> store::Result<Session> {

@@ -346,7 +346,12 @@ impl Worker {
             let attempt = job.attempts + 1;
             let give_up = permanent || attempt >= self.cfg.max_attempts;
             if let (true, Some(to)) = (give_up, exhausted) {
-                let detail = format!("router {router}: {msg} (after {attempt} attempt(s))");
+                // the driver's message usually names the router already
+                let detail = if msg.starts_with(&format!("router {router}:")) {
+                    format!("{msg} (after {attempt} attempt(s))")
+                } else {
+                    format!("router {router}: {msg} (after {attempt} attempt(s))")
+                };
                 if let Err(e) = self.store.transition(
                     &s.session_id,
                     to,

@@ -52,7 +52,9 @@ impl RouterDriver for Recorder {
         let fail = self.fail_reads.load(Ordering::SeqCst);
         Box::pin(async move {
             if fail {
-                return Err(PushError::Transient("cannot connect to 127.0.0.1:2222".into()));
+                return Err(PushError::Transient(
+                    "cannot connect to 127.0.0.1:2222".into(),
+                ));
             }
             Ok(Vec::new())
         })
@@ -177,7 +179,9 @@ async fn a_repeat_of_a_deleting_session_is_pushed_after_the_removal() {
         })
         .collect();
     assert_eq!(last_two, vec![(Op::Remove, true), (Op::Add, true)]);
-    assert!(ops[1..ops.len() - 2].iter().all(|o| o.0 == Op::Remove && !o.2));
+    assert!(ops[1..ops.len() - 2]
+        .iter()
+        .all(|o| o.0 == Op::Remove && !o.2));
     assert_eq!(adds(&driver), 2);
 }
 
@@ -196,12 +200,19 @@ async fn a_session_that_never_reached_the_router_is_removed_without_it() {
     assert!(matches!(d, Deletion::Removed(_)), "{d:?}");
     assert_eq!(status(&store, &id), None);
     ticks(&w, 3).await;
-    assert!(driver.ops.lock().unwrap().is_empty(), "the router was never changed");
+    assert!(
+        driver.ops.lock().unwrap().is_empty(),
+        "the router was never changed"
+    );
     assert!(store.jobs().unwrap().is_empty());
     let trail = store.audit(&id).unwrap();
     let last = trail.last().unwrap();
     assert_eq!((last.action.as_str(), last.to), ("delete", None));
-    assert!(last.detail.as_deref().unwrap().contains("without contacting"));
+    assert!(last
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("without contacting"));
 
     // a Deleting session that was never pushed (say, from an older peerd)
     // is removed by the worker without a push either

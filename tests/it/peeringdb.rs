@@ -12,9 +12,7 @@ use peerd::peeringdb::{
     cmd_load, cmd_sync, load_dump, load_from_store, save_to_store, sync_once, ClientOptions,
     Family, PdbClient, PdbError, Snapshot, Syncer,
 };
-use peerd::store::{
-    Inserted, Page, RemoveOpts, SessionFilter, Store, StoreError, TransitionOpts,
-};
+use peerd::store::{Inserted, Page, RemoveOpts, SessionFilter, Store, StoreError, TransitionOpts};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};

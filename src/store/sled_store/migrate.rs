@@ -66,6 +66,9 @@ pub fn upgrade(db: &sled::Db, trees: &Trees, from: u64) -> Result<()> {
         );
     }
     db.drop_tree("dedup").map_err(backend)?;
-    tracing::info!(sessions = sessions.len(), "store layout upgraded from 1 to 2");
+    tracing::info!(
+        sessions = sessions.len(),
+        "store layout upgraded from 1 to 2"
+    );
     Ok(())
 }

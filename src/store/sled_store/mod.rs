@@ -19,9 +19,7 @@ mod tx;
 #[cfg(test)]
 mod tests;
 
-use super::{
-    Inserted, Page, RemoveOpts, Result, SessionFilter, Store, StoreError, TransitionOpts,
-};
+use super::{Inserted, Page, RemoveOpts, Result, SessionFilter, Store, StoreError, TransitionOpts};
 use crate::model::{
     AuditEvent, Job, JobKind, RequestRecord, Session, SessionId, SessionStatus, UnixMillis,
 };

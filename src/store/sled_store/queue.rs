@@ -327,7 +327,10 @@ impl Inner {
                 return abort(StoreError::Conflict(if running {
                     "a push of this session is running now; nothing to retry".into()
                 } else {
-                    format!("nothing to retry: the session is {} and no job of it waits", s.status)
+                    format!(
+                        "nothing to retry: the session is {} and no job of it waits",
+                        s.status
+                    )
                 }));
             }
             let mut done = Vec::new();
@@ -346,7 +349,14 @@ impl Inner {
             s.updated_ms = now;
             tx.store_session(&s)?;
             let detail = format!("{} ready now, attempts reset", done.join(", "));
-            tx.audit(&event(&s, actor, "retry", Some(s.status), Some(detail), now))?;
+            tx.audit(&event(
+                &s,
+                actor,
+                "retry",
+                Some(s.status),
+                Some(detail),
+                now,
+            ))?;
             Ok(s)
         })?;
         self.commit.note_write();

@@ -2,9 +2,7 @@
 //! neighbor address at a router, see [`crate::store`]), listing,
 //! transitions, removal.
 
-use super::super::{
-    Inserted, Page, RemoveOpts, Result, SessionFilter, StoreError, TransitionOpts,
-};
+use super::super::{Inserted, Page, RemoveOpts, Result, SessionFilter, StoreError, TransitionOpts};
 use super::keys;
 use super::tx::{abort, backend, decode, encode, is_terminal, Tx, TxResult};
 use super::Inner;
@@ -376,10 +374,7 @@ fn address_rule(tx: &Tx<'_>, s: &Session) -> TxResult<std::result::Result<bool, 
             Inserted::Conflict(h.clone())
         }
     };
-    if let Some(owner) = holders
-        .iter()
-        .find(|h| h.status != SessionStatus::Deleting)
-    {
+    if let Some(owner) = holders.iter().find(|h| h.status != SessionStatus::Deleting) {
         return Ok(Err(refusal(owner)));
     }
     // Only Deleting holders: a repeat of the same network's session may
@@ -420,8 +415,7 @@ fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> TxResult<Inserted> {
     n.pushed = false;
     if handover && !is_terminal(n.status) && n.status_detail.is_none() {
         n.status_detail = Some(
-            "waits until the previous session at this address is removed from the router"
-                .into(),
+            "waits until the previous session at this address is removed from the router".into(),
         );
     }
     n.status_detail = n.status_detail.as_deref().map(clip);

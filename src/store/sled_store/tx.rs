@@ -236,7 +236,10 @@ impl Tx<'_> {
 
     /// The ids of the sessions holding `s`'s neighbor address at its router.
     pub fn holders(&self, s: &Session) -> TxResult<Vec<String>> {
-        match self.addresses.get(keys::address_key(&s.router, &s.local_ip))? {
+        match self
+            .addresses
+            .get(keys::address_key(&s.router, &s.local_ip))?
+        {
             Some(v) => dec(&v, "address holders"),
             None => Ok(Vec::new()),
         }

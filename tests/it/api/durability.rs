@@ -113,8 +113,10 @@ async fn decisions_and_deletions_survive_sigkill() {
         .expect(204);
     p.restart().await;
 
-    let g = p.get(&format!("/sessions/{}", ids[0]), TOK_A).await;
-    assert_eq!(g.expect(200).body["status"], "Deleting");
+    // approved but never pushed (no worker here): removed at once, for good
+    p.get(&format!("/sessions/{}", ids[0]), TOK_A)
+        .await
+        .expect(404);
     let g = p.get(&format!("/sessions/{}", ids[1]), TOK_A).await;
     g.expect(200);
     assert_eq!(g.body["status"], "Rejected");
@@ -122,12 +124,17 @@ async fn decisions_and_deletions_survive_sigkill() {
     p.get(&format!("/sessions/{}", ids[2]), TOK_A)
         .await
         .expect(404);
-    // The deprovision job for the approved-then-deleted session is queued.
+    // Its provision job went with it; nothing is left to do on a router.
     let j = p.get("/admin/jobs", &p.key).await;
-    let jobs = j.expect(200).body["jobs"].as_array().unwrap().clone();
-    assert!(
-        jobs.iter()
-            .any(|j| j["session_id"] == ids[0].as_str() && j["kind"] == "Deprovision"),
-        "{jobs:?}"
-    );
+    assert_eq!(j.expect(200).body["jobs"], json!([]));
+    let a = p
+        .get(&format!("/admin/sessions/{}/audit", ids[0]), &p.key)
+        .await;
+    let last = a.expect(200).body["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["action"], "delete");
 }

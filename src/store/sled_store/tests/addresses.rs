@@ -42,7 +42,10 @@ fn another_network_is_refused_and_names_nobody() {
     let (_d, st) = store();
     let a = insert_one(&st, at(64512, Approved));
     // another network, same address at the same router: refused
-    assert_eq!(insert(&st, 64513, vec![at(64513, Approved)]), vec![Inserted::Taken]);
+    assert_eq!(
+        insert(&st, 64513, vec![at(64513, Approved)]),
+        vec![Inserted::Taken]
+    );
     // even with every other parameter equal, or another of our addresses
     let mut b = at(64513, Pending);
     b.peer_ip = "2001:db8::2".parse().unwrap();
@@ -54,14 +57,24 @@ fn another_network_is_refused_and_names_nobody() {
     );
     let mut other = at(64512, Approved);
     other.peer_ip = "2001:db8::2".parse().unwrap();
-    assert_eq!(insert(&st, 64512, vec![other]), vec![Inserted::Conflict(a.clone())]);
+    assert_eq!(
+        insert(&st, 64512, vec![other]),
+        vec![Inserted::Conflict(a.clone())]
+    );
     // the same address at another router is another neighbor
     let mut elsewhere = at(64513, Approved);
     elsewhere.router = "rtr2".into();
-    assert!(matches!(insert(&st, 64513, vec![elsewhere])[0], Inserted::New(_)));
+    assert!(matches!(
+        insert(&st, 64513, vec![elsewhere])[0],
+        Inserted::New(_)
+    ));
     assert_eq!(holders(&st), vec![a.session_id.clone()]);
     // a refused item does not stop the rest of its request
-    let out = insert(&st, 64513, vec![at(64513, Approved), session(64513, 7, Approved)]);
+    let out = insert(
+        &st,
+        64513,
+        vec![at(64513, Approved), session(64513, 7, Approved)],
+    );
     assert_eq!(out[0], Inserted::Taken);
     assert!(matches!(out[1], Inserted::New(_)));
 }
@@ -107,7 +120,8 @@ fn released_on_removal_and_terminal_statuses() {
 
     // rejected
     let b = insert_one(&st, at(64513, Pending));
-    st.transition(&b.session_id, Rejected, opts("operator:noc")).unwrap();
+    st.transition(&b.session_id, Rejected, opts("operator:noc"))
+        .unwrap();
     assert!(holders(&st).is_empty());
     // a session created Rejected (policy) holds nothing either
     insert_one(&st, at(64514, Rejected));
@@ -125,7 +139,8 @@ fn released_on_removal_and_terminal_statuses() {
     // Deleting still holds it (until removed); Failed holds it
     let d = insert_one(&st, at(64516, Approved));
     push(&st, &d.session_id);
-    st.transition(&d.session_id, Deleting, opts("pdb:1")).unwrap();
+    st.transition(&d.session_id, Deleting, opts("pdb:1"))
+        .unwrap();
     assert!(taken(&st));
     st.remove_session_if(
         &d.session_id,
@@ -139,8 +154,10 @@ fn released_on_removal_and_terminal_statuses() {
     .unwrap();
     assert!(holders(&st).is_empty());
     let e = insert_one(&st, at(64517, Approved));
-    st.transition(&e.session_id, Provisioning, opts("worker")).unwrap();
-    st.transition(&e.session_id, Failed, opts("worker")).unwrap();
+    st.transition(&e.session_id, Provisioning, opts("worker"))
+        .unwrap();
+    st.transition(&e.session_id, Failed, opts("worker"))
+        .unwrap();
     assert!(taken(&st));
 
     // a terminal session cannot take an address back from its new owner
@@ -161,27 +178,40 @@ fn deleting_hands_over_to_its_repeat_whose_push_waits() {
         st.complete(j.job_id, j.lease.unwrap().token).unwrap();
     }
     assert!(st.jobs().unwrap().is_empty());
-    st.transition(&old.session_id, Deleting, opts("pdb:1")).unwrap();
+    st.transition(&old.session_id, Deleting, opts("pdb:1"))
+        .unwrap();
 
     // another network: still refused while the removal runs
-    assert_eq!(insert(&st, 64513, vec![at(64513, Approved)]), vec![Inserted::Taken]);
+    assert_eq!(
+        insert(&st, 64513, vec![at(64513, Approved)]),
+        vec![Inserted::Taken]
+    );
     // the same network with other parameters: a conflict
     let mut other = at(64512, Approved);
     other.local_monitoring_session = true;
-    assert!(matches!(insert(&st, 64512, vec![other])[0], Inserted::Conflict(_)));
+    assert!(matches!(
+        insert(&st, 64512, vec![other])[0],
+        Inserted::Conflict(_)
+    ));
     // an identical repeat: a new session that holds the address too
     let Inserted::New(new) = insert(&st, 64512, vec![at(64512, Approved)]).pop().unwrap() else {
         panic!("expected a new session");
     };
     assert_ne!(new.session_id, old.session_id);
     assert!(new.status_detail.as_deref().unwrap().contains("removed"));
-    assert_eq!(holders(&st), vec![old.session_id.clone(), new.session_id.clone()]);
+    assert_eq!(
+        holders(&st),
+        vec![old.session_id.clone(), new.session_id.clone()]
+    );
     // repeated again: now that one is the answer; others still refused
     assert_eq!(
         insert(&st, 64512, vec![at(64512, Approved)]),
         vec![Inserted::Existing(new.clone())]
     );
-    assert_eq!(insert(&st, 64513, vec![at(64513, Approved)]), vec![Inserted::Taken]);
+    assert_eq!(
+        insert(&st, 64513, vec![at(64513, Approved)]),
+        vec![Inserted::Taken]
+    );
 
     // only the removal is claimable; the new push waits for it
     assert_eq!(
@@ -206,9 +236,14 @@ fn mark_pushed_and_conditional_removal_are_ordered() {
     let a = insert_one(&st, at(64512, Approved));
     let b = insert_one(&st, session(64512, 2, Approved));
     // only Provisioning sessions are marked; gone ones are left out
-    assert_eq!(st.mark_pushed(&[a.session_id.clone()]).unwrap(), Vec::<String>::new());
-    st.transition(&a.session_id, Provisioning, opts("worker")).unwrap();
-    st.transition(&b.session_id, Provisioning, opts("worker")).unwrap();
+    assert_eq!(
+        st.mark_pushed(std::slice::from_ref(&a.session_id)).unwrap(),
+        Vec::<String>::new()
+    );
+    st.transition(&a.session_id, Provisioning, opts("worker"))
+        .unwrap();
+    st.transition(&b.session_id, Provisioning, opts("worker"))
+        .unwrap();
     let unpushed = || RemoveOpts {
         actor: "pdb:1".into(),
         action: Some("delete".into()),
@@ -240,7 +275,11 @@ fn requeue_now_resets_waiting_jobs_only() {
     let (_d, st) = store();
     let a = insert_one(&st, at(64512, Approved));
     // no retry while the push runs
-    let j = st.claim(now_ms(), 60_000, "w", 10, &[]).unwrap().pop().unwrap();
+    let j = st
+        .claim(now_ms(), 60_000, "w", 10, &[])
+        .unwrap()
+        .pop()
+        .unwrap();
     let tok = j.lease.as_ref().unwrap().token;
     assert!(matches!(
         st.requeue_now(&a.session_id, "operator:noc"),
@@ -257,7 +296,9 @@ fn requeue_now_resets_waiting_jobs_only() {
     assert!(job.not_before_ms <= now_ms());
     assert_eq!(st.claim(now_ms(), 60_000, "w", 10, &[]).unwrap().len(), 1);
     let trail = st.audit(&a.session_id).unwrap();
-    assert!(trail.iter().any(|e| e.action == "retry" && e.actor == "operator:noc"));
+    assert!(trail
+        .iter()
+        .any(|e| e.action == "retry" && e.actor == "operator:noc"));
     // nothing waits
     let p = insert_one(&st, session(64512, 3, Pending));
     let err = st.requeue_now(&p.session_id, "operator:noc").unwrap_err();
@@ -273,7 +314,8 @@ fn layout_1_is_upgraded_at_open() {
         push(&st, &a.session_id);
         let b = insert_one(&st, session(64512, 2, Pending));
         let c = insert_one(&st, session(64512, 3, Pending));
-        st.transition(&c.session_id, Rejected, opts("operator:noc")).unwrap();
+        st.transition(&c.session_id, Rejected, opts("operator:noc"))
+            .unwrap();
         // Make it look like layout 1: no `addresses`, a `dedup` tree, and
         // records written before `pushed` existed.
         let t = &st.inner.trees;
@@ -281,9 +323,17 @@ fn layout_1_is_upgraded_at_open() {
         let mut old = t.load_session(&a.session_id).unwrap().unwrap();
         old.pushed = false;
         t.sessions
-            .insert(super::super::keys::u64_key(old.seq), serde_json::to_vec(&old).unwrap())
+            .insert(
+                super::super::keys::u64_key(old.seq),
+                serde_json::to_vec(&old).unwrap(),
+            )
             .unwrap();
-        st.inner.db.open_tree("dedup").unwrap().insert("k", "v").unwrap();
+        st.inner
+            .db
+            .open_tree("dedup")
+            .unwrap()
+            .insert("k", "v")
+            .unwrap();
         t.meta
             .insert(super::super::keys::SCHEMA, &super::super::keys::u64_key(1))
             .unwrap();
@@ -294,7 +344,10 @@ fn layout_1_is_upgraded_at_open() {
     assert!(st.get_session(&a.session_id).unwrap().unwrap().pushed);
     assert!(!st.get_session(&b.session_id).unwrap().unwrap().pushed);
     assert_eq!(holders(&st), vec![a.session_id.clone()]);
-    assert_eq!(st.inner.trees.holders(&b).unwrap(), vec![b.session_id.clone()]);
+    assert_eq!(
+        st.inner.trees.holders(&b).unwrap(),
+        vec![b.session_id.clone()]
+    );
     assert!(st.inner.trees.holders(&c).unwrap().is_empty());
     assert!(!st
         .inner
@@ -302,7 +355,10 @@ fn layout_1_is_upgraded_at_open() {
         .tree_names()
         .iter()
         .any(|n| n.as_ref() == b"dedup"));
-    assert_eq!(insert(&st, 64513, vec![at(64513, Approved)]), vec![Inserted::Taken]);
+    assert_eq!(
+        insert(&st, 64513, vec![at(64513, Approved)]),
+        vec![Inserted::Taken]
+    );
     drop(st);
     // opened again: nothing left to upgrade
     let st = SledStore::open(dir.path()).unwrap();
