@@ -135,7 +135,11 @@ pub struct TransitionOpts {
     pub expect: Vec<SessionStatus>,
 }
 
-/// The store contract. Implementations must be safe to share across tasks.
+/// The store contract. Implementations must be safe to share across tasks,
+/// and enforce the address rule of the [module doc](self) (one owner per
+/// neighbor address at a router, decided inside the insert transaction;
+/// released on removal and terminal statuses; the `Deleting` hand-over and
+/// its claim order) exactly as the sled store does.
 pub trait Store: Send + Sync + 'static {
     /// Resolves once every mutation that returned before this call is on
     /// disk. Cheap to call often: concurrent callers share one flush.

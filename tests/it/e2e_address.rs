@@ -6,8 +6,8 @@
 //! router holds exactly that network's neighbor. One test per platform.
 
 use crate::e2e_lab::{
-    inventory_with_extra_v4, post_one, sess, start, start_with, wait_gone, wait_status,
-    EXTRA_LOC, EXTRA_V4_OURS, TOK_P1, TOK_P2,
+    inventory_with_extra_v4, post_one, sess, start, start_with, wait_gone, wait_status, EXTRA_LOC,
+    EXTRA_V4_OURS, TOK_P1, TOK_P2,
 };
 use crate::lab::{Lab, LAB_LOCK};
 use crate::lab_netconf::{self as nl, LabStream};
@@ -110,7 +110,11 @@ async fn one_owner(p: &Peerd, lab: &Lab, view: &mut View, loc: &str, ours: &str,
     assert_eq!(view.at(lab, held).await, vec!["65002"]);
 
     let r = p
-        .post("/sessions", TOK_P2, &json!([sess(65003, held, ours, loc, None)]))
+        .post(
+            "/sessions",
+            TOK_P2,
+            &json!([sess(65003, held, ours, loc, None)]),
+        )
         .await;
     assert_eq!(r.status.as_u16(), 409, "{}", r.text);
     assert!(
@@ -120,7 +124,11 @@ async fn one_owner(p: &Peerd, lab: &Lab, view: &mut View, loc: &str, ours: &str,
     );
     // give a worker the chance to (wrongly) push anything
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    assert_eq!(view.at(lab, held).await, vec!["65002"], "the first network's neighbor stays");
+    assert_eq!(
+        view.at(lab, held).await,
+        vec!["65002"],
+        "the first network's neighbor stays"
+    );
     let g = p.get(&format!("/sessions/{first}"), TOK_P1).await;
     assert_eq!(g.body["status"], "Configured", "{}", g.text);
 
