@@ -1,15 +1,16 @@
 //! The live driver: a platform profile bound to a transport. It renders a
 //! batch ([`crate::render::render_batch`]), applies it over the profile's
 //! transport, reads the running config back and checks every neighbor, and
-//! reads BGP state for the poller. It implements the worker's
-//! [`RouterDriver`].
+//! makes the poller's reads (the running config for drift and BGP state,
+//! over one connection). It implements the worker's [`RouterDriver`].
 //!
 //! Errors are classified for the worker: anything that is the network's or
 //! the login's fault (refused connection, timeout, host key, auth) is
 //! transient, so the session keeps retrying with the reason in
 //! `status_detail` until an operator fixes the router or the inventory; a
-//! router that refuses the config is permanent. Secrets are redacted from
-//! every message before it leaves this module.
+//! router that refuses the config is permanent, unless it failed for lack
+//! of file descriptors ([`PushError::classified`]). Secrets are redacted
+//! from every message before it leaves this module.
 
 use super::Profiles;
 use super::{Op, PushPlan, ReadPlan, ReadRequest, RenderedPush};
@@ -226,17 +227,23 @@ impl LiveDriver {
         if let Ok(p) = &verify {
             plans.push(p);
         }
-        if let Some(Ok(p)) = &state_plan {
+        // BIRD answers both from one `show protocols all`: read it once
+        let same = matches!((&verify, &state_plan), (Ok(v), Some(Ok(s))) if v.request == s.request);
+        if let (Some(Ok(p)), false) = (&state_plan, same) {
             plans.push(p);
         }
-        let mut answers = match self.target(router) {
+        let answers: Vec<_> = match self.target(router) {
             Ok(t) => self.read_all(&t, &plans, &sec).await,
             Err(e) => plans.iter().map(|_| Err(e.clone())).collect(),
-        }
-        .into_iter();
+        };
+        let mut answers = answers.into_iter();
+        let mut verify_answer = None;
         let running = verify.and_then(|plan| {
-            let text = answers.next().expect("one answer per read")?;
-            plan.parse(&text).map_err(|e| {
+            let text = answers.next().expect("one answer per read");
+            if same {
+                verify_answer = Some(text.clone());
+            }
+            plan.parse(&text?).map_err(|e| {
                 PushError::Transient(sec.redact(&format!(
                     "router {router}: cannot read the running configuration: {e}"
                 )))
@@ -244,7 +251,10 @@ impl LiveDriver {
         });
         let state = state_plan.map(|p| {
             let plan = p?;
-            let text = answers.next().expect("one answer per read")?;
+            let text = match verify_answer {
+                Some(a) => a,
+                None => answers.next().expect("one answer per read"),
+            }?;
             let observed = plan.parse(&text).map_err(|e| {
                 PushError::Transient(format!("router {router}: cannot read BGP state: {e}"))
             })?;

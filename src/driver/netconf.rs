@@ -28,7 +28,8 @@
 //! session's confirmed commit is pending) and transport trouble are
 //! [`PushError::Transient`]; a payload the server rejects is
 //! [`PushError::Permanent`] with the server's own `error-message` and
-//! `error-path` (never `error-info`, and with secrets redacted).
+//! `error-path` (never `error-info`, and with secrets redacted), unless the
+//! device ran out of file descriptors ("Too many open files": transient).
 
 use super::live::NetconfPusher;
 use super::plan::{check_expected, ExpectedNeighbor};
