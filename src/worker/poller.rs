@@ -293,6 +293,9 @@ impl Worker {
                 "drift-missing",
             ),
         };
+        if to.is_none() && s.status_detail.as_deref() == Some(detail.as_str()) {
+            return; // reported already
+        }
         tracing::warn!(session = %s.session_id, router, neighbor = %ip, detail, "drift");
         let done = match to {
             Some(to) => self
@@ -311,7 +314,6 @@ impl Worker {
                     |e| tracing::info!(session = %s.session_id, error = %e, "drift not acted on"),
                 )
                 .is_ok(),
-            None if s.status_detail.as_deref() == Some(detail.as_str()) => false,
             None => self.record(s, Some(detail), action),
         };
         if !done {
