@@ -130,11 +130,16 @@ impl SessionStatus {
                 | (Configured, Unestablished)
                 | (Configured, Deleting)
                 | (Configured, Approved) // re-push (operator retry / drift)
+                | (Configured, Failed) // drift: the neighbor was changed by hand
                 | (Established, Down)
                 | (Established, Deleting)
+                | (Established, Approved) // drift: neighbor missing, re-push
+                | (Established, Failed)
                 | (Down, Established)
                 | (Down, Deleting)
                 | (Down, Unestablished)
+                | (Down, Approved)
+                | (Down, Failed)
                 | (Failed, Approved) // operator retry
                 | (Failed, Deleting)
                 | (Failed, Rejected)

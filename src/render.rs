@@ -17,7 +17,7 @@ use crate::driver::{
     ExecStep, ExpectedNeighbor, ForEach, Op, Profile, Profiles, PushPlan, ReadPlan, ReadRequest,
     ReadSpec, RenderedPush, StepSpec, TransportKind,
 };
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, Router};
 use crate::model::Session;
 use context::{NeighborCtx, OnceCommandCtx, SessionCommandCtx, TemplateCtx};
 use std::collections::{BTreeSet, HashSet};
@@ -206,58 +206,12 @@ pub fn render_batch(
     sessions: &[Session],
     inv: &Inventory,
 ) -> Result<RenderedPush, RenderError> {
-    let first = sessions
-        .first()
-        .ok_or_else(|| RenderError::Batch("an empty batch renders nothing".into()))?;
     if sessions.len() > MAX_BATCH {
         return Err(RenderError::Batch(format!(
             "more than {MAX_BATCH} sessions in one batch"
         )));
     }
-    let router = inv.router(&first.router).ok_or_else(|| {
-        RenderError::Batch(format!(
-            "no router named {:?} in the inventory",
-            first.router
-        ))
-    })?;
-    let profile = profiles.get(&router.platform).ok_or_else(|| {
-        RenderError::Batch(format!(
-            "router {}: no profile for platform {:?} (drivers/{}.yaml)",
-            router.name, router.platform, router.platform
-        ))
-    })?;
-    let mut ids = HashSet::new();
-    let mut addrs = HashSet::new();
-    let mut neighbors = Vec::with_capacity(sessions.len());
-    for s in sessions {
-        if s.router != router.name {
-            return Err(RenderError::Batch(format!(
-                "a batch is for one router: session {} is for {:?}, not {:?}",
-                s.session_id, s.router, router.name
-            )));
-        }
-        if !ids.insert(s.session_id.as_str()) {
-            return Err(RenderError::Batch(format!(
-                "session {} appears twice in the batch",
-                s.session_id
-            )));
-        }
-        if !addrs.insert(s.local_ip) {
-            return Err(RenderError::Batch(format!(
-                "two sessions of the batch are for the same neighbor {}",
-                s.local_ip
-            )));
-        }
-        let loc = inv
-            .location(&s.location.id)
-            .ok_or_else(|| RenderError::Session {
-                session: s.session_id.clone(),
-                problem: format!("unknown location {:?}", s.location.id),
-            })?;
-        neighbors.push(context::neighbor_ctx(s, inv, router, loc)?);
-    }
-    let rctx = context::router_ctx(router, profile)?;
-    let tctx = context::template_ctx(op, inv.asn, rctx, neighbors);
+    let (router, profile, tctx) = batch_ctx(profiles, op, sessions, inv)?;
     let spec = match op {
         Op::Add => &profile.add,
         Op::Remove => &profile.remove,
@@ -325,6 +279,80 @@ pub fn render_batch(
         expected,
         secrets,
     })
+}
+
+/// The verify read of `sessions` (all on one router) as a push of them
+/// would render it, without rendering the push itself: what the worker
+/// reads before a first push and the poller reads for drift.
+pub fn verify_request(
+    env: &TemplateEnv,
+    profiles: &Profiles,
+    sessions: &[Session],
+    inv: &Inventory,
+) -> Result<ReadPlan, RenderError> {
+    let (_, profile, tctx) = batch_ctx(profiles, Op::Add, sessions, inv)?;
+    read_plan(env, profiles, profile, "verify", &profile.verify, &tctx)
+}
+
+/// The render context of a batch: its router, profile and neighbors, each
+/// session checked against the inventory.
+fn batch_ctx<'a>(
+    profiles: &'a Profiles,
+    op: Op,
+    sessions: &[Session],
+    inv: &'a Inventory,
+) -> Result<(&'a Router, &'a Profile, TemplateCtx), RenderError> {
+    let first = sessions
+        .first()
+        .ok_or_else(|| RenderError::Batch("an empty batch renders nothing".into()))?;
+    let router = inv.router(&first.router).ok_or_else(|| {
+        RenderError::Batch(format!(
+            "no router named {:?} in the inventory",
+            first.router
+        ))
+    })?;
+    let profile = profiles.get(&router.platform).ok_or_else(|| {
+        RenderError::Batch(format!(
+            "router {}: no profile for platform {:?} (drivers/{}.yaml)",
+            router.name, router.platform, router.platform
+        ))
+    })?;
+    let mut ids = HashSet::new();
+    let mut addrs = HashSet::new();
+    let mut neighbors = Vec::with_capacity(sessions.len());
+    for s in sessions {
+        if s.router != router.name {
+            return Err(RenderError::Batch(format!(
+                "a batch is for one router: session {} is for {:?}, not {:?}",
+                s.session_id, s.router, router.name
+            )));
+        }
+        if !ids.insert(s.session_id.as_str()) {
+            return Err(RenderError::Batch(format!(
+                "session {} appears twice in the batch",
+                s.session_id
+            )));
+        }
+        if !addrs.insert(s.local_ip) {
+            return Err(RenderError::Batch(format!(
+                "two sessions of the batch are for the same neighbor {}",
+                s.local_ip
+            )));
+        }
+        let loc = inv
+            .location(&s.location.id)
+            .ok_or_else(|| RenderError::Session {
+                session: s.session_id.clone(),
+                problem: format!("unknown location {:?}", s.location.id),
+            })?;
+        neighbors.push(context::neighbor_ctx(s, inv, router, loc)?);
+    }
+    let rctx = context::router_ctx(router, profile)?;
+    Ok((
+        router,
+        profile,
+        context::template_ctx(op, inv.asn, rctx, neighbors),
+    ))
 }
 
 /// The read that fetches BGP state from `router` (None when its platform
@@ -488,7 +516,11 @@ fn read_plan(
             p.file, spec.parser
         ))
     })?;
-    Ok(ReadPlan { request, parser })
+    Ok(ReadPlan {
+        request,
+        parser,
+        secret_visible: spec.secret_visible,
+    })
 }
 
 #[cfg(test)]

@@ -1,15 +1,16 @@
 //! The live driver: a platform profile bound to a transport. It renders a
 //! batch ([`crate::render::render_batch`]), applies it over the profile's
 //! transport, reads the running config back and checks every neighbor, and
-//! reads BGP state for the poller. It implements the worker's
-//! [`RouterDriver`].
+//! makes the poller's reads (the running config for drift and BGP state,
+//! over one connection). It implements the worker's [`RouterDriver`].
 //!
 //! Errors are classified for the worker: anything that is the network's or
 //! the login's fault (refused connection, timeout, host key, auth) is
 //! transient, so the session keeps retrying with the reason in
 //! `status_detail` until an operator fixes the router or the inventory; a
-//! router that refuses the config is permanent. Secrets are redacted from
-//! every message before it leaves this module.
+//! router that refuses the config is permanent, unless it failed for lack
+//! of file descriptors ([`PushError::classified`]). Secrets are redacted
+//! from every message before it leaves this module.
 
 use super::Profiles;
 use super::{Op, PushPlan, ReadPlan, ReadRequest, RenderedPush};
@@ -18,7 +19,7 @@ use crate::model::Session;
 use crate::render::{self, TemplateEnv};
 use crate::transport::ssh::{self, SshSession, SshTarget};
 use crate::transport::TransportError;
-use crate::worker::{NeighborState, PushError, PushOutcome, RouterDriver};
+use crate::worker::{NeighborState, PollRead, PushError, PushOutcome, RouterDriver};
 use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -41,31 +42,41 @@ pub trait NetconfPusher: Send + Sync + 'static {
         target: SshTarget,
         push: RenderedPush,
     ) -> BoxFuture<'static, Result<(), PushError>>;
-    fn read(
+    /// Runs `reads` in order in one NETCONF session: one answer (or error)
+    /// per read; `Err` when the session could not be opened.
+    fn read_all(
         &self,
         target: SshTarget,
-        read: ReadRequest,
-    ) -> BoxFuture<'static, Result<String, PushError>>;
+        reads: Vec<ReadRequest>,
+    ) -> BoxFuture<'static, Result<Vec<Result<String, PushError>>, PushError>>;
 }
 
-fn transport_err(e: TransportError, secrets: &RenderedPushSecrets) -> PushError {
+fn transport_err(e: TransportError, secrets: &Secrets) -> PushError {
     let msg = secrets.redact(&e.to_string());
     match e {
         TransportError::Remote { .. } => PushError::Permanent(msg),
         _ => PushError::Transient(msg),
     }
+    .classified()
 }
 
-/// The secrets of one push, for redaction of router messages.
-struct RenderedPushSecrets<'a>(Option<&'a RenderedPush>);
+/// The secrets a router's messages may echo (a push's, or the sessions'
+/// of a read), for redaction.
+struct Secrets<'a>(&'a [String]);
 
-impl RenderedPushSecrets<'_> {
+impl Secrets<'_> {
     fn redact(&self, s: &str) -> String {
-        match self.0 {
-            Some(p) => p.redact(s),
-            None => s.to_string(),
-        }
+        super::plan::redact_with(self.0, s)
     }
+}
+
+/// The session secrets of `sessions` (a read's answer may show them).
+fn session_secrets(sessions: &[Session]) -> Vec<String> {
+    sessions
+        .iter()
+        .filter_map(|s| s.session_secret.as_ref())
+        .map(|s| s.expose().to_string())
+        .collect()
 }
 
 impl LiveDriver {
@@ -134,39 +145,57 @@ impl LiveDriver {
     /// Reads the running config and checks it against the push's expected
     /// neighbors (present after an add, absent after a remove).
     async fn verify_now(&self, target: &SshTarget, push: &RenderedPush) -> Result<(), PushError> {
-        let text = self.read_running(target, push).await?;
+        let sec = Secrets(&push.secrets);
+        let text = self
+            .read_all(target, &[&push.verify], &sec)
+            .await
+            .remove(0)?;
         push.check_verify(&text)
             .map_err(|p| PushError::Transient(push.redact(&p.join("; "))))
     }
 
-    /// Runs the push's verify read (the running config), unparsed.
-    async fn read_running(
+    /// Runs `reads` in order over one connection, unparsed; one answer (or
+    /// error) per read.
+    async fn read_all(
         &self,
         target: &SshTarget,
-        push: &RenderedPush,
-    ) -> Result<String, PushError> {
-        let sec = RenderedPushSecrets(Some(push));
-        Ok(match &push.verify.request {
-            ReadRequest::Exec { .. } => {
-                let sess = ssh::connect(target)
-                    .await
-                    .map_err(|e| transport_err(e, &sec))?;
-                let r = read_exec(&sess, &push.verify, &sec).await;
+        reads: &[&ReadPlan],
+        sec: &Secrets<'_>,
+    ) -> Vec<Result<String, PushError>> {
+        let all = |e: PushError| reads.iter().map(|_| Err(e.clone())).collect();
+        match reads.first().map(|r| &r.request) {
+            None => Vec::new(),
+            Some(ReadRequest::Exec { .. }) => {
+                let sess = match ssh::connect(target).await {
+                    Ok(s) => s,
+                    Err(e) => return all(transport_err(e, sec)),
+                };
+                let mut out = Vec::with_capacity(reads.len());
+                for r in reads {
+                    out.push(read_exec(&sess, r, sec).await);
+                }
                 sess.close().await;
-                r?
+                out
             }
-            ReadRequest::Cli { .. } => {
-                return Err(PushError::Permanent(
-                    "the ssh-cli transport is not built yet".into(),
-                ))
+            Some(ReadRequest::Cli { .. }) => all(PushError::Permanent(
+                "the ssh-cli transport is not built yet".into(),
+            )),
+            Some(_) => {
+                let Some(n) = self.netconf.as_ref() else {
+                    return all(PushError::Permanent(
+                        "the NETCONF transport is not available".into(),
+                    ));
+                };
+                let reqs = reads.iter().map(|r| r.request.clone()).collect();
+                match n.read_all(target.clone(), reqs).await {
+                    Ok(v) => v
+                        .into_iter()
+                        .map(|r| r.map_err(|e| redact_err(e, sec)))
+                        .collect(),
+                    Err(e) => all(redact_err(e, sec)),
+                }
             }
-            other => {
-                let n = self.netconf.as_ref().ok_or_else(|| {
-                    PushError::Permanent("the NETCONF transport is not available".into())
-                })?;
-                n.read(target.clone(), other.clone()).await?
-            }
-        })
+        }
     }
 
     /// The neighbors in `router`'s running config, read as a push of
@@ -176,22 +205,69 @@ impl LiveDriver {
         router: &str,
         sessions: &[Session],
     ) -> Result<Vec<super::ObservedNeighbor>, PushError> {
-        let push = render::render_batch(&self.env, &self.profiles, Op::Add, sessions, &self.inv)
-            .map_err(|e| PushError::Permanent(format!("render: {e}")))?;
-        let target = self.target(router)?;
-        let text = self.read_running(&target, &push).await?;
-        push.verify.parse(&text).map_err(|e| {
-            PushError::Transient(push.redact(&format!(
-                "router {router}: cannot read the running configuration: {e}"
-            )))
-        })
+        self.poll_reads(router, sessions, false).await.running
+    }
+
+    /// The verify read of `sessions` and (with `state`, where the platform
+    /// has one) the BGP state read of `router`, over one connection.
+    pub async fn poll_reads(&self, router: &str, sessions: &[Session], state: bool) -> PollRead {
+        let secrets = session_secrets(sessions);
+        let sec = Secrets(&secrets);
+        let render_err = |e: render::RenderError| PushError::Permanent(format!("render: {e}"));
+        let verify = render::verify_request(&self.env, &self.profiles, sessions, &self.inv)
+            .map_err(render_err);
+        let state_plan = if state {
+            render::state_request(&self.env, &self.profiles, router, &self.inv)
+                .map_err(render_err)
+                .transpose()
+        } else {
+            None
+        };
+        let mut plans = Vec::new();
+        if let Ok(p) = &verify {
+            plans.push(p);
+        }
+        // BIRD answers both from one `show protocols all`: read it once
+        let same = matches!((&verify, &state_plan), (Ok(v), Some(Ok(s))) if v.request == s.request);
+        if let (Some(Ok(p)), false) = (&state_plan, same) {
+            plans.push(p);
+        }
+        let answers: Vec<_> = match self.target(router) {
+            Ok(t) => self.read_all(&t, &plans, &sec).await,
+            Err(e) => plans.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let mut answers = answers.into_iter();
+        let mut verify_answer = None;
+        let running = verify.and_then(|plan| {
+            let text = answers.next().expect("one answer per read");
+            if same {
+                verify_answer = Some(text.clone());
+            }
+            plan.parse(&text?).map_err(|e| {
+                PushError::Transient(sec.redact(&format!(
+                    "router {router}: cannot read the running configuration: {e}"
+                )))
+            })
+        });
+        let state = state_plan.map(|p| {
+            let plan = p?;
+            let text = match verify_answer {
+                Some(a) => a,
+                None => answers.next().expect("one answer per read"),
+            }?;
+            let observed = plan.parse(&text).map_err(|e| {
+                PushError::Transient(format!("router {router}: cannot read BGP state: {e}"))
+            })?;
+            Ok(states_of(observed))
+        });
+        PollRead { running, state }
     }
 
     async fn apply_exec(&self, target: &SshTarget, push: &RenderedPush) -> Result<(), PushError> {
         let PushPlan::Exec { steps, rollback } = &push.plan else {
             unreachable!("apply_exec is only called for exec plans")
         };
-        let sec = RenderedPushSecrets(Some(push));
+        let sec = Secrets(&push.secrets);
         let sess = ssh::connect(target)
             .await
             .map_err(|e| transport_err(e, &sec))?;
@@ -212,6 +288,7 @@ impl LiveDriver {
                 )
                 .map_err(|m| {
                     PushError::Permanent(format!("router {}: {}", push.router, push.redact(&m)))
+                        .classified()
                 })?;
             }
             let out = read_exec(&sess, &push.verify, &sec).await?;
@@ -259,49 +336,45 @@ impl LiveDriver {
                 ))
             })?;
         let target = self.target(router)?;
-        let text = match &plan.request {
-            ReadRequest::Exec { .. } => {
-                let sec = RenderedPushSecrets(None);
-                let sess = ssh::connect(&target)
-                    .await
-                    .map_err(|e| transport_err(e, &sec))?;
-                let r = read_exec(&sess, &plan, &sec).await;
-                sess.close().await;
-                r?
-            }
-            ReadRequest::Cli { .. } => {
-                return Err(PushError::Permanent(
-                    "the ssh-cli transport is not built yet".into(),
-                ))
-            }
-            other => {
-                let n = self.netconf.as_ref().ok_or_else(|| {
-                    PushError::Permanent("the NETCONF transport is not available".into())
-                })?;
-                n.read(target, other.clone()).await?
-            }
-        };
+        let text = self
+            .read_all(&target, &[&plan], &Secrets(&[]))
+            .await
+            .remove(0)?;
         let observed = plan.parse(&text).map_err(|e| {
             PushError::Transient(format!("router {router}: cannot read BGP state: {e}"))
         })?;
-        Ok(observed
-            .into_iter()
-            .map(|o| {
-                let st = if o.established == Some(true) {
-                    NeighborState::Established
-                } else {
-                    NeighborState::NotEstablished
-                };
-                (o.address, st)
-            })
-            .collect())
+        Ok(states_of(observed))
     }
+}
+
+/// A state read's neighbors by address: established or not.
+fn states_of(observed: Vec<super::ObservedNeighbor>) -> HashMap<IpAddr, NeighborState> {
+    observed
+        .into_iter()
+        .map(|o| {
+            let st = if o.established == Some(true) {
+                NeighborState::Established
+            } else {
+                NeighborState::NotEstablished
+            };
+            (o.address, st)
+        })
+        .collect()
+}
+
+/// A NETCONF read's error with the read's secrets redacted.
+fn redact_err(e: PushError, sec: &Secrets) -> PushError {
+    match e {
+        PushError::Transient(m) => PushError::Transient(sec.redact(&m)),
+        PushError::Permanent(m) => PushError::Permanent(sec.redact(&m)),
+    }
+    .classified()
 }
 
 async fn read_exec(
     sess: &SshSession,
     plan: &ReadPlan,
-    sec: &RenderedPushSecrets<'_>,
+    sec: &Secrets<'_>,
 ) -> Result<String, PushError> {
     let ReadRequest::Exec { command, timeout } = &plan.request else {
         return Err(PushError::Permanent(format!(
@@ -355,5 +428,43 @@ impl RouterDriver for LiveDriver {
         let me = self.clone();
         let router = router.to_string();
         Box::pin(async move { me.state(&router).await })
+    }
+
+    fn poll(&self, router: &str, sessions: Vec<Session>) -> BoxFuture<'static, PollRead> {
+        let me = self.clone();
+        let router = router.to_string();
+        let state = self.reads_state(&router);
+        Box::pin(async move { me.poll_reads(&router, &sessions, state).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_router_out_of_file_descriptors_is_transient() {
+        let remote = |stderr: &str| TransportError::Remote {
+            router: "rtr1".into(),
+            status: 1,
+            stderr: stderr.into(),
+        };
+        let secrets = vec!["s3cret".to_string()];
+        let sec = Secrets(&secrets);
+        let e = transport_err(remote("vtysh: s3cret: Too many open files"), &sec);
+        let PushError::Transient(m) = &e else {
+            panic!("not transient: {e}")
+        };
+        assert!(
+            m.contains("Too many open files") && !m.contains("s3cret"),
+            "{m}"
+        );
+        let e = transport_err(remote("% Unknown command: neighbor"), &sec);
+        assert!(matches!(e, PushError::Permanent(_)), "{e}");
+        let e = redact_err(
+            PushError::Permanent("NETCONF get-config: EMFILE".into()),
+            &sec,
+        );
+        assert!(matches!(e, PushError::Transient(_)), "{e}");
     }
 }

@@ -28,7 +28,8 @@
 //! session's confirmed commit is pending) and transport trouble are
 //! [`PushError::Transient`]; a payload the server rejects is
 //! [`PushError::Permanent`] with the server's own `error-message` and
-//! `error-path` (never `error-info`, and with secrets redacted).
+//! `error-path` (never `error-info`, and with secrets redacted), unless the
+//! device ran out of file descriptors ("Too many open files": transient).
 
 use super::live::NetconfPusher;
 use super::plan::{check_expected, ExpectedNeighbor};
@@ -533,51 +534,65 @@ impl NetconfDriver {
         r
     }
 
-    async fn read_request(
+    /// One read in its own session.
+    pub async fn read(&self, target: SshTarget, read: ReadRequest) -> Result<String, PushError> {
+        self.read_requests(target, vec![read]).await?.remove(0)
+    }
+
+    /// Runs `reads` in order in one session (the longest of their
+    /// timeouts per RPC): one answer (or error) per read.
+    async fn read_requests(
         &self,
         target: SshTarget,
-        read: ReadRequest,
-    ) -> Result<String, PushError> {
-        let timeout = match &read {
-            ReadRequest::NetconfGetConfig { timeout, .. }
-            | ReadRequest::NetconfGet { timeout, .. }
-            | ReadRequest::NetconfRpc { timeout, .. } => *timeout,
-            other => {
-                return Err(PushError::Permanent(format!(
-                    "the NETCONF transport cannot run {}",
-                    other.summary()
-                )))
+        reads: Vec<ReadRequest>,
+    ) -> Result<Vec<Result<String, PushError>>, PushError> {
+        let mut timeout = Duration::ZERO;
+        for read in &reads {
+            match read {
+                ReadRequest::NetconfGetConfig { timeout: t, .. }
+                | ReadRequest::NetconfGet { timeout: t, .. }
+                | ReadRequest::NetconfRpc { timeout: t, .. } => timeout = timeout.max(*t),
+                other => {
+                    return Err(PushError::Permanent(format!(
+                        "the NETCONF transport cannot run {}",
+                        other.summary()
+                    )))
+                }
             }
-        };
+        }
         let mut conn = self.open(&target, timeout).await?;
-        let r = match &read {
-            ReadRequest::NetconfGetConfig { source, filter, .. } => {
-                let ds = match source {
-                    ProfileDatastore::Candidate => Datastore::Candidate,
-                    ProfileDatastore::Running => Datastore::Running,
-                };
-                conn.nc
-                    .get_config(ds, Some(&Filter::Subtree(filter)))
+        let mut out = Vec::with_capacity(reads.len());
+        for read in &reads {
+            let r = match read {
+                ReadRequest::NetconfGetConfig { source, filter, .. } => {
+                    let ds = match source {
+                        ProfileDatastore::Candidate => Datastore::Candidate,
+                        ProfileDatastore::Running => Datastore::Running,
+                    };
+                    conn.nc
+                        .get_config(ds, Some(&Filter::Subtree(filter)))
+                        .await
+                        .map(|d| wrap_data(&d.xml))
+                }
+                ReadRequest::NetconfGet { filter, .. } => conn
+                    .nc
+                    .get(Some(&Filter::Subtree(filter)))
                     .await
-                    .map(|d| wrap_data(&d.xml))
-            }
-            ReadRequest::NetconfGet { filter, .. } => conn
-                .nc
-                .get(Some(&Filter::Subtree(filter)))
-                .await
-                .map(|d| wrap_data(&d.xml)),
-            ReadRequest::NetconfRpc { body, .. } => conn.nc.rpc_text(body).await,
-            _ => unreachable!("checked above"),
-        };
+                    .map(|d| wrap_data(&d.xml)),
+                ReadRequest::NetconfRpc { body, .. } => conn.nc.rpc_text(body).await,
+                _ => unreachable!("checked above"),
+            };
+            out.push(r.map_err(|e| {
+                let msg = format!("NETCONF {}: {e}", read.summary());
+                if e.is_retryable() || e.breaks_session() {
+                    PushError::Transient(msg)
+                } else {
+                    PushError::Permanent(msg).classified()
+                }
+            }));
+        }
         conn.close().await;
-        r.map_err(|e| {
-            let msg = format!("NETCONF {}: {e}", read.summary());
-            if e.is_retryable() || e.breaks_session() {
-                PushError::Transient(msg)
-            } else {
-                PushError::Permanent(msg)
-            }
-        })
+        Ok(out)
     }
 }
 
@@ -591,13 +606,13 @@ impl NetconfPusher for NetconfDriver {
         Box::pin(async move { me.push_rendered(target, push).await })
     }
 
-    fn read(
+    fn read_all(
         &self,
         target: SshTarget,
-        read: ReadRequest,
-    ) -> BoxFuture<'static, Result<String, PushError>> {
+        reads: Vec<ReadRequest>,
+    ) -> BoxFuture<'static, Result<Vec<Result<String, PushError>>, PushError>> {
         let me = self.clone();
-        Box::pin(async move { me.read_request(target, read).await })
+        Box::pin(async move { me.read_requests(target, reads).await })
     }
 }
 
@@ -608,6 +623,7 @@ fn transport_error(e: TransportError) -> PushError {
         TransportError::Remote { .. } => PushError::Permanent(e.to_string()),
         _ => PushError::Transient(e.to_string()),
     }
+    .classified()
 }
 
 /// Classifies a failed transaction for the worker. Every message is
@@ -638,6 +654,8 @@ fn classify(e: &txn::PushError, push: &RenderedPush) -> PushError {
         }
         _ => PushError::Permanent(detail),
     }
+    // the device out of file descriptors passes by itself
+    .classified()
 }
 
 #[cfg(test)]

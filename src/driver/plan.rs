@@ -173,12 +173,21 @@ impl ReadRequest {
 pub struct ReadPlan {
     pub request: ReadRequest,
     pub parser: ParserKind,
+    /// The profile trusts the answer to show whether a neighbor has a
+    /// secret (`verify.secret_visible`); otherwise `has_secret` is cleared.
+    pub secret_visible: bool,
 }
 
 impl ReadPlan {
     /// Parses the router's answer.
     pub fn parse(&self, output: &str) -> Result<Vec<ObservedNeighbor>, String> {
-        self.parser.parse(output)
+        let mut v = self.parser.parse(output)?;
+        if !self.secret_visible {
+            for n in &mut v {
+                n.has_secret = None;
+            }
+        }
+        Ok(v)
     }
 }
 

@@ -275,6 +275,12 @@ pub struct ReadSpec {
     pub parser: String,
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// Verify only: the answer shows whether a neighbor has a session
+    /// secret (FRR `neighbor X password`, a NETCONF password leaf), so the
+    /// poller may judge a secret added or removed by hand as drift. Off:
+    /// the secret is never judged.
+    #[serde(default)]
+    pub secret_visible: bool,
 }
 
 /// One problem found in a profile: the key path and what is wrong.
@@ -552,6 +558,12 @@ impl Profile {
                 }
             }
             check_timeout(&mut push, &format!("{name}.timeout_secs"), r.timeout_secs);
+            if r.secret_visible && name != "verify" {
+                push(
+                    &format!("{name}.secret_visible"),
+                    "only the verify read is compared with the sessions".into(),
+                );
+            }
             let want = if name == "verify" {
                 ParserUse::Config
             } else {

@@ -330,7 +330,9 @@ impl Worker {
 
     /// Records a failed push: retry with backoff and say so in
     /// `status_detail`, or (after the budget, or for a permanent error)
-    /// move to `exhausted` with the router's message.
+    /// move to `exhausted` with the router's message. Running out of file
+    /// descriptors (here or on the router) is never permanent and never
+    /// spends the budget: it retries at the longest backoff.
     fn handle_failure(
         &self,
         router: &str,
@@ -339,12 +341,17 @@ impl Worker {
         exhausted: Option<SessionStatus>,
     ) {
         self.metrics.push_failures.fetch_add(1, Ordering::Relaxed);
+        // out of file descriptors (here or on the router) passes by itself
+        let err = err.classified();
         let msg = err.to_string();
         tracing::warn!(router, error = %msg, "push failed");
         let permanent = matches!(err, PushError::Permanent(_));
+        // never given up for: it is no fault of the session or the router's config
+        let no_fds = super::is_resource_exhaustion(&msg);
         for (job, s) in work {
             let attempt = job.attempts + 1;
-            let give_up = permanent || attempt >= self.cfg.max_attempts;
+            let spent = attempt >= self.cfg.max_attempts;
+            let give_up = permanent || (spent && !no_fds);
             if let (true, Some(to)) = (give_up, exhausted) {
                 // the driver's message usually names the router already
                 let detail = if msg.starts_with(&format!("router {router}:")) {
@@ -362,7 +369,7 @@ impl Worker {
                 self.complete(job);
                 continue;
             }
-            let delay = if give_up {
+            let delay = if give_up || spent {
                 self.cfg.backoff_max_ms
             } else {
                 self.cfg.backoff(attempt)

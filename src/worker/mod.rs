@@ -43,6 +43,33 @@ pub enum PushError {
     Permanent(String),
 }
 
+impl PushError {
+    /// The error with a permanent-looking failure that is really the lack
+    /// of file descriptors (ours or the router's: `EMFILE`/`ENFILE`, "Too
+    /// many open files") made transient: it passes by itself, so it must
+    /// never mark a session `Failed`.
+    pub fn classified(self) -> PushError {
+        match self {
+            PushError::Permanent(m) if is_resource_exhaustion(&m) => PushError::Transient(m),
+            other => other,
+        }
+    }
+}
+
+/// True when `msg` says a process ran out of file descriptors: the
+/// `strerror` texts of `EMFILE`/`ENFILE` ("Too many open files", "... in
+/// system"), Rust's `(os error 24)`/`(os error 23)`, or the errno names.
+pub fn is_resource_exhaustion(msg: &str) -> bool {
+    let lower = msg.to_ascii_lowercase();
+    lower.contains("too many open files")
+        || lower.contains("file table overflow")
+        || lower.contains("os error 24)")
+        || lower.contains("os error 23)")
+        || msg
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w == "EMFILE" || w == "ENFILE")
+}
+
 /// What a successful push reports back.
 #[derive(Clone, Debug, Default)]
 pub struct PushOutcome {
@@ -98,6 +125,34 @@ pub trait RouterDriver: Send + Sync + 'static {
         router: &str,
         sessions: Vec<Session>,
     ) -> BoxFuture<'static, Result<HashMap<IpAddr, NeighborState>, PushError>>;
+
+    /// One poll of `router`: its running config's neighbors as
+    /// [`Self::running_neighbors`] reads them for `sessions` (for drift),
+    /// and BGP state when [`Self::reads_state`]. Each part fails on its
+    /// own. The live driver makes both reads over one connection.
+    fn poll(&self, router: &str, sessions: Vec<Session>) -> BoxFuture<'static, PollRead> {
+        let running = self.running_neighbors(router, sessions.clone());
+        let state = self
+            .reads_state(router)
+            .then(|| self.bgp_state(router, sessions));
+        Box::pin(async move {
+            let running = running.await;
+            let state = match state {
+                Some(f) => Some(f.await),
+                None => None,
+            };
+            PollRead { running, state }
+        })
+    }
+}
+
+/// What one poll read from a router.
+#[derive(Debug)]
+pub struct PollRead {
+    /// The neighbors in the running config, or why they could not be read.
+    pub running: Result<Vec<crate::driver::ObservedNeighbor>, PushError>,
+    /// BGP state by neighbor address; `None` when the platform has none.
+    pub state: Option<Result<HashMap<IpAddr, NeighborState>, PushError>>,
 }
 
 /// Worker and poller settings.
@@ -117,8 +172,13 @@ pub struct WorkerSettings {
     /// First retry delay; doubles per attempt up to `backoff_max_ms`.
     pub backoff_base_ms: u64,
     pub backoff_max_ms: u64,
-    /// How often BGP state is read from each router.
+    /// How often each router is read (BGP state, and its running config
+    /// for drift).
     pub poll_interval_ms: u64,
+    /// Re-provision a neighbor of a configured session that is missing from
+    /// its router's running config (seen on two polls in a row). Off: the
+    /// drift is reported (status_detail, audit, metric) but not repaired.
+    pub repair_drift: bool,
     /// TEST HOOK, not for production (hidden: not in the example settings):
     /// a NETCONF push waits this long right after its confirmed commit was
     /// accepted, before it verifies and confirms, so a test can kill peerd
@@ -144,6 +204,7 @@ impl Default for WorkerSettings {
             backoff_base_ms: 2_000,
             backoff_max_ms: 300_000,
             poll_interval_ms: 5_000,
+            repair_drift: true,
             netconf_pause_after_confirmed_commit_ms: 0,
         }
     }
@@ -168,6 +229,10 @@ pub struct Metrics {
     pub sessions_configured: AtomicU64,
     /// Total time spent in router round trips, for the benchmark.
     pub router_ms_total: AtomicU64,
+    /// Drift the poller acted on (a neighbor missing, or changed by hand).
+    pub drift_detected: AtomicU64,
+    /// Missing neighbors the poller re-provisioned.
+    pub drift_repairs: AtomicU64,
 }
 
 impl Metrics {
@@ -215,6 +280,16 @@ impl Metrics {
                 "Milliseconds spent in router round trips.",
                 &self.router_ms_total,
             ),
+            (
+                "peerd_drift_detected_total",
+                "Neighbors found missing or changed by hand on their router.",
+                &self.drift_detected,
+            ),
+            (
+                "peerd_drift_repairs_total",
+                "Missing neighbors re-provisioned by the poller.",
+                &self.drift_repairs,
+            ),
         ] {
             out.push_str(&format!(
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
@@ -235,6 +310,9 @@ pub struct Worker {
     busy: Arc<Mutex<HashSet<String>>>,
     wake: Arc<Notify>,
     pub metrics: Arc<Metrics>,
+    /// Drift seen on the last poll, by session id (acted on when the next
+    /// poll sees it again).
+    drift: Arc<Mutex<HashMap<String, poller::Suspect>>>,
 }
 
 impl Worker {
@@ -247,6 +325,7 @@ impl Worker {
             busy: Arc::default(),
             wake: Arc::default(),
             metrics: Arc::default(),
+            drift: Arc::default(),
         }
     }
 

@@ -1,15 +1,70 @@
-//! The BGP state poller: reads neighbor state per router and moves sessions
-//! between `Configured`, `Established` and `Down`; a configured session that
-//! never came up within the policy's time window gets an `Expire` job (its
-//! config is removed and it becomes `Unestablished`).
+//! The poller: reads every router each `poll_interval_ms` (one poll read:
+//! the running config's neighbors and, where the platform reports it, BGP
+//! state) and
+//!
+//! - moves sessions between `Configured`, `Established` and `Down` from
+//!   BGP state, and gives a configured session that never came up within
+//!   the policy's time window an `Expire` job (its config is removed and it
+//!   becomes `Unestablished`); platforms without a `state` read skip this;
+//! - repairs drift, from the running config: a neighbor of a `Configured`,
+//!   `Established` or `Down` session that is missing on its router is
+//!   re-provisioned (back to `Approved`; the worker pushes it again), or
+//!   only reported when `worker.repair_drift` is off; a neighbor that is
+//!   there with another peer AS or secret was changed by hand, and peerd
+//!   does not fight: the session goes `Failed`, the router is left alone.
+//!
+//! No false drift: it is judged only on a read that succeeded, only for
+//! sessions listed before the read started, and only when two reads in a
+//! row find the same thing with the session unchanged in between (same
+//! status and `updated_ms`, no job queued for it) and still unchanged when
+//! it is acted on. A push, a removal, or a router daemon restarting or
+//! reloading is therefore never taken for drift.
 
 use super::{NeighborState, Worker};
+use crate::driver::ObservedNeighbor;
 use crate::model::{now_ms, JobKind, Session, SessionStatus};
 use crate::store::{SessionFilter, TransitionOpts};
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::watch;
 
 const ACTOR: &str = "poller";
+/// Every drift `status_detail` starts so.
+const DRIFT: &str = "drift: ";
+
+/// What the running config says about one session's neighbor, when it is
+/// not what peerd configured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Finding {
+    Missing,
+    /// What differs, e.g. `remote-as 65099, expected 65002`.
+    Differs(String),
+}
+
+/// Drift seen on one poll, waiting for the next poll to see it again.
+#[derive(Clone, Debug)]
+pub(super) struct Suspect {
+    router: String,
+    updated_ms: u64,
+    finding: Finding,
+}
+
+/// What differs between the session and its neighbor on the router, as far
+/// as the read shows (an unknown peer AS or secret is not judged).
+fn differences(s: &Session, o: &ObservedNeighbor) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(a) = o.peer_as.filter(|a| *a != s.local_asn.0) {
+        out.push(format!("remote-as {a}, expected {}", s.local_asn.0));
+    }
+    match (o.has_secret, s.session_secret.is_some()) {
+        (Some(true), false) => out.push("a password, expected none".into()),
+        (Some(false), true) => out.push("no password, expected one".into()),
+        _ => {}
+    }
+    out
+}
 
 impl Worker {
     /// Polls every router in `routers` each `poll_interval_ms`, one task
@@ -23,8 +78,10 @@ impl Worker {
         let mut tasks = Vec::new();
         for router in routers {
             if !self.driver.reads_state(&router) {
-                tracing::info!(router, "its platform reports no BGP state: not polled");
-                continue;
+                tracing::info!(
+                    router,
+                    "its platform reports no BGP state: polled for drift only"
+                );
             }
             let me = self.clone();
             let mut stop = shutdown.clone();
@@ -39,7 +96,7 @@ impl Worker {
                         .poll_router(&router, window_secs.saturating_mul(1000))
                         .await
                     {
-                        tracing::warn!(router, error = %e, "BGP state poll failed");
+                        tracing::warn!(router, error = %e, "poll failed");
                     }
                 }
             }));
@@ -72,7 +129,7 @@ impl Worker {
         }
     }
 
-    /// One poll of one router.
+    /// One poll of one router: one poll read, then drift, then BGP state.
     pub async fn poll_router(&self, router: &str, window_ms: u64) -> Result<(), String> {
         let mut sessions = Vec::new();
         for st in [
@@ -83,16 +140,218 @@ impl Worker {
             sessions.extend(self.sessions_in(router, st).map_err(|e| e.to_string())?);
         }
         if sessions.is_empty() {
+            self.remember_drift(router, Vec::new());
             return Ok(());
         }
-        let states = self
-            .driver
-            .bgp_state(router, sessions.clone())
-            .await
-            .map_err(|e| e.to_string())?;
-        let now = now_ms();
-        let mut pending_expire: Option<Vec<String>> = None;
+        let read = self.driver.poll(router, sessions.clone()).await;
+        let mut problems = Vec::new();
+        let settled = match read.running {
+            Ok(observed) => self.check_drift(router, &sessions, &observed)?,
+            Err(e) => {
+                // nothing is judged on a failed read, and it breaks the row
+                self.remember_drift(router, Vec::new());
+                problems.push(format!("reading the running config: {e}"));
+                HashSet::new()
+            }
+        };
+        match read.state {
+            Some(Ok(states)) => {
+                self.apply_state(router, &sessions, &states, &settled, window_ms)?
+            }
+            Some(Err(e)) => problems.push(format!("reading BGP state: {e}")),
+            None => {}
+        }
+        self.store.durable().await.map_err(|e| e.to_string())?;
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
+    /// Replaces `router`'s suspects with `now`; returns those of `now` that
+    /// the previous poll had seen already, with the session unchanged.
+    fn remember_drift<'a>(
+        &self,
+        router: &str,
+        now: Vec<(&'a Session, Finding)>,
+    ) -> Vec<(&'a Session, Finding)> {
+        let mut seen = self.drift.lock().expect("drift lock");
+        let before: HashMap<String, Suspect> = seen
+            .iter()
+            .filter(|(_, v)| v.router == router)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        seen.retain(|_, v| v.router != router);
+        let mut confirmed = Vec::new();
+        for (s, finding) in now {
+            let again = before
+                .get(&s.session_id)
+                .is_some_and(|b| b.updated_ms == s.updated_ms && b.finding == finding);
+            seen.insert(
+                s.session_id.clone(),
+                Suspect {
+                    router: router.to_string(),
+                    updated_ms: s.updated_ms,
+                    finding: finding.clone(),
+                },
+            );
+            if again {
+                confirmed.push((s, finding));
+            }
+        }
+        confirmed
+    }
+
+    /// Compares the running config with the sessions listed before it was
+    /// read and acts on drift seen twice in a row. Returns the sessions it
+    /// changed (the state pass leaves them alone).
+    fn check_drift(
+        &self,
+        router: &str,
+        sessions: &[Session],
+        observed: &[ObservedNeighbor],
+    ) -> Result<HashSet<String>, String> {
+        let by_addr: HashMap<IpAddr, &ObservedNeighbor> =
+            observed.iter().map(|o| (o.address, o)).collect();
+        let mut findings = Vec::new();
+        let mut healed = Vec::new();
         for s in sessions {
+            match by_addr.get(&s.local_ip) {
+                None => findings.push((s, Finding::Missing)),
+                Some(o) => {
+                    let d = differences(s, o);
+                    if !d.is_empty() {
+                        findings.push((s, Finding::Differs(d.join(" and "))));
+                    } else if s
+                        .status_detail
+                        .as_deref()
+                        .is_some_and(|d| d.starts_with(DRIFT))
+                    {
+                        healed.push(s);
+                    }
+                }
+            }
+        }
+        let confirmed = self.remember_drift(router, findings);
+        let mut settled = HashSet::new();
+        if confirmed.is_empty() && healed.is_empty() {
+            return Ok(settled);
+        }
+        let queued: HashSet<String> = self
+            .store
+            .jobs()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|j| j.session_id)
+            .collect();
+        // Exactly as listed before the read, and no push or removal queued.
+        let unchanged = |s: &Session| -> Result<bool, String> {
+            let now = self
+                .store
+                .get_session(&s.session_id)
+                .map_err(|e| e.to_string())?;
+            Ok(
+                now.is_some_and(|n| n.status == s.status && n.updated_ms == s.updated_ms)
+                    && !queued.contains(&s.session_id),
+            )
+        };
+        for s in healed {
+            if unchanged(s)? {
+                // the neighbor is back as peerd made it (repair off)
+                self.record(s, None, "drift cleared");
+            }
+        }
+        for (s, finding) in confirmed {
+            if unchanged(s)? {
+                self.act_on_drift(router, s, finding);
+                settled.insert(s.session_id.clone());
+            }
+        }
+        Ok(settled)
+    }
+
+    fn act_on_drift(&self, router: &str, s: &Session, finding: Finding) {
+        let ip = s.local_ip;
+        let (to, detail, action) = match finding {
+            Finding::Differs(what) => (
+                Some(SessionStatus::Failed),
+                format!("{DRIFT}neighbor {ip} on router {router} has {what}; not repaired"),
+                "drift-changed",
+            ),
+            Finding::Missing if self.cfg.repair_drift => (
+                Some(SessionStatus::Approved),
+                format!("{DRIFT}neighbor {ip} missing on router {router}; re-provisioning"),
+                "drift-repair",
+            ),
+            Finding::Missing => (
+                // an Established session is not up without its neighbor
+                (s.status == SessionStatus::Established).then_some(SessionStatus::Down),
+                format!(
+                    "{DRIFT}neighbor {ip} missing on router {router}; not repaired (worker.repair_drift is off)"
+                ),
+                "drift-missing",
+            ),
+        };
+        if to.is_none() && s.status_detail.as_deref() == Some(detail.as_str()) {
+            return; // reported already
+        }
+        tracing::warn!(session = %s.session_id, router, neighbor = %ip, detail, "drift");
+        let done = match to {
+            Some(to) => self
+                .store
+                .transition(
+                    &s.session_id,
+                    to,
+                    TransitionOpts {
+                        detail: Some(Some(detail)),
+                        actor: ACTOR.into(),
+                        action: Some(action.into()),
+                        expect: vec![s.status],
+                    },
+                )
+                .map_err(
+                    |e| tracing::info!(session = %s.session_id, error = %e, "drift not acted on"),
+                )
+                .is_ok(),
+            None => self.record(s, Some(detail), action),
+        };
+        if !done {
+            return;
+        }
+        self.metrics.drift_detected.fetch_add(1, Ordering::Relaxed);
+        if to == Some(SessionStatus::Approved) {
+            self.metrics.drift_repairs.fetch_add(1, Ordering::Relaxed);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Sets `status_detail` (with its audit event); true when stored.
+    fn record(&self, s: &Session, detail: Option<String>, why: &str) -> bool {
+        match self.store.set_detail(&s.session_id, detail, ACTOR) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::info!(session = %s.session_id, error = %e, why, "detail not recorded");
+                false
+            }
+        }
+    }
+
+    /// BGP state: `Configured`/`Down` -> `Established` -> `Down`, and the
+    /// time window. Sessions in `skip` were just changed by drift.
+    fn apply_state(
+        &self,
+        router: &str,
+        sessions: &[Session],
+        states: &HashMap<IpAddr, NeighborState>,
+        skip: &HashSet<String>,
+        window_ms: u64,
+    ) -> Result<(), String> {
+        let now = now_ms();
+        let mut pending_expire: Option<HashSet<String>> = None;
+        for s in sessions.iter().filter(|s| !skip.contains(&s.session_id)) {
+            // A neighbor absent from the state read is left to the drift
+            // check, which reads the config.
             let st = states
                 .get(&s.local_ip)
                 .copied()
@@ -104,10 +363,6 @@ impl Worker {
                 (SessionStatus::Established, NeighborState::NotEstablished) => Some((
                     SessionStatus::Down,
                     Some("BGP session is not established".to_string()),
-                )),
-                (SessionStatus::Established, NeighborState::Absent) => Some((
-                    SessionStatus::Down,
-                    Some("neighbor is missing from the router's config".to_string()),
                 )),
                 _ => None,
             };
@@ -127,7 +382,9 @@ impl Worker {
                 }
                 continue;
             }
-            let since = s.configured_ms.unwrap_or(s.updated_ms);
+            // The window runs from the latest arrival in Configured: a
+            // session re-pushed (drift repair, operator retry) gets a new one.
+            let since = s.configured_ms.unwrap_or(0).max(s.updated_ms);
             if s.status == SessionStatus::Configured && now.saturating_sub(since) > window_ms {
                 let pending = match &pending_expire {
                     Some(p) => p,
@@ -149,7 +406,6 @@ impl Worker {
                 }
             }
         }
-        self.store.durable().await.map_err(|e| e.to_string())?;
         Ok(())
     }
 }

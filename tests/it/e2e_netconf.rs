@@ -381,3 +381,51 @@ async fn netconf_restart_between_confirmed_and_confirming_commit() {
     assert_eq!(pending_records(&p), vec![], "a pending record remains");
     me.close().await.unwrap();
 }
+
+/// A neighbor the operator configured over NETCONF is seen before the first
+/// push: the request for its address is `Failed` and running keeps it as
+/// it was. A peerd neighbor removed by hand comes back, although the
+/// platform reports no BGP state (the poller reads running for drift).
+#[tokio::test]
+#[ignore = "lab"]
+async fn netconf_foreign_neighbor_is_untouched_and_a_removed_one_comes_back() {
+    let _one = LAB_LOCK.lock().await;
+    let lab = Lab::load();
+    let nc = nl::lab();
+    let mut me = nl::connect(&nc).await;
+    let (foreign, ours) = ("198.51.100.70", "198.51.100.71");
+    nl::remove(&mut me, &nc.ns, &[foreign, ours]).await;
+    nl::apply(
+        &mut me,
+        &nl::neighbor_xml(&nc.ns, foreign, Some("65070"), "operator"),
+    )
+    .await;
+    let before = running_xml(&mut me, &nc.ns).await;
+
+    let p = start_nc(&lab, nc_router(&lab, "nc", "lab-netconf"), "", None).await;
+    let id = post_one(&p, TOK_P1, sess(65002, foreign, V4_OURS, LOC, None)).await;
+    let failed = wait_status(&p, TOK_P1, &id, "Failed", 60).await;
+    assert_eq!(
+        failed["status_detail"],
+        format!("neighbor {foreign} already exists on router nc and was not configured by peerd")
+    );
+    assert_eq!(
+        running_xml(&mut me, &nc.ns).await,
+        before,
+        "running changed"
+    );
+
+    let id = post_one(&p, TOK_P1, sess(65002, ours, V4_OURS, LOC, None)).await;
+    wait_status(&p, TOK_P1, &id, "Configured", 60).await;
+    nl::remove(&mut me, &nc.ns, &[ours]).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !running(&mut me, &nc.ns).await.iter().any(|n| n.0 == ours) {
+        assert!(Instant::now() < deadline, "{ours} did not come back");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    wait_status(&p, TOK_P1, &id, "Configured", 30).await;
+    assert_eq!(times_entered(&p, &id, "Configured").await, 2);
+    drop(p);
+    nl::remove(&mut me, &nc.ns, &[foreign, ours]).await;
+    me.close().await.unwrap();
+}

@@ -215,3 +215,43 @@ async fn removing_an_absent_neighbor_is_done() {
         .await
         .expect("removal of an absent neighbor");
 }
+
+/// A neighbor the operator configured over NETCONF (in our BGP instance)
+/// is seen before the first push: the request for its address is `Failed`
+/// and running keeps it as it was.
+#[tokio::test]
+#[ignore = "lab"]
+async fn openconfig_foreign_neighbor_is_left_alone() {
+    let _one = LAB_LOCK.lock().await;
+    let lab = Lab::load();
+    let nc = oc_lab(&lab);
+    let mut me = nl::connect(&nc).await;
+    let addr = "198.51.100.72";
+    remove(&mut me, &lab, &[addr]).await;
+    let neighbor = format!(
+        "<neighbor><neighbor-address>{addr}</neighbor-address><config>\
+         <neighbor-address>{addr}</neighbor-address><peer-as>65072</peer-as>\
+         <description>operator</description></config></neighbor>"
+    );
+    nl::apply(&mut me, &bgp_tree(&lab, &neighbor)).await;
+    let before = running(&mut me, &lab).await;
+    assert!(before.iter().any(|n| n.address == addr), "{before:?}");
+
+    let p = start_oc(&lab).await;
+    let body = crate::e2e_lab::sess(65002, addr, V4_OURS, LOC, None);
+    let id = crate::e2e_lab::post_one(&p, crate::e2e_lab::TOK_P1, body).await;
+    let failed = crate::e2e_lab::wait_status(&p, crate::e2e_lab::TOK_P1, &id, "Failed", 60).await;
+    assert_eq!(
+        failed["status_detail"],
+        format!("neighbor {addr} already exists on router oc and was not configured by peerd")
+    );
+    let after = running(&mut me, &lab).await;
+    assert_eq!(
+        format!("{after:?}"),
+        format!("{before:?}"),
+        "running changed"
+    );
+    drop(p);
+    remove(&mut me, &lab, &[addr]).await;
+    me.close().await.unwrap();
+}

@@ -4,6 +4,7 @@
 
 mod api;
 mod e2e_address;
+mod e2e_drift;
 mod e2e_lab;
 mod e2e_netconf;
 mod e2e_openconfig;

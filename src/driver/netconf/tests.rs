@@ -329,6 +329,51 @@ async fn rejected_payload_is_permanent_with_the_server_text_redacted() {
 }
 
 #[tokio::test]
+async fn a_device_out_of_file_descriptors_is_transient() {
+    let f = Fixture::new("");
+    let emfile =
+        "<rpc-error><error-type>application</error-type><error-tag>operation-failed</error-tag>\
+         <error-severity>error</error-severity>\
+         <error-message>cannot open candidate: Too many open files</error-message></rpc-error>";
+    let srv = f.server(
+        vec![
+            ok(1),
+            ok(2),
+            data(3, &running(&[])),
+            vec![reply("4", emfile)],
+            ok(5),
+            ok(6),
+            ok(7),
+        ],
+        |_| {},
+    );
+    let e = f
+        .driver
+        .push(f.target(), f.render(Op::Add, 0))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, PushError::Transient(_)), "{e}");
+    assert!(e.to_string().contains("Too many open files"), "{e}");
+    srv.await.unwrap();
+    // and a read
+    let srv = f.server(vec![vec![reply("1", emfile)], ok(2)], |_| {});
+    let e = f
+        .driver
+        .read(
+            f.target(),
+            ReadRequest::NetconfGetConfig {
+                source: ProfileDatastore::Running,
+                filter: format!(r#"<bgp xmlns="{NS}"/>"#),
+                timeout: Duration::from_secs(5),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, PushError::Transient(_)), "{e}");
+    srv.await.unwrap();
+}
+
+#[tokio::test]
 async fn a_commit_left_pending_is_settled_before_the_next_push() {
     let f = Fixture::new("  timeout_secs: 1\n");
     let push = f.render(Op::Add, 0);

@@ -2,11 +2,16 @@
 //! `show bgp neighbors json` / `show bgp summary json` (state).
 
 use super::{merge_into, parse_addr, ObservedNeighbor};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Neighbors of the default-VRF `router bgp` block with their remote-as
 /// (a peer-group member inherits the group's; `external`/`internal`
-/// leave it unknown).
+/// leave it unknown) and whether they have a password (own or the
+/// group's; the password itself is never kept).
+///
+/// An answer without bgpd's part is refused: vtysh answers
+/// `show running-config bgpd` with its own lines only (exit status 0) when
+/// bgpd is not running, which must not read as "no neighbors".
 pub(super) fn running_config(text: &str) -> Result<Vec<ObservedNeighbor>, String> {
     let looks_right = text.lines().any(|l| {
         l.starts_with("Current configuration")
@@ -19,10 +24,17 @@ pub(super) fn running_config(text: &str) -> Result<Vec<ObservedNeighbor>, String
             super::super::plan::router_words(text, "")
         ));
     }
+    let from_bgpd = text
+        .lines()
+        .any(|l| l.starts_with("frr version") || l.starts_with("router bgp"));
+    if !from_bgpd {
+        return Err("the running-config has no part from bgpd (is bgpd running?)".into());
+    }
     let mut in_bgp = false;
     let mut own_as: Vec<(String, Option<u32>)> = Vec::new();
     let mut groups: HashMap<String, Option<u32>> = HashMap::new();
     let mut member_of: HashMap<String, String> = HashMap::new();
+    let mut with_password: HashSet<String> = HashSet::new();
     for line in text.lines() {
         if !line.starts_with(' ') && !line.is_empty() {
             // A top-level line opens or closes a block.
@@ -54,9 +66,15 @@ pub(super) fn running_config(text: &str) -> Result<Vec<ObservedNeighbor>, String
             ("peer-group", Some(g)) => {
                 member_of.insert(who, g.to_string());
             }
+            ("password", Some(_)) => {
+                with_password.insert(who);
+            }
             _ => {}
         }
     }
+    let secret = |who: &str, group: Option<&String>| {
+        Some(with_password.contains(who) || group.is_some_and(|g| with_password.contains(g)))
+    };
     let mut out = Vec::new();
     for (who, asn) in &own_as {
         if let Some(ip) = parse_addr(who) {
@@ -64,6 +82,7 @@ pub(super) fn running_config(text: &str) -> Result<Vec<ObservedNeighbor>, String
                 &mut out,
                 ObservedNeighbor {
                     peer_as: *asn,
+                    has_secret: secret(who, member_of.get(who)),
                     ..ObservedNeighbor::new(ip)
                 },
             );
@@ -76,6 +95,7 @@ pub(super) fn running_config(text: &str) -> Result<Vec<ObservedNeighbor>, String
                 &mut out,
                 ObservedNeighbor {
                     peer_as: asn,
+                    has_secret: secret(who, Some(g)),
                     ..ObservedNeighbor::new(ip)
                 },
             );
@@ -200,6 +220,31 @@ mod tests {
     fn running_config_without_neighbors() {
         let v = running_config(include_str!("testdata/frr-running-empty.txt")).unwrap();
         assert!(v.is_empty());
+    }
+
+    #[test]
+    fn running_config_shows_whether_a_password_is_set() {
+        let v = running_config(include_str!("testdata/frr-running.txt")).unwrap();
+        assert_eq!(find(&v, "192.0.2.2").has_secret, Some(false));
+        assert_eq!(find(&v, "192.0.2.3").has_secret, Some(true));
+        assert!(!format!("{v:?}").contains("lab-md5-secret"));
+        // captured from FRR 8.4: a group's password is its members'
+        let text = "Current configuration:\n!\nfrr version 8.4.4\n!\nrouter bgp 65001\n \
+                    neighbor PG peer-group\n neighbor PG remote-as 65078\n neighbor PG password grp\n \
+                    neighbor 192.0.2.78 peer-group PG\n neighbor 192.0.2.77 remote-as 65077\n\
+                    exit\n!\nend\n";
+        let v = running_config(text).unwrap();
+        assert_eq!(find(&v, "192.0.2.78").has_secret, Some(true));
+        assert_eq!(find(&v, "192.0.2.77").has_secret, Some(false));
+    }
+
+    #[test]
+    fn running_config_without_bgpd_is_not_an_empty_config() {
+        // vtysh's answer (exit status 0) while bgpd is not running, FRR 8.4
+        let text = "Building configuration...\n\nCurrent configuration:\n!\nhostname rtr\n\
+                    service integrated-vtysh-config\n!\nend\n";
+        let e = running_config(text).unwrap_err();
+        assert!(e.contains("is bgpd running"), "{e}");
     }
 
     #[test]

@@ -28,6 +28,11 @@ pub struct ObservedNeighbor {
     pub established: Option<bool>,
     /// The router's name for the session (BIRD protocol name).
     pub name: Option<String>,
+    /// Whether the neighbor has a session secret (TCP-MD5 password), when
+    /// the answer shows it (never the secret itself). `None` = not known:
+    /// the answer does not show it, or the profile does not trust it
+    /// (`verify.secret_visible`).
+    pub has_secret: Option<bool>,
 }
 
 impl ObservedNeighbor {
@@ -39,6 +44,7 @@ impl ObservedNeighbor {
             state: None,
             established: None,
             name: None,
+            has_secret: None,
         }
     }
 }
@@ -219,6 +225,10 @@ pub(crate) fn merge_into(out: &mut Vec<ObservedNeighbor>, n: ObservedNeighbor) {
             if o.name.is_none() {
                 o.name = n.name;
             }
+            o.has_secret = match (o.has_secret, n.has_secret) {
+                (Some(a), Some(b)) => Some(a || b),
+                (a, b) => a.or(b),
+            };
         }
     }
 }

@@ -29,7 +29,8 @@ fn asn(s: Option<&str>) -> Option<u32> {
     s.and_then(|v| v.parse().ok())
 }
 
-/// `urn:peerd:lab-bgp`: `bgp/neighbor` with `address` and `peer-as`.
+/// `urn:peerd:lab-bgp`: `bgp/neighbor` with `address`, `peer-as` and
+/// whether `md5-password` is set.
 pub(super) fn lab_bgp_config(text: &str) -> Result<Vec<ObservedNeighbor>, String> {
     let root = parse_reply(text)?;
     let mut bgps = Vec::new();
@@ -42,6 +43,7 @@ pub(super) fn lab_bgp_config(text: &str) -> Result<Vec<ObservedNeighbor>, String
                     &mut out,
                     ObservedNeighbor {
                         peer_as: asn(n.text_at("peer-as")),
+                        has_secret: Some(n.text_at("md5-password").is_some()),
                         ..ObservedNeighbor::new(ip)
                     },
                 );
@@ -52,8 +54,9 @@ pub(super) fn lab_bgp_config(text: &str) -> Result<Vec<ObservedNeighbor>, String
 }
 
 /// OpenConfig: `neighbors/neighbor` with `neighbor-address` (the key or
-/// its `config/` copy), `config/peer-as` (or `state/peer-as`) and, for
-/// state, `state/session-state`.
+/// its `config/` copy), `config/peer-as` (or `state/peer-as`), whether
+/// `config/auth-password` is set (config reads only) and, for state,
+/// `state/session-state`.
 pub(super) fn openconfig(text: &str, state: bool) -> Result<Vec<ObservedNeighbor>, String> {
     let root = parse_reply(text)?;
     let mut lists = Vec::new();
@@ -75,12 +78,14 @@ pub(super) fn openconfig(text: &str, state: bool) -> Result<Vec<ObservedNeighbor
             } else {
                 (None, None)
             };
+            let has_secret = (!state).then(|| n.text_at("config/auth-password").is_some());
             merge_into(
                 &mut out,
                 ObservedNeighbor {
                     peer_as,
                     state: st,
                     established: est,
+                    has_secret,
                     ..ObservedNeighbor::new(ip)
                 },
             );
@@ -264,6 +269,9 @@ mod tests {
         assert_eq!(v.len(), 2, "{v:?}");
         assert_eq!(one(&v, "192.0.2.2").peer_as, Some(65002));
         assert_eq!(one(&v, "2001:db8::3").peer_as, Some(65003));
+        assert_eq!(one(&v, "192.0.2.2").has_secret, Some(false));
+        assert_eq!(one(&v, "2001:db8::3").has_secret, Some(true));
+        assert!(!format!("{v:?}").contains("lab-md5-secret"));
     }
 
     #[test]
@@ -282,6 +290,8 @@ mod tests {
         assert_eq!(v.len(), 2, "{v:?}");
         assert_eq!(one(&v, "192.0.2.2").peer_as, Some(65002));
         assert_eq!(one(&v, "2001:db8::3").peer_as, Some(65003));
+        assert_eq!(one(&v, "192.0.2.2").has_secret, Some(false));
+        assert_eq!(one(&v, "2001:db8::3").has_secret, Some(true));
     }
 
     #[test]
@@ -295,6 +305,11 @@ mod tests {
 </neighbors></bgp></protocol></protocols></network-instance></network-instances></data></rpc-reply>"#;
         let v = openconfig(x, true).unwrap();
         assert_eq!(one(&v, "192.0.2.2").established, Some(true));
+        assert_eq!(
+            one(&v, "192.0.2.2").has_secret,
+            None,
+            "a state read does not say"
+        );
         let n = one(&v, "2001:db8::3");
         assert_eq!((n.established, n.peer_as), (Some(false), Some(65003)));
         assert_eq!(n.state.as_deref(), Some("ACTIVE"));

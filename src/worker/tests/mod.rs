@@ -6,6 +6,8 @@ use crate::model::{new_id, Asn, RequestRecord, SessionStatus as St};
 use crate::store::{Inserted, SledStore, TransitionOpts};
 use std::sync::atomic::AtomicBool;
 
+mod drift;
+
 /// A driver that records pushes and answers as told.
 #[derive(Default)]
 struct FakeDriver {
@@ -14,10 +16,24 @@ struct FakeDriver {
     fail_permanent: AtomicBool,
     hang_router: Mutex<Option<String>>,
     state: Mutex<HashMap<IpAddr, NeighborState>>,
-    /// What the router's running config holds (besides what was pushed).
+    /// What the router's running config holds besides what was pushed.
     running: Mutex<Vec<IpAddr>>,
+    /// The neighbors pushes put on the router (and removals took off).
+    pushed: Mutex<HashMap<IpAddr, crate::driver::ObservedNeighbor>>,
     /// Reads of the running config.
     reads: AtomicU64,
+    /// Reads of BGP state.
+    state_reads: AtomicU64,
+    /// The running-config read fails.
+    fail_reads: AtomicBool,
+    /// The error a failing push gives instead of the usual.
+    error: Mutex<Option<PushError>>,
+    /// The error a failing running-config read gives.
+    read_error: Mutex<Option<PushError>>,
+    /// Platform without BGP state.
+    no_state: AtomicBool,
+    /// Runs while a running-config read is in progress.
+    during_read: Mutex<Option<Box<dyn FnMut() + Send>>>,
 }
 
 impl RouterDriver for FakeDriver {
@@ -34,9 +50,29 @@ impl RouterDriver for FakeDriver {
         let hang = self.hang_router.lock().unwrap().as_deref() == Some(router);
         let transient = self.fail_transient.load(Ordering::SeqCst);
         let permanent = self.fail_permanent.load(Ordering::SeqCst);
+        let error = self.error.lock().unwrap().clone();
+        if !(hang || transient || permanent || error.is_some()) {
+            let mut on = self.pushed.lock().unwrap();
+            for s in &sessions {
+                match op {
+                    Op::Add => on.insert(
+                        s.local_ip,
+                        crate::driver::ObservedNeighbor {
+                            peer_as: Some(s.local_asn.0),
+                            has_secret: Some(s.session_secret.is_some()),
+                            ..crate::driver::ObservedNeighbor::new(s.local_ip)
+                        },
+                    ),
+                    Op::Remove => on.remove(&s.local_ip),
+                };
+            }
+        }
         Box::pin(async move {
             if hang {
                 futures::future::pending::<()>().await;
+            }
+            if let Some(e) = error {
+                return Err(e);
             }
             if permanent {
                 return Err(PushError::Permanent("% Unknown command: neighbor".into()));
@@ -48,18 +84,37 @@ impl RouterDriver for FakeDriver {
         })
     }
 
+    fn reads_state(&self, _router: &str) -> bool {
+        !self.no_state.load(Ordering::SeqCst)
+    }
+
     fn running_neighbors(
         &self,
         _router: &str,
         _sessions: Vec<Session>,
     ) -> BoxFuture<'static, Result<Vec<crate::driver::ObservedNeighbor>, PushError>> {
         self.reads.fetch_add(1, Ordering::SeqCst);
-        let running = self.running.lock().unwrap().clone();
+        if let Some(f) = self.during_read.lock().unwrap().as_mut() {
+            f();
+        }
+        let mut running: Vec<_> = self
+            .running
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|ip| crate::driver::ObservedNeighbor::new(*ip))
+            .collect();
+        running.extend(self.pushed.lock().unwrap().values().cloned());
+        let fail = self.fail_reads.load(Ordering::SeqCst);
+        let error = self.read_error.lock().unwrap().clone();
         Box::pin(async move {
-            Ok(running
-                .into_iter()
-                .map(crate::driver::ObservedNeighbor::new)
-                .collect())
+            if let Some(e) = error {
+                return Err(e);
+            }
+            if fail {
+                return Err(PushError::Transient("connection refused".into()));
+            }
+            Ok(running)
         })
     }
 
@@ -68,8 +123,23 @@ impl RouterDriver for FakeDriver {
         _router: &str,
         _s: Vec<Session>,
     ) -> BoxFuture<'static, Result<HashMap<IpAddr, NeighborState>, PushError>> {
+        self.state_reads.fetch_add(1, Ordering::SeqCst);
         let m = self.state.lock().unwrap().clone();
         Box::pin(async move { Ok(m) })
+    }
+}
+
+impl FakeDriver {
+    /// Changes (or with `None` removes) a pushed neighbor "by hand".
+    fn edit(&self, ip: &str, f: Option<fn(&mut crate::driver::ObservedNeighbor)>) {
+        let ip: IpAddr = ip.parse().unwrap();
+        let mut on = self.pushed.lock().unwrap();
+        match f {
+            None => {
+                on.remove(&ip).expect("the neighbor is on the router");
+            }
+            Some(f) => f(on.get_mut(&ip).expect("the neighbor is on the router")),
+        }
     }
 }
 
