@@ -38,6 +38,26 @@ pub fn reserve(nofile: u64) -> u64 {
     (nofile / 4).max(256.min(nofile / 2))
 }
 
+/// Connections the kernel may hold completed but not yet accepted. A
+/// burst past the queue is not seen by peerd at all (the handshake is
+/// dropped or answered with a SYN cookie), so keep it well above the cap.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds the API's listening socket (address reuse on, as `std` does,
+/// and a [`LISTEN_BACKLOG`] deep accept queue; the kernel may cap it at
+/// `net.core.somaxconn`).
+pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let sock = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    sock.set_reuseaddr(true)?;
+    sock.bind(addr)?;
+    sock.listen(LISTEN_BACKLOG)
+}
+
 /// Default cap when none is configured (also the ceiling of the automatic one).
 pub const AUTO_MAX_CONNECTIONS: usize = 4096;
 

@@ -97,8 +97,7 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     ]));
     let login = peer_login(&settings, store.clone(), tokens)?;
     let syncer = peeringdb_data(&settings, &inventory, store.clone())?;
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
+    let listener = crate::api::listen::bind(settings.listen)
         .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", settings.listen)))?;
     let profiles =
         Profiles::load(&settings.drivers_dir).map_err(|e| CliError::new(e.to_string()))?;
@@ -140,6 +139,8 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
 /// `peerd serve`.
 pub async fn run(args: ServeArgs) -> CliResult {
     let settings = settings(&args)?;
+    // first, before the store, listener and routers take descriptors
+    let conn = conn_settings(&settings);
     let p = prepare(settings).await?;
     let addr = p.listener.local_addr()?;
     let inv = &p.state.inventory;
@@ -194,7 +195,6 @@ pub async fn run(args: ServeArgs) -> CliResult {
         tracing::warn!("worker disabled (worker.enabled: false): approved sessions stay queued");
         background.push(tokio::spawn(recovery));
     }
-    let conn = conn_settings(&p.state.settings);
     serve(p.listener, p.state, conn, shutdown_signal()).await?;
     if let Some(t) = pdb_sync {
         t.abort();

@@ -3,6 +3,7 @@
 //! `tests/run.sh` with `--include-ignored` once the lab is up.
 
 mod api;
+mod e2e_edges;
 mod e2e_lab;
 mod e2e_netconf;
 mod e2e_openconfig;
