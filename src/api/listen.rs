@@ -87,6 +87,7 @@ pub struct NofileLimit {
 /// Raises the soft descriptor limit to the hard limit (a process may
 /// always do that). The figures are for the caller to log.
 #[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
 pub fn raise_nofile_limit() -> std::io::Result<NofileLimit> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,

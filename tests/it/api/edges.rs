@@ -321,3 +321,45 @@ async fn at_the_cap_with_every_connection_busy_new_ones_get_503() {
     // once they are done, there is room again
     p.get("/sessions", &p.key).await.expect(200);
 }
+
+#[tokio::test]
+async fn shutdown_finishes_answers_and_closes_idle_connections() {
+    let pdb = fake_pdb().await;
+    let mut p = Peerd::start(&Options::new(&pdb)).await;
+    let addr: SocketAddr = p.hostport().parse().unwrap();
+    // an idle keep-alive connection and a silent one
+    let mut kept = TcpStream::connect(addr).await.unwrap();
+    kept.write_all(format!("GET {}/healthz HTTP/1.1\r\nHost: x\r\n\r\n", p.base()).as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(read_response(&mut kept).await.0, 200);
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    // a request in flight (PeeringDB is slow to check the new token)
+    pdb.set_delay(Duration::from_millis(1500));
+    let mut busy = TcpStream::connect(addr).await.unwrap();
+    busy.write_all(
+        format!(
+            "GET {}/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOK_A}\r\n\r\n",
+            p.base()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let st = p.terminate(Duration::from_secs(10)).await;
+    assert!(st.success(), "{st:?}; log:\n{}", p.log());
+    // well before any timeout (header read 10 s, idle 60 s)
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let (status, head, _) = read_response(&mut busy).await;
+    assert_eq!(status, 200, "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert!(closed_within(&mut busy, Duration::from_secs(1)).await);
+    assert!(closed_within(&mut kept, Duration::from_secs(1)).await);
+    assert!(closed_within(&mut silent, Duration::from_secs(1)).await);
+}

@@ -307,6 +307,21 @@ limits:
         }
     }
 
+    /// SIGTERM, then waits (at most `within`) for the process to exit.
+    pub async fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("peerd is running");
+        let pid = c.id().expect("pid") as libc::pid_t;
+        // SAFETY: kill sends a signal to our own child.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        match tokio::time::timeout(within, c.wait()).await {
+            Ok(st) => st.expect("wait"),
+            Err(_) => {
+                let _ = c.start_kill();
+                panic!("peerd did not stop within {within:?}; log:\n{}", self.log());
+            }
+        }
+    }
+
     /// Kills (SIGKILL) and starts again on the same data dir.
     pub async fn restart(&mut self) {
         self.kill().await;
@@ -412,6 +427,7 @@ limits:
 }
 
 /// Sets this process's `RLIMIT_NOFILE`.
+#[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
 pub fn set_nofile(soft: u64, hard: u64) -> std::io::Result<()> {
     let lim = libc::rlimit {
         rlim_cur: soft as libc::rlim_t,
