@@ -121,6 +121,23 @@ pub struct Limits {
     /// Requests per minute one caller may make (token bucket with a burst
     /// of the same size); beyond it the answer is 429. 0 = no limit.
     pub requests_per_minute: u32,
+    /// Seconds a connection may take to send a complete request head,
+    /// counted from its opening or from the first byte of a later request;
+    /// then it is closed.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a keep-alive connection may sit idle between requests.
+    pub idle_timeout_secs: u64,
+    /// Most HTTP connections at once. 0 = automatic: up to 4096, and
+    /// always below the descriptor limit minus a reserve (a quarter of it,
+    /// at least 256) kept for routers, the store and PeeringDB. At the cap
+    /// a new connection closes the longest-idle one.
+    pub max_connections: usize,
+    /// PeeringDB checks of bearer tokens peerd has not seen yet, per minute
+    /// and client address (IPv4 address, IPv6 /64), with a burst of the
+    /// same size; beyond it the answer is 429 with `Retry-After`. Known and
+    /// recently refused tokens are answered from a cache and do not count.
+    /// 0 = no limit.
+    pub token_lookups_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -172,6 +189,10 @@ impl Default for Limits {
             max_page: 100,
             request_timeout_secs: 30,
             requests_per_minute: 600,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 0,
+            token_lookups_per_minute: 10,
         }
     }
 }

@@ -16,6 +16,8 @@ pub struct ApiError {
     pub errors: Vec<FieldError>,
     /// `WWW-Authenticate` value for 401 answers.
     challenge: Option<&'static str>,
+    /// `Retry-After` seconds for 429 and 503 answers.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -24,6 +26,7 @@ impl ApiError {
             status,
             errors: vec![FieldError::new(name, msg)],
             challenge: None,
+            retry_after: None,
         }
     }
 
@@ -33,6 +36,7 @@ impl ApiError {
             status,
             errors,
             challenge: None,
+            retry_after: None,
         }
     }
 
@@ -89,6 +93,14 @@ impl ApiError {
             "request",
             "too many requests; slow down",
         )
+    }
+
+    /// 429 with `Retry-After: secs` (at least 1).
+    pub fn rate_limited_for(msg: impl Into<String>, secs: u64) -> Self {
+        ApiError {
+            retry_after: Some(secs.max(1)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "request", msg)
+        }
     }
 
     /// 503: a dependency (PeeringDB, the store) is unavailable.
@@ -159,6 +171,10 @@ impl IntoResponse for ApiError {
         if let Some(c) = self.challenge {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
+        if let Some(s) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         resp
     }

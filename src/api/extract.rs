@@ -8,13 +8,16 @@ use super::state::AppState;
 use crate::auth::AuthError;
 use crate::model::Caller;
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-/// The authenticated caller. 401 without a valid bearer token, 503 when the
-/// authority cannot be asked, 429 past the caller's rate.
+/// The authenticated caller. 401 without a valid bearer token, 400 with
+/// more than one `Authorization` header, 503 when the authority cannot be
+/// asked, 429 past the caller's rate or past the client address's budget of
+/// PeeringDB lookups (with `Retry-After`).
 pub struct Auth(pub Caller);
 
 impl<S> FromRequestParts<S> for Auth
@@ -27,11 +30,14 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let st = AppState::from_ref(state);
         let token = bearer(&parts.headers)?;
-        let caller = match st.verifier.verify(token).await {
+        let caller = match st.verifier.verify(token, client_ip(parts)).await {
             Ok(Some(c)) => c,
             Ok(None) => return Err(ApiError::invalid_token("unknown token")),
             Err(AuthError::Invalid(m)) => return Err(ApiError::invalid_token(m)),
             Err(AuthError::Unavailable(m)) => return Err(ApiError::unavailable(m)),
+            Err(e @ AuthError::RateLimited(wait)) => {
+                return Err(ApiError::rate_limited_for(e.to_string(), wait.as_secs()))
+            }
         };
         if !st.limiter.allow(&caller.principal) {
             return Err(ApiError::rate_limited());
@@ -40,8 +46,31 @@ where
     }
 }
 
-/// The bearer token of a request (not yet verified); 401 without one.
+/// The client's address: the TCP peer of the connection (set by the
+/// accept loop; no forwarded-for header is trusted). Unspecified when the
+/// request did not come over a connection (tests calling the router).
+pub fn client_ip(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// The bearer token of a request (not yet verified); 401 without one, 400
+/// with more than one `Authorization` header.
 pub fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
+    if headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .nth(1)
+        .is_some()
+    {
+        return Err(ApiError::invalid(
+            "request",
+            "more than one Authorization header; send exactly one",
+        ));
+    }
     let raw = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| ApiError::unauthorized("an Authorization: Bearer token is required"))?;
@@ -78,7 +107,8 @@ where
     }
 }
 
-/// A JSON body as bytes: content type checked, size bounded (413).
+/// A JSON body as bytes: content type checked, size bounded (413, at once
+/// when `Content-Length` says so).
 pub struct JsonBody(pub Bytes);
 
 impl<S> FromRequest<S> for JsonBody
@@ -110,6 +140,12 @@ where
                 "request",
                 "the body must be JSON (Content-Type: application/json)",
             ));
+        }
+        // A declared length past the limit is refused before any of the
+        // body is read (the answer then closes the connection).
+        let declared = axum::body::HttpBody::size_hint(req.body()).lower();
+        if declared > limit as u64 {
+            return Err(ApiError::too_large(limit));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -280,6 +316,17 @@ mod tests {
         let e = query_error("colour=blue").await;
         assert_eq!(e.errors[0].name, "colour", "{e}");
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn one_authorization_header_only() {
+        let mut h = axum::http::HeaderMap::new();
+        h.append(header::AUTHORIZATION, "Bearer a".parse().unwrap());
+        assert_eq!(bearer(&h).unwrap(), "a");
+        h.append(header::AUTHORIZATION, "Bearer b".parse().unwrap());
+        let e = bearer(&h).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert_eq!(e.errors[0].name, "request");
     }
 
     #[test]

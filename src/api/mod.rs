@@ -1,14 +1,18 @@
 //! The HTTP API: draft routes, v0 routes, admin routes, errors and auth.
 //! [`wire`] holds the JSON shapes that go over the wire; [`server`] builds
-//! the router under the configurable base path and serves it.
+//! the router under the configurable base path and serves it through the
+//! accept loop in [`listen`] (connection cap, descriptor reserve) and
+//! [`conn`] (one connection: timeouts, eviction, clean closes).
 
 pub mod admin;
 pub mod admin_pdb;
 pub mod common;
+pub mod conn;
 pub mod error;
 pub mod extract;
 pub mod intake;
 pub mod lifecycle;
+pub mod listen;
 pub mod locations;
 pub mod login;
 pub mod server;

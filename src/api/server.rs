@@ -1,15 +1,20 @@
 //! The router (every route under the configurable base path), its layers
-//! (body limit, request timeout, access log) and [`serve`].
+//! (body limit, request timeout, access log, `Connection: close` after an
+//! answer given before the request body was read) and [`serve`].
 
+use super::conn::watch_body;
 use super::error::ApiError;
+use super::listen::ConnSettings;
 use super::state::AppState;
 use super::{admin, admin_pdb, locations, login, sessions, v0};
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use std::future::Future;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// Normalises a base path: `""`/`"/"` -> `""`, `"api/"` -> `"/api"`.
@@ -82,16 +87,16 @@ pub fn app(state: AppState) -> Result<Router, String> {
         .with_state(state))
 }
 
-/// Runs the API on `listener` until `shutdown` resolves.
+/// Runs the API on `listener` until `shutdown` resolves, under the
+/// connection settings `conn` (see [`super::listen`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
+    conn: ConnSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = app(state).map_err(std::io::Error::other)?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    super::listen::serve(listener, app, conn, shutdown).await
 }
 
 async fn health() -> impl IntoResponse {
@@ -110,17 +115,25 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// Request timeout (503) and a one-line access log (path without query,
-/// never headers).
+/// Request timeout (503), `Connection: close` on an answer given before
+/// the request's body was read to its end (the server will not read the
+/// rest, so the connection cannot carry another request), and a one-line
+/// access log (path without query, never headers).
 async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().chars().take(200).collect::<String>();
     let started = Instant::now();
     let limit = Duration::from_secs(st.settings.limits.request_timeout_secs.max(1));
-    let resp = match tokio::time::timeout(limit, next.run(req)).await {
+    let has_body = !axum::body::HttpBody::is_end_stream(req.body());
+    let (req, body_read) = watch_body(req);
+    let mut resp = match tokio::time::timeout(limit, next.run(req)).await {
         Ok(r) => r,
         Err(_) => ApiError::unavailable("the request took too long; try again").into_response(),
     };
+    if has_body && !body_read.load(Ordering::SeqCst) {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     tracing::info!(
         target: "peerd::access",
         %method,

@@ -8,6 +8,12 @@
 //! then PeeringDB tokens.
 //! Tokens are never logged; caches key on their SHA-256.
 //!
+//! Each check is told the client's address (the TCP peer; no
+//! forwarded-for header is trusted): a token that only PeeringDB can judge
+//! costs a call there within that address's budget ([`gate`]; 429 past it).
+//! Tokens shaped like an operator key (`peerd_op_...`) or a peerd token
+//! (`pd_...`) are judged locally and never reach PeeringDB.
+//!
 //! Peer login and peerd-issued tokens:
 //!
 //! A peer logs in with PeeringDB (OAuth 2 authorization code + PKCE S256 +
@@ -34,6 +40,7 @@
 //! ever logged; records and logs name a token by its id (12 hex digits of
 //! its hash).
 
+pub mod gate;
 pub mod login;
 pub mod operator;
 pub mod pdb;
@@ -43,6 +50,7 @@ pub mod tokens;
 use crate::model::Caller;
 use futures::future::BoxFuture;
 use sha2::{Digest, Sha256};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Why a token did not yield a caller.
@@ -54,24 +62,37 @@ pub enum AuthError {
     /// The authority that could say is unreachable or failing (503).
     #[error("{0}")]
     Unavailable(String),
+    /// This client asked PeeringDB about too many new tokens; try again
+    /// after the duration (429 with `Retry-After`).
+    #[error("too many new tokens from this address; try again later")]
+    RateLimited(std::time::Duration),
 }
 
-/// Checks a bearer token. Object safe: `Arc<dyn Verifier>` is what the API holds.
+/// Checks a bearer token presented from the client address `from`.
+/// Object safe: `Arc<dyn Verifier>` is what the API holds.
 pub trait Verifier: Send + Sync + 'static {
-    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Option<Caller>, AuthError>>;
+    fn verify<'a>(
+        &'a self,
+        token: &'a str,
+        from: IpAddr,
+    ) -> BoxFuture<'a, Result<Option<Caller>, AuthError>>;
 }
 
 /// Asks each verifier in turn; the first that recognises the token wins.
 pub struct Verifiers(pub Vec<Arc<dyn Verifier>>);
 
 impl Verifier for Verifiers {
-    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Option<Caller>, AuthError>> {
+    fn verify<'a>(
+        &'a self,
+        token: &'a str,
+        from: IpAddr,
+    ) -> BoxFuture<'a, Result<Option<Caller>, AuthError>> {
         Box::pin(async move {
             if !is_token_syntax(token) {
                 return Err(AuthError::Invalid("malformed bearer token".into()));
             }
             for v in &self.0 {
-                if let Some(c) = v.verify(token).await? {
+                if let Some(c) = v.verify(token, from).await? {
                     return Ok(Some(c));
                 }
             }

@@ -235,7 +235,11 @@ impl OperatorVerifier {
 }
 
 impl Verifier for OperatorVerifier {
-    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Option<Caller>, AuthError>> {
+    fn verify<'a>(
+        &'a self,
+        token: &'a str,
+        _from: std::net::IpAddr,
+    ) -> BoxFuture<'a, Result<Option<Caller>, AuthError>> {
         Box::pin(async move {
             match self.lookup(token) {
                 Some(name) => Ok(Some(Caller {
@@ -256,6 +260,8 @@ impl Verifier for OperatorVerifier {
 mod tests {
     use super::*;
 
+    const LO: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
     #[tokio::test]
     async fn add_and_verify() {
         let dir = tempfile::tempdir().unwrap();
@@ -270,14 +276,14 @@ mod tests {
         assert_eq!(load_keys(&p).unwrap().len(), 2);
 
         let v = OperatorVerifier::new(p.clone()).unwrap();
-        let c = v.verify(&k2).await.unwrap().unwrap();
+        let c = v.verify(&k2, LO).await.unwrap().unwrap();
         assert_eq!(c.principal, "operator:alice");
         assert!(c.is_operator);
         assert!(matches!(
-            v.verify("peerd_op_nope").await,
+            v.verify("peerd_op_nope", LO).await,
             Err(AuthError::Invalid(_))
         ));
-        assert_eq!(v.verify("some-pdb-token").await, Ok(None));
+        assert_eq!(v.verify("some-pdb-token", LO).await, Ok(None));
     }
 
     #[test]

@@ -3,26 +3,30 @@
 //! configured `perms` bits or `manage_peering_sessions`).
 //!
 //! Answers are cached per token (keyed by the token's SHA-256) for
-//! `cache_ttl_secs`. PeeringDB unreachable, slow, or failing (5xx, or a
+//! `cache_ttl_secs`; tokens PeeringDB refused are remembered apart, for a
+//! minute, so junk cannot push good tokens out. Both caches are bounded.
+//! A token in neither costs a PeeringDB call, which goes through the
+//! [`LookupGate`]: a budget per client address (429 past it) and a fair
+//! share of the lookups in flight.
+//! PeeringDB unreachable, slow, or failing (5xx, or a
 //! profile we cannot read) is [`AuthError::Unavailable`] (503), never "allow";
 //! 401/403 from PeeringDB is [`AuthError::Invalid`] (401).
 
+use super::gate::LookupGate;
 use super::{token_hash, AuthError, Verifier};
 use crate::config::PeeringDbSettings;
 use crate::model::Caller;
 use futures::future::BoxFuture;
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Most cached tokens; past this, expired entries go, then everything.
+/// Most cached verified tokens, and most remembered refused ones.
 const CACHE_MAX: usize = 10_000;
 /// How long a token PeeringDB refused stays refused without asking again.
 const NEGATIVE_TTL: Duration = Duration::from_secs(60);
-/// Most profile lookups in flight at once; more wait their turn, so a
-/// flood of unknown tokens cannot turn into a flood against PeeringDB.
-const MAX_INFLIGHT: usize = 16;
 /// Largest profile document we read.
 const PROFILE_MAX_BYTES: usize = 1 << 20;
 
@@ -94,17 +98,62 @@ impl Profile {
     }
 }
 
-/// A cache entry: the caller, or `None` for a refused token; and its expiry.
-type Cached = (Option<Caller>, Instant);
+/// Token hash -> value until an expiry, at most `max` entries: when full,
+/// expired entries go, then the one closest to expiry.
+struct TtlCache<V> {
+    max: usize,
+    map: HashMap<[u8; 32], (V, Instant)>,
+}
 
-/// Verifies PeeringDB access tokens, with a TTL cache.
+impl<V: Clone> TtlCache<V> {
+    fn new(max: usize) -> Self {
+        TtlCache {
+            max,
+            map: HashMap::new(),
+        }
+    }
+
+    fn get(&self, key: &[u8; 32]) -> Option<V> {
+        self.map
+            .get(key)
+            .filter(|(_, until)| Instant::now() < *until)
+            .map(|(v, _)| v.clone())
+    }
+
+    fn insert(&mut self, key: [u8; 32], v: V, ttl: Duration) {
+        let now = Instant::now();
+        if self.map.len() >= self.max && !self.map.contains_key(&key) {
+            self.map.retain(|_, (_, until)| now < *until);
+            if self.map.len() >= self.max {
+                let soonest = self
+                    .map
+                    .iter()
+                    .min_by_key(|(_, (_, u))| *u)
+                    .map(|(k, _)| *k);
+                if let Some(k) = soonest {
+                    self.map.remove(&k);
+                }
+            }
+        }
+        self.map.insert(key, (v, now + ttl));
+    }
+}
+
+/// What the caches say about a token.
+enum Known {
+    Valid(Caller),
+    Refused,
+}
+
+/// Verifies PeeringDB access tokens, with TTL caches and a lookup gate.
 pub struct PdbVerifier {
     client: reqwest::Client,
     profile_url: String,
     rule: PermRule,
     ttl: Duration,
-    cache: Mutex<HashMap<[u8; 32], Cached>>,
-    inflight: tokio::sync::Semaphore,
+    good: Mutex<TtlCache<Caller>>,
+    refused: Mutex<TtlCache<()>>,
+    gate: LookupGate,
 }
 
 impl PdbVerifier {
@@ -123,37 +172,42 @@ impl PdbVerifier {
                 use_manage_peering_sessions: s.use_manage_peering_sessions,
             },
             ttl: Duration::from_secs(s.cache_ttl_secs),
-            cache: Mutex::new(HashMap::new()),
-            inflight: tokio::sync::Semaphore::new(MAX_INFLIGHT),
+            good: Mutex::new(TtlCache::new(CACHE_MAX)),
+            refused: Mutex::new(TtlCache::new(CACHE_MAX)),
+            gate: LookupGate::new(0),
         })
     }
 
-    /// `Some(Some(caller))` verified, `Some(None)` refused, `None` unknown.
-    fn cached(&self, key: &[u8; 32]) -> Option<Option<Caller>> {
-        let c = self.cache.lock().expect("pdb cache lock");
-        c.get(key)
-            .filter(|(_, until)| Instant::now() < *until)
-            .map(|(caller, _)| caller.clone())
+    /// At most `per_minute` PeeringDB lookups per client address (0 = no
+    /// budget; the per-client and global slots apply anyway).
+    pub fn with_lookup_budget(mut self, per_minute: u32) -> Self {
+        self.gate = LookupGate::new(per_minute);
+        self
+    }
+
+    fn cached(&self, key: &[u8; 32]) -> Option<Known> {
+        if let Some(c) = self.good.lock().expect("pdb cache lock").get(key) {
+            return Some(Known::Valid(c));
+        }
+        let refused = self.refused.lock().expect("pdb cache lock").get(key);
+        refused.map(|()| Known::Refused)
     }
 
     fn remember(&self, key: [u8; 32], caller: Option<&Caller>) {
-        let ttl = if caller.is_some() {
-            self.ttl
-        } else {
-            NEGATIVE_TTL.min(self.ttl)
-        };
-        if ttl.is_zero() {
-            return;
-        }
-        let mut c = self.cache.lock().expect("pdb cache lock");
-        if c.len() >= CACHE_MAX {
-            let now = Instant::now();
-            c.retain(|_, (_, until)| now < *until);
-            if c.len() >= CACHE_MAX {
-                c.clear();
+        match caller {
+            Some(c) if !self.ttl.is_zero() => {
+                self.good
+                    .lock()
+                    .expect("pdb cache lock")
+                    .insert(key, c.clone(), self.ttl)
             }
+            Some(_) => {}
+            None => self
+                .refused
+                .lock()
+                .expect("pdb cache lock")
+                .insert(key, (), NEGATIVE_TTL),
         }
-        c.insert(key, (caller.cloned(), Instant::now() + ttl));
     }
 
     async fn fetch(&self, token: &str) -> Result<Profile, AuthError> {
@@ -210,24 +264,24 @@ impl PdbVerifier {
 }
 
 impl Verifier for PdbVerifier {
-    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Option<Caller>, AuthError>> {
+    fn verify<'a>(
+        &'a self,
+        token: &'a str,
+        from: IpAddr,
+    ) -> BoxFuture<'a, Result<Option<Caller>, AuthError>> {
         Box::pin(async move {
             let key = token_hash(token);
             let refused = || AuthError::Invalid("PeeringDB did not accept the access token".into());
             match self.cached(&key) {
-                Some(Some(c)) => return Ok(Some(c)),
-                Some(None) => return Err(refused()),
+                Some(Known::Valid(c)) => return Ok(Some(c)),
+                Some(Known::Refused) => return Err(refused()),
                 None => {}
             }
-            let _permit = self
-                .inflight
-                .acquire()
-                .await
-                .map_err(|_| AuthError::Unavailable("token checks are shut down".into()))?;
+            let _pass = self.gate.enter(from).await?;
             // Another request may have checked the same token meanwhile.
             match self.cached(&key) {
-                Some(Some(c)) => return Ok(Some(c)),
-                Some(None) => return Err(refused()),
+                Some(Known::Valid(c)) => return Ok(Some(c)),
+                Some(Known::Refused) => return Err(refused()),
                 None => {}
             }
             match self.fetch(token).await {
@@ -249,6 +303,21 @@ impl Verifier for PdbVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caches_stay_bounded_and_keep_fresh_entries() {
+        let mut c = TtlCache::new(3);
+        let k = |i: u8| [i; 32];
+        c.insert(k(1), 1, Duration::from_secs(10));
+        c.insert(k(2), 2, Duration::from_secs(30));
+        c.insert(k(3), 3, Duration::from_secs(20));
+        c.insert(k(4), 4, Duration::from_secs(40));
+        assert_eq!(c.map.len(), 3);
+        assert_eq!(c.get(&k(1)), None, "the one closest to expiry went");
+        assert_eq!(c.get(&k(2)), Some(2));
+        c.insert(k(5), 5, Duration::ZERO);
+        assert_eq!(c.get(&k(5)), None, "expired");
+    }
 
     fn profile() -> Profile {
         serde_json::from_str(

@@ -373,16 +373,25 @@ impl Tokens {
     }
 }
 
-/// peerd tokens in the verifier chain: a bearer that looks like a peerd
+/// peerd tokens in the verifier chain: a bearer that starts like a peerd
 /// token (`pd_...`) is decided here and never sent to PeeringDB; unknown,
+/// malformed,
 /// expired and revoked ones are refused (401), a failing store is
 /// "unavailable" (503, never allow). Anything else is left to the next
 /// verifier.
 impl Verifier for Tokens {
-    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Option<Caller>, AuthError>> {
+    fn verify<'a>(
+        &'a self,
+        token: &'a str,
+        _from: std::net::IpAddr,
+    ) -> BoxFuture<'a, Result<Option<Caller>, AuthError>> {
         Box::pin(async move {
-            if !is_peerd_token(token) {
+            if !token.starts_with(TOKEN_PREFIX) {
                 return Ok(None);
+            }
+            if !is_peerd_token(token) {
+                // our prefix, not our shape: never PeeringDB's to judge
+                return Err(AuthError::Invalid("malformed peerd token".into()));
             }
             match Tokens::verify(self, token) {
                 Ok(c) => Ok(Some(c)),
@@ -551,16 +560,25 @@ mod tests {
     async fn as_a_verifier() {
         let (_d, t, now) = tokens(60);
         let v: &dyn Verifier = &t;
-        assert_eq!(v.verify("aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1").await, Ok(None));
+        const LO: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+        assert_eq!(
+            v.verify("aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1", LO).await,
+            Ok(None)
+        );
+        // our prefix but not our shape: refused here, never passed on
         assert!(matches!(
-            v.verify(&new_token()).await,
+            v.verify("pd_short", LO).await,
+            Err(AuthError::Invalid(_))
+        ));
+        assert!(matches!(
+            v.verify(&new_token(), LO).await,
             Err(AuthError::Invalid(_))
         ));
         let a = t.issue("pdb:1", asns(&[64500])).await.unwrap();
-        let c = v.verify(a.token.expose()).await.unwrap().unwrap();
+        let c = v.verify(a.token.expose(), LO).await.unwrap().unwrap();
         assert_eq!(c.asns, asns(&[64500]));
         now.fetch_add(60_000, Ordering::Relaxed);
-        match v.verify(a.token.expose()).await {
+        match v.verify(a.token.expose(), LO).await {
             Err(AuthError::Invalid(m)) => assert!(m.contains("expired"), "{m}"),
             other => panic!("{other:?}"),
         }
@@ -570,7 +588,7 @@ mod tests {
             .meta_put(NS, &token_hash(b.token.expose()), b"not json")
             .unwrap();
         assert!(matches!(
-            v.verify(b.token.expose()).await,
+            v.verify(b.token.expose(), LO).await,
             Err(AuthError::Unavailable(_))
         ));
     }

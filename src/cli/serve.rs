@@ -4,6 +4,8 @@
 //! starts; see [`crate::driver::netconf`]).
 
 use super::{CliError, CliResult};
+use crate::api::conn::Timeouts;
+use crate::api::listen::{connection_cap, raise_nofile_limit, reserve, ConnSettings};
 use crate::api::server::{normalise_base_path, serve};
 use crate::api::state::AppState;
 use crate::auth::operator::OperatorVerifier;
@@ -80,7 +82,8 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
         );
     }
     let pdb = PdbVerifier::new(&settings.peeringdb)
-        .map_err(|e| CliError::new(format!("PeeringDB client: {e}")))?;
+        .map_err(|e| CliError::new(format!("PeeringDB client: {e}")))?
+        .with_lookup_budget(settings.limits.token_lookups_per_minute);
     let store: Arc<dyn Store> =
         Arc::new(SledStore::open(&settings.data_dir).map_err(|e| {
             CliError::new(format!("store in {}: {e}", settings.data_dir.display()))
@@ -94,8 +97,7 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     ]));
     let login = peer_login(&settings, store.clone(), tokens)?;
     let syncer = peeringdb_data(&settings, &inventory, store.clone())?;
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
+    let listener = crate::api::listen::bind(settings.listen)
         .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", settings.listen)))?;
     let profiles =
         Profiles::load(&settings.drivers_dir).map_err(|e| CliError::new(e.to_string()))?;
@@ -137,6 +139,8 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
 /// `peerd serve`.
 pub async fn run(args: ServeArgs) -> CliResult {
     let settings = settings(&args)?;
+    // first, before the store, listener and routers take descriptors
+    let conn = conn_settings(&settings);
     let p = prepare(settings).await?;
     let addr = p.listener.local_addr()?;
     let inv = &p.state.inventory;
@@ -191,7 +195,7 @@ pub async fn run(args: ServeArgs) -> CliResult {
         tracing::warn!("worker disabled (worker.enabled: false): approved sessions stay queued");
         background.push(tokio::spawn(recovery));
     }
-    serve(p.listener, p.state, shutdown_signal()).await?;
+    serve(p.listener, p.state, conn, shutdown_signal()).await?;
     if let Some(t) = pdb_sync {
         t.abort();
     }
@@ -202,6 +206,49 @@ pub async fn run(args: ServeArgs) -> CliResult {
     store.durable().await?;
     tracing::info!("peerd stopped");
     Ok(())
+}
+
+/// Raises the descriptor limit and sizes the HTTP connection cap below it
+/// (with a reserve for routers, the store and PeeringDB); logs both.
+fn conn_settings(s: &Settings) -> ConnSettings {
+    let timeouts = Timeouts {
+        header_read: Duration::from_secs(s.limits.header_read_timeout_secs.max(1)),
+        idle: Duration::from_secs(s.limits.idle_timeout_secs.max(1)),
+    };
+    let nofile = match raise_nofile_limit() {
+        Ok(l) => {
+            tracing::info!(
+                soft = l.soft,
+                hard = l.hard,
+                was = l.before,
+                "descriptor limit (RLIMIT_NOFILE)"
+            );
+            l.soft
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the descriptor limit; assuming 1024");
+            1024
+        }
+    };
+    let (max_connections, lowered) = connection_cap(s.limits.max_connections, nofile);
+    if lowered {
+        tracing::warn!(
+            configured = s.limits.max_connections,
+            max_connections,
+            "limits.max_connections lowered to leave descriptors for routers and the store"
+        );
+    }
+    tracing::info!(
+        max_connections,
+        reserved = reserve(nofile),
+        header_read_timeout_secs = timeouts.header_read.as_secs(),
+        idle_timeout_secs = timeouts.idle.as_secs(),
+        "HTTP connection limits"
+    );
+    ConnSettings {
+        max_connections,
+        timeouts,
+    }
 }
 
 /// The PeeringDB login, or `None` when `peeringdb.client_id` is empty.

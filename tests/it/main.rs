@@ -5,6 +5,7 @@
 mod api;
 mod e2e_address;
 mod e2e_drift;
+mod e2e_edges;
 mod e2e_lab;
 mod e2e_netconf;
 mod e2e_openconfig;

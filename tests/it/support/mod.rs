@@ -108,6 +108,10 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// Directory holding `templates/` and `drivers/` (default: the repo).
     pub platform_root: Option<PathBuf>,
+    /// Extra `limits:` settings lines (indented by two spaces).
+    pub limits_yaml: String,
+    /// `RLIMIT_NOFILE` (soft = hard) the peerd process starts with.
+    pub nofile: Option<u64>,
 }
 
 impl Options {
@@ -128,6 +132,8 @@ impl Options {
             pdb_yaml: String::new(),
             env: Vec::new(),
             platform_root: None,
+            limits_yaml: String::new(),
+            nofile: None,
         }
     }
 }
@@ -140,6 +146,7 @@ pub struct Peerd {
     pub key: String,
     pub http: reqwest::Client,
     env: Vec<(String, String)>,
+    nofile: Option<u64>,
 }
 
 pub fn bin() -> &'static str {
@@ -189,7 +196,7 @@ limits:
   max_body_bytes: {mb}
   requests_per_minute: {rpm}
   request_timeout_secs: 20
-"#,
+{limits_yaml}"#,
             base = o.base_path,
             d = d.display(),
             pdb = o.pdb_url,
@@ -206,6 +213,7 @@ limits:
                 .map(|a| format!("  api_base: {a}\n"))
                 .unwrap_or_default(),
             pdb_yaml = o.pdb_yaml,
+            limits_yaml = o.limits_yaml,
         );
         std::fs::write(d.join("peerd.yaml"), cfg).unwrap();
         let key = cli(d, &["key", "add", "noc", "--config", "peerd.yaml"]).await;
@@ -221,6 +229,7 @@ limits:
                 .build()
                 .unwrap(),
             env: o.env.clone(),
+            nofile: o.nofile,
         };
         p.spawn().await;
         p
@@ -260,6 +269,12 @@ limits:
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .kill_on_drop(true);
+        if let Some(n) = self.nofile {
+            // SAFETY: only setrlimit (async-signal-safe) runs in the child.
+            unsafe {
+                cmd.pre_exec(move || set_nofile(n, n));
+            }
+        }
         let mut child = cmd.spawn().expect("spawn peerd");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
@@ -289,6 +304,21 @@ limits:
         if let Some(mut c) = self.child.take() {
             c.start_kill().unwrap();
             c.wait().await.unwrap();
+        }
+    }
+
+    /// SIGTERM, then waits (at most `within`) for the process to exit.
+    pub async fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("peerd is running");
+        let pid = c.id().expect("pid") as libc::pid_t;
+        // SAFETY: kill sends a signal to our own child.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        match tokio::time::timeout(within, c.wait()).await {
+            Ok(st) => st.expect("wait"),
+            Err(_) => {
+                let _ = c.start_kill();
+                panic!("peerd did not stop within {within:?}; log:\n{}", self.log());
+            }
         }
     }
 
@@ -345,6 +375,12 @@ limits:
         Resp::from(r.send().await.expect("request")).await
     }
 
+    /// `host:port` the daemon listens on.
+    pub fn hostport(&self) -> String {
+        let rest = self.url.trim_start_matches("http://");
+        rest.split('/').next().unwrap().to_string()
+    }
+
     /// The base path part of the URL (`""` or `/peering`).
     pub fn base(&self) -> String {
         let rest = self.url.trim_start_matches("http://");
@@ -388,6 +424,28 @@ limits:
         full.extend_from_slice(args);
         cli(self.dir.path(), &full).await
     }
+}
+
+/// Sets this process's `RLIMIT_NOFILE`.
+#[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
+pub fn set_nofile(soft: u64, hard: u64) -> std::io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: soft as libc::rlim_t,
+        rlim_max: hard as libc::rlim_t,
+    };
+    // SAFETY: setrlimit reads the one struct passed.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Raises this (test) process's soft descriptor limit to its hard limit;
+/// returns the new soft limit.
+pub fn raise_own_nofile() -> u64 {
+    peerd::api::listen::raise_nofile_limit()
+        .expect("descriptor limit")
+        .soft
 }
 
 fn dechunk(mut s: &str) -> String {

@@ -27,6 +27,8 @@ pub enum Mode {
 struct Inner {
     profiles: HashMap<String, Value>,
     mode: Option<Mode>,
+    /// How long every answer takes.
+    delay: std::time::Duration,
 }
 
 /// The running stand-in. `down()` closes its port; `up()` reopens it.
@@ -73,6 +75,8 @@ async fn profile_v1(State(st): State<St>, headers: HeaderMap) -> Response {
 
 async fn answer(st: St, headers: HeaderMap) -> Response {
     st.hits.fetch_add(1, Ordering::SeqCst);
+    let delay = st.inner.lock().unwrap().delay;
+    tokio::time::sleep(delay).await;
     let (mode, prof) = {
         let i = st.inner.lock().unwrap();
         let token = headers
@@ -140,6 +144,11 @@ impl FakePdb {
             .unwrap()
             .profiles
             .insert(token.to_string(), profile);
+    }
+
+    /// Every answer takes `d` from now on.
+    pub fn set_delay(&self, d: std::time::Duration) {
+        self.inner.lock().unwrap().delay = d;
     }
 
     pub fn set_mode(&self, m: Mode) {
