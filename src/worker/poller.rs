@@ -15,7 +15,9 @@
 //!
 //! No false drift: it is judged only on a read that succeeded, only for
 //! sessions listed before the read started, and only when two reads in a
-//! row find the same thing with the session unchanged in between (same
+//! row find the same thing with the session unchanged in between (the
+//! confirming read comes a quarter interval after the first, at most 2 s,
+//! so a repair lands within two poll intervals; same
 //! status and `updated_ms`, no job queued for it) and still unchanged when
 //! it is acted on. A push, a removal, or a router daemon restarting or
 //! reloading is therefore never taken for drift.
@@ -87,17 +89,26 @@ impl Worker {
             let mut stop = shutdown.clone();
             tasks.push(tokio::spawn(async move {
                 let every = Duration::from_millis(me.cfg.poll_interval_ms.max(100));
+                // drift seen once is read again soon, not a whole interval
+                // later, so a repair lands within two poll intervals
+                let confirm = (every / 4).clamp(Duration::from_millis(100), Duration::from_secs(2));
+                let mut next = every;
                 loop {
                     tokio::select! {
-                        _ = tokio::time::sleep(every) => {}
+                        _ = tokio::time::sleep(next) => {}
                         r = stop.changed() => { if r.is_err() || *stop.borrow() { break; } }
                     }
-                    if let Err(e) = me
+                    next = match me
                         .poll_router(&router, window_secs.saturating_mul(1000))
                         .await
                     {
-                        tracing::warn!(router, error = %e, "poll failed");
-                    }
+                        Ok(true) => confirm,
+                        Ok(false) => every,
+                        Err(e) => {
+                            tracing::warn!(router, error = %e, "poll failed");
+                            every
+                        }
+                    };
                 }
             }));
         }
@@ -130,7 +141,9 @@ impl Worker {
     }
 
     /// One poll of one router: one poll read, then drift, then BGP state.
-    pub async fn poll_router(&self, router: &str, window_ms: u64) -> Result<(), String> {
+    /// `Ok(true)` when drift was seen for the first time and wants a
+    /// confirming read soon.
+    pub async fn poll_router(&self, router: &str, window_ms: u64) -> Result<bool, String> {
         let mut sessions = Vec::new();
         for st in [
             SessionStatus::Configured,
@@ -141,17 +154,17 @@ impl Worker {
         }
         if sessions.is_empty() {
             self.remember_drift(router, Vec::new());
-            return Ok(());
+            return Ok(false);
         }
         let read = self.driver.poll(router, sessions.clone()).await;
         let mut problems = Vec::new();
-        let settled = match read.running {
+        let (settled, fresh) = match read.running {
             Ok(observed) => self.check_drift(router, &sessions, &observed)?,
             Err(e) => {
                 // nothing is judged on a failed read, and it breaks the row
                 self.remember_drift(router, Vec::new());
                 problems.push(format!("reading the running config: {e}"));
-                HashSet::new()
+                (HashSet::new(), false)
             }
         };
         match read.state {
@@ -163,7 +176,7 @@ impl Worker {
         }
         self.store.durable().await.map_err(|e| e.to_string())?;
         if problems.is_empty() {
-            Ok(())
+            Ok(fresh)
         } else {
             Err(problems.join("; "))
         }
@@ -205,13 +218,14 @@ impl Worker {
 
     /// Compares the running config with the sessions listed before it was
     /// read and acts on drift seen twice in a row. Returns the sessions it
-    /// changed (the state pass leaves them alone).
+    /// changed (the state pass leaves them alone), and whether some drift
+    /// was seen for the first time (to be confirmed by the next read).
     fn check_drift(
         &self,
         router: &str,
         sessions: &[Session],
         observed: &[ObservedNeighbor],
-    ) -> Result<HashSet<String>, String> {
+    ) -> Result<(HashSet<String>, bool), String> {
         let by_addr: HashMap<IpAddr, &ObservedNeighbor> =
             observed.iter().map(|o| (o.address, o)).collect();
         let mut findings = Vec::new();
@@ -233,10 +247,12 @@ impl Worker {
                 }
             }
         }
+        let seen = findings.len();
         let confirmed = self.remember_drift(router, findings);
+        let fresh = confirmed.len() < seen;
         let mut settled = HashSet::new();
         if confirmed.is_empty() && healed.is_empty() {
-            return Ok(settled);
+            return Ok((settled, fresh));
         }
         let queued: HashSet<String> = self
             .store
@@ -268,7 +284,7 @@ impl Worker {
                 settled.insert(s.session_id.clone());
             }
         }
-        Ok(settled)
+        Ok((settled, fresh))
     }
 
     fn act_on_drift(&self, router: &str, s: &Session, finding: Finding) {

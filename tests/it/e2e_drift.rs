@@ -124,7 +124,7 @@ async fn frr_foreign_neighbor_is_untouched_and_drift_is_repaired_or_failed() {
     );
     frr_by_hand(&lab, &[format!("no neighbor {ours}")]);
     assert_eq!(frr_lines(&lab, ours), Vec::<String>::new());
-    // poll interval 0.5 s: seen on two polls, then pushed again
+    // poll interval 0.5 s: seen, confirmed by a read soon after, pushed again
     until(20, "the removed neighbor did not come back", || {
         frr_lines(&lab, ours) == pushed
     })
