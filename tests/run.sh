@@ -8,6 +8,7 @@
 # 2. starts the lab (tests/lab/lab-up.sh) and stops it again on exit;
 # 3. cargo build --all-targets
 #    cargo test --all-targets -- --include-ignored   (lab tests included)
+#    systemd-analyze verify contrib/peerd.service
 #    cargo clippy --all-targets -- -D warnings
 #    cargo build --manifest-path fuzz/Cargo.toml   (the fuzz target builds)
 #    cargo fmt --check
@@ -95,6 +96,18 @@ if [ $rc = 0 ] && [ "${RESULT[lab]}" = ok ]; then
 else
     STEPS+=(test); RESULT[test]="NOT RUN (build or lab failed)"
 fi
+
+say "systemd unit (systemd-analyze verify contrib/peerd.service)"
+# verify wants ExecStart's binary to exist: check a copy that runs the
+# binary just built instead of /usr/local/bin/peerd.
+UNIT_DIR=$(mktemp -d /tmp/peerd-unit.XXXXXX)
+sed "s#/usr/local/bin/peerd #$ROOT/target/debug/peerd #" contrib/peerd.service > "$UNIT_DIR/peerd.service"
+# it exits 0 on unknown keys and bad values: any message is a failure
+UNIT_MSG=$(systemd-analyze verify "$UNIT_DIR/peerd.service" 2>&1 </dev/null)
+rc=$?
+[ -n "$UNIT_MSG" ] && { echo "$UNIT_MSG"; [ $rc = 0 ] && rc=1; }
+record unit $rc
+rm -rf "$UNIT_DIR"
 
 say "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings </dev/null

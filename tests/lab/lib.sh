@@ -85,6 +85,7 @@ ensure_packages() {
     command -v setsid >/dev/null 2>&1 || need+=(util-linux)
     [ -x /usr/bin/python3 ] || need+=(python3)   # oc-prep.py
     command -v useradd >/dev/null 2>&1 || need+=(passwd)
+    command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)   # run.sh: unit check
     [ ${#need[@]} -eq 0 ] && return 0
     mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
     [ "${PEERD_LAB_NO_INSTALL:-0}" = 1 ] && die "missing packages: ${need[*]} (PEERD_LAB_NO_INSTALL=1)"
