@@ -7,9 +7,13 @@
 #                 bird.conf includes $PEERD_LAB_DIR/rtr2/peers/*.conf
 #   netns peer1 : BIRD 2, AS65002, 192.0.2.2 / 2001:db8::2, passive towards rtr and rtr2
 #   netns peer2 : BIRD 2, AS65003, 192.0.2.3 / 2001:db8::3, passive, TCP-MD5 lab-md5-secret
+#   netns rtrb  : BIRD 2, AS65010, 192.0.2.10 / 2001:db8::10: network B's router
+#                 (another network with its own peerd; the asking side's tests)
+#                 bird.conf includes $PEERD_LAB_DIR/rtrb/peers/*.conf
 #   127.0.0.1   : one sshd (key auth, user labops):
 #                   :2222 -> bash with a vtysh bound to rtr
 #                   :2223 -> bash in rtr2's dir with birdc/bird bound to rtr2
+#                   :2224 -> bash in rtrb's dir with birdc/bird bound to rtrb
 #                   :8830 -> netconf subsystem -> netconfd (module peerd-lab-bgp)
 #                   :8831 -> netconf subsystem -> a second netconfd serving the
 #                            real OpenConfig models (openconfig-network-instance,
@@ -37,11 +41,11 @@ if [ -e "$MARKER" ]; then
 elif [ -e "$LAB_DIR" ] && [ -n "$(ls -A "$LAB_DIR" 2>/dev/null)" ]; then
     die "$LAB_DIR exists, is not empty and is not a peerd lab; refusing to touch it"
 fi
-for ns in "$NS_IXP" "$NS_RTR" "$NS_RTR2" "$NS_PEER1" "$NS_PEER2"; do
+for ns in "$NS_IXP" "$NS_RTR" "$NS_RTR2" "$NS_PEER1" "$NS_PEER2" "$NS_RTRB"; do
     netns_exists "$ns" && die "netns $ns exists but is not this lab's (set PEERD_LAB_NS_PREFIX)"
 done
-for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT"; do
-    port_in_use "$p" && die "TCP port $p is in use (set PEERD_LAB_RTR_PORT / _RTR2_PORT / _NETCONF_PORT / _OC_PORT)"
+for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT" "$RTRB_PORT"; do
+    port_in_use "$p" && die "TCP port $p is in use (set PEERD_LAB_RTR_PORT / _RTR2_PORT / _NETCONF_PORT / _OC_PORT / _RTRB_PORT)"
 done
 
 mkdir -p "$LAB_DIR" "$STATE_DIR"
@@ -74,7 +78,7 @@ PREP_PID=$!
 
 # ---------------------------------------------------------------- topology
 log "namespaces and the IXP bridge"
-for ns in "$NS_IXP" "$NS_RTR" "$NS_RTR2" "$NS_PEER1" "$NS_PEER2"; do
+for ns in "$NS_IXP" "$NS_RTR" "$NS_RTR2" "$NS_PEER1" "$NS_PEER2" "$NS_RTRB"; do
     record_netns "$ns"
     ip netns add "$ns"
     ip -n "$ns" link set lo up
@@ -95,6 +99,7 @@ plug "$NS_RTR" p-rtr "$RTR_V4" "$RTR_V6"
 plug "$NS_RTR2" p-rtr2 "$RTR2_V4" "$RTR2_V6"
 plug "$NS_PEER1" p-peer1 "$PEER1_V4" "$PEER1_V6"
 plug "$NS_PEER2" p-peer2 "$PEER2_V4" "$PEER2_V6"
+plug "$NS_RTRB" p-rtrb "$RTRB_V4" "$RTRB_V6"
 wait_for 10 "rtr reaches peer1 (IPv4)" ip netns exec "$NS_RTR" ping -c1 -W1 "$PEER1_V4"
 wait_for 10 "rtr2 reaches peer2 (IPv6)" ip netns exec "$NS_RTR2" ping -6 -c1 -W1 "$PEER2_V6"
 
@@ -162,16 +167,20 @@ start_bird() {
     wait_for 15 "$name control socket" /usr/sbin/birdc -s "$d/bird.ctl" show status
 }
 
-log "BIRD (our router) in netns $NS_RTR2"
-R2=$LAB_DIR/rtr2
-mkdir -p "$R2/peers" "$LAB_DIR/bin/rtr2"
-chown "$LAB_USER" "$R2/peers"
-chmod 755 "$R2" "$R2/peers"
-cat > "$R2/bird.conf" <<EOF
-# rtr2: our router on the bird2 platform (netns $NS_RTR2), AS$RTR2_ASN.
-# peerd writes one file per session into $R2/peers/.
-log "$R2/bird.log" all;
-router id $RTR2_V4;
+# bird_router <netns> <name> <asn> <v4> <port> <who>: a BIRD router that a
+# peerd configures over SSH on <port> (one file per session in
+# $LAB_DIR/<name>/peers/, then `birdc configure`), with the accept-all
+# policies PEERD_IN / PEERD_OUT its inventory names.
+bird_router() {
+    local ns=$1 name=$2 asn=$3 v4=$4 port=$5 who=$6 d=$LAB_DIR/$2 b=$LAB_DIR/bin/$2
+    mkdir -p "$d/peers" "$b"
+    chown "$LAB_USER" "$d/peers"
+    chmod 755 "$d" "$d/peers"
+    cat > "$d/bird.conf" <<EOF
+# $name: $who on the bird2 platform (netns $ns), AS$asn.
+# peerd writes one file per session into $d/peers/.
+log "$d/bird.log" all;
+router id $v4;
 
 protocol device { scan time 10; }
 
@@ -179,22 +188,22 @@ protocol device { scan time 10; }
 filter PEERD_IN { accept; }
 filter PEERD_OUT { accept; }
 
-include "$R2/peers/*.conf";
+include "$d/peers/*.conf";
 EOF
-chmod 644 "$R2/bird.conf"
-start_bird "$NS_RTR2" rtr2 "$R2"
-chown "root:$(id -gn "$LAB_USER")" "$R2/bird.ctl"
-chmod 660 "$R2/bird.ctl"
+    chmod 644 "$d/bird.conf"
+    start_bird "$ns" "$name" "$d"
+    chown "root:$(id -gn "$LAB_USER")" "$d/bird.ctl"
+    chmod 660 "$d/bird.ctl"
 
-cat > "$LAB_DIR/bin/rtr2/birdc" <<EOF
+    cat > "$b/birdc" <<EOF
 #!/bin/sh
-# birdc bound to rtr2's control socket
-exec /usr/sbin/birdc -s $R2/bird.ctl "\$@"
+# birdc bound to $name's control socket
+exec /usr/sbin/birdc -s $d/bird.ctl "\$@"
 EOF
-cat > "$LAB_DIR/bin/rtr2/bird" <<EOF
+    cat > "$b/bird" <<EOF
 #!/bin/bash
 # bird for checking configuration only (bird -p [-c FILE]); FILE defaults
-# to rtr2's bird.conf. Starting a daemon is not offered here.
+# to $name's bird.conf. Starting a daemon is not offered here.
 parse=0 conf=0
 for a in "\$@"; do
     case "\$a" in -p) parse=1 ;; -c) conf=1 ;; esac
@@ -203,19 +212,25 @@ if [ \$parse = 0 ]; then
     echo "bird: only 'bird -p [-c FILE]' (check a configuration) is available here" >&2
     exit 2
 fi
-[ \$conf = 1 ] || set -- "\$@" -c $R2/bird.conf
+[ \$conf = 1 ] || set -- "\$@" -c $d/bird.conf
 exec /usr/sbin/bird "\$@"
 EOF
-cat > "$LAB_DIR/bin/rtr2/login" <<EOF
+    cat > "$b/login" <<EOF
 #!/bin/bash
-# sshd ForceCommand for port $RTR2_PORT: runs in rtr2's directory (so
-# peers/NAME.conf is the include dir) with birdc/bird bound to rtr2.
-export PATH=$LAB_DIR/bin/rtr2:/usr/local/bin:/usr/bin:/bin
-cd $R2 || exit 1
+# sshd ForceCommand for port $port: runs in $name's directory (so
+# peers/NAME.conf is the include dir) with birdc/bird bound to $name.
+export PATH=$b:/usr/local/bin:/usr/bin:/bin
+cd $d || exit 1
 [ -n "\${SSH_ORIGINAL_COMMAND:-}" ] || exec birdc
 exec /bin/bash -c "\$SSH_ORIGINAL_COMMAND"
 EOF
-chmod 755 "$LAB_DIR/bin/rtr2" "$LAB_DIR/bin/rtr2/birdc" "$LAB_DIR/bin/rtr2/bird" "$LAB_DIR/bin/rtr2/login"
+    chmod 755 "$b" "$b/birdc" "$b/bird" "$b/login"
+}
+log "BIRD routers in netns $NS_RTR2 (ours) and $NS_RTRB (network B's)"
+R2=$LAB_DIR/rtr2
+RB=$LAB_DIR/rtrb
+bird_router "$NS_RTR2" rtr2 "$RTR2_ASN" "$RTR2_V4" "$RTR2_PORT" "our router"
+bird_router "$NS_RTRB" rtrb "$RTRB_ASN" "$RTRB_V4" "$RTRB_PORT" "network B's router"
 
 # bird_peer <netns> <name> <asn> <v4> <pfx4> <pfx6> [md5]: a passive BIRD
 # peer with sessions towards rtr and rtr2, over IPv4 and IPv6.
@@ -372,7 +387,7 @@ OC_PID=$!
 record_pid "$OC_PID" netconfd-oc netconfd
 
 # ---------------------------------------------------------------- sshd
-log "sshd on 127.0.0.1:$RTR_PORT (rtr), :$RTR2_PORT (rtr2), :$NETCONF_PORT (netconf), :$OC_PORT (openconfig)"
+log "sshd on 127.0.0.1:$RTR_PORT (rtr), :$RTR2_PORT (rtr2), :$NETCONF_PORT (netconf), :$OC_PORT (openconfig), :$RTRB_PORT (rtrb)"
 S=$LAB_DIR/ssh
 mkdir -p "$S"
 chmod 755 "$S"
@@ -383,7 +398,7 @@ ssh-keygen -q -t ed25519 -N '' -C peerd-lab-unauthorized -f "$S/wrong_id_ed25519
 cp "$S/id_ed25519.pub" "$S/authorized_keys"
 chmod 644 "$S/authorized_keys"
 HOSTKEY=$(cut -d' ' -f1,2 "$S/ssh_host_ed25519_key.pub")
-for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT"; do
+for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT" "$RTRB_PORT"; do
     echo "[127.0.0.1]:$p $HOSTKEY"
 done > "$S/known_hosts"
 chmod 644 "$S/known_hosts"
@@ -396,6 +411,7 @@ Port $RTR_PORT
 Port $RTR2_PORT
 Port $NETCONF_PORT
 Port $OC_PORT
+Port $RTRB_PORT
 ListenAddress 127.0.0.1
 AddressFamily inet
 HostKey $S/ssh_host_ed25519_key
@@ -425,6 +441,8 @@ Match LocalPort $RTR_PORT
     ForceCommand $LAB_DIR/bin/rtr/login
 Match LocalPort $RTR2_PORT
     ForceCommand $LAB_DIR/bin/rtr2/login
+Match LocalPort $RTRB_PORT
+    ForceCommand $LAB_DIR/bin/rtrb/login
 Match LocalPort $NETCONF_PORT
     ForceCommand $SUBSYS
 Match LocalPort $OC_PORT
@@ -436,7 +454,7 @@ chmod 755 /run/sshd
 /usr/sbin/sshd -f "$S/sshd_config" -E "$S/sshd.log"
 wait_for 15 "sshd pid file" test -s "$S/sshd.pid"
 record_pid "$(cat "$S/sshd.pid")" sshd sshd
-for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT"; do
+for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT" "$RTRB_PORT"; do
     wait_for 15 "sshd on port $p" port_listening "$p"
 done
 
@@ -445,6 +463,8 @@ rtr_ready() { lab_ssh "$RTR_PORT" "vtysh -c 'show bgp summary json'" | grep -q '
 rtr2_ready() { lab_ssh "$RTR2_PORT" "birdc show status" | grep -q 'Daemon is up and running'; }
 wait_for 20 "vtysh over ssh (port $RTR_PORT)" rtr_ready
 wait_for 20 "birdc over ssh (port $RTR2_PORT)" rtr2_ready
+rtrb_ready() { lab_ssh "$RTRB_PORT" "birdc show status" | grep -q 'Daemon is up and running'; }
+wait_for 20 "birdc over ssh (port $RTRB_PORT)" rtrb_ready
 wait_for 60 "OpenConfig netconfd socket" sh -c "test -S '$O/ncxserver.sock' || ! kill -0 $OC_PID"
 pid_is "$OC_PID" netconfd || die "the OpenConfig netconfd did not stay up (see $O/netconfd.log)"
 grep -q "Startup config loaded OK" "$O/netconfd.log" \
@@ -486,6 +506,17 @@ PEERD_LAB_RTR2_DIR='$R2'
 PEERD_LAB_RTR2_CONF='$R2/bird.conf'
 PEERD_LAB_RTR2_PEERS_DIR='$R2/peers'
 PEERD_LAB_RTR2_BIRDC='$LAB_DIR/bin/rtr2/birdc'
+PEERD_LAB_RTRB_PORT='$RTRB_PORT'
+PEERD_LAB_NS_RTRB='$NS_RTRB'
+PEERD_LAB_RTRB_ASN='$RTRB_ASN'
+PEERD_LAB_RTRB_V4='$RTRB_V4'
+PEERD_LAB_RTRB_V6='$RTRB_V6'
+PEERD_LAB_RTRB_POLICY_IN='PEERD_IN'
+PEERD_LAB_RTRB_POLICY_OUT='PEERD_OUT'
+PEERD_LAB_RTRB_DIR='$RB'
+PEERD_LAB_RTRB_CONF='$RB/bird.conf'
+PEERD_LAB_RTRB_PEERS_DIR='$RB/peers'
+PEERD_LAB_RTRB_BIRDC='$LAB_DIR/bin/rtrb/birdc'
 PEERD_LAB_PEER1_ASN='$PEER1_ASN'
 PEERD_LAB_PEER1_V4='$PEER1_V4'
 PEERD_LAB_PEER1_V6='$PEER1_V6'

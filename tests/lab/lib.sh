@@ -11,6 +11,8 @@
 #   PEERD_LAB_NETCONF_PORT  127.0.0.1 port -> netconfd     (default 8830)
 #   PEERD_LAB_OC_PORT       127.0.0.1 port -> netconfd with the OpenConfig
 #                           models (default 8831)
+#   PEERD_LAB_RTRB_PORT     127.0.0.1 port -> BIRD rtrb, network B's router
+#                           (another network's peerd; default 2224)
 #   PEERD_LAB_NO_INSTALL=1  never call apt-get; fail if something is missing
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -24,12 +26,14 @@ RTR_PORT=${PEERD_LAB_RTR_PORT:-2222}
 RTR2_PORT=${PEERD_LAB_RTR2_PORT:-2223}
 NETCONF_PORT=${PEERD_LAB_NETCONF_PORT:-8830}
 OC_PORT=${PEERD_LAB_OC_PORT:-8831}
+RTRB_PORT=${PEERD_LAB_RTRB_PORT:-2224}
 
 NS_IXP=${LAB_NS_PREFIX}ixp
 NS_RTR=${LAB_NS_PREFIX}rtr
 NS_RTR2=${LAB_NS_PREFIX}rtr2
 NS_PEER1=${LAB_NS_PREFIX}peer1
 NS_PEER2=${LAB_NS_PREFIX}peer2
+NS_RTRB=${LAB_NS_PREFIX}rtrb
 
 # Topology (documentation ranges and private ASNs only).
 LAN_V4=192.0.2.0/24
@@ -38,6 +42,8 @@ RTR_ASN=65001;   RTR_V4=192.0.2.1;   RTR_V6=2001:db8::1
 PEER1_ASN=65002; PEER1_V4=192.0.2.2; PEER1_V6=2001:db8::2
 PEER2_ASN=65003; PEER2_V4=192.0.2.3; PEER2_V6=2001:db8::3
 RTR2_ASN=65001;  RTR2_V4=192.0.2.4;  RTR2_V6=2001:db8::4
+# Network B: another network on the same IXP LAN, with a peerd of its own.
+RTRB_ASN=65010;  RTRB_V4=192.0.2.10; RTRB_V6=2001:db8::10
 PEER2_MD5=lab-md5-secret
 
 STATE_DIR=$LAB_DIR/state
@@ -61,11 +67,11 @@ check_settings() {
         *[!A-Za-z0-9_-]*) die "PEERD_LAB_NS_PREFIX may only hold letters, digits, _ and -" ;;
     esac
     local p
-    for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT"; do
+    for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT" "$RTRB_PORT"; do
         case "$p" in ''|*[!0-9]*) die "port '$p' is not a number" ;; esac
     done
-    [ "$(printf '%s\n' "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT" | sort -u | wc -l)" = 4 ] \
-        || die "the four lab ports must differ"
+    [ "$(printf '%s\n' "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT" "$RTRB_PORT" | sort -u | wc -l)" = 5 ] \
+        || die "the five lab ports must differ"
 }
 
 # ---------------------------------------------------------------- packages
