@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod driver;
 pub mod inventory;
+pub mod metrics;
 pub mod model;
 pub mod peeringdb;
 pub mod policy;

@@ -8,7 +8,7 @@ use super::*;
 use crate::api::lifecycle::{self, Deletion};
 use crate::model::{new_id, Asn, RequestRecord, SessionStatus as St};
 use crate::store::{Inserted, SledStore};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 type Hook = Box<dyn Fn() + Send + Sync>;
 

@@ -18,13 +18,13 @@ pub mod poller;
 #[cfg(test)]
 mod tests;
 
+use crate::config::WorkerSettings;
+use crate::metrics::Metrics;
 use crate::model::{now_ms, Job, Session};
 use crate::store::Store;
 use futures::future::BoxFuture;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -153,151 +153,6 @@ pub struct PollRead {
     pub running: Result<Vec<crate::driver::ObservedNeighbor>, PushError>,
     /// BGP state by neighbor address; `None` when the platform has none.
     pub state: Option<Result<HashMap<IpAddr, NeighborState>, PushError>>,
-}
-
-/// Worker and poller settings.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WorkerSettings {
-    /// Run the worker and poller inside `peerd serve`.
-    pub enabled: bool,
-    /// How long a claimed job is leased before another worker may take it.
-    pub lease_ms: u64,
-    /// How often the queue is looked at.
-    pub tick_ms: u64,
-    /// Most jobs claimed at once (per tick, over all routers).
-    pub max_batch: usize,
-    /// Attempts before a session is marked `Failed`.
-    pub max_attempts: u32,
-    /// First retry delay; doubles per attempt up to `backoff_max_ms`.
-    pub backoff_base_ms: u64,
-    pub backoff_max_ms: u64,
-    /// How often each router is read (BGP state, and its running config
-    /// for drift).
-    pub poll_interval_ms: u64,
-    /// Re-provision a neighbor of a configured session that is missing from
-    /// its router's running config (seen on two polls in a row). Off: the
-    /// drift is reported (status_detail, audit, metric) but not repaired.
-    pub repair_drift: bool,
-    /// TEST HOOK, not for production (hidden: not in the example settings):
-    /// a NETCONF push waits this long right after its confirmed commit was
-    /// accepted, before it verifies and confirms, so a test can kill peerd
-    /// between the confirmed and the confirming commit. 0 (the default)
-    /// disables it. Keep it below the platform's `confirmed_commit_secs`,
-    /// or the server rolls the change back by itself.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub netconf_pause_after_confirmed_commit_ms: u64,
-}
-
-fn is_zero(v: &u64) -> bool {
-    *v == 0
-}
-
-impl Default for WorkerSettings {
-    fn default() -> Self {
-        WorkerSettings {
-            enabled: true,
-            lease_ms: 120_000,
-            tick_ms: 250,
-            max_batch: 200,
-            max_attempts: 5,
-            backoff_base_ms: 2_000,
-            backoff_max_ms: 300_000,
-            poll_interval_ms: 5_000,
-            repair_drift: true,
-            netconf_pause_after_confirmed_commit_ms: 0,
-        }
-    }
-}
-
-impl WorkerSettings {
-    /// Delay before attempt `attempt + 1` (attempt counts from 1).
-    pub fn backoff(&self, attempt: u32) -> u64 {
-        let shift = attempt.saturating_sub(1).min(20);
-        self.backoff_base_ms
-            .saturating_mul(1u64 << shift)
-            .min(self.backoff_max_ms)
-    }
-}
-
-/// Counters the worker keeps (served at `/metrics`).
-#[derive(Debug, Default)]
-pub struct Metrics {
-    /// Applies per router (one per coalesced push).
-    applies: Mutex<BTreeMap<String, u64>>,
-    pub push_failures: AtomicU64,
-    pub sessions_configured: AtomicU64,
-    /// Total time spent in router round trips, for the benchmark.
-    pub router_ms_total: AtomicU64,
-    /// Drift the poller acted on (a neighbor missing, or changed by hand).
-    pub drift_detected: AtomicU64,
-    /// Missing neighbors the poller re-provisioned.
-    pub drift_repairs: AtomicU64,
-}
-
-impl Metrics {
-    pub fn record_apply(&self, router: &str) {
-        *self
-            .applies
-            .lock()
-            .expect("metrics lock")
-            .entry(router.to_string())
-            .or_default() += 1;
-    }
-
-    pub fn applies(&self, router: &str) -> u64 {
-        self.applies
-            .lock()
-            .expect("metrics lock")
-            .get(router)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// Prometheus text exposition.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str("# HELP peerd_router_applies_total Coalesced pushes applied per router.\n");
-        out.push_str("# TYPE peerd_router_applies_total counter\n");
-        for (r, n) in self.applies.lock().expect("metrics lock").iter() {
-            out.push_str(&format!(
-                "peerd_router_applies_total{{router=\"{r}\"}} {n}\n"
-            ));
-        }
-        for (name, help, v) in [
-            (
-                "peerd_push_failures_total",
-                "Failed push attempts.",
-                &self.push_failures,
-            ),
-            (
-                "peerd_sessions_configured_total",
-                "Sessions that reached Configured.",
-                &self.sessions_configured,
-            ),
-            (
-                "peerd_router_ms_total",
-                "Milliseconds spent in router round trips.",
-                &self.router_ms_total,
-            ),
-            (
-                "peerd_drift_detected_total",
-                "Neighbors found missing or changed by hand on their router.",
-                &self.drift_detected,
-            ),
-            (
-                "peerd_drift_repairs_total",
-                "Missing neighbors re-provisioned by the poller.",
-                &self.drift_repairs,
-            ),
-        ] {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
-                v.load(Ordering::Relaxed)
-            ));
-        }
-        out
-    }
 }
 
 /// The worker. Cheap to clone; `run` drives it until shutdown.

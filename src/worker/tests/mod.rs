@@ -4,7 +4,7 @@ use super::*;
 use crate::model::JobKind;
 use crate::model::{new_id, Asn, RequestRecord, SessionStatus as St};
 use crate::store::{Inserted, SledStore, TransitionOpts};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 mod drift;
 
