@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod metrics;
 pub mod model;
 pub mod peeringdb;
+pub mod platform;
 pub mod policy;
 pub mod render;
 pub mod store;

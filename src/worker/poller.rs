@@ -22,9 +22,10 @@
 //! it is acted on. A push, a removal, or a router daemon restarting or
 //! reloading is therefore never taken for drift.
 
-use super::{NeighborState, Worker};
-use crate::driver::ObservedNeighbor;
+use super::Worker;
+use crate::driver::NeighborState;
 use crate::model::{now_ms, JobKind, Session, SessionStatus};
+use crate::platform::ObservedNeighbor;
 use crate::store::{SessionFilter, TransitionOpts};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -79,7 +80,7 @@ impl Worker {
     ) {
         let mut tasks = Vec::new();
         for router in routers {
-            if !self.driver.reads_state(&router) {
+            if !self.render.reads_state(&router) {
                 tracing::info!(
                     router,
                     "its platform reports no BGP state: polled for drift only"
@@ -156,7 +157,7 @@ impl Worker {
             self.remember_drift(router, Vec::new());
             return Ok(false);
         }
-        let read = self.driver.poll(router, sessions.clone()).await;
+        let read = self.poll_read(router, &sessions).await;
         let mut problems = Vec::new();
         let (settled, fresh) = match read.running {
             Ok(observed) => self.check_drift(router, &sessions, &observed)?,
