@@ -4,7 +4,7 @@
 //! messages name the router and the failing step but never carry a secret
 //! (passwords, key material, MD5 secrets): they end up in `status_detail`
 //! and in logs. Whether a failure is worth retrying is decided once, by the
-//! driver (`crate::driver::PushError`), not here.
+//! driver (its `PushError`), not here.
 //!
 //! The layer below the driver: it knows nothing about sessions, templates
 //! or platforms. Command strings are built by the caller from validated data

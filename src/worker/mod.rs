@@ -14,6 +14,7 @@
 //! already configured is just completed).
 
 mod batch;
+mod drift;
 mod drive;
 #[cfg(test)]
 mod lifecycle_tests;
@@ -47,7 +48,7 @@ pub struct Worker {
     pub metrics: Arc<Metrics>,
     /// Drift seen on the last poll, by session id (acted on when the next
     /// poll sees it again).
-    drift: Arc<Mutex<HashMap<String, poller::Suspect>>>,
+    drift: Arc<Mutex<HashMap<String, drift::Suspect>>>,
 }
 
 impl Worker {

@@ -22,6 +22,7 @@
 //! it is acted on. A push, a removal, or a router daemon restarting or
 //! reloading is therefore never taken for drift.
 
+use super::drift::{differences, Finding, Suspect};
 use super::Worker;
 use crate::driver::NeighborState;
 use crate::model::{now_ms, JobKind, Session, SessionStatus};
@@ -36,38 +37,6 @@ use tokio::sync::watch;
 const ACTOR: &str = "poller";
 /// Every drift `status_detail` starts so.
 const DRIFT: &str = "drift: ";
-
-/// What the running config says about one session's neighbor, when it is
-/// not what peerd configured.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Finding {
-    Missing,
-    /// What differs, e.g. `remote-as 65099, expected 65002`.
-    Differs(String),
-}
-
-/// Drift seen on one poll, waiting for the next poll to see it again.
-#[derive(Clone, Debug)]
-pub(super) struct Suspect {
-    router: String,
-    updated_ms: u64,
-    finding: Finding,
-}
-
-/// What differs between the session and its neighbor on the router, as far
-/// as the read shows (an unknown peer AS or secret is not judged).
-fn differences(s: &Session, o: &ObservedNeighbor) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(a) = o.peer_as.filter(|a| *a != s.local_asn.0) {
-        out.push(format!("remote-as {a}, expected {}", s.local_asn.0));
-    }
-    match (o.has_secret, s.session_secret.is_some()) {
-        (Some(true), false) => out.push("a password, expected none".into()),
-        (Some(false), true) => out.push("no password, expected one".into()),
-        _ => {}
-    }
-    out
-}
 
 impl Worker {
     /// Polls every router in `routers` each `poll_interval_ms`, one task
