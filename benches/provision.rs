@@ -11,9 +11,9 @@
 //! Run with the lab up: `sudo scripts/bench.sh` (or `sudo
 //! tests/lab/lab-up.sh` then `cargo bench --bench provision`).
 
-use peerd::driver::{Op, Profiles};
 use peerd::inventory::Inventory;
 use peerd::model::Session;
+use peerd::platform::{Op, Profiles};
 use peerd::render::{render_batch, TemplateEnv};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -25,7 +25,7 @@ pub struct Settings {
     pub peeringdb: PeeringDbSettings,
     pub limits: Limits,
     /// The provisioning worker and the BGP state poller.
-    pub worker: crate::worker::WorkerSettings,
+    pub worker: WorkerSettings,
 }
 
 /// PeeringDB endpoints and how its answers are used.
@@ -152,7 +152,7 @@ impl Default for Settings {
             operator_keys_file: "operator-keys.yaml".into(),
             peeringdb: PeeringDbSettings::default(),
             limits: Limits::default(),
-            worker: crate::worker::WorkerSettings::default(),
+            worker: WorkerSettings::default(),
         }
     }
 }
@@ -194,6 +194,71 @@ impl Default for Limits {
             max_connections: 0,
             token_lookups_per_minute: 10,
         }
+    }
+}
+
+/// Worker and poller settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerSettings {
+    /// Run the worker and poller inside `peerd serve`.
+    pub enabled: bool,
+    /// How long a claimed job is leased before another worker may take it.
+    pub lease_ms: u64,
+    /// How often the queue is looked at.
+    pub tick_ms: u64,
+    /// Most jobs claimed at once (per tick, over all routers).
+    pub max_batch: usize,
+    /// Attempts before a session is marked `Failed`.
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt up to `backoff_max_ms`.
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    /// How often each router is read (BGP state, and its running config
+    /// for drift).
+    pub poll_interval_ms: u64,
+    /// Re-provision a neighbor of a configured session that is missing from
+    /// its router's running config (seen on two polls in a row). Off: the
+    /// drift is reported (status_detail, audit, metric) but not repaired.
+    pub repair_drift: bool,
+    /// TEST HOOK, not for production (hidden: not in the example settings):
+    /// a NETCONF push waits this long right after its confirmed commit was
+    /// accepted, before it verifies and confirms, so a test can kill peerd
+    /// between the confirmed and the confirming commit. 0 (the default)
+    /// disables it. Keep it below the platform's `confirmed_commit_secs`,
+    /// or the server rolls the change back by itself.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub netconf_pause_after_confirmed_commit_ms: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings {
+            enabled: true,
+            lease_ms: 120_000,
+            tick_ms: 250,
+            max_batch: 200,
+            max_attempts: 5,
+            backoff_base_ms: 2_000,
+            backoff_max_ms: 300_000,
+            poll_interval_ms: 5_000,
+            repair_drift: true,
+            netconf_pause_after_confirmed_commit_ms: 0,
+        }
+    }
+}
+
+impl WorkerSettings {
+    /// Delay before attempt `attempt + 1` (attempt counts from 1).
+    pub fn backoff(&self, attempt: u32) -> u64 {
+        let shift = attempt.saturating_sub(1).min(20);
+        self.backoff_base_ms
+            .saturating_mul(1u64 << shift)
+            .min(self.backoff_max_ms)
     }
 }
 

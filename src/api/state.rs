@@ -20,7 +20,7 @@ pub struct AppState {
     pub verifier: Arc<dyn Verifier>,
     pub limiter: Arc<RateLimiter>,
     /// The worker's counters (`/admin/metrics`).
-    pub metrics: Arc<crate::worker::Metrics>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Wakes the worker when new work was queued.
     pub wake: Arc<tokio::sync::Notify>,
     /// peerd tokens (issued by the login; listed and revoked by operators).

@@ -7,8 +7,8 @@
 use super::{CliError, CliResult};
 use crate::auth::operator::load_keys;
 use crate::config::Settings;
-use crate::driver::Profiles;
 use crate::inventory::Inventory;
+use crate::platform::Profiles;
 use crate::render::{self, TemplateEnv};
 use std::path::PathBuf;
 

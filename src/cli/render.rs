@@ -8,9 +8,9 @@
 use super::{CliError, CliResult};
 use crate::api::wire::CreateBody;
 use crate::config::Settings;
-use crate::driver::{Op, Profiles};
 use crate::inventory::Inventory;
 use crate::model::{is_id, new_id, now_ms, Caller, Session, SessionStatus};
+use crate::platform::{Op, Profiles};
 use crate::render::{render_for_cli, TemplateEnv};
 use crate::store::{SledStore, Store};
 use crate::validate::{validate_items, validate_request, Dialect, SessionMeta};

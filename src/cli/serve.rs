@@ -12,12 +12,12 @@ use crate::auth::operator::OperatorVerifier;
 use crate::auth::pdb::PdbVerifier;
 use crate::auth::{Login, Tokens, Verifier, Verifiers};
 use crate::config::Settings;
-use crate::driver::live::LiveDriver;
-use crate::driver::netconf::NetconfDriver;
-use crate::driver::Profiles;
+use crate::driver::netconf::{NetconfDriver, StoreRecords};
+use crate::driver::Executors;
 use crate::inventory::Inventory;
 use crate::peeringdb::Syncer;
-use crate::render::TemplateEnv;
+use crate::platform::Profiles;
+use crate::render::{Renderer, TemplateEnv};
 use crate::store::{SledStore, Store};
 use crate::worker::Worker;
 use std::io::Write;
@@ -108,7 +108,8 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
         return Err(CliError::new(missing.join("\n")));
     }
     let inv = Arc::new(inventory.clone());
-    let netconf = NetconfDriver::new(inv.clone(), store.clone()).with_pause_after_confirmed_commit(
+    let records = Arc::new(StoreRecords(store.clone()));
+    let netconf = NetconfDriver::new(inv.clone(), records).with_pause_after_confirmed_commit(
         Duration::from_millis(settings.worker.netconf_pause_after_confirmed_commit_ms),
     );
     if settings.worker.netconf_pause_after_confirmed_commit_ms > 0 {
@@ -117,15 +118,15 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
             "TEST HOOK on: NETCONF pushes pause between the confirmed and the confirming commit"
         );
     }
-    let driver = LiveDriver::new(inv, Arc::new(profiles), Arc::new(templates))
-        .with_netconf(Arc::new(netconf.clone()));
+    let render = Renderer::new(Arc::new(templates), Arc::new(profiles), inv.clone());
+    let driver = Executors::new(inv).with_netconf(netconf.clone());
     let worker_cfg = settings.worker.clone();
     let mut state =
         AppState::new(settings, inventory, store.clone(), verifier).with_peeringdb(syncer);
     if let Some(login) = login {
         state = state.with_login(login);
     }
-    let worker = Worker::new(store, Arc::new(driver), worker_cfg)
+    let worker = Worker::new(store, render, Arc::new(driver), worker_cfg)
         .with_signals(state.wake.clone(), state.metrics.clone());
     Ok(Prepared {
         state,

@@ -1,5 +1,5 @@
-//! The NETCONF pusher: the live driver's [`NetconfPusher`] over the SSH
-//! `netconf` subsystem and our own client
+//! The NETCONF executor: pushes rendered NETCONF plans and makes NETCONF
+//! reads, over the SSH `netconf` subsystem and our own client
 //! ([`crate::transport::netconf`]).
 //!
 //! A push is one [`txn::push`] transaction with the profile's `netconf`
@@ -24,181 +24,36 @@
 //!
 //! # Errors for the worker
 //!
-//! Lock contention (`lock-denied`, netconfd's `in-use` while another
-//! session's confirmed commit is pending) and transport trouble are
-//! [`PushError::Transient`]; a payload the server rejects is
-//! [`PushError::Permanent`] with the server's own `error-message` and
-//! `error-path` (never `error-info`, and with secrets redacted), unless the
-//! device ran out of file descriptors ("Too many open files": transient).
+//! Classified by [`PushError`]'s one rule: lock contention (`lock-denied`,
+//! netconfd's `in-use` while another session's confirmed commit is
+//! pending, named with its holder) and transport trouble are transient; a
+//! payload the server rejects is permanent with the server's own
+//! `error-message` and `error-path` (never `error-info`, and with secrets
+//! redacted), unless the device ran out of file descriptors ("Too many open
+//! files": transient); a rollback that failed needs an operator.
 
-use super::live::NetconfPusher;
-use super::plan::{check_expected, ExpectedNeighbor};
-use super::{
-    Datastore as ProfileDatastore, DefaultOperation as ProfileDefaultOp,
-    ErrorOption as ProfileErrorOption, NetconfSettings, Op, ParserKind, PushPlan, ReadRequest,
-    RenderedPush,
-};
+use super::port::PushError;
 use crate::inventory::Inventory;
-use crate::model::now_ms;
-use crate::store::Store;
+use crate::platform::parsers::wrap_netconf_data;
+use crate::platform::{NetconfSettings, PushPlan, ReadRequest, RenderedPush};
 use crate::transport::netconf::{
-    self as nc, txn, CommitMode, Datastore, DefaultOperation, ErrorOption, Filter, NetconfError,
-    NetconfSession, PushRequest, RecoverOutcome, Rollback, SessionConfig,
+    self as nc, txn, CommitMode, Datastore, Filter, NetconfError, NetconfSession, PushRequest,
+    RecoverOutcome, Rollback, SessionConfig,
 };
-use crate::transport::ssh::{self, SshSession, SshTarget};
+use crate::transport::ssh::SshTarget;
 use crate::transport::TransportError;
-use crate::worker::PushError;
-use futures::future::BoxFuture;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
 
-/// Namespace of the store's meta area holding pending confirmed commits,
-/// keyed by persist id.
-pub const PENDING_NS: &str = "netconf-pending";
+mod connect;
+mod pending;
+#[cfg(test)]
+mod tests;
 
-/// Longest wait for `<close-session>` at the end of a session.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A byte stream a NETCONF session runs over.
-pub trait NcStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> NcStream for T {}
-
-/// An open transport to a router's NETCONF server.
-pub struct Transport {
-    pub stream: Box<dyn NcStream>,
-    /// The SSH connection carrying the stream, closed after the session.
-    pub ssh: Option<SshSession>,
-}
-
-/// Opens the byte stream to a router's NETCONF server.
-pub trait Connector: Send + Sync + 'static {
-    fn open(&self, target: &SshTarget) -> BoxFuture<'static, Result<Transport, TransportError>>;
-}
-
-/// The production connector: SSH (host key pinned) and its `netconf`
-/// subsystem.
-pub struct SshConnector;
-
-impl Connector for SshConnector {
-    fn open(&self, target: &SshTarget) -> BoxFuture<'static, Result<Transport, TransportError>> {
-        let target = target.clone();
-        Box::pin(async move {
-            let session = ssh::connect(&target).await?;
-            match session.subsystem("netconf").await {
-                Ok(stream) => Ok(Transport {
-                    stream: Box::new(stream),
-                    ssh: Some(session),
-                }),
-                Err(e) => {
-                    session.close().await;
-                    Err(e)
-                }
-            }
-        })
-    }
-}
-
-/// A neighbor a pending confirmed commit was meant to leave in running
-/// (add) or take out of it (remove).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PendingNeighbor {
-    pub session_id: String,
-    pub address: IpAddr,
-    pub peer_as: u32,
-}
-
-/// A confirmed commit that was (or was about to be) sent and not yet
-/// confirmed or rolled back. Holds no secret: not the payload, only what
-/// verifying running needs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PendingCommit {
-    pub persist_id: String,
-    pub router: String,
-    /// `add` or `remove`.
-    pub op: String,
-    pub session_ids: Vec<String>,
-    pub expected: Vec<PendingNeighbor>,
-    /// The subtree filter of the verifying get-config of running.
-    pub filter: String,
-    /// The verify parser's name.
-    pub parser: String,
-    /// Per-RPC timeout of the platform.
-    pub timeout_secs: u64,
-    pub created_ms: u64,
-}
-
-impl PendingCommit {
-    fn new(push: &RenderedPush, persist_id: &str, filter: &str, timeout_secs: u64) -> Self {
-        PendingCommit {
-            persist_id: persist_id.to_string(),
-            router: push.router.clone(),
-            op: push.op.as_str().to_string(),
-            session_ids: push.session_ids.clone(),
-            expected: push
-                .expected
-                .iter()
-                .map(|e| PendingNeighbor {
-                    session_id: e.session_id.clone(),
-                    address: e.address,
-                    peer_as: e.peer_as,
-                })
-                .collect(),
-            filter: filter.to_string(),
-            parser: push.verify.parser.name().to_string(),
-            timeout_secs,
-            created_ms: now_ms(),
-        }
-    }
-
-    /// Whether running (the get-config answer) holds what the push meant.
-    pub fn check(&self, data_xml: &str) -> Result<(), String> {
-        let parser = ParserKind::from_name(&self.parser)
-            .ok_or_else(|| format!("unknown parser {:?}", self.parser))?;
-        let op = match self.op.as_str() {
-            "add" => Op::Add,
-            "remove" => Op::Remove,
-            other => return Err(format!("unknown operation {other:?}")),
-        };
-        let observed = parser.parse(&wrap_data(data_xml))?;
-        let expected: Vec<ExpectedNeighbor> = self
-            .expected
-            .iter()
-            .map(|e| ExpectedNeighbor {
-                session_id: e.session_id.clone(),
-                address: e.address,
-                peer_as: e.peer_as,
-            })
-            .collect();
-        check_expected(op, &expected, &observed).map_err(|p| p.join("; "))
-    }
-}
-
-/// `<data>` around the inner XML of a get / get-config answer, the shape
-/// the parsers read.
-fn wrap_data(inner: &str) -> String {
-    format!("<data>{inner}</data>")
-}
-
-/// One NETCONF session and the SSH connection under it.
-struct Conn {
-    nc: NetconfSession<Box<dyn NcStream>>,
-    ssh: Option<SshSession>,
-}
-
-impl Conn {
-    async fn close(self) {
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.nc.close()).await;
-        if let Some(s) = self.ssh {
-            s.close().await;
-        }
-    }
-}
+use connect::Conn;
+pub use connect::{Connector, NcStream, SshConnector, Transport};
+pub use pending::{PendingCommit, PendingNeighbor, PendingRecords, StoreRecords, PENDING_NS};
 
 /// How many pending confirmed commits [`NetconfDriver::recover_all`] settled.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -216,22 +71,23 @@ pub struct RecoverySummary {
     pub failed: usize,
 }
 
-/// The NETCONF transport for the live driver. Cheap to clone.
+/// The NETCONF executor. Cheap to clone.
 #[derive(Clone)]
 pub struct NetconfDriver {
     inv: Arc<Inventory>,
-    store: Arc<dyn Store>,
+    records: Arc<dyn PendingRecords>,
     connector: Arc<dyn Connector>,
     session: SessionConfig,
     pause_after_confirmed_commit: Duration,
 }
 
 impl NetconfDriver {
-    /// Over SSH, with default session limits.
-    pub fn new(inv: Arc<Inventory>, store: Arc<dyn Store>) -> Self {
+    /// Over SSH, with default session limits; pending-commit records in
+    /// `records` (in production [`StoreRecords`]).
+    pub fn new(inv: Arc<Inventory>, records: Arc<dyn PendingRecords>) -> Self {
         NetconfDriver {
             inv,
-            store,
+            records,
             connector: Arc::new(SshConnector),
             session: SessionConfig::default(),
             pause_after_confirmed_commit: Duration::ZERO,
@@ -276,11 +132,11 @@ impl NetconfDriver {
         }
     }
 
-    /// The pending confirmed commits in the store.
+    /// The pending confirmed commits on record.
     pub fn pending(&self) -> Result<Vec<PendingCommit>, String> {
         let items = self
-            .store
-            .meta_list(PENDING_NS)
+            .records
+            .list()
             .map_err(|e| format!("reading pending NETCONF commits: {e}"))?;
         let mut out = Vec::new();
         for (key, v) in items {
@@ -288,7 +144,7 @@ impl NetconfDriver {
                 Ok(p) => out.push(p),
                 Err(e) => {
                     tracing::error!(key, error = %e, "unreadable pending NETCONF commit record; dropping it");
-                    let _ = self.store.meta_delete(PENDING_NS, &key);
+                    let _ = self.records.delete(&key);
                 }
             }
         }
@@ -298,20 +154,17 @@ impl NetconfDriver {
     async fn remember(&self, p: &PendingCommit) -> Result<(), PushError> {
         let bytes = serde_json::to_vec(p)
             .map_err(|e| PushError::Permanent(format!("encoding the pending commit: {e}")))?;
-        let store_err =
-            |e: crate::store::StoreError| PushError::Transient(format!("store: {e}; nothing sent"));
-        self.store
-            .meta_put(PENDING_NS, &p.persist_id, &bytes)
-            .map_err(store_err)?;
-        self.store.durable().await.map_err(store_err)
+        let store_err = |e: String| PushError::Transient(format!("store: {e}; nothing sent"));
+        self.records.put(&p.persist_id, &bytes).map_err(store_err)?;
+        self.records.durable().await.map_err(store_err)
     }
 
     async fn forget(&self, persist_id: &str) {
-        if let Err(e) = self.store.meta_delete(PENDING_NS, persist_id) {
+        if let Err(e) = self.records.delete(persist_id) {
             tracing::error!(error = %e, "removing a pending NETCONF commit record failed");
             return;
         }
-        if let Err(e) = self.store.durable().await {
+        if let Err(e) = self.records.durable().await {
             tracing::error!(error = %e, "flushing the store failed");
         }
     }
@@ -359,7 +212,7 @@ impl NetconfDriver {
         Ok(())
     }
 
-    /// Settles every pending confirmed commit in the store (at start, before
+    /// Settles every pending confirmed commit on record (at start, before
     /// the worker runs): one session per router, routers in parallel.
     pub async fn recover_all(&self) -> RecoverySummary {
         let mut summary = RecoverySummary::default();
@@ -438,20 +291,9 @@ impl NetconfDriver {
         let persist_id = nc::new_persist_id();
         let req = PushRequest {
             config,
-            target: match settings.target {
-                ProfileDatastore::Candidate => Datastore::Candidate,
-                ProfileDatastore::Running => Datastore::Running,
-            },
-            default_operation: match settings.default_operation {
-                ProfileDefaultOp::Merge => DefaultOperation::Merge,
-                ProfileDefaultOp::Replace => DefaultOperation::Replace,
-                ProfileDefaultOp::None => DefaultOperation::None,
-            },
-            error_option: Some(match settings.error_option {
-                ProfileErrorOption::RollbackOnError => ErrorOption::RollbackOnError,
-                ProfileErrorOption::StopOnError => ErrorOption::StopOnError,
-                ProfileErrorOption::ContinueOnError => ErrorOption::ContinueOnError,
-            }),
+            target: settings.target,
+            default_operation: settings.default_operation,
+            error_option: Some(settings.error_option),
             lock: settings.lock,
             verify_filter: Some(Filter::Subtree(filter)),
             confirm_timeout: (settings.confirmed_commit_secs > 0)
@@ -471,7 +313,7 @@ impl NetconfDriver {
             self.remember(rec).await?;
         }
         let result = txn::push(&mut conn.nc, &req, |d| {
-            push.check_verify(&wrap_data(&d.xml))
+            push.check_verify(&wrap_netconf_data(&d.xml))
                 .map_err(|p| push.redact(&p.join("; ")))
         })
         .await;
@@ -503,7 +345,8 @@ impl NetconfDriver {
         }
     }
 
-    async fn push_rendered(&self, target: SshTarget, push: RenderedPush) -> Result<(), PushError> {
+    /// Applies a rendered NETCONF push in one transaction.
+    pub async fn push(&self, target: SshTarget, push: RenderedPush) -> Result<(), PushError> {
         let PushPlan::Netconf { settings, config } = &push.plan else {
             return Err(PushError::Permanent(format!(
                 "platform {}: not a NETCONF plan",
@@ -512,7 +355,7 @@ impl NetconfDriver {
         };
         let filter = match &push.verify.request {
             ReadRequest::NetconfGetConfig {
-                source: ProfileDatastore::Running,
+                source: Datastore::Running,
                 filter,
                 ..
             } => filter.clone(),
@@ -541,7 +384,7 @@ impl NetconfDriver {
 
     /// Runs `reads` in order in one session (the longest of their
     /// timeouts per RPC): one answer (or error) per read.
-    async fn read_requests(
+    pub async fn read_requests(
         &self,
         target: SshTarget,
         reads: Vec<ReadRequest>,
@@ -564,31 +407,22 @@ impl NetconfDriver {
         let mut out = Vec::with_capacity(reads.len());
         for read in &reads {
             let r = match read {
-                ReadRequest::NetconfGetConfig { source, filter, .. } => {
-                    let ds = match source {
-                        ProfileDatastore::Candidate => Datastore::Candidate,
-                        ProfileDatastore::Running => Datastore::Running,
-                    };
-                    conn.nc
-                        .get_config(ds, Some(&Filter::Subtree(filter)))
-                        .await
-                        .map(|d| wrap_data(&d.xml))
-                }
+                ReadRequest::NetconfGetConfig { source, filter, .. } => conn
+                    .nc
+                    .get_config(*source, Some(&Filter::Subtree(filter)))
+                    .await
+                    .map(|d| wrap_netconf_data(&d.xml)),
                 ReadRequest::NetconfGet { filter, .. } => conn
                     .nc
                     .get(Some(&Filter::Subtree(filter)))
                     .await
-                    .map(|d| wrap_data(&d.xml)),
+                    .map(|d| wrap_netconf_data(&d.xml)),
                 ReadRequest::NetconfRpc { body, .. } => conn.nc.rpc_text(body).await,
                 _ => unreachable!("checked above"),
             };
             out.push(r.map_err(|e| {
                 let msg = format!("NETCONF {}: {e}", read.summary());
-                if e.is_retryable() || e.breaks_session() {
-                    PushError::Transient(msg)
-                } else {
-                    PushError::Permanent(msg).classified()
-                }
+                PushError::from_netconf(&e, msg)
             }));
         }
         conn.close().await;
@@ -596,34 +430,9 @@ impl NetconfDriver {
     }
 }
 
-impl NetconfPusher for NetconfDriver {
-    fn push(
-        &self,
-        target: SshTarget,
-        push: RenderedPush,
-    ) -> BoxFuture<'static, Result<(), PushError>> {
-        let me = self.clone();
-        Box::pin(async move { me.push_rendered(target, push).await })
-    }
-
-    fn read_all(
-        &self,
-        target: SshTarget,
-        reads: Vec<ReadRequest>,
-    ) -> BoxFuture<'static, Result<Vec<Result<String, PushError>>, PushError>> {
-        let me = self.clone();
-        Box::pin(async move { me.read_requests(target, reads).await })
-    }
-}
-
-/// Transport failures: the router's or the network's fault, retried (as
-/// for ssh-exec), except a remote command's own failure.
+/// A transport failure, classified.
 fn transport_error(e: TransportError) -> PushError {
-    match e {
-        TransportError::Remote { .. } => PushError::Permanent(e.to_string()),
-        _ => PushError::Transient(e.to_string()),
-    }
-    .classified()
+    PushError::from_transport(&e, e.to_string())
 }
 
 /// Classifies a failed transaction for the worker. Every message is
@@ -645,18 +454,9 @@ fn classify(e: &txn::PushError, push: &RenderedPush) -> PushError {
     }
     let detail = push.redact(&format!("NETCONF {}", e.detail()));
     match &e.rollback {
-        Rollback::Failed(_) => PushError::Permanent(format!("{detail}; needs an operator")),
-        _ if e.is_retryable()
-            || e.error.breaks_session()
-            || matches!(e.error, NetconfError::Verify(_)) =>
-        {
-            PushError::Transient(detail)
+        Rollback::Failed(_) => {
+            PushError::Permanent(format!("{detail}; needs an operator")).classified()
         }
-        _ => PushError::Permanent(detail),
+        _ => PushError::from_netconf(&e.error, detail),
     }
-    // the device out of file descriptors passes by itself
-    .classified()
 }
-
-#[cfg(test)]
-mod tests;

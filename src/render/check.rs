@@ -3,10 +3,12 @@
 //! as one batch; add and remove; with and without policies and limits) and
 //! collect every error.
 
-use super::{render_batch, state_request, RenderError, TemplateEnv};
-use crate::driver::{Op, Profiles};
+use super::batch::{render_batch, state_request};
+use super::env::TemplateEnv;
+use super::error::RenderError;
 use crate::inventory::{Credential, HostKey, Inventory, Location, Router};
 use crate::model::{LocationRef, LocationType, Secret, Session};
+use crate::platform::{Op, Profiles};
 use std::net::IpAddr;
 
 /// The MD5 secret of the sample sessions.

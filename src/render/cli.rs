@@ -2,10 +2,12 @@
 //! (commands, stdin, files, NETCONF payloads) and how it would be verified,
 //! without touching any router. Secrets are redacted unless asked for.
 
-use super::{render_batch, RenderError, TemplateEnv};
-use crate::driver::{ExecStep, Op, Profiles, PushPlan, ReadRequest, RenderedPush};
+use super::batch::render_batch;
+use super::env::TemplateEnv;
+use super::error::RenderError;
 use crate::inventory::Inventory;
 use crate::model::Session;
+use crate::platform::{ExecStep, Op, Profiles, PushPlan, ReadRequest, RenderedPush};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -97,16 +99,6 @@ pub fn format_push(p: &RenderedPush) -> String {
                 step_lines(&mut out, "on failure", i, s);
             }
         }
-        PushPlan::Cli { settings, lines } => {
-            let _ = writeln!(
-                out,
-                "## cli: prompts {:?}, errors on {:?}, timeout {}s",
-                settings.prompt_suffixes, settings.error_markers, settings.timeout_secs
-            );
-            for l in settings.enter.iter().chain(lines).chain(&settings.exit) {
-                let _ = writeln!(out, "{l}");
-            }
-        }
         PushPlan::Netconf { settings, config } => {
             let _ = write!(
                 out,
@@ -142,7 +134,7 @@ pub fn format_push(p: &RenderedPush) -> String {
         ReadRequest::NetconfRpc { body, .. } => {
             let _ = writeln!(out, "##   rpc:\n{body}");
         }
-        ReadRequest::Exec { .. } | ReadRequest::Cli { .. } => {}
+        ReadRequest::Exec { .. } => {}
     }
     for e in &p.expected {
         let _ = writeln!(

@@ -9,10 +9,10 @@
 //! break out of any template syntax (newlines, quotes, backslashes, braces,
 //! semicolons); command contexts are stricter still (plain tokens only).
 
-use super::RenderError;
-use crate::driver::Profile;
+use super::error::RenderError;
 use crate::inventory::{Inventory, Location, Router};
 use crate::model::{is_id, Session};
+use crate::platform::Profile;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -285,7 +285,7 @@ pub fn neighbor_ctx(
 
 /// The context for a batch (and, for per-session rendering, one of it).
 pub fn template_ctx(
-    op: crate::driver::Op,
+    op: crate::platform::Op,
     local_as: u32,
     router: RouterCtx,
     neighbors: Vec<NeighborCtx>,

@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::inventory::Inventory;
-use crate::model::{Asn, Secret};
+use crate::model::{Asn, Secret, Session};
+use crate::platform::{Op, Profiles, PushPlan, ReadRequest};
+use std::time::Duration;
 
 const INV: &str = r#"
 asn: 65001

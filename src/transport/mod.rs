@@ -3,7 +3,8 @@
 //! client). Every transport reports failures as a [`TransportError`], whose
 //! messages name the router and the failing step but never carry a secret
 //! (passwords, key material, MD5 secrets): they end up in `status_detail`
-//! and in logs.
+//! and in logs. Whether a failure is worth retrying is decided once, by the
+//! driver (its `PushError`), not here.
 //!
 //! The layer below the driver: it knows nothing about sessions, templates
 //! or platforms. Command strings are built by the caller from validated data
@@ -96,19 +97,6 @@ fn excerpt(s: &str) -> String {
 }
 
 impl TransportError {
-    /// True when simply trying again later may succeed without anyone
-    /// changing anything (refused/unreachable, timeouts, dropped channels).
-    /// A host key mismatch, rejected credentials, an unreadable credential,
-    /// oversized output or a command the router rejected need a person.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            TransportError::Connect { .. }
-                | TransportError::Timeout { .. }
-                | TransportError::Channel { .. }
-        )
-    }
-
     /// The router (inventory name) the error is about.
     pub fn router(&self) -> &str {
         match self {
@@ -170,41 +158,6 @@ pub fn redact_str(mut s: String, secrets: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn transient_classification() {
-        let r = || "r1".to_string();
-        assert!(TransportError::Connect {
-            router: r(),
-            addr: "a".into(),
-            reason: "refused".into()
-        }
-        .is_transient());
-        assert!(TransportError::Timeout {
-            router: r(),
-            what: "x".into(),
-            after: Duration::from_secs(1)
-        }
-        .is_transient());
-        assert!(!TransportError::HostKeyMismatch {
-            router: r(),
-            expected: "a".into(),
-            got: "b".into()
-        }
-        .is_transient());
-        assert!(!TransportError::Auth {
-            router: r(),
-            user: "u".into(),
-            method: "password".into()
-        }
-        .is_transient());
-        assert!(!TransportError::Remote {
-            router: r(),
-            status: 1,
-            stderr: String::new()
-        }
-        .is_transient());
-    }
 
     #[test]
     fn messages_name_router_and_both_fingerprints() {

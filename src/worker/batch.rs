@@ -1,8 +1,10 @@
 //! One router's batch: the claimed jobs of one router, split by kind, each
 //! kind pushed as one coalesced apply, with the resulting status changes.
 
-use super::{Op, PushError, Worker};
+use super::Worker;
+use crate::driver::{is_resource_exhaustion, PushError};
 use crate::model::{now_ms, Job, JobKind, Session, SessionStatus};
+use crate::platform::Op;
 use crate::store::TransitionOpts;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -121,7 +123,7 @@ impl Worker {
         let sessions: Vec<Session> = work.iter().map(|(_, s)| s.clone()).collect();
         self.metrics.record_apply(router);
         tracing::info!(router, sessions = sessions.len(), "applying neighbors");
-        match self.driver.push(router, Op::Add, sessions).await {
+        match self.push(Op::Add, &sessions).await {
             Ok(out) => {
                 self.metrics
                     .router_ms_total
@@ -171,7 +173,7 @@ impl Worker {
         if first.is_empty() {
             return Some(work);
         }
-        let present = match self.driver.running_neighbors(router, first).await {
+        let present = match self.running_neighbors(router, &first).await {
             Ok(observed) => observed
                 .into_iter()
                 .map(|o| o.address)
@@ -220,7 +222,7 @@ impl Worker {
         let marked = match marked {
             Ok(m) => m,
             Err(e) => {
-                let err = super::PushError::Transient(format!("recording the push: {e}"));
+                let err = PushError::Transient(format!("recording the push: {e}"));
                 self.handle_failure(router, &keep, err, Some(SessionStatus::Failed));
                 return None;
             }
@@ -275,7 +277,7 @@ impl Worker {
         }
         let sessions: Vec<Session> = work.iter().map(|(_, s)| s.clone()).collect();
         self.metrics.record_apply(router);
-        match self.driver.push(router, Op::Remove, sessions).await {
+        match self.push(Op::Remove, &sessions).await {
             Ok(out) => {
                 self.metrics
                     .router_ms_total
@@ -347,7 +349,7 @@ impl Worker {
         tracing::warn!(router, error = %msg, "push failed");
         let permanent = matches!(err, PushError::Permanent(_));
         // never given up for: it is no fault of the session or the router's config
-        let no_fds = super::is_resource_exhaustion(&msg);
+        let no_fds = is_resource_exhaustion(&msg);
         for (job, s) in work {
             let attempt = job.attempts + 1;
             let spent = attempt >= self.cfg.max_attempts;

@@ -4,11 +4,17 @@
 //! read is not pushed. A real sled store and a driver that records, in
 //! order, what reached the "router".
 
+use super::tests::renderer;
 use super::*;
 use crate::api::lifecycle::{self, Deletion};
-use crate::model::{new_id, Asn, RequestRecord, SessionStatus as St};
+use crate::driver::{PushError, PushOutcome, RouterRead, RouterReads};
+use crate::model::{new_id, Asn, RequestRecord, Session, SessionStatus as St};
+use crate::platform::{Op, RenderedPush};
 use crate::store::{Inserted, SledStore};
-use std::sync::atomic::AtomicBool;
+use futures::future::BoxFuture;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 type Hook = Box<dyn Fn() + Send + Sync>;
 
@@ -23,15 +29,10 @@ struct Recorder {
 }
 
 impl RouterDriver for Recorder {
-    fn push(
-        &self,
-        _router: &str,
-        op: Op,
-        sessions: Vec<Session>,
-    ) -> BoxFuture<'static, Result<PushOutcome, PushError>> {
-        let fail = op == Op::Remove && self.fail_removes.load(Ordering::SeqCst);
-        let addrs = sessions.iter().map(|s| s.local_ip).collect();
-        self.ops.lock().unwrap().push((op, addrs, !fail));
+    fn push(&self, push: RenderedPush) -> BoxFuture<'static, Result<PushOutcome, PushError>> {
+        let fail = push.op == Op::Remove && self.fail_removes.load(Ordering::SeqCst);
+        let addrs = push.expected.iter().map(|e| e.address).collect();
+        self.ops.lock().unwrap().push((push.op, addrs, !fail));
         Box::pin(async move {
             if fail {
                 return Err(PushError::Transient("connection refused".into()));
@@ -40,32 +41,21 @@ impl RouterDriver for Recorder {
         })
     }
 
-    fn running_neighbors(
-        &self,
-        _router: &str,
-        _sessions: Vec<Session>,
-    ) -> BoxFuture<'static, Result<Vec<crate::driver::ObservedNeighbor>, PushError>> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        if let Some(hook) = self.on_read.lock().unwrap().as_ref() {
-            hook();
-        }
-        let fail = self.fail_reads.load(Ordering::SeqCst);
-        Box::pin(async move {
-            if fail {
+    fn read(&self, reads: RouterReads) -> BoxFuture<'static, RouterRead> {
+        let running = reads.running.is_some().then(|| {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            if let Some(hook) = self.on_read.lock().unwrap().as_ref() {
+                hook();
+            }
+            if self.fail_reads.load(Ordering::SeqCst) {
                 return Err(PushError::Transient(
                     "cannot connect to 127.0.0.1:2222".into(),
                 ));
             }
             Ok(Vec::new())
-        })
-    }
-
-    fn bgp_state(
-        &self,
-        _router: &str,
-        _s: Vec<Session>,
-    ) -> BoxFuture<'static, Result<HashMap<IpAddr, NeighborState>, PushError>> {
-        Box::pin(async { Ok(HashMap::new()) })
+        });
+        let state = reads.state.is_some().then(|| Ok(HashMap::new()));
+        Box::pin(async move { RouterRead { running, state } })
     }
 }
 
@@ -116,7 +106,7 @@ fn setup() -> (tempfile::TempDir, Arc<SledStore>, Arc<Recorder>, Worker) {
         max_attempts: 3,
         ..Default::default()
     };
-    let w = Worker::new(store.clone(), driver.clone(), cfg);
+    let w = Worker::new(store.clone(), renderer(true), driver.clone(), cfg);
     (dir, store, driver, w)
 }
 

@@ -1,5 +1,7 @@
 //! The provisioning worker: claims jobs from the store's queue, coalesces the
-//! ready jobs of one router into one push, runs one push at a time per router
+//! ready jobs of one router into one push, renders it for the router's
+//! platform ([`crate::render`]) and hands the rendered plan to the driver
+//! port ([`crate::driver::RouterDriver`]), one push at a time per router
 //! (routers never wait on each other), and moves sessions along the status
 //! table: `Approved -> Provisioning -> Configured`, retries transient errors
 //! with backoff (shown in `status_detail`), marks `Failed` after the retry
@@ -12,298 +14,32 @@
 //! already configured is just completed).
 
 mod batch;
+mod drift;
+mod drive;
 #[cfg(test)]
 mod lifecycle_tests;
 pub mod poller;
 #[cfg(test)]
 mod tests;
 
-use crate::model::{now_ms, Job, Session};
+use crate::config::WorkerSettings;
+use crate::driver::RouterDriver;
+use crate::metrics::Metrics;
+use crate::model::{now_ms, Job};
+use crate::render::Renderer;
 use crate::store::Store;
-use futures::future::BoxFuture;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
-
-/// What a push does on the router (put neighbors on, or take them off).
-pub use crate::driver::Op;
-
-/// A push failure, classified for the retry decision.
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum PushError {
-    /// Worth retrying (connection refused, timeout, lock held, ...).
-    #[error("{0}")]
-    Transient(String),
-    /// Retrying will not help (the router refused the config, bad profile).
-    #[error("{0}")]
-    Permanent(String),
-}
-
-impl PushError {
-    /// The error with a permanent-looking failure that is really the lack
-    /// of file descriptors (ours or the router's: `EMFILE`/`ENFILE`, "Too
-    /// many open files") made transient: it passes by itself, so it must
-    /// never mark a session `Failed`.
-    pub fn classified(self) -> PushError {
-        match self {
-            PushError::Permanent(m) if is_resource_exhaustion(&m) => PushError::Transient(m),
-            other => other,
-        }
-    }
-}
-
-/// True when `msg` says a process ran out of file descriptors: the
-/// `strerror` texts of `EMFILE`/`ENFILE` ("Too many open files", "... in
-/// system"), Rust's `(os error 24)`/`(os error 23)`, or the errno names.
-pub fn is_resource_exhaustion(msg: &str) -> bool {
-    let lower = msg.to_ascii_lowercase();
-    lower.contains("too many open files")
-        || lower.contains("file table overflow")
-        || lower.contains("os error 24)")
-        || lower.contains("os error 23)")
-        || msg
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .any(|w| w == "EMFILE" || w == "ENFILE")
-}
-
-/// What a successful push reports back.
-#[derive(Clone, Debug, Default)]
-pub struct PushOutcome {
-    /// Time spent talking to the router (connect, apply, verify).
-    pub router_ms: u64,
-}
-
-/// BGP state of one neighbor as the router reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NeighborState {
-    Established,
-    /// Configured but not established (Idle, Connect, Active, ...).
-    NotEstablished,
-    /// The router has no such neighbor.
-    Absent,
-}
-
-/// The worker's view of a router: one batched, verified push, and a state
-/// read. Implemented by `driver` (a platform profile bound to a transport).
-pub trait RouterDriver: Send + Sync + 'static {
-    /// Applies `op` for every session (all on `router`) in one render and
-    /// one apply, then checks the running config (neighbor present with the
-    /// right peer AS for `Add`, absent for `Remove`). Must be idempotent.
-    fn push(
-        &self,
-        router: &str,
-        op: Op,
-        sessions: Vec<Session>,
-    ) -> BoxFuture<'static, Result<PushOutcome, PushError>>;
-
-    /// False when the router's platform cannot report BGP state (the poller
-    /// then leaves its sessions `Configured`).
-    fn reads_state(&self, _router: &str) -> bool {
-        true
-    }
-
-    /// Reads the router's running configuration through the profile's
-    /// verify read-back, as rendered for `sessions`: the BGP neighbors
-    /// configured there (peerd's or not; at least every one at these
-    /// sessions' addresses), with their peer AS where the platform shows it.
-    /// The worker calls it before a session's first push, so that peerd
-    /// never changes a neighbor it did not create. Changes nothing.
-    fn running_neighbors(
-        &self,
-        router: &str,
-        sessions: Vec<Session>,
-    ) -> BoxFuture<'static, Result<Vec<crate::driver::ObservedNeighbor>, PushError>>;
-
-    /// Reads the BGP state of the given sessions' neighbors, keyed by the
-    /// neighbor address (the requester's `local_ip`).
-    fn bgp_state(
-        &self,
-        router: &str,
-        sessions: Vec<Session>,
-    ) -> BoxFuture<'static, Result<HashMap<IpAddr, NeighborState>, PushError>>;
-
-    /// One poll of `router`: its running config's neighbors as
-    /// [`Self::running_neighbors`] reads them for `sessions` (for drift),
-    /// and BGP state when [`Self::reads_state`]. Each part fails on its
-    /// own. The live driver makes both reads over one connection.
-    fn poll(&self, router: &str, sessions: Vec<Session>) -> BoxFuture<'static, PollRead> {
-        let running = self.running_neighbors(router, sessions.clone());
-        let state = self
-            .reads_state(router)
-            .then(|| self.bgp_state(router, sessions));
-        Box::pin(async move {
-            let running = running.await;
-            let state = match state {
-                Some(f) => Some(f.await),
-                None => None,
-            };
-            PollRead { running, state }
-        })
-    }
-}
-
-/// What one poll read from a router.
-#[derive(Debug)]
-pub struct PollRead {
-    /// The neighbors in the running config, or why they could not be read.
-    pub running: Result<Vec<crate::driver::ObservedNeighbor>, PushError>,
-    /// BGP state by neighbor address; `None` when the platform has none.
-    pub state: Option<Result<HashMap<IpAddr, NeighborState>, PushError>>,
-}
-
-/// Worker and poller settings.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WorkerSettings {
-    /// Run the worker and poller inside `peerd serve`.
-    pub enabled: bool,
-    /// How long a claimed job is leased before another worker may take it.
-    pub lease_ms: u64,
-    /// How often the queue is looked at.
-    pub tick_ms: u64,
-    /// Most jobs claimed at once (per tick, over all routers).
-    pub max_batch: usize,
-    /// Attempts before a session is marked `Failed`.
-    pub max_attempts: u32,
-    /// First retry delay; doubles per attempt up to `backoff_max_ms`.
-    pub backoff_base_ms: u64,
-    pub backoff_max_ms: u64,
-    /// How often each router is read (BGP state, and its running config
-    /// for drift).
-    pub poll_interval_ms: u64,
-    /// Re-provision a neighbor of a configured session that is missing from
-    /// its router's running config (seen on two polls in a row). Off: the
-    /// drift is reported (status_detail, audit, metric) but not repaired.
-    pub repair_drift: bool,
-    /// TEST HOOK, not for production (hidden: not in the example settings):
-    /// a NETCONF push waits this long right after its confirmed commit was
-    /// accepted, before it verifies and confirms, so a test can kill peerd
-    /// between the confirmed and the confirming commit. 0 (the default)
-    /// disables it. Keep it below the platform's `confirmed_commit_secs`,
-    /// or the server rolls the change back by itself.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub netconf_pause_after_confirmed_commit_ms: u64,
-}
-
-fn is_zero(v: &u64) -> bool {
-    *v == 0
-}
-
-impl Default for WorkerSettings {
-    fn default() -> Self {
-        WorkerSettings {
-            enabled: true,
-            lease_ms: 120_000,
-            tick_ms: 250,
-            max_batch: 200,
-            max_attempts: 5,
-            backoff_base_ms: 2_000,
-            backoff_max_ms: 300_000,
-            poll_interval_ms: 5_000,
-            repair_drift: true,
-            netconf_pause_after_confirmed_commit_ms: 0,
-        }
-    }
-}
-
-impl WorkerSettings {
-    /// Delay before attempt `attempt + 1` (attempt counts from 1).
-    pub fn backoff(&self, attempt: u32) -> u64 {
-        let shift = attempt.saturating_sub(1).min(20);
-        self.backoff_base_ms
-            .saturating_mul(1u64 << shift)
-            .min(self.backoff_max_ms)
-    }
-}
-
-/// Counters the worker keeps (served at `/metrics`).
-#[derive(Debug, Default)]
-pub struct Metrics {
-    /// Applies per router (one per coalesced push).
-    applies: Mutex<BTreeMap<String, u64>>,
-    pub push_failures: AtomicU64,
-    pub sessions_configured: AtomicU64,
-    /// Total time spent in router round trips, for the benchmark.
-    pub router_ms_total: AtomicU64,
-    /// Drift the poller acted on (a neighbor missing, or changed by hand).
-    pub drift_detected: AtomicU64,
-    /// Missing neighbors the poller re-provisioned.
-    pub drift_repairs: AtomicU64,
-}
-
-impl Metrics {
-    pub fn record_apply(&self, router: &str) {
-        *self
-            .applies
-            .lock()
-            .expect("metrics lock")
-            .entry(router.to_string())
-            .or_default() += 1;
-    }
-
-    pub fn applies(&self, router: &str) -> u64 {
-        self.applies
-            .lock()
-            .expect("metrics lock")
-            .get(router)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// Prometheus text exposition.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str("# HELP peerd_router_applies_total Coalesced pushes applied per router.\n");
-        out.push_str("# TYPE peerd_router_applies_total counter\n");
-        for (r, n) in self.applies.lock().expect("metrics lock").iter() {
-            out.push_str(&format!(
-                "peerd_router_applies_total{{router=\"{r}\"}} {n}\n"
-            ));
-        }
-        for (name, help, v) in [
-            (
-                "peerd_push_failures_total",
-                "Failed push attempts.",
-                &self.push_failures,
-            ),
-            (
-                "peerd_sessions_configured_total",
-                "Sessions that reached Configured.",
-                &self.sessions_configured,
-            ),
-            (
-                "peerd_router_ms_total",
-                "Milliseconds spent in router round trips.",
-                &self.router_ms_total,
-            ),
-            (
-                "peerd_drift_detected_total",
-                "Neighbors found missing or changed by hand on their router.",
-                &self.drift_detected,
-            ),
-            (
-                "peerd_drift_repairs_total",
-                "Missing neighbors re-provisioned by the poller.",
-                &self.drift_repairs,
-            ),
-        ] {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
-                v.load(Ordering::Relaxed)
-            ));
-        }
-        out
-    }
-}
 
 /// The worker. Cheap to clone; `run` drives it until shutdown.
 #[derive(Clone)]
 pub struct Worker {
     store: Arc<dyn Store>,
+    /// Renders each batch and read for its router's platform.
+    render: Renderer,
+    /// Runs what was rendered on the router.
     driver: Arc<dyn RouterDriver>,
     cfg: WorkerSettings,
     owner: String,
@@ -312,13 +48,19 @@ pub struct Worker {
     pub metrics: Arc<Metrics>,
     /// Drift seen on the last poll, by session id (acted on when the next
     /// poll sees it again).
-    drift: Arc<Mutex<HashMap<String, poller::Suspect>>>,
+    drift: Arc<Mutex<HashMap<String, drift::Suspect>>>,
 }
 
 impl Worker {
-    pub fn new(store: Arc<dyn Store>, driver: Arc<dyn RouterDriver>, cfg: WorkerSettings) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        render: Renderer,
+        driver: Arc<dyn RouterDriver>,
+        cfg: WorkerSettings,
+    ) -> Self {
         Worker {
             store,
+            render,
             driver,
             cfg,
             owner: format!("worker-{}-{}", std::process::id(), now_ms()),

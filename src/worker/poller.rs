@@ -22,9 +22,11 @@
 //! it is acted on. A push, a removal, or a router daemon restarting or
 //! reloading is therefore never taken for drift.
 
-use super::{NeighborState, Worker};
-use crate::driver::ObservedNeighbor;
+use super::drift::{differences, Finding, Suspect};
+use super::Worker;
+use crate::driver::NeighborState;
 use crate::model::{now_ms, JobKind, Session, SessionStatus};
+use crate::platform::ObservedNeighbor;
 use crate::store::{SessionFilter, TransitionOpts};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -35,38 +37,6 @@ use tokio::sync::watch;
 const ACTOR: &str = "poller";
 /// Every drift `status_detail` starts so.
 const DRIFT: &str = "drift: ";
-
-/// What the running config says about one session's neighbor, when it is
-/// not what peerd configured.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Finding {
-    Missing,
-    /// What differs, e.g. `remote-as 65099, expected 65002`.
-    Differs(String),
-}
-
-/// Drift seen on one poll, waiting for the next poll to see it again.
-#[derive(Clone, Debug)]
-pub(super) struct Suspect {
-    router: String,
-    updated_ms: u64,
-    finding: Finding,
-}
-
-/// What differs between the session and its neighbor on the router, as far
-/// as the read shows (an unknown peer AS or secret is not judged).
-fn differences(s: &Session, o: &ObservedNeighbor) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(a) = o.peer_as.filter(|a| *a != s.local_asn.0) {
-        out.push(format!("remote-as {a}, expected {}", s.local_asn.0));
-    }
-    match (o.has_secret, s.session_secret.is_some()) {
-        (Some(true), false) => out.push("a password, expected none".into()),
-        (Some(false), true) => out.push("no password, expected one".into()),
-        _ => {}
-    }
-    out
-}
 
 impl Worker {
     /// Polls every router in `routers` each `poll_interval_ms`, one task
@@ -79,7 +49,7 @@ impl Worker {
     ) {
         let mut tasks = Vec::new();
         for router in routers {
-            if !self.driver.reads_state(&router) {
+            if !self.render.reads_state(&router) {
                 tracing::info!(
                     router,
                     "its platform reports no BGP state: polled for drift only"
@@ -156,7 +126,7 @@ impl Worker {
             self.remember_drift(router, Vec::new());
             return Ok(false);
         }
-        let read = self.driver.poll(router, sessions.clone()).await;
+        let read = self.poll_read(router, &sessions).await;
         let mut problems = Vec::new();
         let (settled, fresh) = match read.running {
             Ok(observed) => self.check_drift(router, &sessions, &observed)?,

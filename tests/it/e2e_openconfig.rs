@@ -189,10 +189,9 @@ async fn openconfig_round_trip_on_the_real_models() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn removing_an_absent_neighbor_is_done() {
-    use peerd::driver::live::LiveDriver;
-    use peerd::driver::netconf::NetconfDriver;
-    use peerd::driver::Op;
+    use peerd::driver::netconf::{NetconfDriver, StoreRecords};
     use peerd::model::Session;
+    use peerd::platform::Op;
     use peerd::store::{SledStore, Store};
     use std::sync::Arc;
     let _one = LAB_LOCK.lock().await;
@@ -203,15 +202,15 @@ async fn removing_an_absent_neighbor_is_done() {
     let inv = Arc::new(inv);
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
-    let base = crate::lab_driver::driver(&inv);
-    let d: LiveDriver = base.with_netconf(Arc::new(NetconfDriver::new(inv.clone(), store)));
+    let records = Arc::new(StoreRecords(store));
+    let d = crate::lab_driver::driver(&inv).with_netconf(NetconfDriver::new(inv.clone(), records));
     let s = Session::sample(
         "oc",
         LOC,
         (65002, "2001:db8:11::99".parse().unwrap()),
         (65001, V6_OURS.parse().unwrap()),
     );
-    d.apply("oc", Op::Remove, &[s])
+    d.apply(Op::Remove, &[s])
         .await
         .expect("removal of an absent neighbor");
 }

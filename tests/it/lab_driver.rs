@@ -1,15 +1,17 @@
-//! The live driver against the lab's real routers: FRR (`frr` platform,
-//! vtysh over SSH) and BIRD as our router (`bird2` platform, include files
-//! over SSH). Add IPv4, IPv6 and IPv4 with TCP-MD5, see BGP come up on both
-//! sides, re-apply (idempotent), remove, and see nothing left behind.
+//! Render and the driver against the lab's real routers, as the worker
+//! uses them: FRR (`frr` platform, vtysh over SSH) and BIRD as our router
+//! (`bird2` platform, include files over SSH). Add IPv4, IPv6 and IPv4 with
+//! TCP-MD5, see BGP come up on both sides, re-apply (idempotent), remove,
+//! and see nothing left behind.
 
 use crate::lab::Lab;
-use peerd::driver::live::LiveDriver;
-use peerd::driver::{Op, Profiles};
+use peerd::driver::netconf::NetconfDriver;
+use peerd::driver::{Executors, NeighborState, PushError, PushOutcome, RouterReads};
 use peerd::inventory::{Inventory, Location, Policy, Router};
 use peerd::model::{LocationType, Secret, Session, SessionStatus};
-use peerd::render::TemplateEnv;
-use peerd::worker::NeighborState;
+use peerd::platform::{Op, Profiles};
+use peerd::render::{Renderer, TemplateEnv};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::process::Command;
@@ -66,11 +68,48 @@ pub fn lab_inventory(lab: &Lab) -> Inventory {
     inv
 }
 
-pub fn driver(inv: &Inventory) -> LiveDriver {
+/// The worker's trip to a router without the worker: render with the
+/// shipped profiles and templates, then the driver's executors.
+pub struct LabDriver {
+    render: Renderer,
+    exec: Executors,
+}
+
+impl LabDriver {
+    /// Adds the NETCONF executor.
+    pub fn with_netconf(mut self, n: NetconfDriver) -> Self {
+        self.exec = self.exec.with_netconf(n);
+        self
+    }
+
+    /// Renders `op` for `sessions` (one router) and applies it.
+    pub async fn apply(&self, op: Op, sessions: &[Session]) -> Result<PushOutcome, PushError> {
+        let push = self.render.batch(op, sessions).expect("render");
+        self.exec.apply(&push).await
+    }
+
+    /// Reads BGP state of `router`'s neighbors.
+    pub async fn state(&self, router: &str) -> Result<HashMap<IpAddr, NeighborState>, PushError> {
+        let plan = self.render.state(router).expect("render");
+        let reads = RouterReads {
+            router: router.into(),
+            running: None,
+            state: Some(plan.expect("the platform reads BGP state")),
+            secrets: Vec::new(),
+        };
+        self.exec.read_router(reads).await.state.expect("asked")
+    }
+}
+
+pub fn driver(inv: &Inventory) -> LabDriver {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let profiles = Profiles::load(&root.join("drivers")).expect("profiles");
     let env = TemplateEnv::load(&root.join("templates")).expect("templates");
-    LiveDriver::new(Arc::new(inv.clone()), Arc::new(profiles), Arc::new(env))
+    let inv = Arc::new(inv.clone());
+    LabDriver {
+        render: Renderer::new(Arc::new(env), Arc::new(profiles), inv.clone()),
+        exec: Executors::new(inv),
+    }
 }
 
 fn session(
@@ -114,7 +153,7 @@ pub fn protocol_line(text: &str, name: &str) -> String {
         .to_string()
 }
 
-async fn wait_established(d: &LiveDriver, router: &str, addrs: &[IpAddr]) {
+async fn wait_established(d: &LabDriver, router: &str, addrs: &[IpAddr]) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let st = d.state(router).await.expect("state");
@@ -164,9 +203,9 @@ async fn add_up_remove(router: &str, loc: &str, ours_v4: &str, ours_v6: &str, pr
         ),
     ];
     let addrs: Vec<IpAddr> = sessions.iter().map(|s| s.local_ip).collect();
-    d.apply(router, Op::Add, &sessions).await.expect("add");
+    d.apply(Op::Add, &sessions).await.expect("add");
     // applying the same batch again changes nothing and still verifies
-    d.apply(router, Op::Add, &sessions).await.expect("re-add");
+    d.apply(Op::Add, &sessions).await.expect("re-add");
     wait_established(&d, router, &addrs).await;
     for (peer, p) in [
         ("PEER1", format!("{proto}_v4")),
@@ -176,13 +215,9 @@ async fn add_up_remove(router: &str, loc: &str, ours_v4: &str, ours_v6: &str, pr
         let line = protocol_line(&peer_protocols(&lab, peer), &p);
         assert!(line.contains("Established"), "{peer} {p}: {line}");
     }
-    d.apply(router, Op::Remove, &sessions)
-        .await
-        .expect("remove");
+    d.apply(Op::Remove, &sessions).await.expect("remove");
     // removing again is harmless
-    d.apply(router, Op::Remove, &sessions)
-        .await
-        .expect("re-remove");
+    d.apply(Op::Remove, &sessions).await.expect("re-remove");
     let st = d.state(router).await.expect("state");
     for a in &addrs {
         assert!(!st.contains_key(a), "{a} still on {router}: {st:?}");

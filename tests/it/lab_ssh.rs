@@ -7,6 +7,7 @@
 //! only touch neighbors and files of their own (addresses no lab peer uses).
 
 use crate::lab::Lab;
+use peerd::driver::PushError;
 use peerd::inventory::{Credential, HostKey, Router};
 use peerd::transport::ssh::{connect, SshTarget};
 use peerd::transport::TransportError;
@@ -269,7 +270,12 @@ async fn wrong_pinned_host_key_is_refused_naming_both_fingerprints() {
         }
         other => panic!("expected HostKeyMismatch, got {other:?}"),
     }
-    assert!(!e.is_transient());
+    // a person must fix it; until then the session retries with this
+    // reason in status_detail (the driver's one rule)
+    assert!(matches!(
+        PushError::from_transport(&e, e.to_string()),
+        PushError::Transient(_)
+    ));
     assert!(
         msg.contains(&fingerprint(wrong.trim()))
             && msg.contains(&fingerprint(lab.get("HOSTKEY_PUB")))
@@ -321,7 +327,12 @@ async fn rejected_key_is_an_auth_error() {
         }
         other => panic!("expected Auth, got {other:?}"),
     }
-    assert!(!e.is_transient());
+    // a person must fix it; until then the session retries with this
+    // reason in status_detail (the driver's one rule)
+    assert!(matches!(
+        PushError::from_transport(&e, e.to_string()),
+        PushError::Transient(_)
+    ));
 }
 
 #[tokio::test]
@@ -346,7 +357,10 @@ async fn command_past_its_timeout_is_stopped_and_the_session_still_works() {
         }
         other => panic!("expected Timeout, got {other:?}"),
     }
-    assert!(e.is_transient());
+    assert!(matches!(
+        PushError::from_transport(&e, e.to_string()),
+        PushError::Transient(_)
+    ));
     let out = s
         .exec_checked("echo still-here", None)
         .await
@@ -423,7 +437,10 @@ async fn refused_connection_is_a_transient_connect_error() {
         }
         other => panic!("expected Connect, got {other:?}"),
     }
-    assert!(e.is_transient());
+    assert!(matches!(
+        PushError::from_transport(&e, e.to_string()),
+        PushError::Transient(_)
+    ));
 }
 
 #[tokio::test]

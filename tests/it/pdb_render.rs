@@ -8,10 +8,10 @@
 
 use crate::pdb_standin::dump_path;
 use peerd::api::wire::CreateBody;
-use peerd::driver::{Op, Profiles};
 use peerd::inventory::Inventory;
 use peerd::model::{Caller, Session, SessionStatus};
 use peerd::peeringdb::load_dump;
+use peerd::platform::{Op, Profiles};
 use peerd::policy::pdb::max_prefix;
 use peerd::render::{self, TemplateEnv};
 use peerd::validate::registry::{check_registration, Registry};

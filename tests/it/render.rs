@@ -6,9 +6,9 @@
 //! Lab-tagged tests feed the FRR and BIRD renders to the real parsers
 //! (`vtysh --dryrun`, `bird -p`).
 
-use peerd::driver::{Op, Profiles};
 use peerd::inventory::Inventory;
 use peerd::model::{Secret, Session};
+use peerd::platform::{Op, Profiles};
 use peerd::render::{self, TemplateEnv};
 use std::path::Path;
 
@@ -163,19 +163,19 @@ fn rendered_xml_is_well_formed() {
         for op in [Op::Add, Op::Remove] {
             let p = render::render_batch(&env, &profiles, op, &batch, &inv).unwrap();
             let mut docs = Vec::new();
-            if let peerd::driver::PushPlan::Netconf { config, .. } = &p.plan {
+            if let peerd::platform::PushPlan::Netconf { config, .. } = &p.plan {
                 docs.push(config.clone());
             }
             match &p.verify.request {
-                peerd::driver::ReadRequest::NetconfGetConfig { filter, .. }
-                | peerd::driver::ReadRequest::NetconfGet { filter, .. } => {
+                peerd::platform::ReadRequest::NetconfGetConfig { filter, .. }
+                | peerd::platform::ReadRequest::NetconfGet { filter, .. } => {
                     docs.push(filter.clone())
                 }
-                peerd::driver::ReadRequest::NetconfRpc { body, .. } => docs.push(body.clone()),
+                peerd::platform::ReadRequest::NetconfRpc { body, .. } => docs.push(body.clone()),
                 _ => {}
             }
             for d in docs {
-                peerd::driver::parsers::xml::parse(&d)
+                peerd::platform::parsers::xml::parse(&d)
                     .unwrap_or_else(|e| panic!("{platform}: {e}\n{d}"));
             }
         }
@@ -258,7 +258,7 @@ fn verify_accepts_what_the_lab_routers_answered() {
         session(3, false, true),
     ];
     let td = |f: &str| {
-        std::fs::read_to_string(root().join("src/driver/parsers/testdata").join(f)).unwrap()
+        std::fs::read_to_string(root().join("src/platform/parsers/testdata").join(f)).unwrap()
     };
     // FRR 8.4 `show running-config bgpd` after the frr batch was applied.
     let add = render::render_batch(&env, &profiles, Op::Add, &batch, &inventory("frr")).unwrap();
@@ -301,7 +301,7 @@ fn frr_renders_parse_with_vtysh_dryrun() {
     ];
     for op in [Op::Add, Op::Remove] {
         let p = render::render_batch(&env, &profiles, op, &batch, &inv).unwrap();
-        let peerd::driver::PushPlan::Exec { steps, rollback } = &p.plan else {
+        let peerd::platform::PushPlan::Exec { steps, rollback } = &p.plan else {
             panic!()
         };
         for (i, s) in steps.iter().chain(rollback).enumerate() {
@@ -349,7 +349,7 @@ fn bird_renders_parse_with_bird_p() {
         session(4, true, true),
     ];
     let p = render::render_batch(&env, &profiles, Op::Add, &batch, &inventory("bird2")).unwrap();
-    let peerd::driver::PushPlan::Exec { steps, .. } = &p.plan else {
+    let peerd::platform::PushPlan::Exec { steps, .. } = &p.plan else {
         panic!()
     };
     let mut files = 0;

@@ -6,12 +6,17 @@
 //! or cancels by what running holds.
 
 use super::*;
-use crate::driver::Profiles;
-use crate::render::{self, TemplateEnv};
-use crate::store::SledStore;
+use crate::platform::{
+    ExpectedNeighbor, Op, ParserKind, Profiles, ReadPlan, Transport as ProfileTransport,
+    TransportKind,
+};
+use crate::store::{SledStore, Store};
 use crate::transport::netconf::testing::{reply, rpc_error, script_observed};
 use crate::transport::netconf::{Framing, CAP_BASE_10, CAP_BASE_11};
+use crate::transport::TransportError;
+use futures::future::BoxFuture;
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Mutex;
 use tokio::io::DuplexStream;
@@ -25,6 +30,8 @@ const FULL: &[&str] = &[
     "urn:ietf:params:netconf:capability:rollback-on-error:1.0",
 ];
 const NS: &str = "urn:peerd:lab-bgp";
+/// The MD5 secret of the sample neighbors with one.
+const SECRET: &str = "sample-md5-secret";
 const HOST_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGVRvT39H44A2x+uVjEBGlFNgXSwhmIACfmI5tCu0Amd";
 
@@ -50,20 +57,86 @@ impl Connector for Streams {
     }
 }
 
+/// The `netconf` settings of the shipped lab-netconf profile, with the
+/// changes `edit` makes to its text.
+fn lab_settings(edit: impl Fn(String) -> String) -> NetconfSettings {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = edit(std::fs::read_to_string(root.join("drivers/lab-netconf.yaml")).unwrap());
+    let profiles = Profiles::from_texts([("lab-netconf", "lab-netconf.yaml", text.as_str())])
+        .unwrap_or_else(|e| panic!("{e}"));
+    match &profiles.get("lab-netconf").unwrap().transport {
+        ProfileTransport::Netconf(n) => n.netconf.clone(),
+        other => panic!("not netconf: {other:?}"),
+    }
+}
+
+/// A push of sample neighbor `i` to `nc1` as the lab-netconf templates
+/// render it (0: IPv4, 1: IPv4 + MD5, 2: IPv6, 3: IPv6 + MD5).
+fn lab_push(settings: &NetconfSettings, op: Op, i: usize) -> RenderedPush {
+    let (addr, asn, md5) = [
+        ("192.0.2.2", 65002, false),
+        ("192.0.2.3", 65003, true),
+        ("2001:db8::2", 65002, false),
+        ("2001:db8::3", 65003, true),
+    ][i];
+    let address: IpAddr = addr.parse().unwrap();
+    let session_id = format!("00000000-0000-4000-8000-{:012x}", i + 1);
+    let secret = md5.then_some(SECRET);
+    let neighbor = match op {
+        Op::Add => format!(
+            r#"<neighbor nc:operation="replace"><address>{addr}</address><peer-as>{asn}</peer-as>{}<admin-status>up</admin-status></neighbor>"#,
+            secret
+                .map(|s| format!("<md5-password>{s}</md5-password>"))
+                .unwrap_or_default()
+        ),
+        Op::Remove => {
+            format!(r#"<neighbor nc:operation="remove"><address>{addr}</address></neighbor>"#)
+        }
+    };
+    let config = format!(
+        r#"<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0"><bgp xmlns="{NS}">{neighbor}</bgp></config>"#
+    );
+    RenderedPush {
+        router: "nc1".into(),
+        platform: "lab-netconf".into(),
+        transport: TransportKind::Netconf,
+        op,
+        session_ids: vec![session_id.clone()],
+        plan: PushPlan::Netconf {
+            settings: settings.clone(),
+            config,
+        },
+        verify: ReadPlan {
+            request: ReadRequest::NetconfGetConfig {
+                source: Datastore::Running,
+                filter: format!(r#"<bgp xmlns="{NS}"><neighbor/></bgp>"#),
+                timeout: Duration::from_secs(settings.timeout_secs),
+            },
+            parser: ParserKind::LabBgpConfig,
+            secret_visible: true,
+        },
+        expected: vec![ExpectedNeighbor {
+            session_id,
+            address,
+            peer_as: asn,
+        }],
+        secrets: secret.map(String::from).into_iter().collect(),
+    }
+}
+
 struct Fixture {
     _dir: tempfile::TempDir,
     store: Arc<SledStore>,
     inv: Arc<Inventory>,
     streams: Arc<Streams>,
     driver: NetconfDriver,
-    env: TemplateEnv,
-    profiles: Profiles,
+    settings: NetconfSettings,
 }
 
 impl Fixture {
-    /// A store, a one-router inventory (`nc1`, lab-netconf), the shipped
-    /// templates and the lab-netconf profile with `extra` appended under
-    /// its `netconf:` settings.
+    /// A store, a one-router inventory (`nc1`, lab-netconf) and the
+    /// lab-netconf profile's settings with `extra` appended under its
+    /// `netconf:` settings.
     fn new(extra_netconf: &str) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SledStore::open(&dir.path().join("data")).unwrap());
@@ -91,15 +164,12 @@ policy: {{ approval: auto, allow_private_asns: true }}
             "inventory.yaml",
         )
         .unwrap();
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let env = TemplateEnv::load(&root.join("templates")).unwrap();
-        let text = std::fs::read_to_string(root.join("drivers/lab-netconf.yaml")).unwrap();
-        let text = text.replace("  lock: true\n", &format!("  lock: true\n{extra_netconf}"));
-        let profiles = Profiles::from_texts([("lab-netconf", "lab-netconf.yaml", text.as_str())])
-            .unwrap_or_else(|e| panic!("{e}"));
+        let settings = lab_settings(|t| {
+            t.replace("  lock: true\n", &format!("  lock: true\n{extra_netconf}"))
+        });
         let inv = Arc::new(inv);
         let streams = Arc::new(Streams::default());
-        let driver = NetconfDriver::new(inv.clone(), store.clone())
+        let driver = NetconfDriver::new(inv.clone(), Arc::new(StoreRecords(store.clone())))
             .with_connector(streams.clone())
             .with_session_config(SessionConfig {
                 probe_interval: None,
@@ -111,8 +181,7 @@ policy: {{ approval: auto, allow_private_asns: true }}
             inv,
             streams,
             driver,
-            env,
-            profiles,
+            settings,
         }
     }
 
@@ -133,11 +202,9 @@ policy: {{ approval: auto, allow_private_asns: true }}
         ))
     }
 
-    /// The rendered push of sample session `i` (0: IPv4, 1: IPv4 + MD5,
-    /// 2: IPv6, 3: IPv6 + MD5).
+    /// The push of sample neighbor `i` (see [`lab_push`]).
     fn render(&self, op: Op, i: usize) -> RenderedPush {
-        let s = render::sample_sessions_for(&self.inv, "nc1");
-        render::render_batch(&self.env, &self.profiles, op, &s[i..=i], &self.inv).unwrap()
+        lab_push(&self.settings, op, i)
     }
 
     fn target(&self) -> SshTarget {
@@ -238,7 +305,7 @@ async fn persist_id_is_recorded_before_the_confirmed_commit_and_cleared_after() 
     assert_eq!((rec.router.as_str(), rec.op.as_str()), ("nc1", "add"));
     assert_eq!(rec.expected[0].address.to_string(), addr);
     assert_eq!(rec.parser, "lab-bgp-config");
-    assert!(!String::from_utf8_lossy(&recorded[0].1).contains(render::SAMPLE_SECRET));
+    assert!(!String::from_utf8_lossy(&recorded[0].1).contains(SECRET));
     assert!(seen[7].contains(&format!("<persist-id>{persist}</persist-id>")));
     // The edit carried the profile's settings.
     assert!(seen[4].contains("<default-operation>merge</default-operation>"));
@@ -282,8 +349,7 @@ async fn rejected_payload_is_permanent_with_the_server_text_redacted() {
          <error-severity>error</error-severity><error-path>/bgp/neighbor/md5-password</error-path>\
          <error-message>bad password {}</error-message>\
          <error-info><bad-value>{}</bad-value></error-info></rpc-error>",
-        render::SAMPLE_SECRET,
-        render::SAMPLE_SECRET
+        SECRET, SECRET
     );
     let srv = f.server(
         vec![
@@ -312,7 +378,7 @@ async fn rejected_payload_is_permanent_with_the_server_text_redacted() {
     );
     assert!(msg.contains("(path /bgp/neighbor/md5-password)"), "{msg}");
     assert!(msg.contains("nothing committed"), "{msg}");
-    assert!(!msg.contains(render::SAMPLE_SECRET), "{msg}");
+    assert!(!msg.contains(SECRET), "{msg}");
     assert_eq!(
         ops(&srv.await.unwrap()),
         [
@@ -362,7 +428,7 @@ async fn a_device_out_of_file_descriptors_is_transient() {
         .read(
             f.target(),
             ReadRequest::NetconfGetConfig {
-                source: ProfileDatastore::Running,
+                source: Datastore::Running,
                 filter: format!(r#"<bgp xmlns="{NS}"/>"#),
                 timeout: Duration::from_secs(5),
             },
@@ -499,20 +565,16 @@ async fn recovery_keeps_what_it_cannot_settle_and_drops_unknown_routers() {
 async fn profile_settings_reach_the_wire() {
     // No lock, replace, stop-on-error, plain commit.
     let f = Fixture::new("");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("drivers/lab-netconf.yaml"))
-        .unwrap()
-        .replace("lock: true", "lock: false")
-        .replace("default_operation: merge", "default_operation: replace")
-        .replace(
-            "error_option: rollback-on-error",
-            "error_option: stop-on-error",
-        )
-        .replace("confirmed_commit_secs: 120", "confirmed_commit_secs: 0");
-    let profiles =
-        Profiles::from_texts([("lab-netconf", "lab-netconf.yaml", text.as_str())]).unwrap();
-    let s = render::sample_sessions_for(&f.inv, "nc1");
-    let push = render::render_batch(&f.env, &profiles, Op::Add, &s[..1], &f.inv).unwrap();
+    let settings = lab_settings(|t| {
+        t.replace("lock: true", "lock: false")
+            .replace("default_operation: merge", "default_operation: replace")
+            .replace(
+                "error_option: rollback-on-error",
+                "error_option: stop-on-error",
+            )
+            .replace("confirmed_commit_secs: 120", "confirmed_commit_secs: 0")
+    });
+    let push = lab_push(&settings, Op::Add, 0);
     let (addr, asn) = (
         push.expected[0].address.to_string(),
         push.expected[0].peer_as,
@@ -560,7 +622,7 @@ async fn reads_return_the_answer_for_the_parsers() {
         .read(
             f.target(),
             ReadRequest::NetconfGetConfig {
-                source: ProfileDatastore::Running,
+                source: Datastore::Running,
                 filter: format!(r#"<bgp xmlns="{NS}"/>"#),
                 timeout: Duration::from_secs(5),
             },

@@ -4,14 +4,17 @@
 //! be well-formed before they are wrapped, so a broken template can never
 //! break the envelope.
 
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::xml::{self, escape};
 use super::{NetconfError, BASE_NS};
 
-/// A configuration datastore.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A configuration datastore (in platform profiles: `candidate`,
+/// `running`, `startup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Datastore {
     /// `<running/>`.
     Running,
@@ -39,9 +42,11 @@ impl std::fmt::Display for Datastore {
 }
 
 /// `<default-operation>` of edit-config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum DefaultOperation {
     /// `merge` (the protocol default).
+    #[default]
     Merge,
     /// `replace`.
     Replace,
@@ -50,7 +55,8 @@ pub enum DefaultOperation {
 }
 
 impl DefaultOperation {
-    fn as_str(self) -> &'static str {
+    /// The value as the protocol writes it.
+    pub fn as_str(self) -> &'static str {
         match self {
             DefaultOperation::Merge => "merge",
             DefaultOperation::Replace => "replace",
@@ -81,7 +87,8 @@ impl TestOption {
 }
 
 /// `<error-option>` of edit-config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ErrorOption {
     /// `stop-on-error` (the protocol default).
     StopOnError,
@@ -92,7 +99,8 @@ pub enum ErrorOption {
 }
 
 impl ErrorOption {
-    fn as_str(self) -> &'static str {
+    /// The value as the protocol writes it.
+    pub fn as_str(self) -> &'static str {
         match self {
             ErrorOption::StopOnError => "stop-on-error",
             ErrorOption::ContinueOnError => "continue-on-error",

@@ -3,10 +3,11 @@
 //! environment variable or the first line of a file. Error texts name the
 //! reference (path, variable name), never the secret.
 
+use super::files::read_bounded;
+use super::pin;
 use crate::inventory::Credential;
 use crate::model::Secret;
 use russh::keys::PrivateKey;
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -25,27 +26,10 @@ pub(crate) enum AuthSecret {
 impl std::fmt::Debug for AuthSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            AuthSecret::Key(k) => write!(f, "Key({})", super::pin::describe(k.public_key())),
+            AuthSecret::Key(k) => write!(f, "Key({})", pin::describe(k.public_key())),
             AuthSecret::Password(_) => f.write_str("Password(<redacted>)"),
         }
     }
-}
-
-/// Reads at most `max` bytes of a text file; `what` names it in errors.
-pub(crate) fn read_bounded(path: &Path, max: u64, what: &str) -> Result<String, String> {
-    let f = std::fs::File::open(path)
-        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
-    let mut buf = Vec::new();
-    f.take(max + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
-    if buf.len() as u64 > max {
-        return Err(format!(
-            "{what} {} is larger than {max} bytes",
-            path.display()
-        ));
-    }
-    String::from_utf8(buf).map_err(|_| format!("{what} {} is not UTF-8 text", path.display()))
 }
 
 /// Resolves the reference. Reads files and the environment now, so a

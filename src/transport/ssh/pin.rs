@@ -1,9 +1,13 @@
 //! Pinned SSH host keys: an inline OpenSSH public key line, or the entries
 //! for one host in a known_hosts file (plain host patterns, `*`/`?`
-//! wildcards and `!` negation; hashed `|1|` entries are not supported).
+//! wildcards and `!` negation; hashed `|1|` entries are not supported), and
+//! the russh handler that accepts only them ([`PinnedKeys`]).
 
+use super::files::read_bounded;
+use russh::client;
 use russh::keys::{HashAlg, PublicKey};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// Largest known_hosts file read.
 const MAX_KNOWN_HOSTS_BYTES: u64 = 4 << 20;
@@ -146,7 +150,7 @@ pub(crate) fn load_known_hosts(
     host: &str,
     port: u16,
 ) -> Result<Vec<PublicKey>, String> {
-    let text = super::credential::read_bounded(path, MAX_KNOWN_HOSTS_BYTES, "known_hosts file")?;
+    let text = read_bounded(path, MAX_KNOWN_HOSTS_BYTES, "known_hosts file")?;
     let found = lookup_known_hosts(&text, host, port)
         .map_err(|e| format!("known_hosts file {}: {e}", path.display()))?;
     if found.keys.is_empty() {
@@ -165,6 +169,31 @@ pub(crate) fn load_known_hosts(
         return Err(msg);
     }
     Ok(found.keys)
+}
+
+/// The russh handler: accepts only the pinned key(s) and remembers what
+/// the server presented, so a mismatch can be reported with both
+/// fingerprints.
+pub(crate) struct PinnedKeys {
+    pub(super) pinned: Vec<PublicKey>,
+    pub(super) seen: Arc<Mutex<Option<PublicKey>>>,
+}
+
+impl client::Handler for PinnedKeys {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        key: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        // A host certificate is judged by its bare key: we pin keys, not CAs.
+        let key = key.public_key();
+        let ok = self.pinned.iter().any(|p| p.key_data() == key.key_data());
+        if let Ok(mut s) = self.seen.lock() {
+            *s = Some(key);
+        }
+        Ok(ok)
+    }
 }
 
 #[cfg(test)]

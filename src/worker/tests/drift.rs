@@ -1,8 +1,7 @@
-//! Drift (the poller against the running config) and the classification
-//! of running out of file descriptors, on the recording driver.
+//! Drift (the poller against the running config), and running out of file
+//! descriptors never failing a session, on the recording driver.
 
 use super::*;
-use crate::driver::ObservedNeighbor;
 
 const HOUR: u64 = 3_600_000;
 
@@ -16,7 +15,21 @@ async fn configured(
     Worker,
     Vec<String>,
 ) {
-    let (d, store, driver, w) = setup(cfg);
+    configured_on(cfg, true).await
+}
+
+/// [`configured`], rtr1 on a platform with (`state`) or without BGP state.
+async fn configured_on(
+    cfg: WorkerSettings,
+    state: bool,
+) -> (
+    tempfile::TempDir,
+    Arc<SledStore>,
+    Arc<FakeDriver>,
+    Worker,
+    Vec<String>,
+) {
+    let (d, store, driver, w) = setup_on(cfg, state);
     let ids = insert(&store, vec![session(1, "rtr1"), session(2, "rtr1")]);
     drain(&w).await;
     for id in &ids {
@@ -304,8 +317,7 @@ async fn a_session_with_a_queued_job_is_not_flagged() {
 
 #[tokio::test]
 async fn a_platform_without_state_is_polled_for_drift_only() {
-    let (_d, store, driver, w, ids) = configured(fast()).await;
-    driver.no_state.store(true, Ordering::SeqCst);
+    let (_d, store, driver, w, ids) = configured_on(fast(), false).await;
     tokio::time::sleep(Duration::from_millis(2)).await;
     w.poll_router("rtr1", 0).await.unwrap();
     assert_eq!(driver.state_reads.load(Ordering::SeqCst), 0);
@@ -318,34 +330,6 @@ async fn a_platform_without_state_is_polled_for_drift_only() {
     w.poll_router("rtr1", 0).await.unwrap();
     assert_eq!(status(&store, &ids[1]), St::Approved);
     assert_eq!(status(&store, &ids[0]), St::Configured);
-}
-
-#[test]
-fn running_out_of_file_descriptors_is_transient() {
-    for m in [
-        "router r1: remote command exited with status 1: vtysh: Too many open files",
-        "accept: Too many open files in system",
-        "cannot open /etc/bird/x.conf (os error 24)",
-        "socket: EMFILE",
-        "ENFILE: file table overflow",
-    ] {
-        assert!(is_resource_exhaustion(m), "{m}");
-        assert!(matches!(
-            PushError::Permanent(m.into()).classified(),
-            PushError::Transient(_)
-        ));
-    }
-    for m in [
-        "% Unknown command: neighbor",
-        "itemfile missing",
-        "os error 2)",
-    ] {
-        assert!(!is_resource_exhaustion(m), "{m}");
-        assert!(matches!(
-            PushError::Permanent(m.into()).classified(),
-            PushError::Permanent(_)
-        ));
-    }
 }
 
 /// Ticks the worker `n` times, a little apart (retries are due at once

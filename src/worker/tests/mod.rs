@@ -1,12 +1,98 @@
-//! Worker and poller tests on a real sled store with a recording driver.
+//! Worker and poller tests on a real sled store, real rendering (a small
+//! test platform) and a recording driver.
 
 use super::*;
-use crate::model::JobKind;
-use crate::model::{new_id, Asn, RequestRecord, SessionStatus as St};
+use crate::driver::{NeighborState, PushError, PushOutcome, RouterRead, RouterReads};
+use crate::inventory::{Credential, HostKey, Inventory, Location, Policy, Router};
+use crate::model::{
+    new_id, Asn, JobKind, LocationType, RequestRecord, Session, SessionStatus as St,
+};
+use crate::platform::{ObservedNeighbor, Op, Profiles, RenderedPush};
+use crate::render::TemplateEnv;
 use crate::store::{Inserted, SledStore, TransitionOpts};
-use std::sync::atomic::AtomicBool;
+use futures::future::BoxFuture;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 mod drift;
+
+/// The test platforms: ssh-exec with a verify and (`test`) a state read,
+/// or (`test-nostate`) none. The driver here never runs the commands.
+const PROFILE: &str = "transport: ssh-exec
+add:
+  steps:
+    - command: apply
+      stdin: add.tera
+remove:
+  steps:
+    - command: apply
+      stdin: remove.tera
+verify:
+  command: show config
+  parser: frr-running-config
+STATE";
+
+/// What the worker renders with: `rtr1` (at `pdb:ix:1`) on the `test`
+/// platform, or on `test-nostate` with `state: false`; `slow` (at
+/// `pdb:ix:2`) on `test`.
+pub(super) fn renderer(state: bool) -> Renderer {
+    let with_state = PROFILE.replace(
+        "STATE",
+        "state:\n  command: show state\n  parser: frr-neighbors-json\n",
+    );
+    let without = PROFILE.replace("STATE", "");
+    let profiles = Profiles::from_texts([
+        ("test", "drivers/test.yaml", with_state.as_str()),
+        (
+            "test-nostate",
+            "drivers/test-nostate.yaml",
+            without.as_str(),
+        ),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    let each = "{% for n in neighbors %}{{ n.address }} {{ n.peer_as }}\n{% endfor %}";
+    let env = TemplateEnv::from_templates(
+        ["test", "test-nostate"]
+            .into_iter()
+            .flat_map(|p| [format!("{p}/add.tera"), format!("{p}/remove.tera")])
+            .map(|name| (name, each)),
+    )
+    .unwrap();
+    let router = |name: &str, platform: &str| Router {
+        name: name.into(),
+        platform: platform.into(),
+        host: "127.0.0.1".into(),
+        port: 22,
+        user: "peerd".into(),
+        credential: Credential::PasswordEnv("PEERD_TEST".into()),
+        host_key: HostKey::Key("ssh-ed25519 AAAAtest test".into()),
+        import_policy: None,
+        export_policy: None,
+        vars: Default::default(),
+    };
+    let location = |id: &str, router: &str| Location {
+        id: id.into(),
+        kind: LocationType::Public,
+        name: "Test IX".into(),
+        router: router.into(),
+        prefixes: vec!["192.0.2.0/24".parse().unwrap()],
+        our_ips: vec!["192.0.2.1".parse().unwrap()],
+    };
+    let inv = Inventory {
+        asn: 65001,
+        routers: vec![
+            router("rtr1", if state { "test" } else { "test-nostate" }),
+            router("slow", "test"),
+        ],
+        locations: vec![location("pdb:ix:1", "rtr1"), location("pdb:ix:2", "slow")],
+        policy: Policy {
+            allow_private_asns: true,
+            ..Policy::default()
+        },
+    };
+    Renderer::new(Arc::new(env), Arc::new(profiles), Arc::new(inv))
+}
 
 /// A driver that records pushes and answers as told.
 #[derive(Default)]
@@ -19,7 +105,7 @@ struct FakeDriver {
     /// What the router's running config holds besides what was pushed.
     running: Mutex<Vec<IpAddr>>,
     /// The neighbors pushes put on the router (and removals took off).
-    pushed: Mutex<HashMap<IpAddr, crate::driver::ObservedNeighbor>>,
+    pushed: Mutex<HashMap<IpAddr, ObservedNeighbor>>,
     /// Reads of the running config.
     reads: AtomicU64,
     /// Reads of BGP state.
@@ -30,40 +116,35 @@ struct FakeDriver {
     error: Mutex<Option<PushError>>,
     /// The error a failing running-config read gives.
     read_error: Mutex<Option<PushError>>,
-    /// Platform without BGP state.
-    no_state: AtomicBool,
     /// Runs while a running-config read is in progress.
     during_read: Mutex<Option<Box<dyn FnMut() + Send>>>,
 }
 
 impl RouterDriver for FakeDriver {
-    fn push(
-        &self,
-        router: &str,
-        op: Op,
-        sessions: Vec<Session>,
-    ) -> BoxFuture<'static, Result<PushOutcome, PushError>> {
+    fn push(&self, push: RenderedPush) -> BoxFuture<'static, Result<PushOutcome, PushError>> {
+        let router = push.router.clone();
         self.pushes
             .lock()
             .unwrap()
-            .push((router.to_string(), op, sessions.len()));
-        let hang = self.hang_router.lock().unwrap().as_deref() == Some(router);
+            .push((router.clone(), push.op, push.session_ids.len()));
+        let hang = self.hang_router.lock().unwrap().as_deref() == Some(router.as_str());
         let transient = self.fail_transient.load(Ordering::SeqCst);
         let permanent = self.fail_permanent.load(Ordering::SeqCst);
         let error = self.error.lock().unwrap().clone();
         if !(hang || transient || permanent || error.is_some()) {
             let mut on = self.pushed.lock().unwrap();
-            for s in &sessions {
-                match op {
+            for e in &push.expected {
+                match push.op {
                     Op::Add => on.insert(
-                        s.local_ip,
-                        crate::driver::ObservedNeighbor {
-                            peer_as: Some(s.local_asn.0),
-                            has_secret: Some(s.session_secret.is_some()),
-                            ..crate::driver::ObservedNeighbor::new(s.local_ip)
+                        e.address,
+                        ObservedNeighbor {
+                            peer_as: Some(e.peer_as),
+                            // the test sessions carry no secret
+                            has_secret: Some(!push.secrets.is_empty()),
+                            ..ObservedNeighbor::new(e.address)
                         },
                     ),
-                    Op::Remove => on.remove(&s.local_ip),
+                    Op::Remove => on.remove(&e.address),
                 };
             }
         }
@@ -84,54 +165,38 @@ impl RouterDriver for FakeDriver {
         })
     }
 
-    fn reads_state(&self, _router: &str) -> bool {
-        !self.no_state.load(Ordering::SeqCst)
-    }
-
-    fn running_neighbors(
-        &self,
-        _router: &str,
-        _sessions: Vec<Session>,
-    ) -> BoxFuture<'static, Result<Vec<crate::driver::ObservedNeighbor>, PushError>> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        if let Some(f) = self.during_read.lock().unwrap().as_mut() {
-            f();
-        }
-        let mut running: Vec<_> = self
-            .running
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|ip| crate::driver::ObservedNeighbor::new(*ip))
-            .collect();
-        running.extend(self.pushed.lock().unwrap().values().cloned());
-        let fail = self.fail_reads.load(Ordering::SeqCst);
-        let error = self.read_error.lock().unwrap().clone();
-        Box::pin(async move {
-            if let Some(e) = error {
-                return Err(e);
+    fn read(&self, reads: RouterReads) -> BoxFuture<'static, RouterRead> {
+        let running = reads.running.is_some().then(|| {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            if let Some(f) = self.during_read.lock().unwrap().as_mut() {
+                f();
             }
-            if fail {
-                return Err(PushError::Transient("connection refused".into()));
+            let mut running: Vec<_> = self
+                .running
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|ip| ObservedNeighbor::new(*ip))
+                .collect();
+            running.extend(self.pushed.lock().unwrap().values().cloned());
+            let fail = self.fail_reads.load(Ordering::SeqCst);
+            match self.read_error.lock().unwrap().clone() {
+                Some(e) => Err(e),
+                None if fail => Err(PushError::Transient("connection refused".into())),
+                None => Ok(running),
             }
-            Ok(running)
-        })
-    }
-
-    fn bgp_state(
-        &self,
-        _router: &str,
-        _s: Vec<Session>,
-    ) -> BoxFuture<'static, Result<HashMap<IpAddr, NeighborState>, PushError>> {
-        self.state_reads.fetch_add(1, Ordering::SeqCst);
-        let m = self.state.lock().unwrap().clone();
-        Box::pin(async move { Ok(m) })
+        });
+        let state = reads.state.is_some().then(|| {
+            self.state_reads.fetch_add(1, Ordering::SeqCst);
+            Ok(self.state.lock().unwrap().clone())
+        });
+        Box::pin(async move { RouterRead { running, state } })
     }
 }
 
 impl FakeDriver {
     /// Changes (or with `None` removes) a pushed neighbor "by hand".
-    fn edit(&self, ip: &str, f: Option<fn(&mut crate::driver::ObservedNeighbor)>) {
+    fn edit(&self, ip: &str, f: Option<fn(&mut ObservedNeighbor)>) {
         let ip: IpAddr = ip.parse().unwrap();
         let mut on = self.pushed.lock().unwrap();
         match f {
@@ -145,11 +210,16 @@ impl FakeDriver {
 
 fn session(n: u32, router: &str) -> Session {
     let local = format!("192.0.2.{}", 10 + n).parse().unwrap();
+    let location = if router == "slow" {
+        "pdb:ix:2"
+    } else {
+        "pdb:ix:1"
+    };
     Session {
         created_by: "operator:test".into(),
         ..Session::sample(
             router,
-            "pdb:ix:1",
+            location,
             (65002, local),
             (65001, "192.0.2.1".parse().unwrap()),
         )
@@ -185,11 +255,18 @@ fn insert(store: &SledStore, sessions: Vec<Session>) -> Vec<String> {
         .collect()
 }
 
-fn setup(cfg: WorkerSettings) -> (tempfile::TempDir, Arc<SledStore>, Arc<FakeDriver>, Worker) {
+type Setup = (tempfile::TempDir, Arc<SledStore>, Arc<FakeDriver>, Worker);
+
+fn setup(cfg: WorkerSettings) -> Setup {
+    setup_on(cfg, true)
+}
+
+/// With `state: false`, rtr1's platform reads no BGP state.
+fn setup_on(cfg: WorkerSettings, state: bool) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SledStore::open(dir.path()).unwrap());
     let driver = Arc::new(FakeDriver::default());
-    let w = Worker::new(store.clone(), driver.clone(), cfg);
+    let w = Worker::new(store.clone(), renderer(state), driver.clone(), cfg);
     (dir, store, driver, w)
 }
 
@@ -355,7 +432,7 @@ async fn a_crash_mid_push_resumes_and_configures_once() {
     drop(w);
     // a new worker starts: leases of the dead process are reclaimed at start
     let driver = Arc::new(FakeDriver::default());
-    let w2 = Worker::new(store.clone(), driver.clone(), fast());
+    let w2 = Worker::new(store.clone(), renderer(true), driver.clone(), fast());
     store.reclaim_expired(u64::MAX).unwrap();
     drain(&w2).await;
     for id in &ids {

@@ -1,7 +1,7 @@
 //! FRR parsers: `show running-config bgpd` (verify) and the JSON of
 //! `show bgp neighbors json` / `show bgp summary json` (state).
 
-use super::{merge_into, parse_addr, ObservedNeighbor};
+use super::common::{merge_into, parse_addr, router_words, ObservedNeighbor};
 use std::collections::{HashMap, HashSet};
 
 /// Neighbors of the default-VRF `router bgp` block with their remote-as
@@ -21,7 +21,7 @@ pub(super) fn running_config(text: &str) -> Result<Vec<ObservedNeighbor>, String
     if !looks_right {
         return Err(format!(
             "not an FRR running-config: {}",
-            super::super::plan::router_words(text, "")
+            router_words(text, "")
         ));
     }
     let from_bgpd = text
@@ -109,10 +109,7 @@ fn parse_json(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, 
     match serde_json::from_str::<serde_json::Value>(text.trim()) {
         Ok(serde_json::Value::Object(m)) => Ok(m),
         Ok(_) => Err("expected a JSON object".into()),
-        Err(e) => Err(format!(
-            "not JSON ({e}): {}",
-            super::super::plan::router_words(text, "")
-        )),
+        Err(e) => Err(format!("not JSON ({e}): {}", router_words(text, ""))),
     }
 }
 

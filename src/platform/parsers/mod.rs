@@ -7,47 +7,17 @@
 //! BIRD 2.0.12, netconfd).
 
 mod bird;
+mod common;
 mod frr;
 mod netconf;
 pub mod xml;
 
-use std::net::IpAddr;
+#[cfg(test)]
+use common::parse_addr;
+pub use common::{router_words, ObservedNeighbor};
 
 /// Largest answer a parser accepts.
 pub const MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
-
-/// One neighbor as the router reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ObservedNeighbor {
-    pub address: IpAddr,
-    /// The configured peer AS, if the answer carries it.
-    pub peer_as: Option<u32>,
-    /// The BGP state in the router's own words (`Established`, `Active`, ...).
-    pub state: Option<String>,
-    /// True when the session is up (from a state parser).
-    pub established: Option<bool>,
-    /// The router's name for the session (BIRD protocol name).
-    pub name: Option<String>,
-    /// Whether the neighbor has a session secret (TCP-MD5 password), when
-    /// the answer shows it (never the secret itself). `None` = not known:
-    /// the answer does not show it, or the profile does not trust it
-    /// (`verify.secret_visible`).
-    pub has_secret: Option<bool>,
-}
-
-impl ObservedNeighbor {
-    /// A neighbor known only by its address.
-    pub fn new(address: IpAddr) -> Self {
-        ObservedNeighbor {
-            address,
-            peer_as: None,
-            state: None,
-            established: None,
-            name: None,
-            has_secret: None,
-        }
-    }
-}
 
 /// What a parser can be used for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,44 +163,10 @@ impl ParserKind {
     }
 }
 
-/// Parses an address as routers print it: strips a `%zone`, a Junos
-/// `+port` suffix, and surrounding whitespace.
-pub(crate) fn parse_addr(s: &str) -> Option<IpAddr> {
-    let s = s.trim();
-    let s = s.split('%').next().unwrap_or(s);
-    if let Ok(ip) = s.parse() {
-        return Some(ip);
-    }
-    let (head, port) = s.rsplit_once('+')?;
-    if port.bytes().all(|b| b.is_ascii_digit()) {
-        head.parse().ok()
-    } else {
-        None
-    }
-}
-
-/// Adds `n`, merging with an earlier entry for the same address (a state
-/// of `Established` wins; a known AS fills an unknown one).
-pub(crate) fn merge_into(out: &mut Vec<ObservedNeighbor>, n: ObservedNeighbor) {
-    match out.iter_mut().find(|o| o.address == n.address) {
-        None => out.push(n),
-        Some(o) => {
-            if o.peer_as.is_none() {
-                o.peer_as = n.peer_as;
-            }
-            if n.established == Some(true) || o.state.is_none() {
-                o.state = n.state.or(o.state.take());
-                o.established = n.established.or(o.established);
-            }
-            if o.name.is_none() {
-                o.name = n.name;
-            }
-            o.has_secret = match (o.has_secret, n.has_secret) {
-                (Some(a), Some(b)) => Some(a || b),
-                (a, b) => a.or(b),
-            };
-        }
-    }
+/// `<data>` around the inner XML of a NETCONF get / get-config answer:
+/// the shape the NETCONF parsers read.
+pub fn wrap_netconf_data(inner: &str) -> String {
+    format!("<data>{inner}</data>")
 }
 
 #[cfg(test)]

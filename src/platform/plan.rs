@@ -1,13 +1,14 @@
 //! The push plan: exactly what a render decided to send to one router for
 //! one batch of sessions, and how to check the router took it.
 //!
-//! [`crate::render`] builds a [`RenderedPush`]; the worker hands it to a
-//! transport. Nothing here does I/O. The plan holds MD5 secrets in clear
+//! Render builds a [`RenderedPush`]; the worker hands it to the driver.
+//! Nothing here does I/O. The plan holds MD5 secrets in clear
 //! (they are part of the config), so its `Debug` output and
 //! [`RenderedPush::redact`] hide them.
 
-use super::parsers::{ObservedNeighbor, ParserKind};
-use super::profile::{CliSettings, Datastore, NetconfSettings, TransportKind};
+use super::parsers::{router_words, ObservedNeighbor, ParserKind};
+use super::profile::{NetconfSettings, TransportKind};
+use crate::transport::netconf::Datastore;
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -92,26 +93,6 @@ impl ExecStep {
     }
 }
 
-/// The last non-empty lines of a command's output, bounded, for status_detail.
-pub fn router_words(stdout: &str, stderr: &str) -> String {
-    let text = if stderr.trim().is_empty() {
-        stdout
-    } else {
-        stderr
-    };
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let tail = lines[lines.len().saturating_sub(3)..].join(" | ");
-    let mut s: String = tail.chars().filter(|c| !c.is_control()).take(400).collect();
-    if s.is_empty() {
-        s.push_str("(no output)");
-    }
-    s
-}
-
 /// What is sent, by transport.
 #[derive(Clone, PartialEq, Eq)]
 pub enum PushPlan {
@@ -120,11 +101,6 @@ pub enum PushPlan {
     Exec {
         steps: Vec<ExecStep>,
         rollback: Vec<ExecStep>,
-    },
-    /// ssh-cli: type `settings.enter`, `lines`, `settings.exit`.
-    Cli {
-        settings: CliSettings,
-        lines: Vec<String>,
     },
     /// netconf: one edit-config with `config` (the whole `<config>` element)
     /// inside the transaction `settings` describe.
@@ -139,8 +115,6 @@ pub enum PushPlan {
 pub enum ReadRequest {
     /// ssh-exec: run this command.
     Exec { command: String, timeout: Duration },
-    /// ssh-cli: type this line.
-    Cli { command: String, timeout: Duration },
     /// netconf `<get-config>` with a subtree filter.
     NetconfGetConfig {
         source: Datastore,
@@ -158,7 +132,6 @@ impl ReadRequest {
     pub fn summary(&self) -> String {
         match self {
             ReadRequest::Exec { command, .. } => format!("exec `{command}`"),
-            ReadRequest::Cli { command, .. } => format!("cli `{command}`"),
             ReadRequest::NetconfGetConfig { source, .. } => {
                 format!("netconf get-config source={}", source.as_str())
             }
@@ -304,11 +277,6 @@ impl fmt::Debug for PushPlan {
                 .debug_struct("Exec")
                 .field("steps", steps)
                 .field("rollback", rollback)
-                .finish(),
-            PushPlan::Cli { settings, lines } => f
-                .debug_struct("Cli")
-                .field("settings", settings)
-                .field("lines", &lines.len())
                 .finish(),
             PushPlan::Netconf { settings, config } => f
                 .debug_struct("Netconf")

@@ -2,7 +2,7 @@
 //! protocol exists with the right neighbor address and AS) and for state
 //! (`BGP state:`).
 
-use super::{merge_into, parse_addr, ObservedNeighbor};
+use super::common::{merge_into, parse_addr, router_words, ObservedNeighbor};
 
 /// One `protocol bgp` block of the output.
 #[derive(Default)]
@@ -22,7 +22,7 @@ pub(super) fn protocols_all(text: &str) -> Result<Vec<ObservedNeighbor>, String>
     if !header_seen {
         return Err(format!(
             "not a `show protocols all` answer: {}",
-            super::super::plan::router_words(text, "")
+            router_words(text, "")
         ));
     }
     let mut blocks = Vec::new();

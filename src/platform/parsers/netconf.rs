@@ -2,8 +2,8 @@
 //! one per model family. Namespaces are ignored: each parser looks for the
 //! family's own element names along the family's own path.
 
+use super::common::{merge_into, parse_addr, ObservedNeighbor};
 use super::xml::{self, Element};
-use super::{merge_into, parse_addr, ObservedNeighbor};
 
 fn finish(mut out: Vec<ObservedNeighbor>) -> Result<Vec<ObservedNeighbor>, String> {
     out.sort_by_key(|n| n.address);

@@ -1,0 +1,405 @@
+//! Rendering a batch: [`render_batch`] turns a batch of sessions for one
+//! router into the exact [`RenderedPush`] its platform profile describes
+//! (one render and one apply per batch), [`verify_request`] and
+//! [`state_request`] render the reads the worker asks the driver to make,
+//! and [`Renderer`] bundles what they need for the worker.
+
+use super::context::{self, NeighborCtx, OnceCommandCtx, SessionCommandCtx, TemplateCtx};
+use super::env::TemplateEnv;
+use super::error::RenderError;
+use crate::inventory::{Inventory, Router};
+use crate::model::Session;
+use crate::platform::{
+    error_chain, ExecStep, ExpectedNeighbor, ForEach, NetconfRead, Op, ParserKind, Profile,
+    Profiles, PushPlan, ReadCommon, ReadPlan, ReadRequest, RenderedPush, StepSpec, Transport,
+};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Most sessions one batch may hold.
+pub const MAX_BATCH: usize = 1000;
+
+/// What rendering needs, loaded once at start: the templates, the platform
+/// profiles and the inventory. The worker renders through it. Cheap to
+/// clone.
+#[derive(Clone, Debug)]
+pub struct Renderer {
+    pub env: Arc<TemplateEnv>,
+    pub profiles: Arc<Profiles>,
+    pub inv: Arc<Inventory>,
+}
+
+impl Renderer {
+    pub fn new(env: Arc<TemplateEnv>, profiles: Arc<Profiles>, inv: Arc<Inventory>) -> Self {
+        Renderer { env, profiles, inv }
+    }
+
+    /// [`render_batch`].
+    pub fn batch(&self, op: Op, sessions: &[Session]) -> Result<RenderedPush, RenderError> {
+        render_batch(&self.env, &self.profiles, op, sessions, &self.inv)
+    }
+
+    /// [`verify_request`].
+    pub fn verify(&self, sessions: &[Session]) -> Result<ReadPlan, RenderError> {
+        verify_request(&self.env, &self.profiles, sessions, &self.inv)
+    }
+
+    /// [`state_request`].
+    pub fn state(&self, router: &str) -> Result<Option<ReadPlan>, RenderError> {
+        state_request(&self.env, &self.profiles, router, &self.inv)
+    }
+
+    /// False when `router`'s platform cannot report BGP state (or the
+    /// router or its profile is unknown).
+    pub fn reads_state(&self, router: &str) -> bool {
+        self.inv
+            .router(router)
+            .and_then(|r| self.profiles.get(&r.platform))
+            .is_some_and(|p| p.reads_state())
+    }
+}
+
+fn ctx_of<T: serde::Serialize>(v: &T) -> Result<tera::Context, RenderError> {
+    tera::Context::from_serialize(v).map_err(|e| RenderError::Command(error_chain(&e)))
+}
+
+/// Renders a batch of sessions for one router: every session must be for
+/// the same router; the router's platform profile decides what is rendered.
+pub fn render_batch(
+    env: &TemplateEnv,
+    profiles: &Profiles,
+    op: Op,
+    sessions: &[Session],
+    inv: &Inventory,
+) -> Result<RenderedPush, RenderError> {
+    if sessions.len() > MAX_BATCH {
+        return Err(RenderError::Batch(format!(
+            "more than {MAX_BATCH} sessions in one batch"
+        )));
+    }
+    let (router, profile, tctx) = batch_ctx(profiles, op, sessions, inv)?;
+    let (plan, verify) = match &profile.transport {
+        Transport::SshExec(x) => {
+            let spec = match op {
+                Op::Add => &x.add,
+                Op::Remove => &x.remove,
+            };
+            let plan = PushPlan::Exec {
+                steps: exec_steps(env, profiles, profile, op, "steps", &spec.steps, &tctx)?,
+                rollback: exec_steps(
+                    env,
+                    profiles,
+                    profile,
+                    op,
+                    "rollback",
+                    &spec.rollback,
+                    &tctx,
+                )?,
+            };
+            let verify = command_plan(profiles, profile, "verify", &x.verify, &tctx)?;
+            (plan, verify)
+        }
+        Transport::Netconf(n) => {
+            let spec = match op {
+                Op::Add => &n.add,
+                Op::Remove => &n.remove,
+            };
+            let text = env.render(&profile.platform, &spec.config, &tctx)?;
+            let plan = PushPlan::Netconf {
+                settings: n.netconf.clone(),
+                config: text.trim().to_string(),
+            };
+            let verify = netconf_plan(env, profile, "verify", &n.verify, &tctx)?;
+            (plan, verify)
+        }
+    };
+    let expected = tctx
+        .neighbors
+        .iter()
+        .zip(sessions)
+        .map(|(n, s)| ExpectedNeighbor {
+            session_id: n.session_id.clone(),
+            address: s.local_ip,
+            peer_as: n.peer_as,
+        })
+        .collect();
+    let secrets = tctx
+        .neighbors
+        .iter()
+        .filter_map(|n| n.md5.clone())
+        .collect();
+    Ok(RenderedPush {
+        router: router.name.clone(),
+        platform: profile.platform.clone(),
+        transport: profile.kind(),
+        op,
+        session_ids: sessions.iter().map(|s| s.session_id.clone()).collect(),
+        plan,
+        verify,
+        expected,
+        secrets,
+    })
+}
+
+/// The verify read of `sessions` (all on one router) as a push of them
+/// would render it, without rendering the push itself: what the worker
+/// reads before a first push and the poller reads for drift.
+pub fn verify_request(
+    env: &TemplateEnv,
+    profiles: &Profiles,
+    sessions: &[Session],
+    inv: &Inventory,
+) -> Result<ReadPlan, RenderError> {
+    let (_, profile, tctx) = batch_ctx(profiles, Op::Add, sessions, inv)?;
+    match &profile.transport {
+        Transport::SshExec(x) => command_plan(profiles, profile, "verify", &x.verify, &tctx),
+        Transport::Netconf(n) => netconf_plan(env, profile, "verify", &n.verify, &tctx),
+    }
+}
+
+/// The render context of a batch: its router, profile and neighbors, each
+/// session checked against the inventory.
+fn batch_ctx<'a>(
+    profiles: &'a Profiles,
+    op: Op,
+    sessions: &[Session],
+    inv: &'a Inventory,
+) -> Result<(&'a Router, &'a Profile, TemplateCtx), RenderError> {
+    let first = sessions
+        .first()
+        .ok_or_else(|| RenderError::Batch("an empty batch renders nothing".into()))?;
+    let router = inv.router(&first.router).ok_or_else(|| {
+        RenderError::Batch(format!(
+            "no router named {:?} in the inventory",
+            first.router
+        ))
+    })?;
+    let profile = profiles.get(&router.platform).ok_or_else(|| {
+        RenderError::Batch(format!(
+            "router {}: no profile for platform {:?} (drivers/{}.yaml)",
+            router.name, router.platform, router.platform
+        ))
+    })?;
+    let mut ids = HashSet::new();
+    let mut addrs = HashSet::new();
+    let mut neighbors = Vec::with_capacity(sessions.len());
+    for s in sessions {
+        if s.router != router.name {
+            return Err(RenderError::Batch(format!(
+                "a batch is for one router: session {} is for {:?}, not {:?}",
+                s.session_id, s.router, router.name
+            )));
+        }
+        if !ids.insert(s.session_id.as_str()) {
+            return Err(RenderError::Batch(format!(
+                "session {} appears twice in the batch",
+                s.session_id
+            )));
+        }
+        if !addrs.insert(s.local_ip) {
+            return Err(RenderError::Batch(format!(
+                "two sessions of the batch are for the same neighbor {}",
+                s.local_ip
+            )));
+        }
+        let loc = inv
+            .location(&s.location.id)
+            .ok_or_else(|| RenderError::Session {
+                session: s.session_id.clone(),
+                problem: format!("unknown location {:?}", s.location.id),
+            })?;
+        neighbors.push(context::neighbor_ctx(s, inv, router, loc)?);
+    }
+    let rctx = context::router_ctx(router, profile)?;
+    Ok((
+        router,
+        profile,
+        context::template_ctx(op, inv.asn, rctx, neighbors),
+    ))
+}
+
+/// The read that fetches BGP state from `router` (None when its platform
+/// cannot report state).
+pub fn state_request(
+    env: &TemplateEnv,
+    profiles: &Profiles,
+    router: &str,
+    inv: &Inventory,
+) -> Result<Option<ReadPlan>, RenderError> {
+    let r = inv.router(router).ok_or_else(|| {
+        RenderError::Batch(format!("no router named {router:?} in the inventory"))
+    })?;
+    let profile = profiles.get(&r.platform).ok_or_else(|| {
+        RenderError::Batch(format!(
+            "router {router}: no profile for platform {:?}",
+            r.platform
+        ))
+    })?;
+    if !profile.reads_state() {
+        return Ok(None);
+    }
+    let rctx = context::router_ctx(r, profile)?;
+    let mut tctx = context::template_ctx(Op::Add, inv.asn, rctx, vec![]);
+    tctx.op = "state";
+    match &profile.transport {
+        Transport::SshExec(x) => x
+            .state
+            .as_ref()
+            .map(|s| command_plan(profiles, profile, "state", s, &tctx))
+            .transpose(),
+        Transport::Netconf(n) => n
+            .state
+            .as_ref()
+            .map(|s| netconf_plan(env, profile, "state", s, &tctx))
+            .transpose(),
+    }
+}
+
+fn once_ctx(t: &TemplateCtx) -> OnceCommandCtx {
+    OnceCommandCtx {
+        vars: context::command_vars(&t.router),
+        router: t.router.name.clone(),
+        session_ids: t.neighbors.iter().map(|n| n.session_id.clone()).collect(),
+        names: t.neighbors.iter().map(|n| n.name.clone()).collect(),
+        files: t.neighbors.iter().map(|n| n.file.clone()).collect(),
+    }
+}
+
+fn one_session_ctx(t: &TemplateCtx, n: &NeighborCtx) -> TemplateCtx {
+    let mut c = context::template_ctx(Op::Add, t.local_as, t.router.clone(), vec![n.clone()]);
+    c.op = t.op;
+    c.neighbor = Some(n.clone());
+    c
+}
+
+fn exec_steps(
+    env: &TemplateEnv,
+    profiles: &Profiles,
+    p: &Profile,
+    op: Op,
+    list: &str,
+    specs: &[StepSpec],
+    t: &TemplateCtx,
+) -> Result<Vec<ExecStep>, RenderError> {
+    let mut out = Vec::new();
+    for (i, s) in specs.iter().enumerate() {
+        let path = format!("{}.{list}[{i}].command", op.as_str());
+        let step = |command: String, stdin: Option<String>, n: Option<&NeighborCtx>| ExecStep {
+            command,
+            stdin,
+            session_id: n.map(|n| n.session_id.clone()),
+            file: n.map(|n| n.file.clone()),
+            expect_exit: s.expect_exit.clone(),
+            expect_output: s.expect_output.clone(),
+            fail_output: s.fail_output.clone(),
+            timeout: Duration::from_secs(s.timeout_secs),
+        };
+        match s.for_each {
+            ForEach::Once => {
+                let command = profiles
+                    .render_command(&p.platform, &path, &ctx_of(&once_ctx(t))?)
+                    .map_err(RenderError::Command)?;
+                let stdin = match &s.stdin {
+                    Some(f) => Some(env.render(&p.platform, f, t)?),
+                    None => None,
+                };
+                out.push(step(command, stdin, None));
+            }
+            ForEach::Session => {
+                for n in &t.neighbors {
+                    let cctx = SessionCommandCtx {
+                        vars: context::command_vars(&t.router),
+                        router: t.router.name.clone(),
+                        session_id: n.session_id.clone(),
+                        name: n.name.clone(),
+                        file: n.file.clone(),
+                    };
+                    let command = profiles
+                        .render_command(&p.platform, &path, &ctx_of(&cctx)?)
+                        .map_err(RenderError::Command)?;
+                    let stdin = match &s.stdin {
+                        Some(f) => Some(env.render(&p.platform, f, &one_session_ctx(t, n))?),
+                        None => None,
+                    };
+                    out.push(step(command, stdin, Some(n)));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An ssh-exec read: its command rendered from safe tokens.
+fn command_plan(
+    profiles: &Profiles,
+    p: &Profile,
+    which: &str,
+    spec: &crate::platform::CommandRead,
+    t: &TemplateCtx,
+) -> Result<ReadPlan, RenderError> {
+    let command = profiles
+        .render_command(
+            &p.platform,
+            &format!("{which}.command"),
+            &ctx_of(&once_ctx(t))?,
+        )
+        .map_err(RenderError::Command)?;
+    let timeout = Duration::from_secs(spec.timeout_secs);
+    read_plan(
+        p,
+        which,
+        ReadRequest::Exec { command, timeout },
+        spec.common(),
+    )
+}
+
+/// A NETCONF read: its filter or RPC body rendered from the templates.
+fn netconf_plan(
+    env: &TemplateEnv,
+    p: &Profile,
+    which: &str,
+    spec: &NetconfRead,
+    t: &TemplateCtx,
+) -> Result<ReadPlan, RenderError> {
+    let timeout = Duration::from_secs(spec.timeout_secs);
+    let request = if let Some(g) = &spec.get_config {
+        ReadRequest::NetconfGetConfig {
+            source: g.source,
+            filter: env.render(&p.platform, &g.filter, t)?.trim().to_string(),
+            timeout,
+        }
+    } else if let Some(g) = &spec.get {
+        ReadRequest::NetconfGet {
+            filter: env.render(&p.platform, &g.filter, t)?.trim().to_string(),
+            timeout,
+        }
+    } else if let Some(r) = &spec.rpc {
+        ReadRequest::NetconfRpc {
+            body: env.render(&p.platform, r, t)?.trim().to_string(),
+            timeout,
+        }
+    } else {
+        return Err(RenderError::Batch(format!("{}: {which}: missing", p.file)));
+    };
+    read_plan(p, which, request, spec.common())
+}
+
+fn read_plan(
+    p: &Profile,
+    which: &str,
+    request: ReadRequest,
+    spec: ReadCommon<'_>,
+) -> Result<ReadPlan, RenderError> {
+    let parser = ParserKind::from_name(spec.parser).ok_or_else(|| {
+        RenderError::Batch(format!(
+            "{}: {which}.parser: unknown parser {:?}",
+            p.file, spec.parser
+        ))
+    })?;
+    Ok(ReadPlan {
+        request,
+        parser,
+        secret_visible: spec.secret_visible,
+    })
+}
