@@ -17,4 +17,5 @@ pub mod render;
 pub mod store;
 pub mod transport;
 pub mod validate;
+pub mod wire;
 pub mod worker;

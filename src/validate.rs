@@ -32,12 +32,12 @@ mod fields;
 pub mod registry;
 pub mod text;
 
-use crate::api::wire::{push_field_error, CreateBody, ErrorBody, FieldError, SessionIn};
 use crate::inventory::Inventory;
 use crate::model::{
     Asn, Caller, LocationRef, LocationType, RequestId, Secret, Session, SessionId, SessionStatus,
     UnixMillis,
 };
+use crate::wire::{push_field_error, CreateBody, ErrorBody, FieldError, SessionIn};
 use fields::{addresses, asn, flag, ip, location, opt_text, pick, role, secret, Errors};
 use std::net::IpAddr;
 

@@ -3,136 +3,24 @@
 //! session's audit trail, and the job queue. Each change is recorded with
 //! the operator's name.
 
-use super::common::{blocking, durable, next_token, page_size, rfc3339};
+use super::common::{blocking, durable, next_token, page_size};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Operator};
 use super::lifecycle;
 use super::state::AppState;
-use super::wire::SessionOut;
-use crate::model::{is_id, Job, JobKind, Session, SessionStatus};
+use crate::model::{is_id, Session, SessionStatus};
 use crate::store::{SessionFilter, TransitionOpts};
+use crate::wire::{
+    rfc3339, AdminSessionOut, AuditEventOut, AuditOut, ForceRemovedOut, JobOut, JobsOut,
+    ListAdminOut, RejectIn,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// Longest rejection reason.
 pub const REASON_MAX: usize = 500;
-
-/// A session as operators see it: the API view plus where it lives and
-/// who asked. Never the secret.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AdminSessionOut {
-    #[serde(flatten)]
-    pub session: SessionOut,
-    pub router: String,
-    pub created_by: String,
-    pub created_at: String,
-    pub updated_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub configured_at: Option<String>,
-    /// The prefix limit derived from PeeringDB at intake (the router gets
-    /// the inventory's default when there is none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_prefix: Option<u32>,
-}
-
-impl From<&Session> for AdminSessionOut {
-    fn from(s: &Session) -> Self {
-        AdminSessionOut {
-            session: SessionOut::from(s),
-            router: s.router.clone(),
-            created_by: s.created_by.clone(),
-            created_at: rfc3339(s.created_ms),
-            updated_at: rfc3339(s.updated_ms),
-            configured_at: s.configured_ms.map(rfc3339),
-            max_prefix: s.max_prefix,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ListAdminOut {
-    pub sessions: Vec<AdminSessionOut>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_token: Option<String>,
-}
-
-/// One audit record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEventOut {
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub from: Option<SessionStatus>,
-    pub to: Option<SessionStatus>,
-    pub detail: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditOut {
-    pub session_id: String,
-    pub events: Vec<AuditEventOut>,
-}
-
-/// One queued job.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobOut {
-    pub job_id: u64,
-    pub kind: String,
-    pub session_id: String,
-    pub router: String,
-    pub attempts: u32,
-    pub not_before: String,
-    pub lease_owner: Option<String>,
-    pub lease_until: Option<String>,
-    pub last_error: Option<String>,
-    pub created_at: String,
-}
-
-impl From<&Job> for JobOut {
-    fn from(j: &Job) -> Self {
-        JobOut {
-            job_id: j.job_id,
-            kind: match j.kind {
-                JobKind::Provision => "Provision",
-                JobKind::Deprovision => "Deprovision",
-                JobKind::Expire => "Expire",
-            }
-            .into(),
-            session_id: j.session_id.clone(),
-            router: j.router.clone(),
-            attempts: j.attempts,
-            not_before: rfc3339(j.not_before_ms),
-            lease_owner: j.lease.as_ref().map(|l| l.owner.clone()),
-            lease_until: j.lease.as_ref().map(|l| rfc3339(l.until_ms)),
-            last_error: j.last_error.clone(),
-            created_at: rfc3339(j.created_ms),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobsOut {
-    pub jobs: Vec<JobOut>,
-}
-
-/// Answer of the force-remove route: the session as it was, and a warning
-/// when its config may remain on the router.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ForceRemovedOut {
-    pub removed: bool,
-    pub session: AdminSessionOut,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warning: Option<String>,
-}
-
-/// Body of the reject route.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RejectIn {
-    pub reason: String,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,7 +7,7 @@ use crate::validate::{Rejection, RejectionStatus};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-pub use super::wire::{ErrorBody, FieldError};
+pub use crate::wire::{ErrorBody, FieldError};
 
 /// An error answer: status plus field errors.
 #[derive(Clone, Debug)]

@@ -13,12 +13,12 @@
 use super::common::{blocking, durable};
 use super::error::ApiError;
 use super::state::AppState;
-use super::wire::{push_field_error, CreateBody, FieldError};
 use crate::model::{new_id, now_ms, Caller, RequestRecord, Session, SessionStatus};
 use crate::policy::{decide, pdb, Decision};
 use crate::store::Inserted;
 use crate::validate::registry::{check_registration, Registry};
 use crate::validate::{validate_items, validate_request, Dialect, RejectionStatus, SessionMeta};
+use crate::wire::{push_field_error, CreateBody, FieldError};
 use axum::http::StatusCode;
 
 /// What became of a request.

@@ -18,20 +18,13 @@ use super::error::ApiError;
 use super::extract::{bearer, ApiQuery};
 use super::state::AppState;
 use crate::auth::{is_peerd_token, ClientKind, Login, LoginError, TokenError};
+use crate::wire::RevokedOut;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::sync::Arc;
-
-/// Answer of the revoke route.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RevokedOut {
-    /// The token's id (first 12 hex digits of its hash).
-    pub id: String,
-    pub revoked: bool,
-}
 
 /// The callback's query. Unknown parameters are ignored: authorization
 /// servers add their own (`iss`, `session_state`, ...).

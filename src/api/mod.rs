@@ -1,5 +1,5 @@
 //! The HTTP API: draft routes, v0 routes, admin routes, errors and auth.
-//! [`wire`] holds the JSON shapes that go over the wire; [`server`] builds
+//! The JSON shapes are [`crate::wire`]; [`server`] builds
 //! the router under the configurable base path and serves it through the
 //! accept loop in [`listen`] (connection cap, descriptor reserve) and
 //! [`conn`] (one connection: timeouts, eviction, clean closes).
@@ -19,4 +19,3 @@ pub mod server;
 pub mod sessions;
 pub mod state;
 pub mod v0;
-pub mod wire;

@@ -6,7 +6,6 @@
 //! `--reveal-secrets` is given.
 
 use super::{CliError, CliResult};
-use crate::api::wire::CreateBody;
 use crate::config::Settings;
 use crate::driver::{Op, Profiles};
 use crate::inventory::Inventory;
@@ -14,6 +13,7 @@ use crate::model::{is_id, new_id, now_ms, Caller, Session, SessionStatus};
 use crate::render::{render_for_cli, TemplateEnv};
 use crate::store::{SledStore, Store};
 use crate::validate::{validate_items, validate_request, Dialect, SessionMeta};
+use crate::wire::CreateBody;
 use std::path::{Path, PathBuf};
 
 /// What to render.

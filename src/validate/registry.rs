@@ -19,8 +19,8 @@
 //! `peer_ip` for a request written the other way round).
 
 use super::{Rejection, ValidSession};
-use crate::api::wire::{push_field_error, FieldError};
 use crate::peeringdb::{ix_id, Snapshot};
+use crate::wire::{push_field_error, FieldError};
 
 /// The PeeringDB data and how strictly to use it.
 #[derive(Clone, Copy, Debug)]

@@ -1,7 +1,7 @@
 //! Unit tests of session and request validation.
 
 use super::*;
-use crate::api::wire::{CreateBody, SessionIn};
+use crate::wire::{CreateBody, SessionIn};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 

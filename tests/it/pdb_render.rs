@@ -7,7 +7,6 @@
 //! limits are 22 (IPv4) and 11 (IPv6).
 
 use crate::pdb_standin::dump_path;
-use peerd::api::wire::CreateBody;
 use peerd::driver::{Op, Profiles};
 use peerd::inventory::Inventory;
 use peerd::model::{Caller, Session, SessionStatus};
@@ -16,6 +15,7 @@ use peerd::policy::pdb::max_prefix;
 use peerd::render::{self, TemplateEnv};
 use peerd::validate::registry::{check_registration, Registry};
 use peerd::validate::{validate_items, Dialect, SessionMeta};
+use peerd::wire::CreateBody;
 use std::collections::BTreeSet;
 use std::path::Path;
 
