@@ -5,6 +5,7 @@
 //! store to the API. [`model`] depends on nothing.
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;

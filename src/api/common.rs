@@ -1,9 +1,9 @@
-//! Helpers the handlers share: store calls off the async threads, the
-//! durability barrier, visibility of sessions, page sizes and cursors.
+//! Helpers the handlers share: store reads off the async threads, page
+//! sizes, cursors and the owner filter of listings.
 
 use super::error::ApiError;
 use super::state::AppState;
-use crate::model::{Caller, Session};
+use crate::model::Caller;
 use crate::store::{self, Store};
 
 /// Runs a store call on the blocking pool (sled may touch the disk).
@@ -17,34 +17,6 @@ where
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::from)
-}
-
-/// Waits until every change made so far is on disk. Called after each
-/// state change and before the answer: peerd never says yes to something
-/// a crash could lose.
-pub async fn durable(st: &AppState) -> Result<(), ApiError> {
-    st.store.durable().await.map_err(ApiError::internal)?;
-    // whatever was just stored may be work for the worker
-    st.wake.notify_one();
-    Ok(())
-}
-
-/// The session if it exists and `caller` may see it (its requester ASN is
-/// one the caller acts for, or the caller is an operator). Anything else is
-/// 404, so nobody can learn that another network's session exists.
-pub async fn visible_session(
-    st: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> Result<Session, ApiError> {
-    if !crate::model::is_id(id) {
-        return Err(ApiError::not_found("session"));
-    }
-    let id = id.to_string();
-    match blocking(st, move |s| s.get_session(&id)).await? {
-        Some(s) if caller.may_act_for(s.local_asn.0) => Ok(s),
-        _ => Err(ApiError::not_found("session")),
-    }
 }
 
 /// `max_results`: 1..=100 (default and ceiling: `limits.max_page`).

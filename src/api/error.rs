@@ -3,7 +3,8 @@
 //! `{"errors":[{"name":"<field path or 'request'>","errors":["message"]}]}`
 //! with the status design.md assigns (401 also carries `WWW-Authenticate`).
 
-use crate::validate::{Rejection, RejectionStatus};
+use crate::app::{AppError, Refusal};
+use crate::validate::Rejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -121,11 +122,7 @@ impl ApiError {
     /// A validation refusal: 403 when the caller may not act for the ASN,
     /// else 400.
     pub fn rejection(r: Rejection) -> Self {
-        let status = match r.status {
-            RejectionStatus::Forbidden => StatusCode::FORBIDDEN,
-            RejectionStatus::Invalid => StatusCode::BAD_REQUEST,
-        };
-        Self::with_items(status, r.errors)
+        AppError::from(r).into()
     }
 
     pub fn body(&self) -> ErrorBody {
@@ -147,21 +144,29 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The status of each refusal of a use case: the one place where a
+/// domain "no" becomes an HTTP status.
+pub fn status_of(r: Refusal) -> StatusCode {
+    match r {
+        Refusal::Invalid => StatusCode::BAD_REQUEST,
+        Refusal::Forbidden => StatusCode::FORBIDDEN,
+        Refusal::NotFound => StatusCode::NOT_FOUND,
+        Refusal::Conflict => StatusCode::CONFLICT,
+        Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError::with_items(status_of(e.refusal), e.errors)
+    }
+}
+
+/// Through [`AppError`], so a store's refusal reads the same everywhere.
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        use crate::store::StoreError;
-        match e {
-            StoreError::NotFound(_) => ApiError::not_found("session"),
-            StoreError::BadTransition { from, to } => ApiError::conflict(
-                "status",
-                format!("a session in status {from} cannot move to {to}"),
-            ),
-            StoreError::Conflict(m) => ApiError::conflict("request", m),
-            StoreError::BadCursor => {
-                ApiError::invalid("next_token", "not a token this server issued")
-            }
-            other => ApiError::internal(other),
-        }
+        AppError::from(e).into()
     }
 }
 
