@@ -92,14 +92,6 @@ impl Rejection {
         }
     }
 
-    /// 403 or 400.
-    pub fn http_status(&self) -> u16 {
-        match self.status {
-            RejectionStatus::Forbidden => 403,
-            RejectionStatus::Invalid => 400,
-        }
-    }
-
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             errors: self.errors.clone(),

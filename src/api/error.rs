@@ -4,6 +4,7 @@
 //! with the status design.md assigns (401 also carries `WWW-Authenticate`).
 
 use crate::app::{AppError, Refusal};
+use crate::auth::{LoginError, TokenError};
 use crate::validate::Rejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -163,6 +164,35 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// A failed step of the peer login. Store trouble is a 503 without its
+/// detail; a login that is not configured is our fault (500).
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> Self {
+        let status = match &e {
+            LoginError::NotConfigured(_) => return ApiError::internal(e),
+            LoginError::Store(_) | LoginError::Token(TokenError::Store(_)) => {
+                tracing::error!(error = %e, "peer login: store failed");
+                return ApiError::unavailable("the token store is unavailable; try again later");
+            }
+            LoginError::BadRequest(_) | LoginError::BadState | LoginError::CodeRejected(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            LoginError::Denied(_) | LoginError::NoNetworks => StatusCode::FORBIDDEN,
+            LoginError::Busy | LoginError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            LoginError::Upstream(_) | LoginError::Token(TokenError::Invalid(_)) => {
+                StatusCode::BAD_GATEWAY
+            }
+            LoginError::Token(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let name = match e {
+            LoginError::BadState => "state",
+            LoginError::CodeRejected(_) => "code",
+            _ => "request",
+        };
+        ApiError::new(status, name, e.to_string())
+    }
+}
+
 /// Through [`AppError`], so a store's refusal reads the same everywhere.
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
@@ -197,6 +227,57 @@ mod tests {
             v,
             serde_json::json!({"errors":[{"name":"sessions[2].peer_ip","errors":["not ours"]}]})
         );
+    }
+
+    #[test]
+    fn refusals_have_their_statuses() {
+        let cases = [
+            (Refusal::Invalid, 400),
+            (Refusal::Forbidden, 403),
+            (Refusal::NotFound, 404),
+            (Refusal::Conflict, 409),
+            (Refusal::Unavailable, 503),
+            (Refusal::Internal, 500),
+        ];
+        for (r, code) in cases {
+            let e = ApiError::from(AppError::new(r, "request", "no"));
+            assert_eq!(e.status.as_u16(), code, "{r:?}");
+            assert_eq!(e.errors, vec![FieldError::new("request", "no")]);
+        }
+        let e = ApiError::from(crate::store::StoreError::BadCursor);
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert_eq!(e.errors[0].name, "next_token");
+    }
+
+    #[test]
+    fn login_errors_keep_their_status() {
+        use crate::store::StoreError;
+        let status = |e: LoginError| ApiError::from(e).status.as_u16();
+        assert_eq!(status(LoginError::BadState), 400);
+        assert_eq!(status(LoginError::BadRequest("x".into())), 400);
+        assert_eq!(status(LoginError::CodeRejected("x".into())), 400);
+        assert_eq!(status(LoginError::Denied("x".into())), 403);
+        assert_eq!(status(LoginError::NoNetworks), 403);
+        assert_eq!(status(LoginError::Busy), 503);
+        assert_eq!(status(LoginError::Unavailable("x".into())), 503);
+        assert_eq!(status(LoginError::Upstream("x".into())), 502);
+        assert_eq!(status(LoginError::NotConfigured("x".into())), 500);
+        assert_eq!(
+            status(LoginError::Token(TokenError::Invalid("x".into()))),
+            502
+        );
+        let e = ApiError::from(LoginError::BadState);
+        assert_eq!(e.errors[0].name, "state");
+        let e = ApiError::from(LoginError::Token(TokenError::Store(StoreError::Backend(
+            "disk on fire".into(),
+        ))));
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!e.errors[0].errors[0].contains("disk"), "no internals");
+        let e = ApiError::from(LoginError::Store(StoreError::Backend(
+            "disk on fire".into(),
+        )));
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!e.errors[0].errors[0].contains("disk"), "no internals");
     }
 
     #[test]
