@@ -13,6 +13,7 @@ mod lab;
 mod lab_driver;
 mod lab_netconf;
 mod lab_ssh;
+mod layers;
 mod login;
 mod oauth_standin;
 mod pdb_login;
