@@ -21,6 +21,7 @@ mod pdb_render;
 mod pdb_standin;
 mod pdb_use;
 mod peeringdb;
+mod platforms;
 mod render;
 mod render_cli;
 mod ssh_auth;
