@@ -1,5 +1,5 @@
 //! The use cases: what peerd does when a peer or an operator asks, with no
-//! HTTP in it. A peer's request is taken in ([`intake`]: validate ->
+//! HTTP in it. A peer's request is taken in ([`intake()`]: validate ->
 //! PeeringDB -> policy -> store -> on disk), a peer deletes a session
 //! ([`delete`]); an operator approves, rejects, retries now or force-removes
 //! one ([`approve`], [`reject`], [`retry`], [`force_remove`]). The
