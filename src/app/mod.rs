@@ -70,3 +70,6 @@ impl Ctx {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
