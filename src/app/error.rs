@@ -1,6 +1,6 @@
 //! How a use case says no: a [`Refusal`] kind and field errors, no HTTP
-//! types. The HTTP layer maps each kind to its status in one place
-//! (`api/error.rs`); the CLI prints the errors.
+//! types. The layer above gives each kind its meaning there (the HTTP
+//! layer a status, in one place); the CLI prints the errors.
 
 use crate::store::StoreError;
 use crate::validate::{Rejection, RejectionStatus};

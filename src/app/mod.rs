@@ -8,7 +8,7 @@
 //! Each use case gets what it needs through a [`Ctx`] (store, inventory,
 //! settings, the PeeringDB snapshot in use, the worker's wake-up) and
 //! answers a domain outcome, or an [`AppError`]: a [`Refusal`] kind with
-//! field errors. The HTTP handlers (`api/`) call these and map the refusal
+//! field errors. The HTTP handlers above call these and map the refusal
 //! to a status in their one error -> HTTP place; the CLI calls them where
 //! it works offline ([`intake::preview`] for `peerd render`).
 //!

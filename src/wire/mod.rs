@@ -1,10 +1,10 @@
 //! The JSON shapes of the Peering API, in and out: plain serde, no HTTP
-//! types. The HTTP layer ([`crate::api`]) sends and reads them, validation
-//! reads the request shapes, and `peerd admin` / `peerd token` read the
-//! answers back.
+//! types, and nothing here knows who uses them (the HTTP layer sends and
+//! reads them, validation reads the request shapes, `peerd admin` and
+//! `peerd token` read the answers back).
 //!
 //! Input ([`SessionIn`], [`CreateBody`]) is parsed *leniently*: every session
-//! field is kept as a raw JSON value so that [`crate::validate`] can report
+//! field is kept as a raw JSON value so that validation can report
 //! a type mismatch as a per-field error (`sessions[2].peer_ip`) instead of
 //! failing the whole body. Unknown fields are refused, per item.
 //!
