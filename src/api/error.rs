@@ -5,7 +5,6 @@
 
 use crate::app::{AppError, Refusal};
 use crate::auth::{LoginError, TokenError};
-use crate::validate::Rejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -118,12 +117,6 @@ impl ApiError {
             "request",
             "internal error; see the server log",
         )
-    }
-
-    /// A validation refusal: 403 when the caller may not act for the ASN,
-    /// else 400.
-    pub fn rejection(r: Rejection) -> Self {
-        AppError::from(r).into()
     }
 
     pub fn body(&self) -> ErrorBody {
