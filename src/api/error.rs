@@ -2,6 +2,10 @@
 //! [`ApiError`], which renders the stable body
 //! `{"errors":[{"name":"<field path or 'request'>","errors":["message"]}]}`
 //! with the status design.md assigns (401 also carries `WWW-Authenticate`).
+//!
+//! This is the one place where a "no" becomes an HTTP status: a use case's
+//! refusal ([`AppError`], by its kind: [`status_of`]), a store error (by
+//! way of [`AppError`]) and a failed login step ([`LoginError`]).
 
 use crate::app::{AppError, Refusal};
 use crate::auth::{LoginError, TokenError};
