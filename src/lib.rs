@@ -1,10 +1,49 @@
 //! peerd: the receiving side of the Peering API (draft-ietf-grow-peering-api).
 //!
-//! Data flows one way: [`api`] -> [`policy`] -> [`store`] (job) -> worker ->
-//! render -> driver -> transport -> router; status flows back through the
-//! store to the API. [`model`] depends on nothing.
+//! # The map
+//!
+//! The code is in layers, top to bottom. A module uses only its own layer
+//! and the layers below it, never one above; sibling files of a folder do
+//! not use each other in a cycle. `tests/it/layers.rs` writes this order
+//! down once and fails on any import upward.
+//!
+//! | layer | what it is |
+//! |---|---|
+//! | `main.rs` | the command line: parses it (clap) and calls `cli` |
+//! | `cli` | the work behind each subcommand |
+//! | `api` | HTTP (axum): routes, extractors, the accept loop, the one error -> HTTP mapping |
+//! | `app` | the use cases (intake, approve, reject, delete, retry, force remove): domain outcomes, no HTTP |
+//! | `auth` | bearer-token verifiers, the PeeringDB login, operator keys, peerd tokens |
+//! | `policy` | the decision on a valid request: approve, wait for an operator, or refuse |
+//! | `validate` | checks on the typed request: ASNs, addresses, location, text |
+//! | `peeringdb` | PeeringDB data: sync, dump, the snapshot in use |
+//! | `worker` | claims jobs, coalesces them per router, renders, drives the driver port; the BGP poller, expiry |
+//! | `render` | Tera over `templates/`, typed contexts; uses `platform` for the profile |
+//! | `driver` | the worker's port and its executors (ssh-exec, NETCONF); never renders |
+//! | `platform` | profiles from `drivers/*.yaml`, push and read plans, state parsers: pure data |
+//! | `transport` | SSH (russh exec) and NETCONF (RFC 6241/6242) |
+//! | `store` | the `Store` trait (the contract) and sled, with its job queue |
+//! | `wire` | the serde shapes of the API, in and out |
+//! | `config`, `inventory`, `metrics`, `model` | leaves: settings, our routers and locations, counters, the domain types |
+//!
+//! # One session's trip
+//!
+//! 1. A peer sends `POST /sessions`. `api` authenticates it (`auth`), reads
+//!    the body into `wire` shapes and calls `app::intake`.
+//! 2. `app::intake` validates each item (`validate`), checks it against
+//!    PeeringDB (`peeringdb`), decides (`policy`), stores the request with a
+//!    provisioning job in one transaction (`store`) and waits until it is
+//!    on disk. Only then does `api` answer.
+//! 3. The `worker` claims the job, coalesces the router's ready jobs and
+//!    renders them (`render`, with the router's profile from `platform`).
+//! 4. The `driver` runs the rendered push with its executor (ssh-exec or
+//!    NETCONF) over `transport` to the router, and reads it back to verify.
+//! 5. The status goes back through the `store`: `Configured` when the router
+//!    confirmed, then `Established` or `Down` from the poller's reads.
+//!    `GET /sessions/{id}` reads it there, through `api`.
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -19,4 +58,5 @@ pub mod render;
 pub mod store;
 pub mod transport;
 pub mod validate;
+pub mod wire;
 pub mod worker;

@@ -32,12 +32,12 @@ mod fields;
 pub mod registry;
 pub mod text;
 
-use crate::api::wire::{push_field_error, CreateBody, ErrorBody, FieldError, SessionIn};
 use crate::inventory::Inventory;
 use crate::model::{
     Asn, Caller, LocationRef, LocationType, RequestId, Secret, Session, SessionId, SessionStatus,
     UnixMillis,
 };
+use crate::wire::{push_field_error, CreateBody, ErrorBody, FieldError, SessionIn};
 use fields::{addresses, asn, flag, ip, location, opt_text, pick, role, secret, Errors};
 use std::net::IpAddr;
 
@@ -89,14 +89,6 @@ impl Rejection {
         Rejection {
             status: RejectionStatus::Forbidden,
             errors: vec![FieldError::new(name, msg)],
-        }
-    }
-
-    /// 403 or 400.
-    pub fn http_status(&self) -> u16 {
-        match self.status {
-            RejectionStatus::Forbidden => 403,
-            RejectionStatus::Invalid => 400,
         }
     }
 

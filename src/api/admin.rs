@@ -1,138 +1,23 @@
 //! Admin routes (operator keys only; anyone else gets 403): every session
-//! by status, approve, reject with a reason, retry now, force remove, a
-//! session's audit trail, and the job queue. Each change is recorded with
-//! the operator's name.
+//! by status, approve, reject with a reason, retry now, force remove (the
+//! operator use cases of [`crate::app`]), a session's audit trail, and the
+//! job queue.
 
-use super::common::{blocking, durable, next_token, page_size, rfc3339};
+use super::common::{blocking, next_token, page_size};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Operator};
-use super::lifecycle;
 use super::state::AppState;
-use super::wire::SessionOut;
-use crate::model::{is_id, Job, JobKind, Session, SessionStatus};
-use crate::store::{SessionFilter, TransitionOpts};
+use crate::app;
+use crate::model::{is_id, SessionStatus};
+use crate::store::SessionFilter;
+use crate::wire::{
+    rfc3339, AdminSessionOut, AuditEventOut, AuditOut, ForceRemovedOut, JobOut, JobsOut,
+    ListAdminOut, RejectIn,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
-
-/// Longest rejection reason.
-pub const REASON_MAX: usize = 500;
-
-/// A session as operators see it: the API view plus where it lives and
-/// who asked. Never the secret.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AdminSessionOut {
-    #[serde(flatten)]
-    pub session: SessionOut,
-    pub router: String,
-    pub created_by: String,
-    pub created_at: String,
-    pub updated_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub configured_at: Option<String>,
-    /// The prefix limit derived from PeeringDB at intake (the router gets
-    /// the inventory's default when there is none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_prefix: Option<u32>,
-}
-
-impl From<&Session> for AdminSessionOut {
-    fn from(s: &Session) -> Self {
-        AdminSessionOut {
-            session: SessionOut::from(s),
-            router: s.router.clone(),
-            created_by: s.created_by.clone(),
-            created_at: rfc3339(s.created_ms),
-            updated_at: rfc3339(s.updated_ms),
-            configured_at: s.configured_ms.map(rfc3339),
-            max_prefix: s.max_prefix,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ListAdminOut {
-    pub sessions: Vec<AdminSessionOut>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_token: Option<String>,
-}
-
-/// One audit record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEventOut {
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub from: Option<SessionStatus>,
-    pub to: Option<SessionStatus>,
-    pub detail: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditOut {
-    pub session_id: String,
-    pub events: Vec<AuditEventOut>,
-}
-
-/// One queued job.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobOut {
-    pub job_id: u64,
-    pub kind: String,
-    pub session_id: String,
-    pub router: String,
-    pub attempts: u32,
-    pub not_before: String,
-    pub lease_owner: Option<String>,
-    pub lease_until: Option<String>,
-    pub last_error: Option<String>,
-    pub created_at: String,
-}
-
-impl From<&Job> for JobOut {
-    fn from(j: &Job) -> Self {
-        JobOut {
-            job_id: j.job_id,
-            kind: match j.kind {
-                JobKind::Provision => "Provision",
-                JobKind::Deprovision => "Deprovision",
-                JobKind::Expire => "Expire",
-            }
-            .into(),
-            session_id: j.session_id.clone(),
-            router: j.router.clone(),
-            attempts: j.attempts,
-            not_before: rfc3339(j.not_before_ms),
-            lease_owner: j.lease.as_ref().map(|l| l.owner.clone()),
-            lease_until: j.lease.as_ref().map(|l| rfc3339(l.until_ms)),
-            last_error: j.last_error.clone(),
-            created_at: rfc3339(j.created_ms),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobsOut {
-    pub jobs: Vec<JobOut>,
-}
-
-/// Answer of the force-remove route: the session as it was, and a warning
-/// when its config may remain on the router.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ForceRemovedOut {
-    pub removed: bool,
-    pub session: AdminSessionOut,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warning: Option<String>,
-}
-
-/// Body of the reject route.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RejectIn {
-    pub reason: String,
-}
+use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -180,49 +65,14 @@ pub async fn list(
     }))
 }
 
-async fn session(st: &AppState, id: &str) -> Result<Session, ApiError> {
-    if !is_id(id) {
-        return Err(ApiError::not_found("session"));
-    }
-    let id = id.to_string();
-    blocking(st, move |s| s.get_session(&id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("session"))
-}
-
 /// `GET /admin/sessions/{id}`.
 pub async fn get_one(
     State(st): State<AppState>,
     Operator(_op): Operator,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<AdminSessionOut>, ApiError> {
-    Ok(Json(AdminSessionOut::from(&session(&st, &id).await?)))
-}
-
-/// Moves a session to `to` if it is in one of `from`; 409 otherwise.
-async fn decide(
-    st: &AppState,
-    id: &str,
-    to: SessionStatus,
-    from: &[SessionStatus],
-    opts: TransitionOpts,
-) -> Result<Session, ApiError> {
-    let cur = session(st, id).await?;
-    if !from.contains(&cur.status) {
-        let want: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
-        return Err(ApiError::conflict(
-            "status",
-            format!(
-                "the session is {}; only {} sessions can become {to}",
-                cur.status,
-                want.join(" or ")
-            ),
-        ));
-    }
-    let sid = cur.session_id.clone();
-    let s = blocking(st, move |s| s.transition(&sid, to, opts)).await?;
-    durable(st).await?;
-    Ok(s)
+    let s = app::session(&st.app(), &id).await?;
+    Ok(Json(AdminSessionOut::from(&s)))
 }
 
 /// `POST /admin/sessions/{id}/approve`: Pending or Failed -> Approved
@@ -232,15 +82,7 @@ pub async fn approve(
     Operator(op): Operator,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<AdminSessionOut>, ApiError> {
-    let from = [SessionStatus::Pending, SessionStatus::Failed];
-    let opts = TransitionOpts {
-        detail: Some(None),
-        actor: op.principal.clone(),
-        action: Some("approve".into()),
-        expect: from.to_vec(),
-    };
-    let s = decide(&st, &id, SessionStatus::Approved, &from, opts).await?;
-    tracing::info!(session_id = %s.session_id, by = %op.principal, "session approved");
+    let s = app::approve(&st.app(), &op, &id).await?;
     Ok(Json(AdminSessionOut::from(&s)))
 }
 
@@ -252,61 +94,32 @@ pub async fn reject(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RejectIn>,
 ) -> Result<Json<AdminSessionOut>, ApiError> {
-    let reason = body.reason.trim().to_string();
-    if reason.is_empty() {
-        return Err(ApiError::invalid("reason", "required"));
-    }
-    crate::validate::text::check_text(&reason, REASON_MAX)
-        .map_err(|m| ApiError::invalid("reason", m))?;
-    let from = [SessionStatus::Pending, SessionStatus::Failed];
-    let opts = TransitionOpts {
-        detail: Some(Some(reason)),
-        actor: op.principal.clone(),
-        action: Some("reject".into()),
-        expect: from.to_vec(),
-    };
-    let s = decide(&st, &id, SessionStatus::Rejected, &from, opts).await?;
-    tracing::info!(session_id = %s.session_id, by = %op.principal, "session rejected");
+    let s = app::reject(&st.app(), &op, &id, &body.reason).await?;
     Ok(Json(AdminSessionOut::from(&s)))
 }
 
 /// `POST /admin/sessions/{id}/retry`: a Failed session, or one backing off
 /// after failed attempts, goes back to the queue now with its attempts
-/// reset ([`lifecycle::retry_now`]); 409 when nothing waits.
+/// reset ([`app::retry`]); 409 when nothing waits.
 pub async fn retry(
     State(st): State<AppState>,
     Operator(op): Operator,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<AdminSessionOut>, ApiError> {
-    let cur = session(&st, &id).await?;
-    let actor = op.principal.clone();
-    let s = blocking(&st, move |s| {
-        lifecycle::retry_now(s, &cur.session_id, &actor)
-    })
-    .await?;
-    durable(&st).await?;
-    tracing::info!(session_id = %s.session_id, by = %op.principal, status = %s.status, "retry now");
+    let s = app::retry(&st.app(), &op, &id).await?;
     Ok(Json(AdminSessionOut::from(&s)))
 }
 
 /// `POST /admin/sessions/{id}/force-remove`: a Deleting or Failed session
 /// leaves the store without its router being contacted
-/// ([`lifecycle::force_remove`]); the answer warns when config may remain
+/// ([`app::force_remove`]); the answer warns when config may remain
 /// there. 409 for other statuses.
 pub async fn force_remove(
     State(st): State<AppState>,
     Operator(op): Operator,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ForceRemovedOut>, ApiError> {
-    let cur = session(&st, &id).await?;
-    let actor = op.principal.clone();
-    let done = blocking(&st, move |s| {
-        lifecycle::force_remove(s, &cur.session_id, &actor)
-    })
-    .await?;
-    durable(&st).await?;
-    tracing::warn!(session_id = %done.session.session_id, by = %op.principal,
-        router = %done.session.router, "session force-removed without its router");
+    let done = app::force_remove(&st.app(), &op, &id).await?;
     Ok(Json(ForceRemovedOut {
         removed: true,
         session: AdminSessionOut::from(&done.session),

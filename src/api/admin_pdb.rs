@@ -8,28 +8,14 @@
 //! - `POST /admin/peeringdb/sync`: sync now (the daemon holds the store,
 //!   so this is how a running peerd is refreshed on demand).
 
-use super::common::rfc3339;
 use super::error::ApiError;
 use super::extract::{ApiPath, Operator};
 use super::state::AppState;
 use crate::auth::{TokenError, TokenInfo};
+use crate::wire::{rfc3339, PeeringDbOut, TokenOut, TokensOut};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
-
-/// One peerd token as operators see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenOut {
-    pub id: String,
-    /// `pdb:<PeeringDB user id>`.
-    pub principal: String,
-    pub asns: Vec<u32>,
-    pub created_at: String,
-    pub expires_at: String,
-    pub revoked: bool,
-    pub expired: bool,
-}
 
 impl From<&TokenInfo> for TokenOut {
     fn from(t: &TokenInfo) -> Self {
@@ -43,29 +29,6 @@ impl From<&TokenInfo> for TokenOut {
             expired: t.expired,
         }
     }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokensOut {
-    pub tokens: Vec<TokenOut>,
-}
-
-/// The PeeringDB data in use and the state of its sync.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PeeringDbOut {
-    /// True when a snapshot is in use (locations, address checks,
-    /// max-prefix and `policy_general` use it).
-    pub in_use: bool,
-    pub taken_at: Option<String>,
-    pub source: Option<String>,
-    pub exchanges: usize,
-    pub networks: usize,
-    /// Seconds between scheduled syncs (0 = none).
-    pub sync_interval_secs: u64,
-    pub last_attempt: Option<String>,
-    pub last_success: Option<String>,
-    /// The error of the last sync, cleared by a success.
-    pub last_error: Option<String>,
 }
 
 fn token_error(e: TokenError) -> ApiError {

@@ -1,9 +1,9 @@
-//! Helpers the handlers share: store calls off the async threads, the
-//! durability barrier, visibility of sessions, page sizes and cursors.
+//! Helpers the handlers share: store reads off the async threads, page
+//! sizes, cursors and the owner filter of listings.
 
 use super::error::ApiError;
 use super::state::AppState;
-use crate::model::{Caller, Session, UnixMillis};
+use crate::model::Caller;
 use crate::store::{self, Store};
 
 /// Runs a store call on the blocking pool (sled may touch the disk).
@@ -17,34 +17,6 @@ where
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::from)
-}
-
-/// Waits until every change made so far is on disk. Called after each
-/// state change and before the answer: peerd never says yes to something
-/// a crash could lose.
-pub async fn durable(st: &AppState) -> Result<(), ApiError> {
-    st.store.durable().await.map_err(ApiError::internal)?;
-    // whatever was just stored may be work for the worker
-    st.wake.notify_one();
-    Ok(())
-}
-
-/// The session if it exists and `caller` may see it (its requester ASN is
-/// one the caller acts for, or the caller is an operator). Anything else is
-/// 404, so nobody can learn that another network's session exists.
-pub async fn visible_session(
-    st: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> Result<Session, ApiError> {
-    if !crate::model::is_id(id) {
-        return Err(ApiError::not_found("session"));
-    }
-    let id = id.to_string();
-    match blocking(st, move |s| s.get_session(&id)).await? {
-        Some(s) if caller.may_act_for(s.local_asn.0) => Ok(s),
-        _ => Err(ApiError::not_found("session")),
-    }
 }
 
 /// `max_results`: 1..=100 (default and ceiling: `limits.max_page`).
@@ -104,39 +76,10 @@ pub fn owner_asn(caller: &Caller, asn: Option<u32>) -> Result<Option<u32>, ApiEr
     }
 }
 
-/// RFC 3339 UTC timestamp (`2024-06-01T12:00:00.123Z`) of epoch milliseconds.
-pub fn rfc3339(ms: UnixMillis) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    // Howard Hinnant's civil_from_days.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if mo <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.{:03}Z",
-        ms % 1000
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
-
-    #[test]
-    fn timestamps() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
-        assert_eq!(rfc3339(1_718_000_000_123), "2024-06-10T06:13:20.123Z");
-    }
 
     #[test]
     fn owners() {

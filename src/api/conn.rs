@@ -178,7 +178,7 @@ const LINGER_MAX_BYTES: usize = 256 * 1024;
 
 /// The accepted TCP stream: tells its [`Track`] when bytes arrive, and on
 /// shutdown sends FIN then reads (and drops) what the client still sends,
-/// for at most [`LINGER`], so an answer written before the close is not
+/// for at most `LINGER`, so an answer written before the close is not
 /// destroyed by a reset (RFC 9112 §9.6).
 pub struct Socket {
     inner: TcpStream,

@@ -2,12 +2,17 @@
 //! [`ApiError`], which renders the stable body
 //! `{"errors":[{"name":"<field path or 'request'>","errors":["message"]}]}`
 //! with the status design.md assigns (401 also carries `WWW-Authenticate`).
+//!
+//! This is the one place where a "no" becomes an HTTP status: a use case's
+//! refusal ([`AppError`], by its kind: [`status_of`]), a store error (by
+//! way of [`AppError`]) and a failed login step ([`LoginError`]).
 
-use crate::validate::{Rejection, RejectionStatus};
+use crate::app::{AppError, Refusal};
+use crate::auth::{LoginError, TokenError};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-pub use super::wire::{ErrorBody, FieldError};
+pub use crate::wire::{ErrorBody, FieldError};
 
 /// An error answer: status plus field errors.
 #[derive(Clone, Debug)]
@@ -118,16 +123,6 @@ impl ApiError {
         )
     }
 
-    /// A validation refusal: 403 when the caller may not act for the ASN,
-    /// else 400.
-    pub fn rejection(r: Rejection) -> Self {
-        let status = match r.status {
-            RejectionStatus::Forbidden => StatusCode::FORBIDDEN,
-            RejectionStatus::Invalid => StatusCode::BAD_REQUEST,
-        };
-        Self::with_items(status, r.errors)
-    }
-
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             errors: self.errors.clone(),
@@ -147,21 +142,58 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The status of each refusal of a use case: the one place where a
+/// domain "no" becomes an HTTP status.
+pub fn status_of(r: Refusal) -> StatusCode {
+    match r {
+        Refusal::Invalid => StatusCode::BAD_REQUEST,
+        Refusal::Forbidden => StatusCode::FORBIDDEN,
+        Refusal::NotFound => StatusCode::NOT_FOUND,
+        Refusal::Conflict => StatusCode::CONFLICT,
+        Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError::with_items(status_of(e.refusal), e.errors)
+    }
+}
+
+/// A failed step of the peer login. Store trouble is a 503 without its
+/// detail; a login that is not configured is our fault (500).
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> Self {
+        let status = match &e {
+            LoginError::NotConfigured(_) => return ApiError::internal(e),
+            LoginError::Store(_) | LoginError::Token(TokenError::Store(_)) => {
+                tracing::error!(error = %e, "peer login: store failed");
+                return ApiError::unavailable("the token store is unavailable; try again later");
+            }
+            LoginError::BadRequest(_) | LoginError::BadState | LoginError::CodeRejected(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            LoginError::Denied(_) | LoginError::NoNetworks => StatusCode::FORBIDDEN,
+            LoginError::Busy | LoginError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            LoginError::Upstream(_) | LoginError::Token(TokenError::Invalid(_)) => {
+                StatusCode::BAD_GATEWAY
+            }
+            LoginError::Token(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let name = match e {
+            LoginError::BadState => "state",
+            LoginError::CodeRejected(_) => "code",
+            _ => "request",
+        };
+        ApiError::new(status, name, e.to_string())
+    }
+}
+
+/// Through [`AppError`], so a store's refusal reads the same everywhere.
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        use crate::store::StoreError;
-        match e {
-            StoreError::NotFound(_) => ApiError::not_found("session"),
-            StoreError::BadTransition { from, to } => ApiError::conflict(
-                "status",
-                format!("a session in status {from} cannot move to {to}"),
-            ),
-            StoreError::Conflict(m) => ApiError::conflict("request", m),
-            StoreError::BadCursor => {
-                ApiError::invalid("next_token", "not a token this server issued")
-            }
-            other => ApiError::internal(other),
-        }
+        AppError::from(e).into()
     }
 }
 
@@ -181,24 +213,4 @@ impl IntoResponse for ApiError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn body_shape_is_stable() {
-        let e = ApiError::invalid("sessions[2].peer_ip", "not ours");
-        let v = serde_json::to_value(e.body()).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"errors":[{"name":"sessions[2].peer_ip","errors":["not ours"]}]})
-        );
-    }
-
-    #[test]
-    fn unauthorized_carries_challenge() {
-        let r = ApiError::unauthorized("missing bearer token").into_response();
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        let h = r.headers().get(header::WWW_AUTHENTICATE).unwrap();
-        assert!(h.to_str().unwrap().starts_with("Bearer"));
-    }
-}
+mod tests;

@@ -17,21 +17,14 @@
 use super::error::ApiError;
 use super::extract::{bearer, ApiQuery};
 use super::state::AppState;
-use crate::auth::{is_peerd_token, ClientKind, Login, LoginError, TokenError};
+use crate::auth::{is_peerd_token, ClientKind, Login, TokenError};
+use crate::wire::RevokedOut;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::sync::Arc;
-
-/// Answer of the revoke route.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RevokedOut {
-    /// The token's id (first 12 hex digits of its hash).
-    pub id: String,
-    pub revoked: bool,
-}
 
 /// The callback's query. Unknown parameters are ignored: authorization
 /// servers add their own (`iss`, `session_state`, ...).
@@ -59,24 +52,6 @@ fn enabled(st: &AppState) -> Result<Arc<Login>, ApiError> {
     })
 }
 
-/// The API answer for a failed login step.
-pub fn login_error(e: LoginError) -> ApiError {
-    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let name = match e {
-        LoginError::BadState => "state",
-        LoginError::CodeRejected(_) => "code",
-        _ => "request",
-    };
-    match e {
-        LoginError::NotConfigured(_) => ApiError::internal(e),
-        LoginError::Store(_) | LoginError::Token(TokenError::Store(_)) => {
-            tracing::error!(error = %e, "peer login: store failed");
-            ApiError::unavailable("the token store is unavailable; try again later")
-        }
-        e => ApiError::new(status, name, e.to_string()),
-    }
-}
-
 fn wants_html(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)
@@ -97,7 +72,7 @@ pub async fn start(State(st): State<AppState>, headers: HeaderMap) -> Result<Res
     let out = tokio::task::spawn_blocking(move || login.start(kind))
         .await
         .map_err(ApiError::internal)?
-        .map_err(login_error)?;
+        .map_err(ApiError::from)?;
     Ok(no_store(match kind {
         ClientKind::Api => Json(out).into_response(),
         ClientKind::Browser => {
@@ -118,7 +93,7 @@ pub async fn callback(
         let e = tokio::task::spawn_blocking(move || login.deny(&state, &error))
             .await
             .map_err(ApiError::internal)?;
-        return Err(login_error(e));
+        return Err(e.into());
     }
     let code = q
         .code
@@ -126,7 +101,10 @@ pub async fn callback(
     let state = q
         .state
         .ok_or_else(|| ApiError::invalid("state", "required"))?;
-    let done = login.callback(&code, &state).await.map_err(login_error)?;
+    let done = login
+        .callback(&code, &state)
+        .await
+        .map_err(ApiError::from)?;
     Ok(no_store(Json(done.token.response()).into_response()))
 }
 
@@ -171,19 +149,5 @@ mod tests {
             HeaderValue::from_static("Text/HTML,application/xhtml+xml;q=0.9"),
         );
         assert!(wants_html(&h));
-    }
-
-    #[test]
-    fn login_errors_keep_their_status() {
-        let e = login_error(LoginError::BadState);
-        assert_eq!(e.status, StatusCode::BAD_REQUEST);
-        assert_eq!(e.errors[0].name, "state");
-        let e = login_error(LoginError::Unavailable("x".into()));
-        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
-        let e = login_error(LoginError::Store(crate::store::StoreError::Backend(
-            "disk on fire".into(),
-        )));
-        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
-        assert!(!e.errors[0].errors[0].contains("disk"), "no internals");
     }
 }

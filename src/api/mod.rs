@@ -1,8 +1,12 @@
-//! The HTTP API: draft routes, v0 routes, admin routes, errors and auth.
-//! [`wire`] holds the JSON shapes that go over the wire; [`server`] builds
-//! the router under the configurable base path and serves it through the
-//! accept loop in [`listen`] (connection cap, descriptor reserve) and
-//! [`conn`] (one connection: timeouts, eviction, clean closes).
+//! The HTTP API (axum): draft routes, v0 routes, admin routes, the peer
+//! login routes. Handlers authenticate the caller ([`extract`]), read the
+//! request into the shapes of [`crate::wire`], call a use case of
+//! [`crate::app`] (or read the store for a listing), and answer; every
+//! failure becomes an [`error::ApiError`], and [`error`] is the one place
+//! where a refusal becomes an HTTP status. [`server`] builds the router
+//! under the configurable base path and serves it through the accept loop
+//! in [`listen`] (connection cap, descriptor reserve) and [`conn`] (one
+//! connection: timeouts, eviction, clean closes).
 
 pub mod admin;
 pub mod admin_pdb;
@@ -10,8 +14,6 @@ pub mod common;
 pub mod conn;
 pub mod error;
 pub mod extract;
-pub mod intake;
-pub mod lifecycle;
 pub mod listen;
 pub mod locations;
 pub mod login;
@@ -19,4 +21,3 @@ pub mod server;
 pub mod sessions;
 pub mod state;
 pub mod v0;
-pub mod wire;

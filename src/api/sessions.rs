@@ -2,16 +2,15 @@
 //! A caller only ever sees sessions whose requester ASN it may act for;
 //! anything else is 404, never 403.
 
-use super::common::{blocking, durable, next_token, owner_asn, page_size, visible_session};
+use super::common::{blocking, next_token, owner_asn, page_size};
 use super::error::ApiError;
 use super::extract::{ApiPath, ApiQuery, Auth, JsonBody};
-use super::intake::intake;
-use super::lifecycle::{self, Deletion};
 use super::state::AppState;
-use super::wire::{CreateBody, CreateOut, ListSessionsOut, SessionOut};
-use crate::model::{is_id, Caller};
+use crate::app;
+use crate::model::is_id;
 use crate::store::SessionFilter;
 use crate::validate::Dialect;
+use crate::wire::{CreateBody, CreateOut, ListSessionsOut, SessionOut};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -27,9 +26,9 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let body = CreateBody::from_slice(&bytes)
         .map_err(|b| ApiError::with_items(StatusCode::BAD_REQUEST, b.errors))?;
-    let out = intake(&st, &caller, body, Dialect::Draft).await?;
-    if out.accepted.is_empty() {
-        return Err(ApiError::with_items(out.refusal, out.errors));
+    let out = app::intake(&st.app(), &caller, body, Dialect::Draft).await?;
+    if let Some(refused) = out.refused() {
+        return Err(refused.into());
     }
     Ok(Json(CreateOut {
         request_id: out.request_id,
@@ -83,7 +82,7 @@ pub async fn get_one(
     Auth(caller): Auth,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SessionOut>, ApiError> {
-    let s = visible_session(&st, &caller, &id).await?;
+    let s = app::visible_session(&st.app(), &caller, &id).await?;
     Ok(Json(SessionOut::from(&s)))
 }
 
@@ -97,22 +96,6 @@ pub async fn delete(
     Auth(caller): Auth,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    delete_session(&st, &caller, &id).await?;
+    app::delete(&st.app(), &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Shared by the draft route (and usable by admin tooling): the caller must
-/// see the session; then [`lifecycle::delete`].
-pub async fn delete_session(st: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    let s = visible_session(st, caller, id).await?;
-    let sid = s.session_id.clone();
-    let actor = caller.principal.clone();
-    let done = blocking(st, move |store| lifecycle::delete(store, &sid, &actor)).await?;
-    durable(st).await?;
-    let what = match done {
-        Deletion::Removed(_) => "removed",
-        Deletion::Deleting(_) => "deleting",
-    };
-    tracing::info!(session_id = %s.session_id, by = %caller.principal, from = %s.status, what, "session deletion");
-    Ok(())
 }

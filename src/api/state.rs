@@ -67,6 +67,18 @@ impl AppState {
         self
     }
 
+    /// What the use cases work with, for this request (the PeeringDB
+    /// snapshot is the one in use now).
+    pub fn app(&self) -> crate::app::Ctx {
+        crate::app::Ctx {
+            store: self.store.clone(),
+            inventory: self.inventory.clone(),
+            settings: self.settings.clone(),
+            snapshot: self.snapshot(),
+            wake: self.wake.clone(),
+        }
+    }
+
     /// The PeeringDB snapshot in use, if there is one. Without one, the
     /// API behaves as if there were no PeeringDB data: locations come from
     /// the inventory alone and nothing is checked against PeeringDB.

@@ -6,13 +6,13 @@
 use super::common::{blocking, page_size};
 use super::error::ApiError;
 use super::extract::{ApiQuery, Auth, JsonBody};
-use super::intake::intake;
 use super::locations::filter;
 use super::state::AppState;
-use super::wire::{CreateBody, V0ListLocationsOut, V0SessionsOut};
+use crate::app;
 use crate::model::{is_id, new_id, Session};
 use crate::store::SessionFilter;
 use crate::validate::Dialect;
+use crate::wire::{CreateBody, V0ListLocationsOut, V0SessionsOut};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -46,9 +46,9 @@ pub async fn add_sessions(
 ) -> Result<Response, ApiError> {
     let body = CreateBody::from_slice(&bytes)
         .map_err(|b| ApiError::with_items(StatusCode::BAD_REQUEST, b.errors))?;
-    let out = intake(&st, &caller, body, Dialect::V0).await?;
-    if out.accepted.is_empty() {
-        return Err(ApiError::with_items(out.refusal, out.errors));
+    let out = app::intake(&st.app(), &caller, body, Dialect::V0).await?;
+    if let Some(refused) = out.refused() {
+        return Err(refused.into());
     }
     let mut answer = V0SessionsOut::new(&out.accepted, out.request_id);
     if !out.errors.is_empty() {

@@ -72,7 +72,7 @@ pub struct LoginDone {
     pub client_kind: ClientKind,
 }
 
-/// Why a login failed. [`LoginError::http_status`] is the API's answer.
+/// Why a login failed (the HTTP layer gives each its status).
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
     /// Login settings are missing or invalid.
@@ -106,21 +106,6 @@ pub enum LoginError {
     Token(#[from] TokenError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
-}
-
-impl LoginError {
-    /// The HTTP status the API answers with.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            LoginError::NotConfigured(_) => 500,
-            LoginError::BadRequest(_) | LoginError::BadState | LoginError::CodeRejected(_) => 400,
-            LoginError::Denied(_) | LoginError::NoNetworks => 403,
-            LoginError::Busy | LoginError::Unavailable(_) => 503,
-            LoginError::Upstream(_) => 502,
-            LoginError::Token(TokenError::Invalid(_)) => 502,
-            LoginError::Token(_) | LoginError::Store(_) => 503,
-        }
-    }
 }
 
 /// A pending login, kept under its state.
@@ -434,17 +419,6 @@ impl<'c> AsyncHttpClient<'c> for Upstream {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statuses() {
-        assert_eq!(LoginError::BadState.http_status(), 400);
-        assert_eq!(LoginError::Unavailable("x".into()).http_status(), 503);
-        assert_eq!(LoginError::NoNetworks.http_status(), 403);
-        assert_eq!(
-            LoginError::Token(TokenError::Store(StoreError::Backend("x".into()))).http_status(),
-            503
-        );
-    }
 
     #[test]
     fn params_are_bounded() {

@@ -22,14 +22,15 @@
 //! own bearer token ([`tokens`]): 256 random bits, stored only as a SHA-256
 //! hash, with an expiry, revocable.
 //!
-//! This module is a library; the HTTP layer mounts it ([`crate::api::login`],
-//! [`crate::api::admin_pdb`]; `peerd token list|revoke` for operators):
+//! This module is a library with no HTTP in it; the HTTP layer above
+//! mounts it (and `peerd token list|revoke` reaches it through the admin
+//! routes). Its steps:
 //!
-//! | route | does |
+//! | step | does |
 //! |---|---|
-//! | `GET /v0/auth`, `GET /auth/login` | [`Login::start`]: JSON `{authorize_url, state, expires_in}` for API clients; `302` to `authorize_url` when the request has `Accept: text/html` |
-//! | `GET /auth/callback?code=..&state=..` | [`Login::callback`]: JSON [`TokenResponse`] `{token, token_type: "Bearer", expires_in, asns}`; with `?error=..&state=..` use [`Login::deny`]. Errors answer [`LoginError::http_status`] (503 when PeeringDB is unreachable). |
-//! | `POST /auth/revoke` | with a peerd bearer token: [`Tokens::revoke`] of that token; operators may name one by id ([`Tokens::revoke_by_id`]) |
+//! | start a login | [`Login::start`]: the authorize URL, state and expiry, for API clients and browsers alike |
+//! | finish it | [`Login::callback`]: a [`TokenResponse`] `{token, token_type: "Bearer", expires_in, asns}`; a refusal at PeeringDB goes to [`Login::deny`]. A [`LoginError`] says why a step failed ([`LoginError::Unavailable`] when PeeringDB is unreachable). |
+//! | revoke | [`Tokens::revoke`] of a presented token; operators may name one by id ([`Tokens::revoke_by_id`]) |
 //!
 //! Bearer verification: [`is_peerd_token`] tells peerd tokens (checked with
 //! [`Tokens::verify`]; [`TokenError::Store`] answers 503, never allow;

@@ -4,9 +4,7 @@
 //! output is a table, or the server's JSON with `--json`.
 
 use super::{CliError, CliResult};
-use crate::api::admin::{
-    AdminSessionOut, AuditOut, ForceRemovedOut, JobsOut, ListAdminOut, RejectIn,
-};
+use crate::wire::{AdminSessionOut, AuditOut, ForceRemovedOut, JobsOut, ListAdminOut, RejectIn};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 

@@ -6,14 +6,14 @@
 //! `--reveal-secrets` is given.
 
 use super::{CliError, CliResult};
-use crate::api::wire::CreateBody;
+use crate::app::intake::preview;
 use crate::config::Settings;
 use crate::inventory::Inventory;
-use crate::model::{is_id, new_id, now_ms, Caller, Session, SessionStatus};
+use crate::model::{is_id, Session};
 use crate::platform::{Op, Profiles};
 use crate::render::{render_for_cli, TemplateEnv};
 use crate::store::{SledStore, Store};
-use crate::validate::{validate_items, validate_request, Dialect, SessionMeta};
+use crate::wire::CreateBody;
 use std::path::{Path, PathBuf};
 
 /// What to render.
@@ -45,44 +45,14 @@ pub struct RenderArgs {
     pub data_dir: Option<PathBuf>,
 }
 
-/// Sessions from a request file, validated as an operator's request.
+/// Sessions from a request file, validated as an operator's request
+/// ([`preview`]).
 pub fn sessions_from_file(path: &Path, inv: &Inventory) -> CliResult<Vec<Session>> {
     let bytes =
         std::fs::read(path).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
     let body = CreateBody::from_slice(&bytes)
         .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
-    validate_request(inv, &body)
-        .map_err(|r| CliError::new(format!("{}: {}", path.display(), r.body())))?;
-    let caller = Caller {
-        principal: "operator:render".into(),
-        asns: Default::default(),
-        is_operator: true,
-    };
-    let request_id = new_id();
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for r in validate_items(inv, &caller, &body, Dialect::Draft) {
-        match r {
-            Ok(v) => out.push(v.to_session(SessionMeta {
-                session_id: new_id(),
-                request_id: request_id.clone(),
-                status: SessionStatus::Approved,
-                status_detail: None,
-                seq: out.len() as u64,
-                now_ms: now_ms(),
-                created_by: caller.principal.clone(),
-            })),
-            Err(r) => errors.push(r.body().to_string()),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(CliError::new(format!(
-            "{}: {}",
-            path.display(),
-            errors.join("; ")
-        )));
-    }
-    Ok(out)
+    preview(inv, &body).map_err(|e| CliError::new(format!("{}: {e}", path.display())))
 }
 
 /// `peerd render`.

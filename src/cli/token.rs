@@ -5,7 +5,7 @@
 
 use super::admin::{print_json, print_table, typed, Client};
 use super::CliResult;
-use crate::api::admin_pdb::{TokenOut, TokensOut};
+use crate::wire::{TokenOut, TokensOut};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct TokenArgs {

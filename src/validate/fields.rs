@@ -3,9 +3,9 @@
 //! path, and returns the typed value when it is good.
 
 use super::{text, LOCATION_ID_MAX, TYPE_MAX};
-use crate::api::wire::{push_field_error, unknown_keys, FieldError, SessionIn, LOCATION_FIELDS};
 use crate::inventory::{self, Inventory};
 use crate::model::{Asn, LocationType, Secret};
+use crate::wire::{push_field_error, unknown_keys, FieldError, SessionIn, LOCATION_FIELDS};
 use serde_json::Value;
 use std::net::IpAddr;
 

@@ -6,7 +6,7 @@
 
 use super::tests::renderer;
 use super::*;
-use crate::api::lifecycle::{self, Deletion};
+use crate::app::lifecycle::{self, Deletion};
 use crate::driver::{PushError, PushOutcome, RouterRead, RouterReads};
 use crate::model::{new_id, Asn, RequestRecord, Session, SessionStatus as St};
 use crate::platform::{Op, RenderedPush};

@@ -4,9 +4,9 @@
 //! `Established`, the BIRD peers agree, and `DELETE` leaves nothing behind.
 //! Also: coalescing, SIGKILL in the middle of pushes, and faults.
 
-use crate::lab::{Lab, LAB_LOCK};
-use crate::lab_driver::{lab_routers, peer_protocols, protocol_line};
-use crate::support::{fake_pdb, profile, Options, Peerd};
+use crate::lab::{lab_routers, Lab, LAB_LOCK};
+use crate::lab_driver::{peer_protocols, protocol_line};
+use crate::support::{fake_pdb, profile, InventoryBuilder, Options, Peerd};
 use peerd::inventory::{Credential, HostKey, Router};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -17,36 +17,14 @@ use std::time::{Duration, Instant};
 pub const TOK_P1: &str = "tok-peer1";
 pub const TOK_P2: &str = "tok-peer2";
 
-/// Inventory YAML for the lab: `pdb:ix:1` on rtr (FRR), `pdb:ix:2` on rtr2
-/// (BIRD), plus `extra` routers, each with its own location on an IPv6
-/// documentation subnet `2001:db8:N::/64`.
+/// Inventory YAML for the lab ([`InventoryBuilder::lab`]), plus `extra`
+/// routers, each with its own location on an IPv6 documentation subnet
+/// `2001:db8:N::/64` ([`InventoryBuilder::fault_router`]).
 pub fn lab_inventory_yaml(lab: &Lab, extra: &[Router]) -> String {
-    let (rtr, rtr2) = lab_routers(lab);
-    let mut routers = vec![rtr, rtr2];
-    routers.extend(extra.iter().cloned());
-    let mut locations = vec![
-        json!({"id": "pdb:ix:1", "type": "public", "name": "Lab-IX-FRR", "router": "rtr",
-               "prefixes": [lab.get("LAN_V4"), lab.get("LAN_V6")],
-               "our_ips": [lab.get("RTR_V4"), lab.get("RTR_V6")]}),
-        json!({"id": "pdb:ix:2", "type": "public", "name": "Lab-IX-BIRD", "router": "rtr2",
-               "prefixes": [lab.get("LAN_V4"), lab.get("LAN_V6")],
-               "our_ips": [lab.get("RTR2_V4"), lab.get("RTR2_V6")]}),
-    ];
-    for (i, r) in extra.iter().enumerate() {
-        let n = 11 + i;
-        locations.push(json!({"id": format!("pdb:ix:{n}"), "type": "public",
-            "name": format!("Fault-IX-{n}"), "router": r.name,
-            "prefixes": [format!("2001:db8:{n}::/64")], "our_ips": [format!("2001:db8:{n}::1")]}));
-    }
-    let inv = json!({
-        "asn": lab.get("RTR_ASN").parse::<u32>().unwrap(),
-        "routers": routers,
-        "locations": locations,
-        "policy": {"approval": "auto", "allow_private_asns": true, "max_sessions_per_request": 100,
-                   "time_window_secs": 3600},
-    });
-    // JSON is YAML
-    serde_json::to_string_pretty(&inv).unwrap()
+    extra
+        .iter()
+        .fold(InventoryBuilder::lab(lab), |b, r| b.fault_router(r.clone()))
+        .yaml()
 }
 
 /// Starts peerd on the lab with the worker on and fast timers.
@@ -68,22 +46,13 @@ pub const EXTRA_V6_OURS: &str = "2001:db8:11::1";
 /// The lab inventory with `router` as the only extra router, serving
 /// [`EXTRA_LOC`] over IPv4 ([`EXTRA_V4_LAN`]) and IPv6.
 pub fn inventory_with_extra_v4(lab: &Lab, router: Router) -> String {
-    let mut inv: Value = serde_json::from_str(&lab_inventory_yaml(lab, &[router])).unwrap();
-    let loc = inv["locations"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|l| l["id"] == EXTRA_LOC)
-        .unwrap();
-    loc["prefixes"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!(EXTRA_V4_LAN));
-    loc["our_ips"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!(EXTRA_V4_OURS));
-    serde_json::to_string_pretty(&inv).unwrap()
+    InventoryBuilder::lab(lab)
+        .fault_router(router)
+        .edit_location(EXTRA_LOC, |l| {
+            l.prefixes.push(EXTRA_V4_LAN.parse().unwrap());
+            l.our_ips.push(EXTRA_V4_OURS.parse().unwrap());
+        })
+        .yaml()
 }
 
 /// Starts peerd with `inventory_yaml`, the worker on and fast timers, and a

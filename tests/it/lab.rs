@@ -62,6 +62,25 @@ impl Lab {
     }
 }
 
+/// Our lab routers as inventory entries, with their policies and paths.
+pub fn lab_routers(lab: &Lab) -> (Router, Router) {
+    let mut rtr = lab.router("rtr", "frr", "RTR_PORT");
+    rtr.import_policy = Some(lab.get("RTR_POLICY_IN").into());
+    rtr.export_policy = Some(lab.get("RTR_POLICY_OUT").into());
+    let mut rtr2 = lab.router("rtr2", "bird2", "RTR2_PORT");
+    rtr2.import_policy = Some(lab.get("RTR2_POLICY_IN").into());
+    rtr2.export_policy = Some(lab.get("RTR2_POLICY_OUT").into());
+    rtr2.vars
+        .insert("include_dir".into(), lab.get("RTR2_PEERS_DIR").into());
+    rtr2.vars
+        .insert("bird_conf".into(), lab.get("RTR2_CONF").into());
+    rtr2.vars.insert(
+        "bird_socket".into(),
+        format!("{}/bird.ctl", lab.get("RTR2_DIR")),
+    );
+    (rtr, rtr2)
+}
+
 /// `KEY='value'` / `KEY=value` lines; comments and blanks skipped.
 fn parse_env(text: &str) -> BTreeMap<String, String> {
     text.lines()

@@ -5,10 +5,11 @@
 //! and see nothing left behind.
 
 use crate::lab::Lab;
+use crate::support::InventoryBuilder;
 use peerd::driver::netconf::NetconfDriver;
 use peerd::driver::{Executors, NeighborState, PushError, PushOutcome, RouterReads};
-use peerd::inventory::{Inventory, Location, Policy, Router};
-use peerd::model::{LocationType, Secret, Session, SessionStatus};
+use peerd::inventory::Inventory;
+use peerd::model::{Secret, Session, SessionStatus};
 use peerd::platform::{Op, Profiles};
 use peerd::render::{Renderer, TemplateEnv};
 use std::collections::HashMap;
@@ -18,54 +19,10 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Our lab routers as inventory entries, with their policies and paths.
-pub fn lab_routers(lab: &Lab) -> (Router, Router) {
-    let mut rtr = lab.router("rtr", "frr", "RTR_PORT");
-    rtr.import_policy = Some(lab.get("RTR_POLICY_IN").into());
-    rtr.export_policy = Some(lab.get("RTR_POLICY_OUT").into());
-    let mut rtr2 = lab.router("rtr2", "bird2", "RTR2_PORT");
-    rtr2.import_policy = Some(lab.get("RTR2_POLICY_IN").into());
-    rtr2.export_policy = Some(lab.get("RTR2_POLICY_OUT").into());
-    rtr2.vars
-        .insert("include_dir".into(), lab.get("RTR2_PEERS_DIR").into());
-    rtr2.vars
-        .insert("bird_conf".into(), lab.get("RTR2_CONF").into());
-    rtr2.vars.insert(
-        "bird_socket".into(),
-        format!("{}/bird.ctl", lab.get("RTR2_DIR")),
-    );
-    (rtr, rtr2)
-}
-
-/// An inventory with `pdb:ix:1` served by rtr (FRR) and `pdb:ix:2` by rtr2
-/// (BIRD), both on the lab LAN.
+/// The lab inventory: `pdb:ix:1` served by rtr (FRR) and `pdb:ix:2` by
+/// rtr2 (BIRD), both on the lab LAN.
 pub fn lab_inventory(lab: &Lab) -> Inventory {
-    let (rtr, rtr2) = lab_routers(lab);
-    let loc = |id: &str, router: &str, v4: &str, v6: &str| Location {
-        id: id.into(),
-        kind: LocationType::Public,
-        name: format!("Lab-IX-{router}"),
-        router: router.into(),
-        prefixes: vec![
-            lab.get("LAN_V4").parse().unwrap(),
-            lab.get("LAN_V6").parse().unwrap(),
-        ],
-        our_ips: vec![lab.get(v4).parse().unwrap(), lab.get(v6).parse().unwrap()],
-    };
-    let inv = Inventory {
-        asn: lab.get("RTR_ASN").parse().unwrap(),
-        routers: vec![rtr, rtr2],
-        locations: vec![
-            loc("pdb:ix:1", "rtr", "RTR_V4", "RTR_V6"),
-            loc("pdb:ix:2", "rtr2", "RTR2_V4", "RTR2_V6"),
-        ],
-        policy: Policy {
-            allow_private_asns: true,
-            ..Policy::default()
-        },
-    };
-    assert_eq!(inv.validate(), vec![]);
-    inv
+    InventoryBuilder::lab(lab).build()
 }
 
 /// The worker's trip to a router without the worker: render with the

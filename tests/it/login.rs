@@ -165,7 +165,6 @@ async fn wrong_state_refused() {
     // a state never issued
     let err = e.login.callback(&code, "not-a-state").await.unwrap_err();
     assert!(matches!(err, LoginError::BadState), "{err:?}");
-    assert_eq!(err.http_status(), 400);
     // a state issued for another login: PKCE binds the code to its own
     // login, so PeeringDB refuses it
     let err = e.login.callback(&code, &other).await.unwrap_err();
@@ -196,7 +195,6 @@ async fn replayed_code_and_state_refused() {
     let out = e.login.start(ClientKind::Api).unwrap();
     let err = e.login.callback(&code, &out.state).await.unwrap_err();
     assert!(matches!(err, LoginError::CodeRejected(_)), "{err:?}");
-    assert_eq!(err.http_status(), 400);
     assert_eq!(e.pdb.last_refusal().as_deref(), Some("code already used"));
     assert_eq!(e.tokens().list().unwrap().len(), 1, "one token only");
 }
@@ -235,7 +233,6 @@ async fn pending_logins_are_bounded() {
     }
     let err = login.start(ClientKind::Api).unwrap_err();
     assert!(matches!(err, LoginError::Busy), "{err:?}");
-    assert_eq!(err.http_status(), 503);
     // expired ones make room again
     e.now.fetch_add(601_000, Ordering::Relaxed);
     login.start(ClientKind::Api).unwrap();
@@ -247,7 +244,6 @@ async fn denied_at_peeringdb() {
     let out = e.login.start(ClientKind::Api).unwrap();
     let err = e.login.deny(&out.state, "access_denied");
     assert!(matches!(err, LoginError::Denied(ref m) if m == "access_denied"));
-    assert_eq!(err.http_status(), 403);
     let err = e.login.callback("somecode", &out.state).await.unwrap_err();
     assert!(matches!(err, LoginError::BadState), "{err:?}");
 }
@@ -259,7 +255,6 @@ async fn no_usable_network_refused() {
     let (code, state) = e.authorized().await;
     let err = e.login.callback(&code, &state).await.unwrap_err();
     assert!(matches!(err, LoginError::NoNetworks), "{err:?}");
-    assert_eq!(err.http_status(), 403);
     assert!(e.tokens().list().unwrap().is_empty());
 }
 
@@ -270,7 +265,6 @@ async fn peeringdb_down_is_503() {
     e.pdb.go_down().await;
     let err = e.login.callback(&code, &state).await.unwrap_err();
     assert!(matches!(err, LoginError::Unavailable(_)), "{err:?}");
-    assert_eq!(err.http_status(), 503);
     assert!(e.tokens().list().unwrap().is_empty());
 }
 
@@ -281,7 +275,6 @@ async fn peeringdb_failing_is_503() {
     let (code, state) = e.authorized().await;
     let err = e.login.callback(&code, &state).await.unwrap_err();
     assert!(matches!(err, LoginError::Unavailable(_)), "{err:?}");
-    assert_eq!(err.http_status(), 503);
 
     e.pdb.set_fail(Fail::Profile);
     let (code, state) = e.authorized().await;
@@ -326,5 +319,4 @@ async fn wrong_client_secret_is_a_config_error() {
         .await
         .unwrap_err();
     assert!(matches!(err, LoginError::Upstream(_)), "{err:?}");
-    assert_eq!(err.http_status(), 502);
 }

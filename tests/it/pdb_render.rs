@@ -7,7 +7,7 @@
 //! limits are 22 (IPv4) and 11 (IPv6).
 
 use crate::pdb_standin::dump_path;
-use peerd::api::wire::CreateBody;
+use crate::support::InventoryBuilder;
 use peerd::inventory::Inventory;
 use peerd::model::{Caller, Session, SessionStatus};
 use peerd::peeringdb::load_dump;
@@ -16,38 +16,14 @@ use peerd::policy::pdb::max_prefix;
 use peerd::render::{self, TemplateEnv};
 use peerd::validate::registry::{check_registration, Registry};
 use peerd::validate::{validate_items, Dialect, SessionMeta};
+use peerd::wire::CreateBody;
 use std::collections::BTreeSet;
 use std::path::Path;
 
 const MARGIN: u32 = 10;
 
 fn inventory(platform: &str) -> Inventory {
-    let yaml = format!(
-        r#"
-asn: 65001
-routers:
-  - name: rtr1
-    platform: {platform}
-    host: 127.0.0.1
-    port: 2222
-    user: labops
-    credential: {{ key_file: /tmp/peering-lab/ssh/id_ed25519 }}
-    host_key: {{ known_hosts: /tmp/peering-lab/ssh/known_hosts }}
-locations:
-  - id: pdb:ix:42
-    type: public
-    name: Lab IX
-    router: rtr1
-    prefixes: [192.0.2.0/24, "2001:db8::/64"]
-    our_ips: [192.0.2.1, "2001:db8::1"]
-policy:
-  approval: auto
-  allow_private_asns: true
-  max_prefix_v4: 1000
-  max_prefix_v6: 200
-"#
-    );
-    Inventory::from_yaml(&yaml, "inventory.yaml").expect("inventory")
+    InventoryBuilder::golden(platform).build()
 }
 
 /// AS65002's request for an IPv4 and an IPv6 session, taken in as the API

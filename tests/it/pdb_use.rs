@@ -21,43 +21,22 @@ pub const TOK_P4: &str = "tok-as65004";
 pub const TOK_P5: &str = "tok-as65005";
 pub const TOK_P6: &str = "tok-as65006";
 
-/// Our exchanges, as the dump knows them.
+/// Our exchanges, as the dump knows them (and one it does not).
 pub fn inventory() -> String {
-    r#"asn: 65001
-routers:
-  - name: rtr1
-    platform: frr
-    host: 127.0.0.1
-    port: 2222
-    user: labops
-    credential: { key_file: /nonexistent/id_ed25519 }
-    host_key: { key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeTestKeyOnly test" }
-locations:
-  - id: pdb:ix:42
-    type: public
-    name: Lab-IX
-    router: rtr1
-    prefixes: [192.0.2.0/24, "2001:db8::/64"]
-    our_ips: [192.0.2.1, "2001:db8::1"]
-  - id: pdb:ix:43
-    type: public
-    name: Example-IX
-    router: rtr1
-    prefixes: [198.51.100.0/24, "2001:db8:43::/64"]
-    our_ips: [198.51.100.1, "2001:db8:43::1"]
-  - id: pdb:ix:44
-    type: public
-    name: Elsewhere-IX
-    router: rtr1
-    prefixes: [203.0.113.0/24]
-    our_ips: [203.0.113.1]
-policy:
-  approval: auto
-  allow_private_asns: true
-  max_prefix_v4: 1000
-  max_prefix_v6: 200
-"#
-    .into()
+    InventoryBuilder::exchanges()
+        .location(
+            "pdb:ix:44",
+            "Elsewhere-IX",
+            "rtr1",
+            &["203.0.113.0/24"],
+            &["203.0.113.1"],
+        )
+        .auto()
+        .policy(|p| {
+            p.max_prefix_v4 = 1000;
+            p.max_prefix_v6 = 200;
+        })
+        .yaml()
 }
 
 /// The profile stand-in with a token per network of the dump.

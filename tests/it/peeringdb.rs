@@ -2,6 +2,7 @@
 //! rate limits, the dump file and the CLI entry points.
 
 use crate::pdb_standin::{dead_base, dump_path, Mode, PdbStandin};
+use crate::support::InventoryBuilder;
 use futures::future::BoxFuture;
 use peerd::config::PeeringDbSettings;
 use peerd::inventory::Inventory;
@@ -18,33 +19,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const INVENTORY: &str = r#"
-asn: 65001
-routers:
-  - name: rtr1
-    platform: frr
-    host: 127.0.0.1
-    port: 2222
-    user: labops
-    credential: { key_file: /tmp/key }
-    host_key: { key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake lab" }
-locations:
-  - id: pdb:ix:42
-    type: public
-    name: Lab-IX
-    router: rtr1
-    prefixes: [192.0.2.0/24, "2001:db8::/64"]
-    our_ips: [192.0.2.1, "2001:db8::1"]
-  - id: pdb:ix:43
-    type: public
-    name: Example-IX
-    router: rtr1
-    prefixes: [198.51.100.0/24, "2001:db8:43::/64"]
-    our_ips: [198.51.100.1, "2001:db8:43::1"]
-"#;
-
 fn inventory() -> Inventory {
-    Inventory::from_yaml(INVENTORY, "inventory.yaml").unwrap()
+    InventoryBuilder::exchanges().build()
 }
 
 fn fast() -> ClientOptions {

@@ -1,27 +1,18 @@
-//! Golden tests of every shipped platform (templates/ + drivers/): each
-//! platform x add/remove x IPv4/IPv6 x with/without MD5, batches of three for
-//! frr and bird2, and `peerd check` over everything. The snapshots in
+//! Golden tests of every shipped platform (templates/ + drivers/; the list
+//! is read from drivers/): each platform x add/remove x IPv4/IPv6 x
+//! with/without MD5, batches of three for frr and bird2, and `peerd check`
+//! over everything. The snapshots in
 //! tests/golden/ are exactly what `peerd render` prints (secrets shown).
 //!
 //! Lab-tagged tests feed the FRR and BIRD renders to the real parsers
 //! (`vtysh --dryrun`, `bird -p`).
 
+use crate::support::{shipped_platforms, InventoryBuilder};
 use peerd::inventory::Inventory;
 use peerd::model::{Secret, Session};
 use peerd::platform::{Op, Profiles};
 use peerd::render::{self, TemplateEnv};
 use std::path::Path;
-
-const PLATFORMS: [&str; 8] = [
-    "frr",
-    "bird2",
-    "junos",
-    "iosxr",
-    "eos",
-    "sros",
-    "openconfig",
-    "lab-netconf",
-];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -33,36 +24,15 @@ fn shipped() -> (TemplateEnv, Profiles) {
     (env, profiles)
 }
 
-/// One router on `platform` at one IXP, as the lab has it.
+/// One router on `platform` at one IXP, as the lab has it, with import
+/// and export policies.
 fn inventory(platform: &str) -> Inventory {
-    let yaml = format!(
-        r#"
-asn: 65001
-routers:
-  - name: rtr1
-    platform: {platform}
-    host: 127.0.0.1
-    port: 2222
-    user: labops
-    credential: {{ key_file: /tmp/peering-lab/ssh/id_ed25519 }}
-    host_key: {{ known_hosts: /tmp/peering-lab/ssh/known_hosts }}
-    import_policy: PEERD_IN
-    export_policy: PEERD_OUT
-locations:
-  - id: pdb:ix:42
-    type: public
-    name: Lab IX
-    router: rtr1
-    prefixes: [192.0.2.0/24, "2001:db8::/64"]
-    our_ips: [192.0.2.1, "2001:db8::1"]
-policy:
-  approval: auto
-  allow_private_asns: true
-  max_prefix_v4: 1000
-  max_prefix_v6: 200
-"#
-    );
-    Inventory::from_yaml(&yaml, "inventory.yaml").expect("inventory")
+    InventoryBuilder::golden(platform)
+        .edit_router("rtr1", |r| {
+            r.import_policy = Some("PEERD_IN".into());
+            r.export_policy = Some("PEERD_OUT".into());
+        })
+        .build()
 }
 
 /// Peer 1 (AS65002, .2 / ::2) without MD5, peer 2 (AS65003, .3 / ::3) with.
@@ -106,7 +76,8 @@ fn render(platform: &str, op: Op, sessions: &[Session]) -> String {
 
 #[test]
 fn golden_every_platform_and_case() {
-    for platform in PLATFORMS {
+    for platform in shipped_platforms() {
+        let platform = platform.as_str();
         for op in [Op::Add, Op::Remove] {
             for v6 in [false, true] {
                 for md5 in [false, true] {
@@ -145,7 +116,8 @@ fn golden_batches_of_three() {
 fn redacted_unless_asked() {
     let (env, profiles) = shipped();
     let s = [session(1, false, true)];
-    for platform in PLATFORMS {
+    for platform in shipped_platforms() {
+        let platform = platform.as_str();
         let text =
             render::render_for_cli(&env, &profiles, &inventory(platform), Op::Add, &s, false)
                 .unwrap();
@@ -158,7 +130,8 @@ fn redacted_unless_asked() {
 fn rendered_xml_is_well_formed() {
     let (env, profiles) = shipped();
     let batch = [session(1, false, false), session(2, true, true)];
-    for platform in PLATFORMS {
+    for platform in shipped_platforms() {
+        let platform = platform.as_str();
         let inv = inventory(platform);
         for op in [Op::Add, Op::Remove] {
             let p = render::render_batch(&env, &profiles, op, &batch, &inv).unwrap();
@@ -185,10 +158,9 @@ fn rendered_xml_is_well_formed() {
 #[test]
 fn check_passes_on_the_shipped_platforms() {
     let (env, profiles) = shipped();
-    assert_eq!(
-        profiles.platforms().collect::<Vec<_>>().len(),
-        PLATFORMS.len()
-    );
+    let mut loaded: Vec<&str> = profiles.platforms().collect();
+    loaded.sort();
+    assert_eq!(loaded, shipped_platforms());
     // With a real router for one platform, and sample routers for the rest.
     render::check_all(&inventory("frr"), &profiles, &env)
         .unwrap_or_else(|e| panic!("{}", e.join("\n")));
@@ -210,7 +182,8 @@ fn check_reports_a_broken_template() {
     let (_, profiles) = shipped();
     let dir = tempfile::tempdir().unwrap();
     let src = root().join("templates");
-    for platform in PLATFORMS {
+    for platform in shipped_platforms() {
+        let platform = platform.as_str();
         std::fs::create_dir_all(dir.path().join(platform)).unwrap();
         for f in std::fs::read_dir(src.join(platform)).unwrap() {
             let f = f.unwrap().path();

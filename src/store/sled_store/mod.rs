@@ -1,9 +1,9 @@
-//! The sled implementation of [`Store`](super::Store) (the embedded default).
+//! The sled implementation of [`Store`] (the embedded default).
 //!
 //! One sled database in the data directory, with one tree per record kind
-//! and index (layout in [`keys`]). Every mutating call is one multi-tree
-//! transaction ([`tx`]) that also writes its audit record(s); `durable()`
-//! is served by a group-commit flusher thread ([`flusher`]).
+//! and index (layout in `keys.rs`). Every mutating call is one multi-tree
+//! transaction (`tx.rs`) that also writes its audit record(s); `durable()`
+//! is served by a group-commit flusher thread (`flusher.rs`).
 //!
 //! sled locks its directory: one process at a time. [`SledStore`] is a
 //! cheap handle (`Clone`, an `Arc` inside); the database closes when the

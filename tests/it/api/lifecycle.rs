@@ -5,6 +5,7 @@
 //! retry now and force remove, over HTTP and the CLI.
 
 use crate::support::*;
+use peerd::inventory::{Credential, HostKey};
 use peerd::store::{SledStore, Store, TransitionOpts};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -55,19 +56,13 @@ const PIN: &str =
 
 /// peerd with the worker on; `rtr1` (`pdb:ix:1`) is `dead`.
 async fn start(pdb: &FakePdb, dead: &DeadRouter, worker_yaml: &str) -> Peerd {
-    let inv = inventory("auto", true)
-        .replacen("port: 2222", &format!("port: {}", dead.port), 1)
-        .replacen(
-            "credential: { key_file: /nonexistent/id_ed25519 }",
-            "credential: { password_env: PEERD_TEST_ROUTER_PW }",
-            1,
-        )
-        .replacen(
-            "key: \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeTestKeyOnly test\"",
-            &format!("key: \"{PIN}\""),
-            1,
-        );
-    assert!(inv.contains(PIN) && inv.contains("PEERD_TEST_ROUTER_PW"));
+    let inv = InventoryBuilder::api("auto", true)
+        .edit_router("rtr1", |r| {
+            r.port = dead.port;
+            r.credential = Credential::PasswordEnv("PEERD_TEST_ROUTER_PW".into());
+            r.host_key = HostKey::Key(PIN.into());
+        })
+        .yaml();
     let mut o = Options::new(pdb);
     o.worker = true;
     o.inventory_yaml = Some(inv);

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod inventory;
 pub mod pdb;
 
 use reqwest::header::HeaderMap;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+pub use inventory::{router, InventoryBuilder};
 pub use pdb::{profile, FakePdb, Mode};
 
 /// Peer A: AS64600 (token `tok-a`), peer B: AS64601 (`tok-b`).
@@ -38,48 +40,6 @@ pub async fn fake_pdb() -> FakePdb {
     p
 }
 
-/// Test inventory; `approval` is `auto` or `manual`.
-pub fn inventory(approval: &str, allow_private: bool) -> String {
-    format!(
-        r#"# test inventory
-asn: {OUR_ASN}
-routers:
-  - name: rtr1
-    platform: frr
-    host: 127.0.0.1
-    port: 2222
-    user: labops
-    credential: {{ key_file: /nonexistent/id_ed25519 }}
-    host_key: {{ key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeTestKeyOnly test" }}
-  - name: rtr2
-    platform: bird2
-    host: 127.0.0.1
-    port: 2223
-    user: labops
-    credential: {{ password_env: PEERD_TEST_NO_SUCH_VAR }}
-    host_key: {{ key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeTestKeyOnly test" }}
-locations:
-  - id: pdb:ix:1
-    type: public
-    name: Test-IX-One
-    router: rtr1
-    prefixes: [192.0.2.0/24, "2001:db8::/64"]
-    our_ips: [192.0.2.1, "2001:db8::1"]
-  - id: pdb:ix:2
-    type: public
-    name: Test-IX-Two
-    router: rtr2
-    prefixes: [198.51.100.0/24, "2001:db8:2::/64"]
-    our_ips: [198.51.100.1, "2001:db8:2::1"]
-policy:
-  approval: {approval}
-  allow_private_asns: {allow_private}
-  deny_asns: [64666]
-  max_sessions_per_request: 100
-"#
-    )
-}
-
 /// What a peerd instance is started with.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -91,7 +51,7 @@ pub struct Options {
     pub pdb_url: String,
     /// Run the provisioning worker (off for API tests: no routers there).
     pub worker: bool,
-    /// Inventory text instead of [`inventory`] (lab tests).
+    /// Inventory text instead of [`InventoryBuilder::api`] (lab tests).
     pub inventory_yaml: Option<String>,
     /// Extra `worker:` settings lines (indented by two spaces).
     pub worker_yaml: String,
@@ -171,7 +131,7 @@ impl Peerd {
             d.join("inventory.yaml"),
             o.inventory_yaml
                 .clone()
-                .unwrap_or_else(|| inventory(o.approval, o.allow_private)),
+                .unwrap_or_else(|| InventoryBuilder::api(o.approval, o.allow_private).yaml()),
         )
         .unwrap();
         let cfg = format!(
@@ -559,4 +519,24 @@ pub fn sess(asn: u32, ip: &str, our_ip: &str, loc: &str) -> Value {
 /// The repository root (for the shipped example files).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shipped platforms: one per profile in the repository's `drivers/`
+/// (the file stem), sorted. A platform added there is tested everywhere
+/// this list is used, with no Rust change.
+pub fn shipped_platforms() -> Vec<String> {
+    platforms_in(&repo_root().join("drivers"))
+}
+
+/// The platforms of a drivers directory (`*.yaml` file stems), sorted.
+pub fn platforms_in(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml") && p.is_file())
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "no profiles in {}", dir.display());
+    out
 }

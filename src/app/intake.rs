@@ -9,17 +9,18 @@
 //! the requester's published prefix counts, and an automatic approval
 //! waits for an operator when `policy_general_allowed` rejects the
 //! requester's `policy_general`. Without a snapshot none of this applies.
+//!
+//! [`preview`] is the same validation for `peerd render`: an operator's
+//! request file becomes sessions, nothing is stored.
 
-use super::common::{blocking, durable};
-use super::error::ApiError;
-use super::state::AppState;
-use super::wire::{push_field_error, CreateBody, FieldError};
+use super::{AppError, Ctx, Refusal};
+use crate::inventory::Inventory;
 use crate::model::{new_id, now_ms, Caller, RequestRecord, Session, SessionStatus};
 use crate::policy::{decide, pdb, Decision};
 use crate::store::Inserted;
 use crate::validate::registry::{check_registration, Registry};
 use crate::validate::{validate_items, validate_request, Dialect, RejectionStatus, SessionMeta};
-use axum::http::StatusCode;
+use crate::wire::{push_field_error, CreateBody, FieldError};
 
 /// What became of a request.
 #[derive(Debug)]
@@ -30,10 +31,10 @@ pub struct Outcome {
     pub accepted: Vec<Session>,
     /// Errors of the refused items, named `sessions[i].<field>`.
     pub errors: Vec<FieldError>,
-    /// Status to answer when nothing was accepted: 403 if every refusal
-    /// was an ASN the caller may not act for, 409 if every one was a
-    /// conflict with an existing session, else 400.
-    pub refusal: StatusCode,
+    /// The refusal when nothing was accepted: forbidden if every refused
+    /// item was an ASN the caller may not act for, a conflict if every one
+    /// was a conflict with an existing session, else invalid.
+    pub refusal: Refusal,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -43,18 +44,27 @@ enum Why {
     Conflict,
 }
 
+impl Outcome {
+    /// The refusal of a request of which nothing was accepted.
+    pub fn refused(&self) -> Option<AppError> {
+        self.accepted
+            .is_empty()
+            .then(|| AppError::with_items(self.refusal, self.errors.clone()))
+    }
+}
+
 /// Runs the whole intake. Request-level problems (empty, too many, bad
-/// `return_url`) are an `Err` (400); item problems are in the outcome.
+/// `return_url`) are an `Err` (invalid); item problems are in the outcome.
 pub async fn intake(
-    st: &AppState,
+    ctx: &Ctx,
     caller: &Caller,
     body: CreateBody,
     dialect: Dialect,
-) -> Result<Outcome, ApiError> {
-    let inv = st.inventory.clone();
-    let snap = st.snapshot();
-    let pdb_settings = &st.settings.peeringdb;
-    validate_request(&inv, &body).map_err(ApiError::rejection)?;
+) -> Result<Outcome, AppError> {
+    let inv = ctx.inventory.clone();
+    let snap = ctx.snapshot.clone();
+    let pdb_settings = &ctx.settings.peeringdb;
+    validate_request(&inv, &body)?;
     let request_id = new_id();
     let now = now_ms();
     let mut errors: Vec<FieldError> = Vec::new();
@@ -142,9 +152,11 @@ pub async fn intake(
         };
         let (idx, sessions): (Vec<usize>, Vec<Session>) = candidates.into_iter().unzip();
         let addrs: Vec<_> = sessions.iter().map(|s| s.local_ip).collect();
-        let inserted = blocking(st, move |s| s.insert_request(&record, sessions)).await?;
+        let inserted = ctx
+            .blocking(move |s| s.insert_request(&record, sessions))
+            .await?;
         // The yes below must survive a crash.
-        durable(st).await?;
+        ctx.durable().await?;
         for ((i, addr), r) in idx.into_iter().zip(addrs).zip(inserted) {
             match r {
                 Inserted::New(s) => {
@@ -192,11 +204,11 @@ pub async fn intake(
         "peering request"
     );
     let refusal = if !why.is_empty() && why.iter().all(|w| *w == Why::Forbidden) {
-        StatusCode::FORBIDDEN
+        Refusal::Forbidden
     } else if !why.is_empty() && why.iter().all(|w| *w == Why::Conflict) {
-        StatusCode::CONFLICT
+        Refusal::Conflict
     } else {
-        StatusCode::BAD_REQUEST
+        Refusal::Invalid
     };
     Ok(Outcome {
         request_id,
@@ -204,4 +216,37 @@ pub async fn intake(
         errors,
         refusal,
     })
+}
+
+/// An operator's request file as sessions (`peerd render`): validated as an
+/// operator's request would be (any ASN), each session `Approved` with
+/// fresh ids. Nothing is stored. `Err` with every problem found.
+pub fn preview(inv: &Inventory, body: &CreateBody) -> Result<Vec<Session>, AppError> {
+    validate_request(inv, body)?;
+    let caller = Caller {
+        principal: "operator:render".into(),
+        asns: Default::default(),
+        is_operator: true,
+    };
+    let request_id = new_id();
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for r in validate_items(inv, &caller, body, Dialect::Draft) {
+        match r {
+            Ok(v) => out.push(v.to_session(SessionMeta {
+                session_id: new_id(),
+                request_id: request_id.clone(),
+                status: SessionStatus::Approved,
+                status_detail: None,
+                seq: out.len() as u64,
+                now_ms: now_ms(),
+                created_by: caller.principal.clone(),
+            })),
+            Err(r) => errors.extend(r.errors),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::with_items(Refusal::Invalid, errors));
+    }
+    Ok(out)
 }

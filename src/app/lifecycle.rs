@@ -1,8 +1,9 @@
-//! Use cases of a session's lifecycle that the HTTP routes run, and the CLI
-//! through the admin routes: delete, retry now, force remove. They take the
-//! store and return domain outcomes (no HTTP types), so they can move to a
-//! domain layer as they are. Each decision is one compare-and-set call of
-//! the store; a session that moves on meanwhile is looked at again.
+//! The lifecycle rules the use cases share, over the store alone: delete,
+//! retry now, force remove. Each decision is one compare-and-set call of
+//! the store; a session that moves on meanwhile is looked at again. These
+//! are synchronous (the use cases run them on the blocking pool) and
+//! neither check who asks nor wait for the disk: [`super::delete`],
+//! [`super::retry`] and [`super::force_remove`] do.
 
 use crate::model::{Session, SessionStatus};
 use crate::store::{self, RemoveOpts, Store, StoreError, TransitionOpts};

@@ -37,8 +37,8 @@ pub const LOCATION_FIELDS: &[&str] = &["id", "type"];
 pub const CREATE_FIELDS: &[&str] = &["sessions", "return_url", "request_id"];
 
 /// One requested session, as sent. Every field is optional and kept as raw
-/// JSON (`null` counts as absent); [`crate::validate::validate_session`]
-/// checks types and values and names each problem by its field path.
+/// JSON (`null` counts as absent); validation checks types and values and
+/// names each problem by its field path.
 ///
 /// ASNs may be JSON integers or strings of digits (the v0 client sends
 /// strings); `location.type` is case-insensitive (v0 sends `PUBLIC`);
@@ -152,7 +152,7 @@ impl SessionIn {
 /// Accepted forms: a bare JSON array of sessions (v0, OpenAPI main), or
 /// `{"sessions": [...], "return_url"?: string, "request_id"?: string}`
 /// (draft -01) with no other keys. `return_url` and `request_id` are
-/// checked by [`crate::validate::validate_request`].
+/// checked by validation.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateBody {
     pub sessions: Vec<Result<SessionIn, Vec<FieldError>>>,

@@ -1,7 +1,10 @@
-//! The JSON shapes of the Peering API, in and out.
+//! The JSON shapes of the Peering API, in and out: plain serde, no HTTP
+//! types, and nothing here knows who uses them (the HTTP layer sends and
+//! reads them, validation reads the request shapes, `peerd admin` and
+//! `peerd token` read the answers back).
 //!
 //! Input ([`SessionIn`], [`CreateBody`]) is parsed *leniently*: every session
-//! field is kept as a raw JSON value so that [`crate::validate`] can report
+//! field is kept as a raw JSON value so that validation can report
 //! a type mismatch as a per-field error (`sessions[2].peer_ip`) instead of
 //! failing the whole body. Unknown fields are refused, per item.
 //!
@@ -10,16 +13,30 @@
 //! [`V0ListLocationsOut`], [`V0SessionsOut`]) are built from the model with
 //! `From`. None of them can carry a secret: the secret fields are types
 //! that only ever serialize as `"<redacted>"` (or `""` for v0 without one).
+//!
+//! The admin answers ([`AdminSessionOut`], [`AuditOut`], [`JobsOut`],
+//! [`ForceRemovedOut`], [`PeeringDbOut`], [`TokensOut`], ...) are here too;
+//! every timestamp is [`rfc3339`].
 
+mod admin;
 mod input;
 mod output;
+mod time;
+mod tokens;
 mod v0;
+
+pub use admin::{
+    AdminSessionOut, AuditEventOut, AuditOut, ForceRemovedOut, JobOut, JobsOut, ListAdminOut,
+    PeeringDbOut, RejectIn,
+};
 
 pub(crate) use input::unknown_keys;
 pub use input::{CreateBody, SessionIn, CREATE_FIELDS, LOCATION_FIELDS, SESSION_FIELDS};
 pub use output::{
     CreateOut, ListLocationsOut, ListSessionsOut, LocationOut, Redacted, SessionOut, REDACTED,
 };
+pub use time::rfc3339;
+pub use tokens::{RevokedOut, TokenOut, TokensOut};
 pub use v0::{V0ListLocationsOut, V0Location, V0Md5, V0SessionOut, V0SessionsOut};
 
 use serde::{Deserialize, Serialize};

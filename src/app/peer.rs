@@ -1,0 +1,42 @@
+//! A peer's own sessions: which ones it may see, and deleting one.
+//! A caller only ever sees sessions whose requester ASN it may act for;
+//! anything else is "not found", so nobody learns that another network's
+//! session exists.
+
+use super::lifecycle::{self, Deletion};
+use super::{AppError, Ctx};
+use crate::model::{is_id, Caller, Session};
+
+/// The session if it exists and `caller` may see it (its requester ASN is
+/// one the caller acts for, or the caller is an operator); else not found.
+pub async fn visible_session(ctx: &Ctx, caller: &Caller, id: &str) -> Result<Session, AppError> {
+    if !is_id(id) {
+        return Err(AppError::not_found("session"));
+    }
+    let id = id.to_string();
+    match ctx.blocking(move |s| s.get_session(&id)).await? {
+        Some(s) if caller.may_act_for(s.local_asn.0) => Ok(s),
+        _ => Err(AppError::not_found("session")),
+    }
+}
+
+/// Deletes a session the caller may see ([`lifecycle::delete`]): one whose
+/// config never reached its router (Pending, never pushed, Rejected) or is
+/// already gone from it (Unestablished) is removed at once, without the
+/// router; any other goes `Deleting`, which queues the removal from the
+/// router. On disk before it returns.
+pub async fn delete(ctx: &Ctx, caller: &Caller, id: &str) -> Result<Deletion, AppError> {
+    let s = visible_session(ctx, caller, id).await?;
+    let sid = s.session_id.clone();
+    let actor = caller.principal.clone();
+    let done = ctx
+        .blocking(move |store| lifecycle::delete(store, &sid, &actor))
+        .await?;
+    ctx.durable().await?;
+    let what = match done {
+        Deletion::Removed(_) => "removed",
+        Deletion::Deleting(_) => "deleting",
+    };
+    tracing::info!(session_id = %s.session_id, by = %caller.principal, from = %s.status, what, "session deletion");
+    Ok(done)
+}
