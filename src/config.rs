@@ -55,6 +55,12 @@ pub struct PeeringDbSettings {
     /// exchanges (0 = no schedule; `peerd peeringdb sync` only).
     #[serde(default = "default_pdb_sync_interval")]
     pub sync_interval_secs: u64,
+    /// Sync at start when there is no data yet, or it is older than the
+    /// interval. Off: the first sync comes one interval after start (or
+    /// when the stored data gets that old). No effect with
+    /// `sync_interval_secs: 0`, which syncs never on its own.
+    #[serde(default = "default_true")]
+    pub sync_at_start: bool,
     /// Margin added to a peer's `info_prefixes4`/`info_prefixes6` to get its
     /// max-prefix limit, in percent (10 = limit is 110% of the published
     /// count, rounded up).
@@ -91,6 +97,9 @@ fn default_pdb_api_key_env() -> String {
 }
 fn default_pdb_sync_interval() -> u64 {
     3600
+}
+fn default_true() -> bool {
+    true
 }
 fn default_pdb_margin() -> u32 {
     10
@@ -168,6 +177,7 @@ impl Default for PeeringDbSettings {
             timeout_secs: 10,
             api_key_env: default_pdb_api_key_env(),
             sync_interval_secs: default_pdb_sync_interval(),
+            sync_at_start: true,
             max_prefix_margin_percent: default_pdb_margin(),
             require_presence: false,
             policy_general_allowed: Vec::new(),

@@ -126,8 +126,20 @@ pub async fn sync(
         .map_err(ApiError::internal)?;
     match done {
         Ok(()) => Ok(Json(status(&st))),
-        Err(e) => Err(ApiError::unavailable(format!(
-            "PeeringDB sync failed ({e}); the last good data stays in use"
-        ))),
+        Err(e) => {
+            tracing::warn!(by = %op.principal, error = %e, "PeeringDB sync requested by an operator failed");
+            let kept = if st
+                .peeringdb
+                .as_ref()
+                .is_some_and(|p| p.snapshot().is_some())
+            {
+                "the last good data stays in use"
+            } else {
+                "there is still no PeeringDB data in use"
+            };
+            Err(ApiError::unavailable(format!(
+                "PeeringDB sync failed ({e}); {kept}"
+            )))
+        }
     }
 }

@@ -42,6 +42,7 @@
 //! its hash).
 
 pub mod gate;
+pub mod keyfile;
 pub mod login;
 pub mod operator;
 pub mod pdb;

@@ -18,7 +18,7 @@ use crate::inventory::Inventory;
 use crate::peeringdb::Syncer;
 use crate::platform::Profiles;
 use crate::render::{Renderer, TemplateEnv};
-use crate::store::{SledStore, Store};
+use crate::store::{SledStore, Store, StoreError};
 use crate::worker::Worker;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -85,8 +85,11 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
         .map_err(|e| CliError::new(format!("PeeringDB client: {e}")))?
         .with_lookup_budget(settings.limits.token_lookups_per_minute);
     let store: Arc<dyn Store> =
-        Arc::new(SledStore::open(&settings.data_dir).map_err(|e| {
-            CliError::new(format!("store in {}: {e}", settings.data_dir.display()))
+        Arc::new(SledStore::open(&settings.data_dir).map_err(|e| match e {
+            StoreError::Locked(dir) => CliError::new(format!(
+                "another peerd is using {dir} (its store; one process at a time): stop it, or give this one another --data-dir"
+            )),
+            e => CliError::new(format!("store in {}: {e}", settings.data_dir.display())),
         })?);
     // operator keys, then peerd tokens, then PeeringDB access tokens
     let tokens = Tokens::new(store.clone(), settings.peeringdb.token_ttl_secs);
@@ -278,12 +281,20 @@ fn peeringdb_data(
 ) -> CliResult<Arc<Syncer>> {
     let syncer = Syncer::new(&settings.peeringdb, Arc::new(inventory.clone()), store)
         .map_err(|e| CliError::new(format!("PeeringDB data: {e}")))?;
+    let pdb = &settings.peeringdb;
     match syncer.load_from_store() {
         Ok(true) => {}
-        Ok(false) if settings.peeringdb.sync_interval_secs == 0 => tracing::warn!(
-            "no PeeringDB data and no sync schedule: locations and requests are not checked against PeeringDB (`peerd peeringdb sync` or `peerd peeringdb load FILE` with the daemon stopped)"
+        Ok(false) if pdb.sync_interval_secs == 0 => tracing::warn!(
+            "no PeeringDB data and no sync schedule (sync_interval_secs: 0): locations and requests are checked against the inventory alone; load a dump with `peerd peeringdb load FILE` (daemon stopped) or sync with `peerd peeringdb sync`"
         ),
-        Ok(false) => tracing::info!("no PeeringDB data yet; syncing now"),
+        Ok(false) if pdb.sync_at_start => {
+            tracing::info!(api_base = %pdb.api_base, "no PeeringDB data yet; syncing now")
+        }
+        Ok(false) => tracing::info!(
+            api_base = %pdb.api_base,
+            first_sync_in = %crate::peeringdb::sync::human(Duration::from_secs(pdb.sync_interval_secs)),
+            "no PeeringDB data yet; sync_at_start is off"
+        ),
         Err(e) => tracing::warn!(error = %e, "stored PeeringDB data not usable; a sync replaces it"),
     }
     Ok(Arc::new(syncer))

@@ -66,6 +66,10 @@ pub enum StoreError {
     /// A list cursor (`next_token`) that this store did not make.
     #[error("invalid cursor")]
     BadCursor,
+    /// Another process (another `peerd serve`, or an offline command) has
+    /// the store open: sled lets one process hold a data directory.
+    #[error("another peerd is using {0}")]
+    Locked(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -52,13 +52,29 @@ impl Drop for Inner {
     }
 }
 
+/// sled reports a directory another process holds as an I/O error
+/// "could not acquire lock on ...: WouldBlock" (flock's EWOULDBLOCK).
+fn open_error(dir: &Path, e: sled::Error) -> StoreError {
+    if let sled::Error::Io(io) = &e {
+        let text = io.to_string();
+        if io.kind() == std::io::ErrorKind::WouldBlock
+            || text.contains("could not acquire lock")
+            || text.contains("WouldBlock")
+        {
+            return StoreError::Locked(dir.display().to_string());
+        }
+    }
+    StoreError::Backend(format!("cannot open store in {}: {e}", dir.display()))
+}
+
 impl SledStore {
-    /// Opens (or creates) the store in `dir`. Fails if another process
-    /// holds it open.
+    /// Opens (or creates) the store in `dir`. Fails with
+    /// [`StoreError::Locked`] if another process holds it open.
     pub fn open(dir: &Path) -> Result<SledStore> {
-        let db = sled::Config::new().path(dir).open().map_err(|e| {
-            StoreError::Backend(format!("cannot open store in {}: {e}", dir.display()))
-        })?;
+        let db = sled::Config::new()
+            .path(dir)
+            .open()
+            .map_err(|e| open_error(dir, e))?;
         let trees = Trees::open(&db)?;
         match trees.meta.get(keys::SCHEMA).map_err(backend)? {
             None => {
