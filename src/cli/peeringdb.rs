@@ -94,6 +94,12 @@ fn target(g: &Global, a: &PeeringDbArgs, s: &Settings) -> CliResult<Target> {
     match SledStore::open(&s.data_dir) {
         Ok(store) => Ok(Target::Store(store)),
         Err(StoreError::Locked(_)) if !a.offline => {
+            if s.listen.port() == 0 {
+                return Err(CliError::new(format!(
+                    "a running peerd holds {}, on a port it picked itself (listen port 0): give its URL with --url or PEERD_URL",
+                    s.data_dir.display()
+                )));
+            }
             let url = daemon_url(s);
             let key = g.key.as_deref().unwrap_or("");
             if key.trim().is_empty() {

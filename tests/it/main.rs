@@ -3,6 +3,8 @@
 //! `tests/run.sh` with `--include-ignored` once the lab is up.
 
 mod api;
+mod cli;
+mod cli_check;
 mod e2e_address;
 mod e2e_drift;
 mod e2e_edges;
@@ -10,6 +12,7 @@ mod e2e_lab;
 mod e2e_netconf;
 mod e2e_openconfig;
 mod lab;
+mod lab_check;
 mod lab_driver;
 mod lab_netconf;
 mod lab_ssh;
