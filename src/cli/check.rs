@@ -187,6 +187,11 @@ fn print_text(
                 "router credentials: OK ({} router(s): files readable with safe modes, variables set, host keys pinned)",
                 creds.len()
             );
+        } else {
+            println!(
+                "router credentials: problems with {bad} of {} router(s) (listed below)",
+                creds.len()
+            );
         }
     }
     if args.connect {

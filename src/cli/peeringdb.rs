@@ -104,7 +104,7 @@ fn target(g: &Global, a: &PeeringDbArgs, s: &Settings) -> CliResult<Target> {
             let key = g.key.as_deref().unwrap_or("");
             if key.trim().is_empty() {
                 return Err(CliError::new(format!(
-                    "a running peerd holds {}; ask it with its operator key (--key KEY or PEERD_KEY; it listens on {url}), or stop it first",
+                    "a running peerd holds {}; ask it with its operator key (--key KEY or PEERD_KEY) at its URL (--url or PEERD_URL; its settings say {url}), or stop it first",
                     s.data_dir.display()
                 )));
             }

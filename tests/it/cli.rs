@@ -49,8 +49,12 @@ async fn every_read_command_speaks_json_and_flags_go_anywhere() {
 
     // global flags after the subcommand, before it, and in between
     for args in [
-        vec!["admin", "sessions", "--url", u, "--key", k, "--format", "json"],
-        vec!["--url", u, "--key", k, "--format", "json", "admin", "sessions"],
+        vec![
+            "admin", "sessions", "--url", u, "--key", k, "--format", "json",
+        ],
+        vec![
+            "--url", u, "--key", k, "--format", "json", "admin", "sessions",
+        ],
         vec!["admin", "--url", u, "sessions", "--key", k, "--json"],
     ] {
         let v = parse(&cli(d, &args).await, &args.join(" "));
@@ -98,7 +102,13 @@ async fn every_read_command_speaks_json_and_flags_go_anywhere() {
     );
     assert_eq!(v["in_use"], false, "{v}");
     let v = parse(
-        &run(vec!["check", "--skip-credentials", "--config", "peerd.yaml"]).await,
+        &run(vec![
+            "check",
+            "--skip-credentials",
+            "--config",
+            "peerd.yaml",
+        ])
+        .await,
         "check",
     );
     assert_eq!(v["ok"], true, "{v}");
@@ -117,7 +127,10 @@ async fn every_read_command_speaks_json_and_flags_go_anywhere() {
         "{at:?} in {}",
         out.stdout
     );
-    assert!(at[20..].starts_with('+') || at[20..].starts_with('-'), "{at}");
+    assert!(
+        at[20..].starts_with('+') || at[20..].starts_with('-'),
+        "{at}"
+    );
 }
 
 #[tokio::test]
@@ -190,7 +203,11 @@ async fn keys_are_listed_revoked_and_rotated_while_the_daemon_runs() {
 
     let out = p.cli(&["key", "revoke", "alice"]).await;
     assert!(!out.status.success());
-    assert!(out.stderr.contains("no key named \"alice\""), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no key named \"alice\""),
+        "{}",
+        out.stderr
+    );
     let v = parse(&p.cli(&["key", "list", "--format", "json"]).await, "list");
     assert_eq!(v["keys"].as_array().unwrap().len(), 1);
 }
@@ -279,7 +296,11 @@ async fn an_unknown_operator_key_is_401_whatever_peeringdb_does() {
         );
         assert!(!out.stderr.contains(&bad), "the key was printed");
     }
-    assert_eq!(pdb.hits(), before, "an operator-shaped key went to PeeringDB");
+    assert_eq!(
+        pdb.hits(),
+        before,
+        "an operator-shaped key went to PeeringDB"
+    );
 }
 
 #[tokio::test]
@@ -305,11 +326,24 @@ async fn peeringdb_status_and_sync_through_the_daemon_and_on_the_store() {
     assert!(out.stdout.contains("data:      none"), "{}", out.stdout);
 
     let v = parse(
-        &p.cli(&["peeringdb", "sync", "--url", &u, "--key", &k, "--format", "json"])
-            .await,
+        &p.cli(&[
+            "peeringdb",
+            "sync",
+            "--url",
+            &u,
+            "--key",
+            &k,
+            "--format",
+            "json",
+        ])
+        .await,
         "sync",
     );
-    assert_eq!((v["in_use"].clone(), v["exchanges"].clone()), (json!(true), json!(3)), "{v}");
+    assert_eq!(
+        (v["in_use"].clone(), v["exchanges"].clone()),
+        (json!(true), json!(3)),
+        "{v}"
+    );
     p.get("/admin/peeringdb", &k).await.expect(200);
 
     // a PeeringDB that knows none of our exchanges: the sync fails, the
@@ -367,7 +401,11 @@ async fn offline_start_warns_once_and_says_how_to_load_a_dump() {
         .filter(|l| l.contains("WARN") && l.contains("PeeringDB"))
         .collect();
     assert_eq!(warns.len(), 1, "{log}");
-    for needle in ["peerd peeringdb load FILE", "peeringdb.api_base", "next_try=5 min"] {
+    for needle in [
+        "peerd peeringdb load FILE",
+        "peeringdb.api_base",
+        "next_try=5 min",
+    ] {
         assert!(warns[0].contains(needle), "{needle}: {}", warns[0]);
     }
     assert!(!log.contains("keeping the last good data"), "{log}");
@@ -386,7 +424,8 @@ async fn offline_start_warns_once_and_says_how_to_load_a_dump() {
     let log = q.log();
     assert!(log.contains("sync_at_start is off"), "{log}");
     assert!(
-        !log.lines().any(|l| l.contains("WARN") && l.contains("PeeringDB")),
+        !log.lines()
+            .any(|l| l.contains("WARN") && l.contains("PeeringDB")),
         "{log}"
     );
 }

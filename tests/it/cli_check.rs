@@ -215,5 +215,8 @@ async fn check_never_shows_a_password() {
     assert!(ok, "{text}");
     assert!(!text.contains("s3cret-Value-42"), "{text}");
     let (ok, text) = run("").await;
-    assert!(!ok && text.contains("PEERD_TEST_CHECK_PW is empty"), "{text}");
+    assert!(
+        !ok && text.contains("PEERD_TEST_CHECK_PW is empty"),
+        "{text}"
+    );
 }

@@ -77,8 +77,7 @@ async fn check_connect_names_what_is_wrong() {
     refused.port = port;
     refused.host_key = HostKey::Key(lab.get("HOSTKEY_PUB").into());
     let mut login = lab.router("login", "lab-netconf", "NETCONF_PORT");
-    login.credential =
-        peerd::inventory::Credential::KeyFile(lab.get("WRONG_SSH_KEY").into());
+    login.credential = peerd::inventory::Credential::KeyFile(lab.get("WRONG_SSH_KEY").into());
     let d = tempfile::tempdir().unwrap();
     let cfg = check_config(d.path(), vec![good, wrong_key, refused, login]);
 

@@ -397,6 +397,14 @@ ssh-keygen -q -t ed25519 -N '' -C peerd-lab-client -f "$S/id_ed25519"
 ssh-keygen -q -t ed25519 -N '' -C peerd-lab-unauthorized -f "$S/wrong_id_ed25519"
 cp "$S/id_ed25519.pub" "$S/authorized_keys"
 chmod 644 "$S/authorized_keys"
+# peerd runs as the operator, not root: the client key goes to the user who
+# ran sudo (or PEERD_LAB_KEY_OWNER), still 0600; known_hosts stays root's,
+# 0644 (readable by all, writable by root only)
+if [ "$KEY_OWNER" != root ]; then
+    id -u "$KEY_OWNER" >/dev/null 2>&1 || die "PEERD_LAB_KEY_OWNER: no user $KEY_OWNER"
+    chown "$KEY_OWNER" "$S/id_ed25519" "$S/id_ed25519.pub"
+    log "client key $S/id_ed25519 belongs to $KEY_OWNER (mode 0600)"
+fi
 HOSTKEY=$(cut -d' ' -f1,2 "$S/ssh_host_ed25519_key.pub")
 for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT" "$RTRB_PORT"; do
     echo "[127.0.0.1]:$p $HOSTKEY"

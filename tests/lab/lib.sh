@@ -14,6 +14,9 @@
 #   PEERD_LAB_RTRB_PORT     127.0.0.1 port -> BIRD rtrb, network B's router
 #                           (another network's peerd; default 2224)
 #   PEERD_LAB_NO_INSTALL=1  never call apt-get; fail if something is missing
+#   PEERD_LAB_KEY_OWNER     the user who gets the lab's client key (mode 0600
+#                           stays), so peerd can run as that user; default
+#                           the user who ran sudo ($SUDO_USER), else root
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export LC_ALL=C
@@ -21,6 +24,7 @@ export LC_ALL=C
 LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_DIR=${PEERD_LAB_DIR:-/tmp/peerd-lab}
 LAB_USER=${PEERD_LAB_USER:-labops}
+KEY_OWNER=${PEERD_LAB_KEY_OWNER:-${SUDO_USER:-root}}
 LAB_NS_PREFIX=${PEERD_LAB_NS_PREFIX:-}
 RTR_PORT=${PEERD_LAB_RTR_PORT:-2222}
 RTR2_PORT=${PEERD_LAB_RTR2_PORT:-2223}
