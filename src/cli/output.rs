@@ -124,6 +124,7 @@ extern "C" {
 
 #[cfg(unix)]
 fn format_local(secs: i64) -> Option<String> {
+    #[allow(clippy::useless_conversion)] // time_t is not i64 everywhere
     let t: libc::time_t = secs.try_into().ok()?;
     // SAFETY: an all-zero `tm` is a valid value for localtime_r to fill.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };

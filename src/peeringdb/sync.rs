@@ -30,9 +30,9 @@ pub const FAILURE_RETRY: Duration = Duration::from_secs(300);
 /// `90 s`, `5 min`, `2 h`: a delay as a person reads it.
 pub fn human(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 3600 && s % 3600 == 0 {
+    if s >= 3600 && s.is_multiple_of(3600) {
         format!("{} h", s / 3600)
-    } else if s >= 60 && s % 60 == 0 {
+    } else if s >= 60 && s.is_multiple_of(60) {
         format!("{} min", s / 60)
     } else {
         format!("{s} s")
