@@ -29,20 +29,62 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let st = AppState::from_ref(state);
-        let token = bearer(&parts.headers)?;
+        let refused = |reason: &'static str, e: ApiError| {
+            st.metrics.record_refused(reason);
+            e
+        };
+        let token = match bearer(&parts.headers) {
+            Ok(t) => t,
+            Err(e)
+                if e.status == StatusCode::UNAUTHORIZED
+                    && !parts.headers.contains_key(header::AUTHORIZATION) =>
+            {
+                return Err(refused("missing", e))
+            }
+            Err(e) => return Err(refused("malformed", e)),
+        };
         let caller = match st.verifier.verify(token, client_ip(parts)).await {
             Ok(Some(c)) => c,
-            Ok(None) => return Err(ApiError::invalid_token("unknown token")),
-            Err(AuthError::Invalid(m)) => return Err(ApiError::invalid_token(m)),
-            Err(AuthError::Unavailable(m)) => return Err(ApiError::unavailable(m)),
-            Err(e @ AuthError::RateLimited(wait)) => {
-                return Err(ApiError::rate_limited_for(e.to_string(), wait.as_secs()))
+            Ok(None) => return Err(refused("unknown", ApiError::invalid_token("unknown token"))),
+            Err(e) => {
+                let reason = refusal_reason(&e);
+                let answer = match e {
+                    AuthError::Invalid(m) => ApiError::invalid_token(m),
+                    AuthError::Unavailable(m) => ApiError::unavailable(m),
+                    e @ AuthError::RateLimited(wait) => {
+                        ApiError::rate_limited_for(e.to_string(), wait.as_secs())
+                    }
+                };
+                return Err(refused(reason, answer));
             }
         };
         if !st.limiter.allow(&caller.principal) {
-            return Err(ApiError::rate_limited());
+            return Err(refused("rate_limited", ApiError::rate_limited()));
         }
         Ok(Auth(caller))
+    }
+}
+
+/// The `reason` label of a refused token (see
+/// [`crate::metrics::REFUSAL_REASONS`]), from the verifiers' refusals.
+pub fn refusal_reason(e: &AuthError) -> &'static str {
+    match e {
+        AuthError::Unavailable(_) => "unavailable",
+        AuthError::RateLimited(_) => "lookup_budget",
+        AuthError::Invalid(m) => {
+            let m = m.to_ascii_lowercase();
+            if m.contains("expired") {
+                "expired"
+            } else if m.contains("revoked") {
+                "revoked"
+            } else if m.contains("malformed") {
+                "malformed"
+            } else if m.contains("unknown") {
+                "unknown"
+            } else {
+                "invalid"
+            }
+        }
     }
 }
 
@@ -98,6 +140,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Auth(c) = Auth::from_request_parts(parts, state).await?;
         if !c.is_operator {
+            AppState::from_ref(state)
+                .metrics
+                .record_refused("not_operator");
             return Err(ApiError::forbidden(
                 "request",
                 "admin routes need an operator key",

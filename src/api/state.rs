@@ -19,7 +19,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub verifier: Arc<dyn Verifier>,
     pub limiter: Arc<RateLimiter>,
-    /// The worker's counters (`/admin/metrics`).
+    /// The counters the worker, the poller and the API record into
+    /// (`/metrics`, `/readyz`).
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Wakes the worker when new work was queued.
     pub wake: Arc<tokio::sync::Notify>,
@@ -29,6 +30,9 @@ pub struct AppState {
     pub login: Option<Arc<Login>>,
     /// The PeeringDB data and its sync; `None` = no PeeringDB data at all.
     pub peeringdb: Option<Arc<Syncer>>,
+    /// What `/readyz` and `/metrics` share between callers, and the
+    /// OpenAPI document once built.
+    pub ops: Arc<super::ops::OpsCache>,
 }
 
 impl AppState {
@@ -51,6 +55,7 @@ impl AppState {
             tokens,
             login: None,
             peeringdb: None,
+            ops: Arc::default(),
         }
     }
 

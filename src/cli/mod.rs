@@ -46,15 +46,49 @@ cli_from!(
 
 pub type CliResult<T = ()> = Result<T, CliError>;
 
-/// Logs to stderr; `RUST_LOG` filters (default `info`).
+/// Logs to stderr as text; `RUST_LOG` filters (default `info`).
 pub fn init_logging() {
+    init_logging_as(crate::config::LogFormat::Text);
+}
+
+/// Logs to stderr in `format`; `RUST_LOG` filters (default `info`).
+pub fn init_logging_as(format: crate::config::LogFormat) {
     use std::io::IsTerminal;
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::stderr().is_terminal();
+    let _ = tracing::subscriber::set_global_default(log_subscriber(
+        format,
+        filter,
+        ansi,
+        std::io::stderr,
+    ));
+}
+
+/// The subscriber `peerd` logs through: `text` lines, or `json` (one JSON
+/// object per line: `timestamp`, `level`, `target`, the event's fields
+/// flattened, `message`), written to `writer`.
+pub fn log_subscriber<W>(
+    format: crate::config::LogFormat,
+    filter: tracing_subscriber::EnvFilter,
+    ansi: bool,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .try_init();
+        .with_writer(writer);
+    match format {
+        crate::config::LogFormat::Text => Box::new(fmt.with_ansi(ansi).with_target(false).finish()),
+        crate::config::LogFormat::Json => Box::new(
+            fmt.json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_target(true)
+                .finish(),
+        ),
+    }
 }

@@ -59,6 +59,7 @@ pub async fn run(a: PeeringDbArgs) -> CliResult {
         listen: None,
         data_dir: a.data_dir.clone(),
         inventory: a.inventory.clone(),
+        ..Default::default()
     })?;
     let inventory = Inventory::load(&s.inventory)?;
     let store = open_store(&s.data_dir)?;

@@ -97,6 +97,8 @@ pub struct SyncStatus {
     pub last_success: Option<UnixMillis>,
     /// The error of the last attempt, cleared by a success.
     pub last_error: Option<String>,
+    /// Failed syncs since start (metrics).
+    pub failures: u64,
 }
 
 #[derive(Default)]
@@ -105,6 +107,7 @@ struct State {
     last_attempt: Option<UnixMillis>,
     last_success: Option<UnixMillis>,
     last_error: Option<String>,
+    failures: u64,
 }
 
 /// Holds the snapshot in use and refreshes it.
@@ -181,6 +184,7 @@ impl Syncer {
             last_attempt: st.last_attempt,
             last_success: st.last_success,
             last_error: st.last_error.clone(),
+            failures: st.failures,
         }
     }
 
@@ -203,7 +207,10 @@ impl Syncer {
             Ok(s) => Arc::new(s),
             Err(e) => {
                 tracing::warn!(error = %e, "PeeringDB sync failed; keeping the last good data");
-                self.write().last_error = Some(e.to_string());
+                let mut st = self.write();
+                st.last_error = Some(e.to_string());
+                st.failures += 1;
+                drop(st);
                 return Err(e);
             }
         };
@@ -220,7 +227,9 @@ impl Syncer {
         };
         if let Err(e) = stored {
             tracing::warn!(error = %e, "PeeringDB data in use but not stored");
-            self.write().last_error = Some(format!("data in use but not stored: {e}"));
+            let mut st = self.write();
+            st.last_error = Some(format!("data in use but not stored: {e}"));
+            st.failures += 1;
         }
         Ok(snap)
     }
