@@ -363,6 +363,62 @@ mod tests {
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
     }
 
+    /// The reasons come from what the real verifiers say.
+    #[tokio::test]
+    async fn refusal_reasons_of_the_verifiers() {
+        use crate::auth::{Tokens, Verifier, Verifiers};
+        use std::sync::atomic::{AtomicU64, Ordering as O};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn crate::store::Store> =
+            Arc::new(crate::store::SledStore::open(dir.path()).unwrap());
+        let now = Arc::new(AtomicU64::new(1_000_000));
+        let clock = now.clone();
+        let tokens = Tokens::new(store, 60).with_clock(Arc::new(move || clock.load(O::SeqCst)));
+        let chain = Verifiers(vec![Arc::new(tokens.clone())]);
+        let from = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let reason = |r: Result<Option<crate::model::Caller>, AuthError>| match r {
+            Ok(None) => "unknown",
+            Ok(Some(_)) => "accepted",
+            Err(e) => refusal_reason(&e),
+        };
+        assert_eq!(reason(chain.verify("bad token!", from).await), "malformed");
+        assert_eq!(reason(chain.verify("pd_x", from).await), "malformed");
+        let revoked = tokens.issue("pdb:1", [64600].into()).await.unwrap();
+        tokens.revoke(revoked.token.expose()).await.unwrap();
+        assert_eq!(
+            reason(chain.verify(revoked.token.expose(), from).await),
+            "revoked"
+        );
+        let expired = tokens.issue("pdb:1", [64600].into()).await.unwrap();
+        assert_eq!(
+            reason(chain.verify(expired.token.expose(), from).await),
+            "accepted"
+        );
+        now.fetch_add(61_000, O::SeqCst);
+        assert_eq!(
+            reason(chain.verify(expired.token.expose(), from).await),
+            "expired"
+        );
+        let other = format!("pd_{}", "a".repeat(43));
+        let r = chain.verify(&other, from).await;
+        assert!(matches!(reason(r), "unknown" | "malformed"));
+        assert_eq!(
+            refusal_reason(&AuthError::Unavailable("x".into())),
+            "unavailable"
+        );
+        assert_eq!(
+            refusal_reason(&AuthError::RateLimited(std::time::Duration::from_secs(1))),
+            "lookup_budget"
+        );
+        assert_eq!(
+            refusal_reason(&AuthError::Invalid(
+                "PeeringDB did not accept the access token".into()
+            )),
+            "invalid"
+        );
+    }
+
     #[test]
     fn one_authorization_header_only() {
         let mut h = axum::http::HeaderMap::new();

@@ -8,7 +8,7 @@
 //! request may get (401 and 429 where a token is needed, 403 on admin
 //! routes, 400/413/415 where a body is read, 400 where a query is, 404
 //! where a path names something, 500 and the request timeout's 503).
-//! `tests/it/openapi.rs` holds the document to the router: every route is
+//! `tests/it/ops.rs` holds the document to the router: every route is
 //! described and every described route exists.
 
 use super::{admin, admin_pdb, locations, login, ops, sessions, v0};

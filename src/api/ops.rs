@@ -26,8 +26,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// Longest the store probe (write and flush) may take.
@@ -35,24 +34,13 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a probe result or a scrape's store reads are reused.
 const REUSE: Duration = Duration::from_secs(1);
 
-/// Results shared between concurrent callers of `/readyz` and `/metrics`.
-#[derive(Default)]
-pub struct OpsCache {
-    probe: tokio::sync::Mutex<Option<(Instant, Result<u64, String>)>>,
-    /// A probe's blocking write is still running (a hung disk): no second one.
-    probing: Arc<AtomicBool>,
-    gauges: tokio::sync::Mutex<Option<(Instant, String)>>,
-    /// The OpenAPI document, built on first use.
-    openapi: std::sync::OnceLock<String>,
-}
-
-/// `GET /openapi.json` (described in [`super::openapi`]).
+/// `GET /openapi.json` (described in `openapi.rs`; the router put the
+/// document in [`super::state::OpsCache::openapi`]).
 pub async fn openapi_json(State(st): State<AppState>) -> Response {
-    let doc = st.ops.openapi.get_or_init(|| {
-        let base = super::server::normalise_base_path(&st.settings.base_path).unwrap_or_default();
-        super::openapi::document(&base).to_string()
-    });
-    ([(header::CONTENT_TYPE, "application/json")], doc.clone()).into_response()
+    match st.ops.openapi.get() {
+        Some(doc) => ([(header::CONTENT_TYPE, "application/json")], doc.clone()).into_response(),
+        None => ApiError::not_found("route").into_response(),
+    }
 }
 
 /// `GET /healthz`.

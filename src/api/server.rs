@@ -8,7 +8,7 @@ use super::conn::watch_body;
 use super::error::ApiError;
 use super::listen::ConnSettings;
 use super::state::AppState;
-use super::{admin, admin_pdb, locations, login, ops, sessions, v0};
+use super::{admin, admin_pdb, locations, login, openapi, ops, sessions, v0};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
@@ -102,6 +102,10 @@ async fn tag_route(req: Request, next: Next) -> Response {
 /// The whole application for `state`.
 pub fn app(state: AppState) -> Result<Router, String> {
     let base = normalise_base_path(&state.settings.base_path)?;
+    state
+        .ops
+        .openapi
+        .get_or_init(|| openapi::document(&base).to_string());
     let inner = routes(state.settings.metrics_listen.is_none());
     let router = if base.is_empty() {
         inner

@@ -32,7 +32,7 @@ pub struct AppState {
     pub peeringdb: Option<Arc<Syncer>>,
     /// What `/readyz` and `/metrics` share between callers, and the
     /// OpenAPI document once built.
-    pub ops: Arc<super::ops::OpsCache>,
+    pub ops: Arc<OpsCache>,
 }
 
 impl AppState {
@@ -95,6 +95,21 @@ impl AppState {
     pub fn max_page(&self) -> usize {
         self.settings.limits.max_page.clamp(1, 100)
     }
+}
+
+/// What `/readyz` and `/metrics` share between callers (see `ops.rs`):
+/// the last store probe and scrape, each reused for a second, and the
+/// OpenAPI document the router built.
+#[derive(Default)]
+pub struct OpsCache {
+    /// The last store probe: when, and its time in ms or why it failed.
+    pub probe: tokio::sync::Mutex<Option<(Instant, Result<u64, String>)>>,
+    /// A probe's blocking write is still running (a hung disk): no second one.
+    pub probing: Arc<std::sync::atomic::AtomicBool>,
+    /// The last rendering of the store's gauges.
+    pub gauges: tokio::sync::Mutex<Option<(Instant, String)>>,
+    /// `/openapi.json`, set by [`super::server::app`].
+    pub openapi: std::sync::OnceLock<String>,
 }
 
 /// A token bucket per principal: `per_minute` requests a minute with a
