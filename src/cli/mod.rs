@@ -170,6 +170,21 @@ mod tests {
     }
 
     #[test]
+    fn serve_takes_a_log_format() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: serve::ServeArgs,
+        }
+        let c = Cli::try_parse_from(["peerd", "--log-format", "json"]).unwrap();
+        assert_eq!(c.serve.log_format, Some(LogFormat::Json));
+        let c = Cli::try_parse_from(["peerd"]).unwrap();
+        assert_eq!(c.serve.log_format, None);
+        assert!(Cli::try_parse_from(["peerd", "--log-format", "xml"]).is_err());
+    }
+
+    #[test]
     fn text_lines_read_as_before() {
         let s = session();
         let lines = logged(LogFormat::Text, || {

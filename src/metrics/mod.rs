@@ -91,11 +91,18 @@ impl Default for RouterStats {
     }
 }
 
+/// The requests of one route template.
+#[derive(Debug)]
+struct RouteStats {
+    /// By (method, status).
+    requests: BTreeMap<(&'static str, u16), u64>,
+    latency: Histogram,
+}
+
 #[derive(Debug, Default)]
 struct Http {
-    /// By (route template, method, status).
-    requests: BTreeMap<(String, &'static str, u16), u64>,
-    latency: BTreeMap<String, Histogram>,
+    /// By route template (looked up without allocating).
+    routes: BTreeMap<String, RouteStats>,
 }
 
 /// Most distinct route labels kept (templates are few; this bounds a bug).
@@ -156,28 +163,33 @@ impl Metrics {
     /// (`/sessions/{session_id}`), or `unmatched`.
     pub fn record_http(&self, route: &str, method: &str, status: u16, took: Duration) {
         let mut h = lock(&self.http);
-        let route = if h.latency.contains_key(route) || h.latency.len() < MAX_ROUTES {
+        let route = if h.routes.contains_key(route) || h.routes.len() < MAX_ROUTES {
             route
         } else {
             "other"
         };
-        *h.requests
-            .entry((route.to_string(), method_label(method), status))
+        if !h.routes.contains_key(route) {
+            h.routes.insert(
+                route.to_string(),
+                RouteStats {
+                    requests: BTreeMap::new(),
+                    latency: Histogram::new(expo::HTTP_BUCKETS),
+                },
+            );
+        }
+        let st = h.routes.get_mut(route).expect("inserted above");
+        *st.requests
+            .entry((method_label(method), status))
             .or_default() += 1;
-        h.latency
-            .entry(route.to_string())
-            .or_insert_with(|| Histogram::new(expo::HTTP_BUCKETS))
-            .observe(took.as_secs_f64());
+        st.latency.observe(took.as_secs_f64());
     }
 
     /// Requests answered for `route` so far (all methods and statuses).
     pub fn http_requests(&self, route: &str) -> u64 {
         lock(&self.http)
-            .requests
-            .iter()
-            .filter(|((r, _, _), _)| r == route)
-            .map(|(_, n)| n)
-            .sum()
+            .routes
+            .get(route)
+            .map_or(0, |s| s.requests.values().sum())
     }
 
     /// A bearer token (or caller) refused; `reason` is one of
@@ -350,24 +362,26 @@ impl Metrics {
             "counter",
             "HTTP requests answered, by route template, method and status.",
         );
-        for ((route, method, status), n) in &h.requests {
-            let status = status.to_string();
-            e.sample(
-                "peerd_http_requests_total",
-                &[("route", route), ("method", method), ("status", &status)],
-                n,
-            );
+        for (route, st) in &h.routes {
+            for ((method, status), n) in &st.requests {
+                let status = status.to_string();
+                e.sample(
+                    "peerd_http_requests_total",
+                    &[("route", route), ("method", method), ("status", &status)],
+                    n,
+                );
+            }
         }
         e.family(
             "peerd_http_request_duration_seconds",
             "histogram",
             "Time to answer an HTTP request, by route template.",
         );
-        for (route, hist) in &h.latency {
+        for (route, st) in &h.routes {
             e.histogram(
                 "peerd_http_request_duration_seconds",
                 &[("route", route)],
-                hist,
+                &st.latency,
             );
         }
     }

@@ -119,7 +119,18 @@ async fn the_document_describes_every_route_under_the_base_path() {
         doc["paths"]["/sessions"]["post"]["security"],
         json!([{"bearer": []}])
     );
-    // every operation has an example-bearing or referenced 200-ish answer
+    // request metrics name the route template without the base path
+    let m = scrape(&p).await;
+    assert_eq!(
+        metric(
+            &m,
+            "peerd_http_requests_total",
+            &[("route", "/openapi.json"), ("status", "200")]
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    // every operation has a 2xx answer and the shared ones
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (m, op) in item.as_object().unwrap() {
             let rs = op["responses"].as_object().unwrap();
