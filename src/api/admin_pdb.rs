@@ -78,7 +78,7 @@ pub async fn tokens(
 #[utoipa::path(
     post, path = "/admin/tokens/{id}/revoke", tag = "admin", operation_id = "adminRevokeToken",
     summary = "Revoke a peer token",
-    params(("id" = String, Path, description = "A token id, or a prefix of at least 8 hex digits.")),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{8,64}$", description = "A token id, or a prefix of at least 8 hex digits.")),
     responses(
         (status = 200, description = "The revoked token.", body = TokenOut),
         (status = 400, description = "Not a token id."),
