@@ -26,6 +26,36 @@ pub struct Settings {
     pub limits: Limits,
     /// The provisioning worker and the BGP state poller.
     pub worker: WorkerSettings,
+    /// Log lines of `peerd serve`: `text`, or `json` (one JSON object per
+    /// line). `--log-format` overrides it.
+    pub log_format: LogFormat,
+    /// A second listener for `/metrics`, `/healthz` and `/readyz` (at its
+    /// root), e.g. on an address only the monitoring system reaches; then
+    /// `/metrics` is not served on the API listener. Unset: `/metrics` is
+    /// served on the API listener, under the base path.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("{s:?} is not a log format (text or json)")),
+        }
+    }
 }
 
 /// PeeringDB endpoints and how its answers are used.
@@ -162,6 +192,8 @@ impl Default for Settings {
             peeringdb: PeeringDbSettings::default(),
             limits: Limits::default(),
             worker: WorkerSettings::default(),
+            log_format: LogFormat::Text,
+            metrics_listen: None,
         }
     }
 }
@@ -365,6 +397,16 @@ impl Settings {
         if let Some(v) = get("PEERD_PDB_API_BASE") {
             self.peeringdb.api_base = v;
         }
+        if let Some(v) = get("PEERD_LOG_FORMAT") {
+            self.log_format = parse("PEERD_LOG_FORMAT", &v)?;
+        }
+        if let Some(v) = get("PEERD_METRICS_LISTEN") {
+            self.metrics_listen = if v.trim().is_empty() {
+                None
+            } else {
+                Some(parse("PEERD_METRICS_LISTEN", &v)?)
+            };
+        }
         if let Some(v) = get("PEERD_MAX_BODY_BYTES") {
             self.limits.max_body_bytes = parse("PEERD_MAX_BODY_BYTES", &v)?;
         }
@@ -389,6 +431,23 @@ mod tests {
         assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
         let e = s.apply_env(|k| (k == "PEERD_LISTEN").then(|| "nope".into()));
         assert!(e.is_err());
+    }
+
+    #[test]
+    fn log_format_and_metrics_listener() {
+        let s: Settings =
+            serde_saphyr::from_str("log_format: json\nmetrics_listen: 127.0.0.1:9100\n").unwrap();
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.metrics_listen, Some("127.0.0.1:9100".parse().unwrap()));
+        assert!(serde_saphyr::from_str::<Settings>("log_format: xml\n").is_err());
+        let mut d = Settings::default();
+        assert_eq!(d.log_format, LogFormat::Text);
+        d.apply_env(|k| (k == "PEERD_LOG_FORMAT").then(|| "JSON".into()))
+            .unwrap();
+        assert_eq!(d.log_format, LogFormat::Json);
+        assert!(d
+            .apply_env(|k| (k == "PEERD_LOG_FORMAT").then(|| "yaml".into()))
+            .is_err());
     }
 
     #[test]

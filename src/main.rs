@@ -37,7 +37,10 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let args = Cli::parse();
-    cli::init_logging();
+    // `serve` starts logging once it has read its settings (`log_format`)
+    if !matches!(args.cmd, Cmd::Serve(_)) {
+        cli::init_logging();
+    }
     let g = &args.global;
     let result = match args.cmd {
         Cmd::Serve(a) => runtime().and_then(|rt| rt.block_on(cli::serve::run(a))),

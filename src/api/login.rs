@@ -25,13 +25,21 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use std::sync::Arc;
+use utoipa::IntoParams;
 
 /// The callback's query. Unknown parameters are ignored: authorization
 /// servers add their own (`iss`, `session_state`, ...).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
+    /// The authorization code PeeringDB handed back.
+    #[param(value_type = String, required = false, max_length = 512)]
     pub code: Option<String>,
+    /// The `state` of the login start.
+    #[param(value_type = String, required = false, max_length = 128)]
     pub state: Option<String>,
+    /// Set by PeeringDB when the user refused.
+    #[param(value_type = String, required = false)]
     pub error: Option<String>,
 }
 
@@ -61,6 +69,17 @@ fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 /// `GET /v0/auth` and `GET /auth/login`.
+#[utoipa::path(
+    get, path = "/auth/login", tag = "login", operation_id = "loginStart",
+    summary = "Start a PeeringDB login",
+    description = "Starts the PeeringDB login (authorization code + PKCE). A program gets the authorize URL as JSON; a browser (`Accept: text/html`) is redirected to it.",
+    responses(
+        (status = 200, description = "Open `authorize_url`; PeeringDB comes back to `/auth/callback`.", body = crate::auth::login::StartOut),
+        (status = 302, description = "A browser is sent to PeeringDB.", headers(("Location" = String, description = "PeeringDB's authorize URL"))),
+        (status = 404, description = "Peer login is not enabled on this server."),
+    ),
+    security(())
+)]
 pub async fn start(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let login = enabled(&st)?;
     let kind = if wants_html(&headers) {
@@ -82,7 +101,37 @@ pub async fn start(State(st): State<AppState>, headers: HeaderMap) -> Result<Res
     }))
 }
 
+/// `GET /v0/auth`: [`start`] under the proof of concept's name.
+#[utoipa::path(
+    get, path = "/v0/auth", tag = "v0", operation_id = "v0Auth",
+    summary = "Start a PeeringDB login (v0)",
+    description = "The same as `GET /auth/login`.",
+    responses(
+        (status = 200, description = "Open `authorize_url`; PeeringDB comes back to `/auth/callback`.", body = crate::auth::login::StartOut),
+        (status = 302, description = "A browser is sent to PeeringDB.", headers(("Location" = String, description = "PeeringDB's authorize URL"))),
+        (status = 404, description = "Peer login is not enabled on this server."),
+    ),
+    security(())
+)]
+pub async fn start_v0(st: State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    start(st, headers).await
+}
+
 /// `GET /auth/callback?code=..&state=..` (or `?error=..&state=..`).
+#[utoipa::path(
+    get, path = "/auth/callback", tag = "login", operation_id = "loginCallback",
+    summary = "Finish a PeeringDB login",
+    description = "PeeringDB's redirect back. Exchanges the code, reads the user's networks and answers a peerd bearer token for the ASNs the user may act for.",
+    params(CallbackQuery),
+    responses(
+        (status = 200, description = "The peerd token (shown once).", body = crate::auth::tokens::TokenResponse),
+        (status = 400, description = "Missing or invalid code or state."),
+        (status = 403, description = "The user refused, or may act for no network."),
+        (status = 404, description = "Peer login is not enabled on this server."),
+        (status = 502, description = "PeeringDB answered something unusable."),
+    ),
+    security(())
+)]
 pub async fn callback(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<CallbackQuery>,
@@ -111,6 +160,15 @@ pub async fn callback(
 /// `POST /auth/revoke`: revokes the peerd token presented as the bearer.
 /// Revoking a revoked (or expired) token again is fine; an unknown one is
 /// 401.
+#[utoipa::path(
+    post, path = "/auth/revoke", tag = "login", operation_id = "loginRevoke",
+    summary = "Revoke the presented peerd token",
+    responses(
+        (status = 200, description = "Revoked (again, if it already was).", body = RevokedOut),
+        (status = 400, description = "Not a peerd token (`pd_...`)."),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn revoke(
     State(st): State<AppState>,
     headers: HeaderMap,

@@ -6,7 +6,8 @@
 //! where a refusal becomes an HTTP status. [`server`] builds the router
 //! under the configurable base path and serves it through the accept loop
 //! in [`listen`] (connection cap, descriptor reserve) and [`conn`] (one
-//! connection: timeouts, eviction, clean closes).
+//! connection: timeouts, eviction, clean closes). [`ops`] answers health,
+//! readiness and metrics; [`openapi`] describes every route.
 
 pub mod admin;
 pub mod admin_pdb;
@@ -17,6 +18,8 @@ pub mod extract;
 pub mod listen;
 pub mod locations;
 pub mod login;
+pub mod openapi;
+pub mod ops;
 pub mod server;
 pub mod sessions;
 pub mod state;

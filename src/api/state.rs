@@ -19,7 +19,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub verifier: Arc<dyn Verifier>,
     pub limiter: Arc<RateLimiter>,
-    /// The worker's counters (`/admin/metrics`).
+    /// The counters the worker, the poller and the API record into
+    /// (`/metrics`, `/readyz`).
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Wakes the worker when new work was queued.
     pub wake: Arc<tokio::sync::Notify>,
@@ -29,6 +30,9 @@ pub struct AppState {
     pub login: Option<Arc<Login>>,
     /// The PeeringDB data and its sync; `None` = no PeeringDB data at all.
     pub peeringdb: Option<Arc<Syncer>>,
+    /// What `/readyz` and `/metrics` share between callers, and the
+    /// OpenAPI document once built.
+    pub ops: Arc<OpsCache>,
 }
 
 impl AppState {
@@ -51,6 +55,7 @@ impl AppState {
             tokens,
             login: None,
             peeringdb: None,
+            ops: Arc::default(),
         }
     }
 
@@ -90,6 +95,21 @@ impl AppState {
     pub fn max_page(&self) -> usize {
         self.settings.limits.max_page.clamp(1, 100)
     }
+}
+
+/// What `/readyz` and `/metrics` share between callers (see `ops.rs`):
+/// the last store probe and scrape, each reused for a second, and the
+/// OpenAPI document the router built.
+#[derive(Default)]
+pub struct OpsCache {
+    /// The last store probe: when, and its time in ms or why it failed.
+    pub probe: tokio::sync::Mutex<Option<(Instant, Result<u64, String>)>>,
+    /// A probe's blocking write is still running (a hung disk): no second one.
+    pub probing: Arc<std::sync::atomic::AtomicBool>,
+    /// The last rendering of the store's gauges.
+    pub gauges: tokio::sync::Mutex<Option<(Instant, String)>>,
+    /// `/openapi.json`, set by [`super::server::app`].
+    pub openapi: std::sync::OnceLock<String>,
 }
 
 /// A token bucket per principal: `per_minute` requests a minute with a

@@ -54,7 +54,7 @@ pub enum ClientKind {
 }
 
 /// The answer of a login start.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct StartOut {
     /// PeeringDB's authorize URL with client id, redirect URI, scopes,
     /// state and the S256 code challenge.

@@ -6,12 +6,12 @@
 use super::{CliError, CliResult};
 use crate::api::conn::Timeouts;
 use crate::api::listen::{connection_cap, raise_nofile_limit, reserve, ConnSettings};
-use crate::api::server::{normalise_base_path, serve};
+use crate::api::server::{metrics_app, normalise_base_path, serve};
 use crate::api::state::AppState;
 use crate::auth::operator::OperatorVerifier;
 use crate::auth::pdb::PdbVerifier;
 use crate::auth::{Login, Tokens, Verifier, Verifiers};
-use crate::config::Settings;
+use crate::config::{LogFormat, Settings};
 use crate::driver::netconf::{NetconfDriver, StoreRecords};
 use crate::driver::Executors;
 use crate::inventory::Inventory;
@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Inventory file (default ./inventory.yaml).
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
+    /// Log lines: `text`, or `json` (one JSON object per line); default
+    /// from the settings' `log_format`.
+    #[arg(long, value_name = "FORMAT", value_parser = clap::value_parser!(LogFormat))]
+    pub log_format: Option<LogFormat>,
 }
 
 /// Settings from file, then environment, then these flags.
@@ -55,6 +59,9 @@ pub fn settings(args: &ServeArgs) -> CliResult<Settings> {
     if let Some(i) = &args.inventory {
         s.inventory = i.clone();
     }
+    if let Some(f) = args.log_format {
+        s.log_format = f;
+    }
     Ok(s)
 }
 
@@ -67,6 +74,8 @@ pub struct Prepared {
     /// before the worker starts).
     pub netconf: NetconfDriver,
     pub listener: tokio::net::TcpListener,
+    /// The `metrics_listen` listener, when set.
+    pub metrics_listener: Option<tokio::net::TcpListener>,
     pub base: String,
 }
 
@@ -102,6 +111,13 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     let syncer = peeringdb_data(&settings, &inventory, store.clone())?;
     let listener = crate::api::listen::bind(settings.listen)
         .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", settings.listen)))?;
+    let metrics_listener =
+        match settings.metrics_listen {
+            Some(a) => Some(crate::api::listen::bind(a).map_err(|e| {
+                CliError::new(format!("cannot listen on {a} (metrics_listen): {e}"))
+            })?),
+            None => None,
+        };
     let profiles =
         Profiles::load(&settings.drivers_dir).map_err(|e| CliError::new(e.to_string()))?;
     let templates =
@@ -136,6 +152,7 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
         worker,
         netconf,
         listener,
+        metrics_listener,
         base,
     })
 }
@@ -143,6 +160,7 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
 /// `peerd serve`.
 pub async fn run(args: ServeArgs) -> CliResult {
     let settings = settings(&args)?;
+    super::init_logging_as(settings.log_format);
     // first, before the store, listener and routers take descriptors
     let conn = conn_settings(&settings);
     let p = prepare(settings).await?;
@@ -160,6 +178,9 @@ pub async fn run(args: ServeArgs) -> CliResult {
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "peerd listening on http://{addr}{}", p.base)?;
+        if let Some(m) = &p.metrics_listener {
+            writeln!(out, "peerd metrics on http://{}/metrics", m.local_addr()?)?;
+        }
         out.flush()?;
     }
     let store = p.state.store.clone();
@@ -192,12 +213,30 @@ pub async fn run(args: ServeArgs) -> CliResult {
             recovery.await;
             worker.run(stop).await
         }));
-        background.push(tokio::spawn(
-            p.worker.clone().run_poller(routers, window, stop_rx),
-        ));
+        background.push(tokio::spawn(p.worker.clone().run_poller(
+            routers,
+            window,
+            stop_rx.clone(),
+        )));
     } else {
         tracing::warn!("worker disabled (worker.enabled: false): approved sessions stay queued");
         background.push(tokio::spawn(recovery));
+    }
+    if let Some(l) = p.metrics_listener {
+        let mut stop = stop_rx.clone();
+        let app = metrics_app(p.state.clone());
+        background.push(tokio::spawn(async move {
+            let until_stopped = async move {
+                while !*stop.borrow() {
+                    if stop.changed().await.is_err() {
+                        break;
+                    }
+                }
+            };
+            if let Err(e) = crate::api::listen::serve(l, app, conn, until_stopped).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        }));
     }
     serve(p.listener, p.state, conn, shutdown_signal()).await?;
     if let Some(t) = pdb_sync {

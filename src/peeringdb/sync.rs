@@ -115,6 +115,8 @@ pub struct SyncStatus {
     pub last_success: Option<UnixMillis>,
     /// The error of the last attempt, cleared by a success.
     pub last_error: Option<String>,
+    /// Failed syncs since start (metrics).
+    pub failures: u64,
 }
 
 #[derive(Default)]
@@ -125,6 +127,8 @@ struct State {
     last_error: Option<String>,
     /// Scheduled syncs failed in a row (reset by any success).
     failures: u32,
+    /// Failed syncs since start (metrics; never reset).
+    failures_total: u64,
 }
 
 /// Holds the snapshot in use and refreshes it.
@@ -216,6 +220,7 @@ impl Syncer {
             last_attempt: st.last_attempt,
             last_success: st.last_success,
             last_error: st.last_error.clone(),
+            failures: st.failures_total,
         }
     }
 
@@ -239,7 +244,10 @@ impl Syncer {
             Err(e) => {
                 // the caller says it (the schedule once per run of failures)
                 tracing::debug!(error = %e, "PeeringDB sync failed");
-                self.write().last_error = Some(e.to_string());
+                let mut st = self.write();
+                st.last_error = Some(e.to_string());
+                st.failures_total += 1;
+                drop(st);
                 return Err(e);
             }
         };
@@ -257,7 +265,9 @@ impl Syncer {
         };
         if let Err(e) = stored {
             tracing::warn!(error = %e, "PeeringDB data in use but not stored");
-            self.write().last_error = Some(format!("data in use but not stored: {e}"));
+            let mut st = self.write();
+            st.last_error = Some(format!("data in use but not stored: {e}"));
+            st.failures_total += 1;
         }
         Ok(snap)
     }

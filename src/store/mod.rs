@@ -36,6 +36,7 @@
 //!
 //! A session leaves the holders when it becomes terminal or is removed.
 
+mod changes;
 pub mod sled_store;
 
 use crate::model::{
@@ -43,7 +44,16 @@ use crate::model::{
 };
 use futures::future::BoxFuture;
 
+pub use changes::log_change;
 pub use sled_store::SledStore;
+
+/// How many sessions one router holds in one status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionCount {
+    pub router: String,
+    pub status: SessionStatus,
+    pub count: u64,
+}
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +177,38 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Inserted>>;
 
     fn get_session(&self, id: &str) -> Result<Option<Session>>;
+
+    /// How many sessions there are per router and status (for the
+    /// metrics), sorted by router then status. The default reads every
+    /// session through [`Store::list_sessions`]; a backend with a count
+    /// index may answer faster.
+    fn session_counts(&self) -> Result<Vec<SessionCount>> {
+        let mut counts: std::collections::BTreeMap<(String, usize), u64> = Default::default();
+        let filter = SessionFilter::default();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.list_sessions(&filter, after.as_deref(), 1000)?;
+            for s in &page.sessions {
+                let rank = SessionStatus::ALL
+                    .iter()
+                    .position(|x| *x == s.status)
+                    .unwrap_or_default();
+                *counts.entry((s.router.clone(), rank)).or_default() += 1;
+            }
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        Ok(counts
+            .into_iter()
+            .map(|((router, rank), count)| SessionCount {
+                router,
+                status: SessionStatus::ALL[rank],
+                count,
+            })
+            .collect())
+    }
 
     fn get_request(&self, id: &str) -> Result<Option<RequestRecord>>;
 

@@ -2,7 +2,9 @@
 //! neighbor address at a router, see [`crate::store`]), listing,
 //! transitions, removal.
 
-use super::super::{Inserted, Page, RemoveOpts, Result, SessionFilter, StoreError, TransitionOpts};
+use super::super::{
+    log_change, Inserted, Page, RemoveOpts, Result, SessionFilter, StoreError, TransitionOpts,
+};
 use super::keys;
 use super::tx::{abort, backend, decode, encode, is_terminal, Tx, TxResult};
 use super::Inner;
@@ -81,6 +83,12 @@ impl Inner {
             Ok(out)
         })?;
         self.commit.note_write();
+        for s in out.iter().filter_map(|r| match r {
+            Inserted::New(s) => Some(s),
+            _ => None,
+        }) {
+            log_change(s, None, Some(s.status), &s.created_by, "created");
+        }
         Ok(out)
     }
 
@@ -179,7 +187,7 @@ impl Inner {
 
     pub fn transition(&self, id: &str, to: SessionStatus, opts: TransitionOpts) -> Result<Session> {
         let now = now_ms();
-        let s = self.trees.run(|tx| {
+        let (s, from) = self.trees.run(|tx| {
             let mut s = tx.session(id)?;
             let from = s.status;
             if !opts.expect.is_empty() && !opts.expect.contains(&from) {
@@ -245,9 +253,11 @@ impl Inner {
             let action = opts.action.as_deref().unwrap_or("transition");
             let detail = opts.detail.clone().flatten().map(|d| clip(&d));
             tx.audit(&event(&s, &opts.actor, action, Some(from), detail, now))?;
-            Ok(s)
+            Ok((s, from))
         })?;
         self.commit.note_write();
+        let action = opts.action.as_deref().unwrap_or("transition");
+        log_change(&s, Some(from), Some(s.status), &opts.actor, action);
         Ok(s)
     }
 
@@ -339,6 +349,8 @@ impl Inner {
             Ok(s)
         })?;
         self.commit.note_write();
+        let action = opts.action.as_deref().unwrap_or("removed");
+        log_change(&s, Some(s.status), None, &opts.actor, action);
         Ok(s)
     }
 

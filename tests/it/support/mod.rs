@@ -72,6 +72,9 @@ pub struct Options {
     pub limits_yaml: String,
     /// `RLIMIT_NOFILE` (soft = hard) the peerd process starts with.
     pub nofile: Option<u64>,
+    /// A command `peerd serve ...` runs under (it ends by exec'ing its
+    /// arguments), e.g. `unshare` to give the store a filesystem of its own.
+    pub wrap: Vec<String>,
 }
 
 impl Options {
@@ -94,6 +97,7 @@ impl Options {
             platform_root: None,
             limits_yaml: String::new(),
             nofile: None,
+            wrap: Vec::new(),
         }
     }
 }
@@ -107,6 +111,7 @@ pub struct Peerd {
     pub http: reqwest::Client,
     env: Vec<(String, String)>,
     nofile: Option<u64>,
+    wrap: Vec<String>,
 }
 
 pub fn bin() -> &'static str {
@@ -190,6 +195,7 @@ limits:
                 .unwrap(),
             env: o.env.clone(),
             nofile: o.nofile,
+            wrap: o.wrap.clone(),
         };
         p.spawn().await;
         p
@@ -219,7 +225,14 @@ limits:
             .append(true)
             .open(d.join("peerd.log"))
             .unwrap();
-        let mut cmd = Command::new(bin());
+        let mut cmd = match self.wrap.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin());
+                c
+            }
+            None => Command::new(bin()),
+        };
         clean_env(&mut cmd);
         cmd.current_dir(&d)
             .args(["serve", "--config", "peerd.yaml"])
@@ -257,6 +270,11 @@ limits:
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.url = url;
         self.child = Some(child);
+    }
+
+    /// The daemon's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(|c| c.id())
     }
 
     /// SIGKILL, no chance to flush anything.
