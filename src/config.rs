@@ -2,6 +2,12 @@
 //! overrides, then command-line flags. Every field has a default, so
 //! `peerd serve` with no arguments runs.
 
+mod remote;
+
+pub use remote::{
+    check_url, OutboundSettings, RemoteAuth, RemoteDialect, RemotePeer, SecretPolicy,
+};
+
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -26,6 +32,8 @@ pub struct Settings {
     pub limits: Limits,
     /// The provisioning worker and the BGP state poller.
     pub worker: WorkerSettings,
+    /// The asking side: remote peers and how to talk to them.
+    pub outbound: OutboundSettings,
 }
 
 /// PeeringDB endpoints and how its answers are used.
@@ -153,6 +161,7 @@ impl Default for Settings {
             peeringdb: PeeringDbSettings::default(),
             limits: Limits::default(),
             worker: WorkerSettings::default(),
+            outbound: OutboundSettings::default(),
         }
     }
 }
@@ -311,6 +320,13 @@ impl Settings {
             ] {
                 if path.is_relative() {
                     *path = dir.join(&*path);
+                }
+            }
+            for r in &mut s.outbound.remotes {
+                if let RemoteAuth::BearerFile(path) = &mut r.auth {
+                    if path.is_relative() {
+                        *path = dir.join(&*path);
+                    }
                 }
             }
         }

@@ -1,4 +1,5 @@
-//! peerd: the receiving side of the Peering API (draft-ietf-grow-peering-api).
+//! peerd: the Peering API (draft-ietf-grow-peering-api), both sides: it
+//! answers other networks' requests, and asks other networks for sessions.
 //!
 //! # The map
 //!
@@ -12,11 +13,12 @@
 //! | `main.rs` | the command line: parses it (clap) and calls `cli` |
 //! | `cli` | the work behind each subcommand |
 //! | `api` | HTTP (axum): routes, extractors, the accept loop, the one error -> HTTP mapping |
-//! | `app` | the use cases (intake, approve, reject, delete, retry, force remove): domain outcomes, no HTTP |
+//! | `app` | the use cases (intake, approve, reject, delete, retry, force remove; the asking side's request, follow-up and withdrawal): domain outcomes, no HTTP |
 //! | `auth` | bearer-token verifiers, the PeeringDB login, operator keys, peerd tokens |
 //! | `policy` | the decision on a valid request: approve, wait for an operator, or refuse |
 //! | `validate` | checks on the typed request: ASNs, addresses, location, text |
 //! | `peeringdb` | PeeringDB data: sync, dump, the snapshot in use |
+//! | `outbound` | the HTTP client of the asking side: other networks' Peering APIs (draft or v0), bounded, answers checked |
 //! | `worker` | claims jobs, coalesces them per router, renders, drives the driver port; the BGP poller, expiry |
 //! | `render` | Tera over `templates/`, typed contexts; uses `platform` for the profile |
 //! | `driver` | the worker's port and its executors (ssh-exec, NETCONF); never renders |
@@ -51,6 +53,7 @@ pub mod driver;
 pub mod inventory;
 pub mod metrics;
 pub mod model;
+pub mod outbound;
 pub mod peeringdb;
 pub mod platform;
 pub mod policy;

@@ -5,7 +5,11 @@ use peerd::cli;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "peerd", version, about = "Receiving side of the Peering API")]
+#[command(
+    name = "peerd",
+    version,
+    about = "The Peering API, both sides: answers requests, asks other networks"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -28,6 +32,9 @@ enum Cmd {
     Peeringdb(cli::peeringdb::PeeringDbArgs),
     /// Print what a push would send to each router, touching none.
     Render(cli::render::RenderArgs),
+    /// Ask another network for sessions (`request ASN [--dry-run]`), or
+    /// `request status` / `request login` (through the admin routes).
+    Request(cli::request::RequestArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +48,7 @@ fn main() -> ExitCode {
         Cmd::Token(a) => runtime().and_then(|rt| rt.block_on(cli::token::run(a))),
         Cmd::Peeringdb(a) => runtime().and_then(|rt| rt.block_on(cli::peeringdb::run(a))),
         Cmd::Render(a) => cli::render::run(a),
+        Cmd::Request(a) => runtime().and_then(|rt| rt.block_on(cli::request::run(a))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

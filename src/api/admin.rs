@@ -8,7 +8,7 @@ use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Operator};
 use super::state::AppState;
 use crate::app;
-use crate::model::{is_id, SessionStatus};
+use crate::model::{is_id, Direction, SessionStatus};
 use crate::store::SessionFilter;
 use crate::wire::{
     rfc3339, AdminSessionOut, AuditEventOut, AuditOut, ForceRemovedOut, JobOut, JobsOut,
@@ -26,11 +26,13 @@ pub struct AdminListQuery {
     pub asn: Option<u32>,
     pub router: Option<String>,
     pub request_id: Option<String>,
+    /// `inbound` or `outbound`.
+    pub direction: Option<String>,
     pub max_results: Option<i64>,
     pub next_token: Option<String>,
 }
 
-/// `GET /admin/sessions?status=&asn=&router=&request_id=&max_results=&next_token=`.
+/// `GET /admin/sessions?status=&asn=&router=&request_id=&direction=&max_results=&next_token=`.
 pub async fn list(
     State(st): State<AppState>,
     Operator(_op): Operator,
@@ -49,11 +51,19 @@ pub async fn list(
             return Err(ApiError::invalid("request_id", "not a request id"));
         }
     }
+    let direction = match q.direction.as_deref() {
+        None | Some("") => None,
+        Some(d) => Some(
+            Direction::parse(d)
+                .ok_or_else(|| ApiError::invalid("direction", "inbound or outbound"))?,
+        ),
+    };
     let filter = SessionFilter {
         owner_asn: q.asn,
         request_id: q.request_id,
         status,
         router: q.router,
+        direction,
     };
     let page = blocking(&st, move |s| {
         s.list_sessions(&filter, after.as_deref(), limit)

@@ -6,7 +6,7 @@ use super::conn::watch_body;
 use super::error::ApiError;
 use super::listen::ConnSettings;
 use super::state::AppState;
-use super::{admin, admin_pdb, locations, login, sessions, v0};
+use super::{admin, admin_pdb, locations, login, outbound, sessions, v0};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
@@ -67,6 +67,11 @@ fn routes() -> Router<AppState> {
         .route("/admin/tokens/{id}/revoke", post(admin_pdb::revoke_token))
         .route("/admin/peeringdb", get(admin_pdb::peeringdb))
         .route("/admin/peeringdb/sync", post(admin_pdb::sync))
+        .route(
+            "/admin/outbound",
+            get(outbound::state).post(outbound::request),
+        )
+        .route("/admin/outbound/login", post(outbound::login))
         .route("/healthz", get(health))
 }
 

@@ -2,6 +2,7 @@
 //! verifier and the per-caller rate limiter, the peer login and its
 //! tokens, and the PeeringDB data in use.
 
+use crate::app::outbound::Outbound;
 use crate::auth::{Login, Tokens, Verifier};
 use crate::config::Settings;
 use crate::inventory::Inventory;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub login: Option<Arc<Login>>,
     /// The PeeringDB data and its sync; `None` = no PeeringDB data at all.
     pub peeringdb: Option<Arc<Syncer>>,
+    /// The asking side; `None` when it does not run.
+    pub outbound: Option<Arc<Outbound>>,
 }
 
 impl AppState {
@@ -51,7 +54,14 @@ impl AppState {
             tokens,
             login: None,
             peeringdb: None,
+            outbound: None,
         }
+    }
+
+    /// Runs the asking side's routes with `outbound`.
+    pub fn with_outbound(mut self, outbound: Arc<Outbound>) -> Self {
+        self.outbound = Some(outbound);
+        self
     }
 
     /// Serves the peer login routes with `login` (and its tokens).
@@ -76,6 +86,7 @@ impl AppState {
             settings: self.settings.clone(),
             snapshot: self.snapshot(),
             wake: self.wake.clone(),
+            outbound: self.outbound.clone(),
         }
     }
 

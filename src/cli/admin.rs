@@ -37,6 +37,9 @@ pub enum AdminCmd {
         /// Router name.
         #[arg(long)]
         router: Option<String>,
+        /// `inbound` (peers asked us) or `outbound` (we asked them).
+        #[arg(long)]
+        direction: Option<String>,
         /// Page size (1..100).
         #[arg(long, default_value_t = 100)]
         max_results: u32,
@@ -49,6 +52,8 @@ pub enum AdminCmd {
     },
     /// Show one session.
     Show { session_id: String },
+    /// Delete a session (an outbound one is deleted at the remote too).
+    Delete { session_id: String },
     /// Approve a Pending session (or retry a Failed one).
     Approve { session_id: String },
     /// Reject a Pending or Failed session, with a reason the peer sees.
@@ -121,6 +126,11 @@ impl Client {
             .await
     }
 
+    pub(crate) async fn delete(&self, path: &str) -> CliResult<serde_json::Value> {
+        self.call(self.http.delete(format!("{}{path}", self.base)))
+            .await
+    }
+
     pub(crate) async fn post<B: serde::Serialize>(
         &self,
         path: &str,
@@ -172,6 +182,7 @@ pub async fn run(a: AdminArgs) -> CliResult {
             status,
             asn,
             router,
+            direction,
             max_results,
             all,
             next_token,
@@ -185,6 +196,9 @@ pub async fn run(a: AdminArgs) -> CliResult {
             }
             if let Some(r) = router {
                 q.push(("router", r.clone()));
+            }
+            if let Some(d) = direction {
+                q.push(("direction", d.clone()));
             }
             let mut token = next_token.clone();
             let mut sessions = Vec::new();
@@ -221,6 +235,13 @@ pub async fn run(a: AdminArgs) -> CliResult {
                 .get(&format!("/admin/sessions/{}", encode_id(session_id)?), &[])
                 .await?;
             show_session(json, &v)?;
+        }
+        AdminCmd::Delete { session_id } => {
+            c.delete(&format!("/sessions/{}", encode_id(session_id)?))
+                .await?;
+            println!(
+                "deleted session {session_id} (it answers 404 once its config is off the router)"
+            );
         }
         AdminCmd::Approve { session_id } => {
             let v = c
@@ -361,14 +382,20 @@ pub(crate) fn print_json(v: &serde_json::Value) {
     );
 }
 
-fn print_sessions(sessions: &[AdminSessionOut]) {
+pub(crate) fn print_sessions(sessions: &[AdminSessionOut]) {
     let rows: Vec<Vec<String>> = sessions
         .iter()
         .map(|s| {
             let o = &s.session;
+            let remote = match &s.remote {
+                None => "-".to_string(),
+                Some(r) => r.status.clone().unwrap_or_else(|| r.phase.clone()),
+            };
             vec![
                 o.session_id.clone(),
+                s.direction.as_str().to_string(),
                 o.status.to_string(),
+                remote,
                 format!("AS{}", o.local_asn),
                 o.local_ip.to_string(),
                 o.peer_ip.to_string(),
@@ -380,7 +407,8 @@ fn print_sessions(sessions: &[AdminSessionOut]) {
         .collect();
     print_table(
         &[
-            "SESSION", "STATUS", "PEER AS", "PEER IP", "OUR IP", "LOCATION", "ROUTER", "CREATED",
+            "SESSION", "DIR", "STATUS", "REMOTE", "PEER AS", "PEER IP", "OUR IP", "LOCATION",
+            "ROUTER", "CREATED",
         ],
         &rows,
     );

@@ -6,6 +6,7 @@ pub mod check;
 pub mod key;
 pub mod peeringdb;
 pub mod render;
+pub mod request;
 pub mod serve;
 pub mod token;
 

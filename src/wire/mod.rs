@@ -15,12 +15,17 @@
 //! that only ever serialize as `"<redacted>"` (or `""` for v0 without one).
 //!
 //! The admin answers ([`AdminSessionOut`], [`AuditOut`], [`JobsOut`],
-//! [`ForceRemovedOut`], [`PeeringDbOut`], [`TokensOut`], ...) are here too;
-//! every timestamp is [`rfc3339`].
+//! [`ForceRemovedOut`], [`PeeringDbOut`], [`TokensOut`], the asking side's
+//! [`OutboundOut`], ...) are here too; every timestamp is [`rfc3339`].
+//!
+//! [`remote`] holds the shapes of *other* networks' Peering APIs, which the
+//! asking side sends and reads (strictly: their answers are hostile input).
 
 mod admin;
 mod input;
+mod outbound;
 mod output;
+pub mod remote;
 mod time;
 mod tokens;
 mod v0;
@@ -32,6 +37,10 @@ pub use admin::{
 
 pub(crate) use input::unknown_keys;
 pub use input::{CreateBody, SessionIn, CREATE_FIELDS, LOCATION_FIELDS, SESSION_FIELDS};
+pub use outbound::{
+    OpenRequestOut, OutboundOut, OutboundRequestIn, OutboundStateOut, OwnLoginOut,
+    PendingDeleteOut, RemoteOut, RemotePeerOut, SkippedOut,
+};
 pub use output::{
     CreateOut, ListLocationsOut, ListSessionsOut, LocationOut, Redacted, SessionOut, REDACTED,
 };
