@@ -3,6 +3,7 @@
 //! `tests/run.sh` with `--include-ignored` once the lab is up.
 
 mod api;
+mod ask;
 mod e2e_address;
 mod e2e_drift;
 mod e2e_edges;

@@ -6,6 +6,7 @@
 
 pub mod inventory;
 pub mod pdb;
+pub mod remote;
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
@@ -72,6 +73,8 @@ pub struct Options {
     pub limits_yaml: String,
     /// `RLIMIT_NOFILE` (soft = hard) the peerd process starts with.
     pub nofile: Option<u64>,
+    /// Extra top-level settings (e.g. an `outbound:` section).
+    pub extra_yaml: String,
 }
 
 impl Options {
@@ -94,6 +97,7 @@ impl Options {
             platform_root: None,
             limits_yaml: String::new(),
             nofile: None,
+            extra_yaml: String::new(),
         }
     }
 }
@@ -156,7 +160,8 @@ limits:
   max_body_bytes: {mb}
   requests_per_minute: {rpm}
   request_timeout_secs: 20
-{limits_yaml}"#,
+{limits_yaml}
+{extra_yaml}"#,
             base = o.base_path,
             d = d.display(),
             pdb = o.pdb_url,
@@ -174,6 +179,7 @@ limits:
                 .unwrap_or_default(),
             pdb_yaml = o.pdb_yaml,
             limits_yaml = o.limits_yaml,
+            extra_yaml = o.extra_yaml,
         );
         std::fs::write(d.join("peerd.yaml"), cfg).unwrap();
         let key = cli(d, &["key", "add", "noc", "--config", "peerd.yaml"]).await;
