@@ -596,6 +596,36 @@ mod tests {
     }
 
     #[test]
+    fn older_records_are_inbound_and_inbound_records_stay_as_they_were() {
+        let ip = |s: &str| s.parse().unwrap();
+        let s = Session::sample(
+            "r",
+            "pdb:ix:1",
+            (65002, ip("192.0.2.2")),
+            (65001, ip("192.0.2.1")),
+        );
+        let mut v = serde_json::to_value(&s).unwrap();
+        // an inbound record is written exactly as before the asking side
+        assert!(
+            v.get("direction").is_none() && v.get("remote").is_none(),
+            "{v}"
+        );
+        v.as_object_mut().unwrap().remove("pushed");
+        let back: Session = serde_json::from_value(v).unwrap();
+        assert_eq!(back.direction, Direction::Inbound);
+        assert_eq!(back.remote, None);
+        let mut o = s;
+        o.direction = Direction::Outbound;
+        o.remote = Some(RemoteState::default());
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(v["direction"], "outbound");
+        assert_eq!(v["remote"]["phase"], "sending");
+        assert_eq!(serde_json::from_value::<Session>(v).unwrap(), o);
+        assert_eq!(Direction::parse("OUTBOUND"), Some(Direction::Outbound));
+        assert_eq!(Direction::parse("sideways"), None);
+    }
+
+    #[test]
     fn secret_debug_is_redacted() {
         let s = Secret::new("hunter2");
         assert!(!format!("{s:?}").contains("hunter2"));

@@ -5,6 +5,7 @@
 mod api;
 mod ask;
 mod e2e_address;
+mod e2e_ask;
 mod e2e_drift;
 mod e2e_edges;
 mod e2e_lab;

@@ -34,17 +34,26 @@ pub const LOC: &str = "pdb:ix:1";
 /// 2001:db8::/64) with AS65001 at .1/::1 and AS65010 at .10/::10 (and
 /// AS65003 at .3, for the spoofing check).
 pub fn pdb_data() -> Value {
+    pdb_data_for(
+        ("192.0.2.0/24", "2001:db8::/64"),
+        ("192.0.2.1", "2001:db8::1"),
+        ("192.0.2.10", "2001:db8::10"),
+    )
+}
+
+/// The same world with the given LAN and addresses (the lab's).
+pub fn pdb_data_for(lan: (&str, &str), a: (&str, &str), b: (&str, &str)) -> Value {
     json!({
         "ix": {"data": [{"id": 1, "name": "Lab-IX", "status": "ok"}]},
         "ixlan": {"data": [{"id": 1, "ix_id": 1, "status": "ok"}]},
         "ixpfx": {"data": [
-            {"id": 1, "ixlan_id": 1, "protocol": "IPv4", "prefix": "192.0.2.0/24", "status": "ok"},
-            {"id": 2, "ixlan_id": 1, "protocol": "IPv6", "prefix": "2001:db8::/64", "status": "ok"}]},
+            {"id": 1, "ixlan_id": 1, "protocol": "IPv4", "prefix": lan.0, "status": "ok"},
+            {"id": 2, "ixlan_id": 1, "protocol": "IPv6", "prefix": lan.1, "status": "ok"}]},
         "netixlan": {"data": [
             {"id": 11, "net_id": 901, "ix_id": 1, "ixlan_id": 1, "asn": A_ASN,
-             "ipaddr4": "192.0.2.1", "ipaddr6": "2001:db8::1", "status": "ok"},
+             "ipaddr4": a.0, "ipaddr6": a.1, "status": "ok"},
             {"id": 12, "net_id": 910, "ix_id": 1, "ixlan_id": 1, "asn": B_ASN,
-             "ipaddr4": "192.0.2.10", "ipaddr6": "2001:db8::10", "status": "ok"},
+             "ipaddr4": b.0, "ipaddr6": b.1, "status": "ok"},
             {"id": 13, "net_id": 903, "ix_id": 1, "ixlan_id": 1, "asn": 65003,
              "ipaddr4": "192.0.2.3", "status": "ok"}]},
         "net": {"data": [
