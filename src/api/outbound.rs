@@ -81,7 +81,7 @@ pub async fn state(
 ) -> Result<Json<OutboundStateOut>, ApiError> {
     let ob = tools(&st)?;
     let ctx = st.app();
-    let (open, deletes) = tokio::task::spawn_blocking(move || outbound::open_state(&ctx))
+    let open = tokio::task::spawn_blocking(move || outbound::open_state(&ctx))
         .await
         .map_err(ApiError::internal)??;
     let login = match &ob.own {
@@ -118,6 +118,7 @@ pub async fn state(
             })
             .collect(),
         open_requests: open
+            .requests
             .into_iter()
             .map(|(rid, o)| OpenRequestOut {
                 request_id: rid,
@@ -127,7 +128,8 @@ pub async fn state(
                 last_error: o.last_error,
             })
             .collect(),
-        pending_deletes: deletes
+        pending_deletes: open
+            .deletes
             .into_iter()
             .map(|(sid, d)| PendingDeleteOut {
                 session_id: sid,

@@ -62,13 +62,16 @@ impl Follower {
         }
     }
 
-    /// One look at everything that is due.
+    /// One look at everything that is due; what changed is on disk (and
+    /// the worker woken) before it returns.
     pub async fn tick_once(&self) -> Result<(), AppError> {
         let now = now_ms();
+        let mut worked = false;
         for (rid, open) in meta_all::<OpenRequest>(&self.ctx, OPEN_NS)? {
             if open.next_ms > now || !self.ob.claim(&rid) {
                 continue;
             }
+            worked = true;
             let r = self.follow(&rid, open).await;
             self.ob.release(&rid);
             if let Err(e) = r {
@@ -77,10 +80,14 @@ impl Follower {
         }
         for (sid, pd) in meta_all::<PendingDelete>(&self.ctx, DELETE_NS)? {
             if pd.next_ms <= now {
+                worked = true;
                 run_delete(&self.ctx, &self.ob, &sid, pd, MAX_DELETE_ATTEMPTS).await;
             }
         }
-        self.ctx.durable().await
+        if worked {
+            self.ctx.durable().await?;
+        }
+        Ok(())
     }
 
     /// The sessions of request `rid` that ask a remote.

@@ -242,10 +242,18 @@ fn meta_all<T: serde::de::DeserializeOwned>(
     Ok(out)
 }
 
-/// The requests still followed and the deletions at remotes still to do
-/// (for operators).
-pub fn open_state(
-    ctx: &Ctx,
-) -> Result<(Vec<(String, OpenRequest)>, Vec<(String, PendingDelete)>), AppError> {
-    Ok((meta_all(ctx, OPEN_NS)?, meta_all(ctx, DELETE_NS)?))
+/// What is still open with remotes, for operators.
+pub struct OpenState {
+    /// Requests still followed, by our request id.
+    pub requests: Vec<(String, OpenRequest)>,
+    /// Deletions at remotes still to do, by our session id.
+    pub deletes: Vec<(String, PendingDelete)>,
+}
+
+/// The requests still followed and the deletions at remotes still to do.
+pub fn open_state(ctx: &Ctx) -> Result<OpenState, AppError> {
+    Ok(OpenState {
+        requests: meta_all(ctx, OPEN_NS)?,
+        deletes: meta_all(ctx, DELETE_NS)?,
+    })
 }

@@ -61,6 +61,9 @@ pub struct Held {
     pub rejected: Option<String>,
 }
 
+/// What runs when a session turns Configured.
+type OnConfigured = Arc<dyn Fn(&Held) + Send + Sync>;
+
 struct Inner {
     v0_only: bool,
     our_asn: u32,
@@ -78,7 +81,7 @@ struct Inner {
     /// Misbehave on the location lists too (else only on the session routes).
     misbehave_locations: bool,
     /// Called once per session when it turns Configured.
-    on_configured: Option<Arc<dyn Fn(&Held) + Send + Sync>>,
+    on_configured: Option<OnConfigured>,
 }
 
 #[derive(Clone)]
