@@ -225,15 +225,22 @@ impl Follower {
             return Ok(());
         }
         let rid = request_id_of(live);
-        let listed: Option<Vec<RemoteView>> = match (t.dialect, rid.as_deref()) {
-            (RemoteDialect::V0, rid) | (RemoteDialect::Draft, rid @ Some(_)) => {
-                match self.ob.client.list(t, rid).await {
-                    Ok(l) => Some(l.sessions),
-                    Err(RemoteError::NotFound) => Some(Vec::new()),
-                    Err(e) => return Err(format!("AS{asn}'s status: {e}")),
-                }
+        // one listing (of the request, or of everything between us when the
+        // remote gave no request id), unless every session can be read by
+        // its own id (draft without a request id)
+        let by_id = t.dialect == RemoteDialect::Draft
+            && rid.is_none()
+            && sent
+                .iter()
+                .all(|s| s.remote.as_ref().is_some_and(|r| r.session_id.is_some()));
+        let listed: Option<Vec<RemoteView>> = if by_id {
+            None
+        } else {
+            match self.ob.client.list(t, rid.as_deref()).await {
+                Ok(l) => Some(l.sessions),
+                Err(RemoteError::NotFound) => Some(Vec::new()),
+                Err(e) => return Err(format!("AS{asn}'s status: {e}")),
             }
-            (RemoteDialect::Draft, None) => None,
         };
         for s in sent {
             let view = match &listed {
