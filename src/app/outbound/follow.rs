@@ -19,7 +19,7 @@
 
 use super::super::{AppError, Ctx};
 use super::send::send;
-use super::settle::{adopt, failed_attempt, gone};
+use super::settle::{adopt, failed_attempt, gone, scrub_all, scrub_views};
 use super::withdraw::{queue_delete, run_delete};
 use super::{
     meta_all, meta_get, meta_put, OpenRequest, Outbound, PendingDelete, DELETE_NS, OPEN_NS,
@@ -192,7 +192,7 @@ impl Follower {
         if !sending.is_empty() {
             // what does the remote hold for us already?
             let known = request_id_of(live);
-            let listed: Vec<RemoteView> = match self.ob.client.list(t, known.as_deref()).await {
+            let mut listed: Vec<RemoteView> = match self.ob.client.list(t, known.as_deref()).await {
                 // a session it refused or gave up earlier is not this one
                 Ok(l) => l
                     .sessions
@@ -203,8 +203,14 @@ impl Follower {
                     })
                     .collect(),
                 Err(RemoteError::NotFound) => Vec::new(),
-                Err(e) => return Err(format!("asking AS{asn} what it holds: {e}")),
+                Err(e) => {
+                    return Err(scrub_all(
+                        live,
+                        format!("asking AS{asn} what it holds: {e}"),
+                    ))
+                }
             };
+            scrub_views(&mut listed, live);
             let mut resend: Vec<Session> = Vec::new();
             for s in sending {
                 match find(&listed, s) {
@@ -237,9 +243,12 @@ impl Follower {
             None
         } else {
             match self.ob.client.list(t, rid.as_deref()).await {
-                Ok(l) => Some(l.sessions),
+                Ok(mut l) => {
+                    scrub_views(&mut l.sessions, live);
+                    Some(l.sessions)
+                }
                 Err(RemoteError::NotFound) => Some(Vec::new()),
-                Err(e) => return Err(format!("AS{asn}'s status: {e}")),
+                Err(e) => return Err(scrub_all(live, format!("AS{asn}'s status: {e}"))),
             }
         };
         for s in sent {
@@ -250,9 +259,15 @@ impl Follower {
                         continue;
                     };
                     match self.ob.client.get(t, &id).await {
-                        Ok(v) => Some(v),
+                        Ok(mut v) => {
+                            scrub_views(std::slice::from_mut(&mut v), live);
+                            Some(v)
+                        }
                         Err(RemoteError::NotFound) => None,
-                        Err(e) => return Err(format!("AS{asn}'s status of session {id}: {e}")),
+                        Err(e) => {
+                            let why = format!("AS{asn}'s status of session {id}: {e}");
+                            return Err(scrub_all(live, why));
+                        }
                     }
                 }
             };

@@ -4,7 +4,7 @@
 
 use super::super::{AppError, Ctx, Refusal};
 use super::plan::{plan, Skip};
-use super::settle::{adopt, failed_attempt, refused};
+use super::settle::{adopt, failed_attempt, refused, scrub_all, scrub_views};
 use super::{meta_put, tools, OpenRequest, Outbound, OPEN_NS};
 use crate::config::RemoteDialect;
 use crate::model::{now_ms, Caller, RequestRecord, Session};
@@ -197,6 +197,8 @@ pub(super) async fn send(
         ),
         Err(e) => format!("AS{asn}: {e}"),
     };
+    // a remote could quote a secret we sent it back at us
+    let line = scrub_all(sessions, line);
     tracing::info!(remote_asn = asn, sessions = sessions.len(), answer = %line, "outbound request sent");
     if let Err(e) = apply_created(ctx, ob, asn, sessions, result).await {
         tracing::error!(remote_asn = asn, error = %e, "applying the remote's answer failed");
@@ -214,7 +216,14 @@ async fn apply_created(
 ) -> Result<(), AppError> {
     let max = ob.settings.max_send_attempts;
     match result {
-        Ok(c) => {
+        Ok(mut c) => {
+            scrub_views(&mut c.sessions, sessions);
+            c.refused = c
+                .refused
+                .into_iter()
+                .map(|(i, m)| (i, scrub_all(sessions, m)))
+                .collect();
+            c.summary = c.summary.map(|m| scrub_all(sessions, m));
             for (i, s) in sessions.iter().enumerate() {
                 if let Some(v) = c.sessions.iter().find(|v| v.is_pair(s.peer_ip, s.local_ip)) {
                     adopt(ctx, asn, s, v).await?;
@@ -257,12 +266,13 @@ async fn apply_created(
             } else {
                 format!("HTTP {status}: {}", reasons.join("; "))
             };
+            let why = scrub_all(sessions, why);
             for s in sessions {
                 refused(ctx, asn, s, &why).await?;
             }
         }
         Err(e) => {
-            let why = e.to_string();
+            let why = scrub_all(sessions, e.to_string());
             for s in sessions {
                 let n = s.remote.as_ref().map_or(0, |r| r.attempts);
                 failed_attempt(ctx, asn, s, &why, max, ob.backoff_ms(n)).await?;

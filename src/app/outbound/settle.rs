@@ -30,10 +30,25 @@ fn actor(asn: u32) -> String {
 
 /// `text` with the session's secret (if any) redacted: a remote could
 /// quote it back.
-fn scrub(s: &Session, text: String) -> String {
+pub(super) fn scrub(s: &Session, text: String) -> String {
     match &s.session_secret {
         Some(sec) if !sec.expose().is_empty() => text.replace(sec.expose(), "<redacted>"),
         _ => text,
+    }
+}
+
+/// `text` with the secret of every session of `all` redacted (a remote
+/// answering about one session may quote another's).
+pub(super) fn scrub_all(all: &[Session], text: String) -> String {
+    all.iter().fold(text, |t, s| scrub(s, t))
+}
+
+/// The remote's free text in `views` with every secret of `all` redacted.
+pub(super) fn scrub_views(views: &mut [RemoteView], all: &[Session]) {
+    for v in views {
+        if let Some(d) = v.detail.take() {
+            v.detail = Some(scrub_all(all, d));
+        }
     }
 }
 

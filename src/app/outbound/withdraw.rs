@@ -114,9 +114,14 @@ pub(super) async fn run_delete(
             Ok(Deleted::Done) => Ok(format!("AS{asn} deleted its session {id}")),
             Ok(Deleted::AlreadyGone) => Ok(format!("AS{asn} no longer had session {id}")),
             Err(RemoteError::Unsupported(m)) => Ok(m.to_string()),
-            Err(e @ RemoteError::Refused { .. }) | Err(e @ RemoteError::Malformed(_)) => {
-                Err(format!("AS{asn} did not delete session {id}: {e}"))
-            }
+            // its words are not kept here: the session (and so its secret,
+            // which a remote could quote) may be gone already
+            Err(RemoteError::Refused { status, .. }) => Err(format!(
+                "AS{asn} did not delete session {id}: it refused (HTTP {status})"
+            )),
+            Err(RemoteError::Malformed(_)) => Err(format!(
+                "AS{asn} did not delete session {id}: its answer was not understood"
+            )),
             Err(e) => Err(format!("AS{asn}: {e}")),
         }
     }

@@ -87,6 +87,52 @@ async fn a_refusal_is_recorded_with_its_reason() {
 }
 
 #[tokio::test]
+async fn a_remote_quoting_our_secret_back_does_not_reveal_it() {
+    let remote = RemoteStandin::start(B_ASN, TOK_A, &[LOC], false).await;
+    remote.set_behaviour(Behaviour::RefuseAll);
+    let api = PdbStandin::start_with(pdb_data()).await;
+    let auth = format!("{{bearer_env: {TOKEN_ENV}}}");
+    let extra = "      secret: generate\n";
+    let a = start_a(
+        &api,
+        outbound_yaml(B_ASN, &remote.base, "draft", &auth, extra),
+    )
+    .await;
+    let r = request(&a, json!({"asn": B_ASN})).await;
+    r.expect(200);
+    let s = &r.body["sessions"][0];
+    assert_eq!(s["status"], "Rejected", "{s}");
+    let d = s["status_detail"].as_str().unwrap();
+    assert!(d.contains("session_secret <redacted>"), "{d}");
+    let audit = a
+        .get(
+            &format!(
+                "/admin/sessions/{}/audit",
+                s["session_id"].as_str().unwrap()
+            ),
+            &a.key,
+        )
+        .await;
+    // the secrets A generated and sent, quoted back by the remote, are
+    // nowhere: not in the answer, the audit trail or the log
+    let secrets = remote.secrets_seen();
+    assert_eq!(secrets.len(), 2);
+    for secret in &secrets {
+        assert_eq!(secret.len(), 24);
+        for (what, text) in [
+            ("answer", r.text.clone()),
+            ("audit", audit.text.clone()),
+            ("log", a.log()),
+        ] {
+            assert!(
+                !text.contains(secret.as_str()),
+                "the secret leaked into the {what}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn failing_and_hostile_answers_configure_nothing() {
     let cases: Vec<(Behaviour, &str, &str)> = vec![
         (Behaviour::Error500, "draft", "HTTP 500"),

@@ -75,6 +75,8 @@ struct Inner {
     posts: u32,
     /// Every POST that got past authentication.
     post_hits: u32,
+    /// Every secret a POST carried (stored or not).
+    secrets_seen: Vec<String>,
     lists: u32,
     deletes: Vec<String>,
     hold_posts: bool,
@@ -119,6 +121,7 @@ impl RemoteStandin {
             sessions: vec![],
             posts: 0,
             post_hits: 0,
+            secrets_seen: vec![],
             lists: 0,
             deletes: vec![],
             hold_posts: false,
@@ -199,6 +202,11 @@ impl RemoteStandin {
 
     pub fn posts(&self) -> u32 {
         self.lock().posts
+    }
+
+    /// Every secret the POSTs carried.
+    pub fn secrets_seen(&self) -> Vec<String> {
+        self.lock().secrets_seen.clone()
     }
 
     /// Every POST that got past authentication (stored or not).
@@ -412,10 +420,25 @@ async fn create_draft(State(st): State<St>, h: HeaderMap, body: Bytes) -> Respon
         return r;
     }
     let items: Vec<Value> = serde_json::from_slice(&body).unwrap_or_default();
+    {
+        let mut g = st.0.lock().unwrap();
+        for i in &items {
+            if let Some(m) = i.get("session_secret").and_then(|m| m.as_str()) {
+                g.secrets_seen.push(m.to_string());
+            }
+        }
+    }
     if st.0.lock().unwrap().behaviour == Behaviour::RefuseAll {
+        // a careless remote quotes what it was sent, the secret included
+        let quoted = items
+            .first()
+            .and_then(|i| i.get("session_secret"))
+            .and_then(|m| m.as_str())
+            .map(|m| format!(" (session_secret {m})"))
+            .unwrap_or_default();
         return json_resp(
             StatusCode::FORBIDDEN,
-            json!({"errors": [{"name": "sessions[0].local_asn", "errors": ["AS65001 is not accepted by our peering policy"]}]}),
+            json!({"errors": [{"name": "sessions[0].local_asn", "errors": [format!("AS65001 is not accepted by our peering policy{quoted}")]}]}),
         );
     }
     let (rid, idx) = {
