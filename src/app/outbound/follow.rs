@@ -56,8 +56,15 @@ impl Follower {
                     if r.is_err() || *shutdown.borrow() { break; }
                 }
             }
-            if let Err(e) = self.tick_once().await {
-                tracing::error!(error = %e, "outbound follower tick failed");
+            // a tick may wait on slow remotes; shutting down does not wait
+            // for it (every step is safe to cut short, as a crash is)
+            tokio::select! {
+                r = self.tick_once() => {
+                    if let Err(e) = r {
+                        tracing::error!(error = %e, "outbound follower tick failed");
+                    }
+                }
+                _ = shutdown.changed() => break,
             }
         }
     }
@@ -68,12 +75,14 @@ impl Follower {
         let now = now_ms();
         let mut worked = false;
         for (rid, open) in meta_all::<OpenRequest>(&self.ctx, OPEN_NS)? {
-            if open.next_ms > now || !self.ob.claim(&rid) {
+            if open.next_ms > now {
                 continue;
             }
+            let Some(_busy) = self.ob.claim(&rid) else {
+                continue;
+            };
             worked = true;
             let r = self.follow(&rid, open).await;
-            self.ob.release(&rid);
             if let Err(e) = r {
                 tracing::warn!(request_id = %rid, error = %e, "following an outbound request failed");
             }

@@ -160,13 +160,15 @@ impl Outbound {
         })
     }
 
-    /// Marks request `rid` as being sent (false: it already is).
-    fn claim(&self, rid: &str) -> bool {
-        self.busy.lock().expect("busy lock").insert(rid.to_string())
-    }
-
-    fn release(&self, rid: &str) {
-        self.busy.lock().expect("busy lock").remove(rid);
+    /// Marks request `rid` as being worked on (sent or followed) until the
+    /// guard is dropped (also when the work is cut short); `None` when it
+    /// already is.
+    fn claim(&self, rid: &str) -> Option<Busy<'_>> {
+        let fresh = self.busy.lock().expect("busy lock").insert(rid.to_string());
+        fresh.then(|| Busy {
+            ob: self,
+            rid: rid.to_string(),
+        })
     }
 
     /// Backoff before look number `failures + 1`.
@@ -175,6 +177,20 @@ impl Outbound {
         let max = self.settings.backoff_max_secs.max(1) * 1000;
         base.saturating_mul(1u64 << failures.min(16))
             .min(max.max(base))
+    }
+}
+
+/// A request being worked on; released on drop.
+struct Busy<'a> {
+    ob: &'a Outbound,
+    rid: String,
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut b) = self.ob.busy.lock() {
+            b.remove(&self.rid);
+        }
     }
 }
 

@@ -94,15 +94,14 @@ pub async fn request(
         failures: 0,
         last_error: None,
     };
-    if !ob.claim(&rid) {
+    let Some(_busy) = ob.claim(&rid) else {
         return Err(AppError::conflict(
             "request",
             "this request is being sent already",
         ));
-    }
-    let result = record_and_send(ctx, &ob, &target, op, &rid, open, plan.sessions).await;
-    ob.release(&rid);
-    let (sessions, skipped, answer) = result?;
+    };
+    let (sessions, skipped, answer) =
+        record_and_send(ctx, &ob, &target, op, &rid, open, plan.sessions).await?;
     out.sessions = sessions;
     out.skipped.extend(skipped);
     out.remote_answer = Some(answer);
