@@ -43,6 +43,17 @@
 //! 5. The status goes back through the `store`: `Configured` when the router
 //!    confirmed, then `Established` or `Down` from the poller's reads.
 //!    `GET /sessions/{id}` reads it there, through `api`.
+//!
+//! # The asking side
+//!
+//! `peerd request ASN` (`cli`, or `POST /admin/outbound` in `api`) calls
+//! `app::outbound`: it asks the remote's API (`outbound`, the HTTP client)
+//! for its locations, joins them with the inventory and `peeringdb`, plans
+//! the address pairs and validates each like an inbound request
+//! (`validate`), stores the request and its sessions (`Pending`, direction
+//! outbound) on disk, then POSTs them. The follower (`app::outbound`, run by
+//! `peerd serve`) polls the remote; when it accepts, the session becomes
+//! `Approved` and takes steps 3 to 5 above like any other.
 
 pub mod api;
 pub mod app;

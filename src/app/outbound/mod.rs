@@ -2,17 +2,17 @@
 //! and provisions our end once the remote accepts (`peerd request ASN`,
 //! `POST /admin/outbound`).
 //!
-//! - [`plan`]: the locations we share (the remote's own list, joined with
+//! - `plan`: the locations we share (the remote's own list, joined with
 //!   our inventory and PeeringDB's `netixlan` rows for both ASNs) and the
 //!   address pairs per location and family, each validated as strictly as
 //!   an inbound request.
-//! - [`send`]: the request: recorded on disk before anything is sent,
+//! - `send`: the request: recorded on disk before anything is sent,
 //!   then sent, then the answer applied ([`request`]).
-//! - [`follow`]: the [`Follower`], which keeps asking the remote for the
+//! - `follow`: the [`Follower`], which keeps asking the remote for the
 //!   status of open requests (with backoff), provisions our end when the
 //!   remote accepts, records a refusal, and resends what was never
 //!   confirmed without asking twice.
-//! - [`withdraw`]: deleting an outbound session also deletes it at the
+//! - `withdraw`: deleting an outbound session also deletes it at the
 //!   remote (retried until the remote has it gone).
 //!
 //! An outbound session is stored like an inbound one, seen from our
