@@ -2,6 +2,12 @@
 //! overrides, then command-line flags. Every field has a default, so
 //! `peerd serve` with no arguments runs.
 
+mod remote;
+
+pub use remote::{
+    check_url, OutboundSettings, RemoteAuth, RemoteDialect, RemotePeer, SecretPolicy,
+};
+
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -34,6 +40,8 @@ pub struct Settings {
     /// `/metrics` is not served on the API listener. Unset: `/metrics` is
     /// served on the API listener, under the base path.
     pub metrics_listen: Option<SocketAddr>,
+    /// The asking side: remote peers and how to talk to them.
+    pub outbound: OutboundSettings,
 }
 
 /// How log lines are written.
@@ -194,6 +202,7 @@ impl Default for Settings {
             worker: WorkerSettings::default(),
             log_format: LogFormat::Text,
             metrics_listen: None,
+            outbound: OutboundSettings::default(),
         }
     }
 }
@@ -353,6 +362,13 @@ impl Settings {
             ] {
                 if path.is_relative() {
                     *path = dir.join(&*path);
+                }
+            }
+            for r in &mut s.outbound.remotes {
+                if let RemoteAuth::BearerFile(path) = &mut r.auth {
+                    if path.is_relative() {
+                        *path = dir.join(&*path);
+                    }
                 }
             }
         }

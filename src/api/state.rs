@@ -2,6 +2,7 @@
 //! verifier and the per-caller rate limiter, the peer login and its
 //! tokens, and the PeeringDB data in use.
 
+use crate::app::outbound::Outbound;
 use crate::auth::{Login, Tokens, Verifier};
 use crate::config::Settings;
 use crate::inventory::Inventory;
@@ -33,6 +34,8 @@ pub struct AppState {
     /// What `/readyz` and `/metrics` share between callers, and the
     /// OpenAPI document once built.
     pub ops: Arc<OpsCache>,
+    /// The asking side; `None` when it does not run.
+    pub outbound: Option<Arc<Outbound>>,
 }
 
 impl AppState {
@@ -56,7 +59,14 @@ impl AppState {
             login: None,
             peeringdb: None,
             ops: Arc::default(),
+            outbound: None,
         }
+    }
+
+    /// Runs the asking side's routes with `outbound`.
+    pub fn with_outbound(mut self, outbound: Arc<Outbound>) -> Self {
+        self.outbound = Some(outbound);
+        self
     }
 
     /// Serves the peer login routes with `login` (and its tokens).
@@ -81,6 +91,7 @@ impl AppState {
             settings: self.settings.clone(),
             snapshot: self.snapshot(),
             wake: self.wake.clone(),
+            outbound: self.outbound.clone(),
         }
     }
 

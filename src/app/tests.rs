@@ -38,6 +38,7 @@ fn ctx() -> (tempfile::TempDir, Ctx) {
         settings: Arc::new(Settings::default()),
         snapshot: None,
         wake: Arc::default(),
+        outbound: None,
     };
     (dir, ctx)
 }

@@ -1,4 +1,5 @@
-//! `peerd check`: validates the settings, the inventory, the operator keys
+//! `peerd check`: validates the settings (the asking side's remote peers
+//! too: URLs, ASNs, locations, credentials by reference), the inventory, the operator keys
 //! file, the platform profiles (`drivers_dir`) and their templates
 //! (`templates_dir`, every template of every platform rendered against
 //! sample sessions: add and remove, IPv4 and IPv6, with and without MD5),
@@ -60,6 +61,20 @@ pub fn check(args: &CheckArgs) -> CliResult<Checked> {
     }
     crate::api::server::normalise_base_path(&settings.base_path).map_err(CliError)?;
     let inventory = Inventory::load(&settings.inventory)?;
+    let remote_issues = settings
+        .outbound
+        .issues(inventory.asn, &inventory.location_ids());
+    if !remote_issues.is_empty() {
+        let lines: Vec<String> = remote_issues
+            .iter()
+            .map(|(k, m)| format!("{k}: {m}"))
+            .collect();
+        return Err(CliError::new(format!(
+            "settings: {} problem(s) with the remote peers:\n{}",
+            lines.len(),
+            lines.join("\n")
+        )));
+    }
     load_keys(&settings.operator_keys_file)?;
     let profiles =
         Profiles::load(&settings.drivers_dir).map_err(|e| CliError::new(e.to_string()))?;
@@ -171,6 +186,16 @@ fn print_text(
         inv.locations.len(),
         inv.policy.approval
     );
+    if !c.settings.outbound.remotes.is_empty() {
+        let asns: Vec<String> = c
+            .settings
+            .outbound
+            .remotes
+            .iter()
+            .map(|r| format!("AS{} ({})", r.asn, r.dialect.as_str()))
+            .collect();
+        println!("remote peers: OK ({})", asns.join(", "));
+    }
     println!(
         "{}, {}: OK ({} platform(s): {}; every template renders for add and remove, IPv4 and IPv6, with and without MD5)",
         c.settings.drivers_dir.display(),
