@@ -36,7 +36,11 @@ pub(super) fn neighbors_json(text: &str) -> Result<Vec<ObservedNeighbor>, String
             .pointer("/config/template")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let Some(ip) = n.get("remote_addr").and_then(Value::as_str).and_then(parse_addr) else {
+        let Some(ip) = n
+            .get("remote_addr")
+            .and_then(Value::as_str)
+            .and_then(parse_addr)
+        else {
             continue;
         };
         if template {
@@ -95,7 +99,8 @@ mod tests {
         assert_eq!(hand.state.as_deref(), Some("Connect"));
         assert!(v.iter().all(|n| n.has_secret.is_none()), "not shown");
         assert!(
-            !v.iter().any(|n| n.address.to_string().starts_with("198.51.100.")),
+            !v.iter()
+                .any(|n| n.address.to_string().starts_with("198.51.100.")),
             "a template is not a neighbor"
         );
     }
@@ -106,8 +111,8 @@ mod tests {
         let none = "{\n\t\"status\": \"FAILED\",\n\t\"error\": \"no such neighbor\"\n}\n";
         assert!(neighbors_json(none).unwrap().is_empty());
         assert!(neighbors_json("{\"neighbors\":[]}").unwrap().is_empty());
-        let e = neighbors_json("{\"status\":\"FAILED\",\"error\":\"permission denied\"}")
-            .unwrap_err();
+        let e =
+            neighbors_json("{\"status\":\"FAILED\",\"error\":\"permission denied\"}").unwrap_err();
         assert!(e.contains("permission denied"), "{e}");
         let e = neighbors_json("bgpctl: connect: /run/x.sock: No such file or directory\n")
             .unwrap_err();
