@@ -29,7 +29,7 @@ fn run(cmd: &str, args: &[&str]) -> String {
 fn neighbors(lab: &Lab, platform: &str) -> Vec<ObservedNeighbor> {
     let (text, parser) = match platform {
         "openbgpd" => (
-            run(lab.get("RTR3_BGPCTL"), &["-j", "show", "neighbor"]),
+            run(lab.get("RTR3_BGPCTL"), &["-j", "show", "summary"]),
             "openbgpd-neighbors-json",
         ),
         _ => (

@@ -289,18 +289,18 @@ fn verify_accepts_what_the_lab_routers_answered() {
         .check_verify(&td("bird-router-batch3.txt"))
         .unwrap_err();
     assert!(e[0].contains("has peer AS 65002, expected 65009"), "{e:?}");
-    // OpenBGPD 7.7 `bgpctl -j show neighbor` with this batch (and a
+    // OpenBGPD 7.7 `bgpctl -j show summary` with this batch (and a
     // neighbor configured by hand) up; removed, bgpd answers "no such
     // neighbor".
     let no_neighbor = "{\n\t\"status\": \"FAILED\",\n\t\"error\": \"no such neighbor\"\n}\n";
     let inv = inventory("openbgpd");
     let add = render::render_batch(&env, &profiles, Op::Add, &batch, &inv).unwrap();
-    add.check_verify(&td("openbgpd-neighbors.json")).unwrap();
+    add.check_verify(&td("openbgpd-summary.json")).unwrap();
     assert_eq!(add.check_verify(no_neighbor).unwrap_err().len(), 3);
     let rm = render::render_batch(&env, &profiles, Op::Remove, &batch, &inv).unwrap();
     rm.check_verify(no_neighbor).unwrap();
     assert_eq!(
-        rm.check_verify(&td("openbgpd-neighbors.json"))
+        rm.check_verify(&td("openbgpd-summary.json"))
             .unwrap_err()
             .len(),
         3

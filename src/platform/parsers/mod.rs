@@ -41,7 +41,7 @@ pub enum ParserKind {
     FrrSummaryJson,
     /// BIRD 2 `birdc show protocols all` (BGP protocols).
     BirdProtocols,
-    /// OpenBGPD `bgpctl -j show neighbor`.
+    /// OpenBGPD `bgpctl -j show summary` (or `show neighbor`).
     OpenbgpdNeighborsJson,
     /// GoBGP `gobgp neighbor -j`.
     GobgpNeighborsJson,

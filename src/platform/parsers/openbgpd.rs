@@ -1,7 +1,8 @@
-//! OpenBGPD parser: `bgpctl -j show neighbor`, used both to verify (every
-//! neighbor of the running bgpd, from any file, with its remote AS) and for
-//! state (`state`). The answer does not show whether a neighbor has a
-//! TCP-MD5 password, so `has_secret` stays unknown.
+//! OpenBGPD parser: `bgpctl -j show summary` (the profile's read) or
+//! `bgpctl -j show neighbor` (the same list, long form), used both to verify
+//! (every neighbor of the running bgpd, from any file, with its remote AS)
+//! and for state (`state`). Neither shows whether a neighbor has a TCP-MD5
+//! password, so `has_secret` stays unknown.
 
 use super::common::{merge_into, parse_addr, router_words, ObservedNeighbor};
 use serde_json::Value;
@@ -12,8 +13,8 @@ use serde_json::Value;
 /// bgpd answers `{"status":"FAILED","error":"no such neighbor"}` when it
 /// has no neighbor at all: that is an empty list. Any other failure is an
 /// error, so a broken answer never reads as "no neighbors". Templates
-/// (`neighbor 192.0.2.0/24 { ... }`) have no single address and are left
-/// out; the neighbors bgpd clones from them are listed.
+/// (`neighbor 192.0.2.0/24 { ... }`) have a prefix, not an address, and are
+/// left out; the neighbors bgpd clones from them are listed.
 pub(super) fn neighbors_json(text: &str) -> Result<Vec<ObservedNeighbor>, String> {
     let v: Value = serde_json::from_str(text.trim())
         .map_err(|e| format!("not JSON ({e}): {}", router_words(text, "")))?;
@@ -24,7 +25,7 @@ pub(super) fn neighbors_json(text: &str) -> Result<Vec<ObservedNeighbor>, String
         ) {
             (Some("FAILED"), Some("no such neighbor")) => Ok(Vec::new()),
             (_, Some(e)) => Err(format!("bgpctl: {}", router_words(e, ""))),
-            _ => Err("not a `bgpctl -j show neighbor` answer (no \"neighbors\")".into()),
+            _ => Err("not a `bgpctl -j show summary` answer (no \"neighbors\")".into()),
         };
     };
     let list = list
@@ -103,6 +104,21 @@ mod tests {
                 .any(|n| n.address.to_string().starts_with("198.51.100.")),
             "a template is not a neighbor"
         );
+    }
+
+    /// The same router as `show summary` (the profile's read).
+    #[test]
+    fn summary_from_openbgpd_7_7() {
+        let text = include_str!("testdata/openbgpd-summary.json");
+        let short = neighbors_json(text).unwrap();
+        let long = neighbors_json(include_str!("testdata/openbgpd-neighbors.json")).unwrap();
+        let strip = |v: &[ObservedNeighbor]| -> Vec<(String, Option<u32>, Option<bool>)> {
+            v.iter()
+                .map(|n| (n.address.to_string(), n.peer_as, n.established))
+                .collect()
+        };
+        assert_eq!(strip(&short), strip(&long));
+        assert_eq!(find(&short, "192.0.2.99").state.as_deref(), Some("Active"));
     }
 
     #[test]
