@@ -2,12 +2,13 @@
 //! too: URLs, ASNs, locations, credentials by reference), the inventory, the operator keys
 //! file, the platform profiles (`drivers_dir`) and their templates
 //! (`templates_dir`, every template of every platform rendered against
-//! sample sessions: add and remove, IPv4 and IPv6, with and without MD5),
-//! and every router's credential and host key references (files there,
-//! readable, safe modes; the password variable set; keys that parse;
-//! known_hosts with the router's entry). `--connect` then logs in to each
-//! router, read-only ([`crate::driver::probe`]). Exits non-zero with every
-//! problem named (the router, the inventory key, the file or variable).
+//! sample sessions: add and remove, IPv4 and IPv6, with and without MD5
+//! where the platform sets it), and every router's credential and host key
+//! references (files there, readable, safe modes; the password variable
+//! set; keys that parse; known_hosts with the router's entry).
+//! `--connect` then logs in to each router, read-only
+//! ([`crate::driver::probe`]). Exits non-zero with every problem named (the
+//! router, the inventory key, the file or variable).
 
 use super::output::{print_json, print_table};
 use super::{CliError, CliResult, Global};
@@ -197,7 +198,7 @@ fn print_text(
         println!("remote peers: OK ({})", asns.join(", "));
     }
     println!(
-        "{}, {}: OK ({} platform(s): {}; every template renders for add and remove, IPv4 and IPv6, with and without MD5)",
+        "{}, {}: OK ({} platform(s): {}; every template renders for add and remove, IPv4 and IPv6, with and without MD5 where the platform sets it)",
         c.settings.drivers_dir.display(),
         c.settings.templates_dir.display(),
         c.platforms.len(),

@@ -12,6 +12,7 @@ mod e2e_drift;
 mod e2e_edges;
 mod e2e_lab;
 mod e2e_netconf;
+mod e2e_openbgpd_gobgp;
 mod e2e_openconfig;
 mod e2e_ops;
 mod lab;
