@@ -36,6 +36,8 @@ pub struct AppState {
     pub ops: Arc<OpsCache>,
     /// The asking side; `None` when it does not run.
     pub outbound: Option<Arc<Outbound>>,
+    /// Routers whose platform cannot set a TCP-MD5 password.
+    pub no_md5_routers: Arc<std::collections::BTreeSet<String>>,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
             peeringdb: None,
             ops: Arc::default(),
             outbound: None,
+            no_md5_routers: Arc::default(),
         }
     }
 
@@ -77,6 +80,20 @@ impl AppState {
     }
 
     /// Uses the PeeringDB data `syncer` holds (and lets operators sync).
+    /// Notes the routers whose platform cannot set a TCP-MD5 password
+    /// (from the loaded profiles), so intake refuses secrets for them.
+    pub fn with_platforms(mut self, profiles: &crate::platform::Profiles) -> Self {
+        self.no_md5_routers = Arc::new(
+            self.inventory
+                .routers
+                .iter()
+                .filter(|r| profiles.get(&r.platform).is_some_and(|p| !p.tcp_md5))
+                .map(|r| r.name.clone())
+                .collect(),
+        );
+        self
+    }
+
     pub fn with_peeringdb(mut self, syncer: Arc<Syncer>) -> Self {
         self.peeringdb = Some(syncer);
         self
@@ -92,6 +109,7 @@ impl AppState {
             snapshot: self.snapshot(),
             wake: self.wake.clone(),
             outbound: self.outbound.clone(),
+            no_md5_routers: self.no_md5_routers.clone(),
         }
     }
 

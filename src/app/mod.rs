@@ -51,6 +51,10 @@ pub struct Ctx {
     /// The asking side (remote peers, their HTTP client, our PeeringDB
     /// login); `None` where it does not run (offline commands, tests).
     pub outbound: Option<Arc<outbound::Outbound>>,
+    /// Routers whose platform cannot set a TCP-MD5 password (profile
+    /// `tcp_md5: false`): a session with a secret there is refused at
+    /// intake rather than failing its router's push.
+    pub no_md5_routers: Arc<std::collections::BTreeSet<String>>,
 }
 
 impl Ctx {

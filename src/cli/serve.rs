@@ -140,11 +140,13 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
             "TEST HOOK on: NETCONF pushes pause between the confirmed and the confirming commit"
         );
     }
-    let render = Renderer::new(Arc::new(templates), Arc::new(profiles), inv.clone());
+    let profiles = Arc::new(profiles);
+    let render = Renderer::new(Arc::new(templates), profiles.clone(), inv.clone());
     let driver = Executors::new(inv).with_netconf(netconf.clone());
     let worker_cfg = settings.worker.clone();
-    let mut state =
-        AppState::new(settings, inventory, store.clone(), verifier).with_peeringdb(syncer);
+    let mut state = AppState::new(settings, inventory, store.clone(), verifier)
+        .with_peeringdb(syncer)
+        .with_platforms(&profiles);
     if let Some(login) = login {
         state = state.with_login(login);
     }
