@@ -3,10 +3,12 @@
 //! `peerd serve` with no arguments runs.
 
 mod remote;
+mod store;
 
 pub use remote::{
     check_url, OutboundSettings, RemoteAuth, RemoteDialect, RemotePeer, SecretPolicy,
 };
+pub use store::{StoreBackend, StoreSettings};
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -22,6 +24,8 @@ pub struct Settings {
     pub base_path: String,
     /// Where the embedded store lives.
     pub data_dir: PathBuf,
+    /// Which store: sled in `data_dir` (default) or PostgreSQL.
+    pub store: StoreSettings,
     pub inventory: PathBuf,
     pub templates_dir: PathBuf,
     pub drivers_dir: PathBuf,
@@ -193,6 +197,7 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".parse().expect("static address"),
             base_path: "/".into(),
             data_dir: "data".into(),
+            store: StoreSettings::default(),
             inventory: "inventory.yaml".into(),
             templates_dir: "templates".into(),
             drivers_dir: "drivers".into(),
@@ -364,6 +369,9 @@ impl Settings {
                     *path = dir.join(&*path);
                 }
             }
+            if let Some(path) = s.store.password_file.as_mut().filter(|p| p.is_relative()) {
+                *path = dir.join(&*path);
+            }
             for r in &mut s.outbound.remotes {
                 if let RemoteAuth::BearerFile(path) = &mut r.auth {
                     if path.is_relative() {
@@ -394,6 +402,16 @@ impl Settings {
         }
         if let Some(v) = get("PEERD_DATA_DIR") {
             self.data_dir = v.into();
+        }
+        if let Some(v) = get("PEERD_STORE_URL").filter(|v| !v.is_empty()) {
+            self.store.backend = StoreBackend::Postgres;
+            self.store.url = v;
+        }
+        if let Some(v) = get("PEERD_STORE_PASSWORD_FILE").filter(|v| !v.is_empty()) {
+            self.store.password_file = Some(v.into());
+        }
+        if let Some(v) = get("PEERD_STORE_PASSWORD_ENV").filter(|v| !v.is_empty()) {
+            self.store.password_env = Some(v);
         }
         if let Some(v) = get("PEERD_INVENTORY") {
             self.inventory = v.into();

@@ -13,14 +13,14 @@ use crate::auth::operator::OperatorVerifier;
 use crate::auth::own::OwnToken;
 use crate::auth::pdb::PdbVerifier;
 use crate::auth::{Login, Tokens, Verifier, Verifiers};
-use crate::config::{LogFormat, RemoteAuth, Settings};
+use crate::config::{LogFormat, RemoteAuth, Settings, StoreBackend};
 use crate::driver::netconf::{NetconfDriver, StoreRecords};
 use crate::driver::Executors;
 use crate::inventory::Inventory;
 use crate::peeringdb::Syncer;
 use crate::platform::Profiles;
 use crate::render::{Renderer, TemplateEnv};
-use crate::store::{SledStore, Store, StoreError};
+use crate::store::{PgStore, SledStore, Store, StoreError};
 use crate::worker::Worker;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -81,6 +81,28 @@ pub struct Prepared {
     pub base: String,
 }
 
+/// Opens the store the settings name: sled in `data_dir`, or PostgreSQL
+/// (`store.backend: postgres`, whose schema is migrated here; returned
+/// also as itself for its LISTEN wake-ups).
+pub fn open_store(settings: &Settings) -> CliResult<(Arc<dyn Store>, Option<PgStore>)> {
+    match settings.store.backend {
+        StoreBackend::Sled => Ok((
+            Arc::new(SledStore::open(&settings.data_dir).map_err(|e| match e {
+                StoreError::Locked(dir) => CliError::new(format!(
+                    "another peerd is using {dir} (its store; one process at a time): stop it, or give this one another --data-dir"
+                )),
+                e => CliError::new(format!("store in {}: {e}", settings.data_dir.display())),
+            })?),
+            None,
+        )),
+        StoreBackend::Postgres => {
+            let pg = PgStore::open(&settings.store)
+                .map_err(|e| CliError::new(format!("store (PostgreSQL): {e}")))?;
+            Ok((Arc::new(pg.clone()), Some(pg)))
+        }
+    }
+}
+
 /// Loads and opens everything; fails with a clear message on any problem.
 pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     let base = normalise_base_path(&settings.base_path).map_err(CliError)?;
@@ -95,13 +117,7 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     let pdb = PdbVerifier::new(&settings.peeringdb)
         .map_err(|e| CliError::new(format!("PeeringDB client: {e}")))?
         .with_lookup_budget(settings.limits.token_lookups_per_minute);
-    let store: Arc<dyn Store> =
-        Arc::new(SledStore::open(&settings.data_dir).map_err(|e| match e {
-            StoreError::Locked(dir) => CliError::new(format!(
-                "another peerd is using {dir} (its store; one process at a time): stop it, or give this one another --data-dir"
-            )),
-            e => CliError::new(format!("store in {}: {e}", settings.data_dir.display())),
-        })?);
+    let (store, pg) = open_store(&settings)?;
     // operator keys, then peerd tokens, then PeeringDB access tokens
     let tokens = Tokens::new(store.clone(), settings.peeringdb.token_ttl_secs);
     let verifier: Arc<dyn Verifier> = Arc::new(Verifiers(vec![
@@ -144,6 +160,7 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     let render = Renderer::new(Arc::new(templates), profiles.clone(), inv.clone());
     let driver = Executors::new(inv).with_netconf(netconf.clone());
     let worker_cfg = settings.worker.clone();
+    let shared_store = settings.store.backend == StoreBackend::Postgres;
     let mut state = AppState::new(settings, inventory, store.clone(), verifier)
         .with_peeringdb(syncer)
         .with_platforms(&profiles);
@@ -151,8 +168,12 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
         state = state.with_login(login);
     }
     state = state.with_outbound(outbound);
+    if let Some(pg) = &pg {
+        pg.listen_jobs(state.wake.clone());
+    }
     let worker = Worker::new(store, render, Arc::new(driver), worker_cfg)
-        .with_signals(state.wake.clone(), state.metrics.clone());
+        .with_signals(state.wake.clone(), state.metrics.clone())
+        .with_shared_store(shared_store);
     Ok(Prepared {
         state,
         worker,

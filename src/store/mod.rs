@@ -37,6 +37,10 @@
 //! A session leaves the holders when it becomes terminal or is removed.
 
 mod changes;
+#[cfg(test)]
+pub mod contract;
+pub mod postgres;
+pub mod rules;
 pub mod sled_store;
 
 use crate::model::{
@@ -46,6 +50,7 @@ use crate::model::{
 use futures::future::BoxFuture;
 
 pub use changes::log_change;
+pub use postgres::PgStore;
 pub use sled_store::SledStore;
 
 /// How many sessions one router holds in one status.

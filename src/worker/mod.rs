@@ -49,6 +49,9 @@ pub struct Worker {
     /// Drift seen on the last poll, by session id (acted on when the next
     /// poll sees it again).
     drift: Arc<Mutex<HashMap<String, drift::Suspect>>>,
+    /// Other processes share the store (PostgreSQL): a lease present at
+    /// start may be a live one of another instance.
+    shared_store: bool,
 }
 
 impl Worker {
@@ -68,7 +71,15 @@ impl Worker {
             wake: Arc::default(),
             metrics: Arc::default(),
             drift: Arc::default(),
+            shared_store: false,
         }
+    }
+
+    /// The store is shared with other instances: at start only expired
+    /// leases are reclaimed (with sled, every lease then is a dead run's).
+    pub fn with_shared_store(mut self, shared: bool) -> Self {
+        self.shared_store = shared;
+        self
     }
 
     /// Shares the API's wake-up signal and counters with this worker.
@@ -87,8 +98,14 @@ impl Worker {
     /// own tasks; their jobs stay leased and are reclaimed on the next start.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         // sled allows one process per store, so every lease present at start
-        // belongs to a dead process: make those jobs claimable now.
-        match self.store.reclaim_expired(u64::MAX) {
+        // belongs to a dead process: make those jobs claimable now. A shared
+        // store's live leases may be another instance's: they wait to expire.
+        let before = if self.shared_store {
+            now_ms()
+        } else {
+            u64::MAX
+        };
+        match self.store.reclaim_expired(before) {
             Ok(n) if n > 0 => tracing::info!(jobs = n, "reclaimed jobs leased by a previous run"),
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "reclaiming leases failed"),

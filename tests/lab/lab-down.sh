@@ -24,6 +24,10 @@ if [ ! -e "$MARKER" ]; then
     exit 0
 fi
 
+# shellcheck source=pg.sh
+source "$(dirname "$(readlink -f "$0")")/pg.sh"
+pg_down || true
+
 alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
 # All live descendants of <pid>, deepest first.

@@ -33,6 +33,8 @@
 set -Eeuo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
+# shellcheck source=pg.sh
+source "$(dirname "$(readlink -f "$0")")/pg.sh"
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 check_settings
@@ -633,6 +635,9 @@ pid_is "$OC_PID" netconfd || die "the OpenConfig netconfd did not stay up (see $
 grep -q "Startup config loaded OK" "$O/netconfd.log" \
     || die "the OpenConfig netconfd did not load $O/startup-cfg.xml (see $O/netconfd.log)"
 
+# ---------------------------------------------------------------- PostgreSQL
+pg_up
+
 # ---------------------------------------------------------------- facts
 cat > "$LAB_DIR/lab.env" <<EOF
 # peerd test lab facts (source this file). Written by tests/lab/lab-up.sh.
@@ -716,6 +721,7 @@ PEERD_LAB_OC_NETWORK_INSTANCE='DEFAULT'
 PEERD_LAB_OC_POLICY_IN='PEERD-IN'
 PEERD_LAB_OC_POLICY_OUT='PEERD-OUT'
 EOF
+pg_env >> "$LAB_DIR/lab.env"
 chmod 644 "$LAB_DIR/lab.env"
 
 UP=1

@@ -104,6 +104,7 @@ ensure_packages() {
     { [ -x /usr/sbin/bgpd ] && [ -x /usr/sbin/bgpctl ]; } || need+=(openbgpd)
     { [ -x /usr/bin/gobgpd ] && [ -x /usr/bin/gobgp ]; } || need+=(gobgpd)
     [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)   # store tests
     { command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1; } || need+=(openssh-client)
     command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
     command -v setsid >/dev/null 2>&1 || need+=(util-linux)

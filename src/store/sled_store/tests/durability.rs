@@ -85,7 +85,7 @@ async fn durable_with_64_concurrent_tasks() {
         let st = st.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..5u32 {
-                insert_one(&st, session(64512, t * 100 + i, Pending));
+                insert_one(&*st, session(64512, t * 100 + i, Pending));
                 st.durable().await.unwrap();
             }
         }));

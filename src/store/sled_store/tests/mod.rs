@@ -1,15 +1,15 @@
-//! Tests of the sled store (temporary directories, no timing assertions).
+//! Tests of the sled store (temporary directories, no timing assertions):
+//! the store contract (`store::contract`), and what is sled's own
+//! (reopening, the directory lock, group commit, the layout upgrade).
 
-mod addresses;
 mod durability;
-mod queue;
-mod remote;
-mod sessions;
+mod upgrade;
 
 use super::SledStore;
-use crate::model::{new_id, Asn, RequestRecord, Secret, Session, SessionStatus};
-use crate::store::{Inserted, Store, TransitionOpts};
-use std::net::IpAddr;
+use crate::model::{Session, SessionStatus};
+pub use crate::store::contract::{insert, insert_one, opts, session, session_at, Fresh};
+use crate::store::{Inserted, Store};
+use std::sync::Arc;
 
 pub fn store() -> (tempfile::TempDir, SledStore) {
     let dir = tempfile::tempdir().unwrap();
@@ -17,65 +17,31 @@ pub fn store() -> (tempfile::TempDir, SledStore) {
     (dir, s)
 }
 
-/// A session of requester `asn` whose neighbor address is derived from
-/// `asn` and `n` (see [`session_at`] for another network at one address).
-pub fn session(asn: u32, n: u32, status: SessionStatus) -> Session {
-    let ip = format!("2001:db8::{:x}:{:x}", asn & 0xffff, 0x1000 + n);
-    session_at(asn, ip.parse().unwrap(), status)
-}
-
-/// A session of requester `asn` for neighbor address `local_ip`.
-pub fn session_at(asn: u32, local_ip: IpAddr, status: SessionStatus) -> Session {
-    Session {
-        request_id: String::new(),
-        session_secret: Some(Secret::new("s3cret")),
-        status,
-        created_by: format!("pdb:{asn}"),
-        ..Session::sample(
-            "rtr1",
-            "pdb:ix:42",
-            (asn, local_ip),
-            (65001, "2001:db8::1".parse().unwrap()),
-        )
+/// A fresh sled store for the contract suite.
+pub fn fresh() -> Fresh {
+    let (dir, st) = store();
+    let probe = st.clone();
+    Fresh {
+        st: Arc::new(st),
+        holders: Box::new(move |s| probe.inner.trees.holders(s).unwrap()),
+        _guard: Box::new(dir),
     }
 }
 
-pub fn request(asn: u32) -> RequestRecord {
-    RequestRecord {
-        request_id: new_id(),
-        requester_asn: Asn(asn),
-        created_by: format!("pdb:{asn}"),
-        created_ms: crate::model::now_ms(),
-        return_url: None,
-        session_ids: Vec::new(),
-    }
+fn backend() -> Option<Box<crate::store::contract::Mk>> {
+    Some(Box::new(fresh))
 }
 
-/// Inserts the sessions as one request; returns the outcomes.
-pub fn insert(st: &SledStore, asn: u32, sessions: Vec<Session>) -> Vec<Inserted> {
-    let req = request(asn);
-    let sessions = sessions
-        .into_iter()
-        .map(|mut s| {
-            s.request_id = req.request_id.clone();
-            s
-        })
-        .collect();
-    st.insert_request(&req, sessions).unwrap()
+mod contract {
+    crate::store::contract::contract_tests!(super::backend);
 }
 
-/// Inserts one new session and returns it as stored.
-pub fn insert_one(st: &SledStore, s: Session) -> Session {
-    let asn = s.local_asn.0;
-    match insert(st, asn, vec![s]).pop().unwrap() {
-        Inserted::New(s) => s,
-        other => panic!("expected a new session, got {other:?}"),
-    }
-}
-
-pub fn opts(actor: &str) -> TransitionOpts {
-    TransitionOpts {
-        actor: actor.into(),
-        ..Default::default()
+#[test]
+fn cursors_have_the_shared_form() {
+    for n in [0, 1, 250, u64::MAX] {
+        assert_eq!(
+            super::keys::encode_cursor(n),
+            crate::store::rules::encode_cursor(n)
+        );
     }
 }

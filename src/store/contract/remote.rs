@@ -5,6 +5,7 @@
 use super::*;
 use crate::model::{Direction, RemotePhase, RemoteState};
 use crate::store::SessionFilter;
+use crate::store::Store;
 
 fn outbound(asn: u32, n: u32) -> Session {
     let mut s = session(asn, n, SessionStatus::Pending);
@@ -20,11 +21,11 @@ fn new_one(r: Inserted) -> Session {
     }
 }
 
-#[test]
-fn listings_filter_by_direction() {
-    let (_d, st) = store();
-    let o = new_one(insert(&st, 65010, vec![outbound(65010, 1)]).remove(0));
-    let i = new_one(insert(&st, 65010, vec![session(65010, 2, SessionStatus::Pending)]).remove(0));
+pub fn listings_filter_by_direction(mk: &Mk) {
+    let f = mk();
+    let st = f.st.clone();
+    let o = new_one(insert(&*st, 65010, vec![outbound(65010, 1)]).remove(0));
+    let i = new_one(insert(&*st, 65010, vec![session(65010, 2, SessionStatus::Pending)]).remove(0));
     let list = |d: Option<Direction>| -> Vec<String> {
         let f = SessionFilter {
             direction: d,
@@ -46,10 +47,10 @@ fn listings_filter_by_direction() {
     assert_eq!(back.remote, Some(RemoteState::default()));
 }
 
-#[test]
-fn the_remote_side_is_recorded_and_audited_when_it_changes() {
-    let (_d, st) = store();
-    let o = new_one(insert(&st, 65010, vec![outbound(65010, 1)]).remove(0));
+pub fn the_remote_side_is_recorded_and_audited_when_it_changes(mk: &Mk) {
+    let f = mk();
+    let st = f.st.clone();
+    let o = new_one(insert(&*st, 65010, vec![outbound(65010, 1)]).remove(0));
     let r = RemoteState {
         phase: RemotePhase::Sent,
         session_id: Some("s-1".into()),
@@ -70,27 +71,27 @@ fn the_remote_side_is_recorded_and_audited_when_it_changes() {
     );
     assert_eq!(s.status_detail.as_deref(), Some("waits"));
     assert_eq!(s.status, SessionStatus::Pending, "no status change");
-    let audited = |st: &SledStore| {
+    let audited = |st: &dyn Store| {
         st.audit(&o.session_id)
             .unwrap()
             .iter()
             .filter(|e| e.action == "remote")
             .count()
     };
-    assert_eq!(audited(&st), 1);
+    assert_eq!(audited(&*st), 1);
     // a look that learns nothing new writes no audit record
     let mut again = r.clone();
     again.checked_ms = Some(42);
     st.set_remote(&o.session_id, again, None, "remote:AS65010")
         .unwrap();
-    assert_eq!(audited(&st), 1);
+    assert_eq!(audited(&*st), 1);
     let mut accepted = r;
     accepted.status = Some("Approved".into());
     st.set_remote(&o.session_id, accepted, None, "remote:AS65010")
         .unwrap();
-    assert_eq!(audited(&st), 2);
+    assert_eq!(audited(&*st), 2);
     // inbound sessions have no remote side
-    let i = new_one(insert(&st, 65002, vec![session(65002, 1, SessionStatus::Pending)]).remove(0));
+    let i = new_one(insert(&*st, 65002, vec![session(65002, 1, SessionStatus::Pending)]).remove(0));
     assert!(matches!(
         st.set_remote(&i.session_id, RemoteState::default(), None, "x"),
         Err(crate::store::StoreError::Conflict(_))
@@ -101,21 +102,21 @@ fn the_remote_side_is_recorded_and_audited_when_it_changes() {
     ));
 }
 
-#[test]
-fn an_outbound_session_holds_its_neighbor_address_like_any() {
-    let (_d, st) = store();
-    let o = new_one(insert(&st, 65010, vec![outbound(65010, 1)]).remove(0));
+pub fn an_outbound_session_holds_its_neighbor_address_like_any(mk: &Mk) {
+    let f = mk();
+    let st = f.st.clone();
+    let o = new_one(insert(&*st, 65010, vec![outbound(65010, 1)]).remove(0));
     // the same network asking us for the same session gets ours back
     let mut twin = session(65010, 1, SessionStatus::Pending);
     twin.session_secret = o.session_secret.clone();
-    match insert(&st, 65010, vec![twin]).remove(0) {
+    match insert(&*st, 65010, vec![twin]).remove(0) {
         Inserted::Existing(s) => assert_eq!(s.session_id, o.session_id),
         other => panic!("{other:?}"),
     }
     // another network cannot have the address
     let mut other = session(65099, 1, SessionStatus::Pending);
     other.local_ip = o.local_ip;
-    assert_eq!(insert(&st, 65099, vec![other]).remove(0), Inserted::Taken);
+    assert_eq!(insert(&*st, 65099, vec![other]).remove(0), Inserted::Taken);
     // refused by the remote: the address is free again
     let opts = TransitionOpts {
         actor: "remote:AS65010".into(),
@@ -124,7 +125,7 @@ fn an_outbound_session_holds_its_neighbor_address_like_any() {
     st.transition(&o.session_id, SessionStatus::Rejected, opts)
         .unwrap();
     assert!(matches!(
-        insert(&st, 65010, vec![outbound(65010, 1)]).remove(0),
+        insert(&*st, 65010, vec![outbound(65010, 1)]).remove(0),
         Inserted::New(_)
     ));
 }

@@ -2,17 +2,20 @@
 
 use super::*;
 use crate::model::{Job, JobKind, SessionStatus::*};
+use crate::store::Store;
 use crate::store::StoreError;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 const T0: u64 = 1_000_000;
 
 /// A store with `n` Approved sessions, their Provision jobs removed, so
 /// tests enqueue exactly the jobs they want.
-fn with_sessions(n: u32) -> (tempfile::TempDir, SledStore, Vec<Session>) {
-    let (d, st) = store();
+fn with_sessions(mk: &Mk, n: u32) -> (Fresh, Arc<dyn Store>, Vec<Session>) {
+    let d = mk();
+    let st = d.st.clone();
     let sessions: Vec<Session> = (0..n)
-        .map(|i| insert_one(&st, session(64512, i, Pending)))
+        .map(|i| insert_one(&*st, session(64512, i, Pending)))
         .collect();
     (d, st, sessions)
 }
@@ -21,9 +24,8 @@ fn token(j: &Job) -> u64 {
     j.lease.as_ref().unwrap().token
 }
 
-#[test]
-fn claim_is_ordered_bounded_and_skips_busy_routers() {
-    let (_d, st, s) = with_sessions(4);
+pub fn claim_is_ordered_bounded_and_skips_busy_routers(mk: &Mk) {
+    let (_d, st, s) = with_sessions(mk, 4);
     let id = |i: usize| s[i].session_id.clone();
     let j_late = st
         .enqueue(&id(0), "rtr1", JobKind::Expire, T0 + 50)
@@ -72,9 +74,8 @@ fn claim_is_ordered_bounded_and_skips_busy_routers() {
         .any(|e| e.action == "job_claimed" && e.actor == "w1"));
 }
 
-#[test]
-fn lease_expiry_and_reclaim() {
-    let (_d, st, s) = with_sessions(2);
+pub fn lease_expiry_and_reclaim(mk: &Mk) {
+    let (_d, st, s) = with_sessions(mk, 2);
     let a = st
         .enqueue(&s[0].session_id, "rtr1", JobKind::Expire, T0)
         .unwrap();
@@ -113,9 +114,8 @@ fn lease_expiry_and_reclaim() {
     assert!(trail.iter().any(|e| e.action == "lease_expired"));
 }
 
-#[test]
-fn retry_after_backoff() {
-    let (_d, st, s) = with_sessions(1);
+pub fn retry_after_backoff(mk: &Mk) {
+    let (_d, st, s) = with_sessions(mk, 1);
     let id = st
         .enqueue(&s[0].session_id, "rtr1", JobKind::Expire, T0)
         .unwrap();
@@ -145,9 +145,8 @@ fn retry_after_backoff() {
         .contains("connection refused"));
 }
 
-#[test]
-fn lease_lost_on_wrong_token_or_unknown_job() {
-    let (_d, st, s) = with_sessions(1);
+pub fn lease_lost_on_wrong_token_or_unknown_job(mk: &Mk) {
+    let (_d, st, s) = with_sessions(mk, 1);
     let id = st
         .enqueue(&s[0].session_id, "rtr1", JobKind::Expire, T0)
         .unwrap();
@@ -185,10 +184,10 @@ fn lease_lost_on_wrong_token_or_unknown_job() {
     ));
 }
 
-#[test]
-fn provision_retry_and_reapproval() {
-    let (_d, st) = store();
-    let s = insert_one(&st, session(64512, 1, Approved));
+pub fn provision_retry_and_reapproval(mk: &Mk) {
+    let f = mk();
+    let st = f.st.clone();
+    let s = insert_one(&*st, session(64512, 1, Approved));
     let id = &s.session_id;
     let now = crate::model::now_ms();
     let j = st.claim(now, 60_000, "w", 1, &[]).unwrap().remove(0);
@@ -212,9 +211,8 @@ fn provision_retry_and_reapproval() {
     assert!(jobs[0].lease.is_none());
 }
 
-#[test]
-fn no_job_is_claimed_twice_by_concurrent_claimers() {
-    let (_d, st, s) = with_sessions(20);
+pub fn no_job_is_claimed_twice_by_concurrent_claimers(mk: &Mk) {
+    let (_d, st, s) = with_sessions(mk, 20);
     let mut all = HashSet::new();
     for (i, sess) in s.iter().enumerate() {
         for k in 0..15u64 {

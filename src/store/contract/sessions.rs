@@ -2,14 +2,15 @@
 
 use super::*;
 use crate::model::{JobKind, SessionStatus::*};
+use crate::store::Store;
 use crate::store::{SessionFilter, StoreError};
 use std::collections::HashSet;
 
-#[test]
-fn insert_new_existing_and_conflict() {
-    let (_d, st) = store();
+pub fn insert_new_existing_and_conflict(mk: &Mk) {
+    let f = mk();
+    let st = f.st.clone();
     let a = session(64512, 1, Pending);
-    let out = insert(&st, 64512, vec![a.clone()]);
+    let out = insert(&*st, 64512, vec![a.clone()]);
     let Inserted::New(stored) = &out[0] else {
         panic!("{out:?}")
     };
@@ -21,13 +22,13 @@ fn insert_new_existing_and_conflict() {
     );
 
     // identical repeat (new ids) -> the existing session
-    let out = insert(&st, 64512, vec![session(64512, 1, Pending)]);
+    let out = insert(&*st, 64512, vec![session(64512, 1, Pending)]);
     assert_eq!(out, vec![Inserted::Existing(stored.clone())]);
 
     // same dedup key, other parameters -> conflict
     let mut other = session(64512, 1, Pending);
     other.peer_monitoring_session = true;
-    let out = insert(&st, 64512, vec![other.clone()]);
+    let out = insert(&*st, 64512, vec![other.clone()]);
     assert_eq!(out, vec![Inserted::Conflict(stored.clone())]);
     assert!(st.get_session(&other.session_id).unwrap().is_none());
 
@@ -66,18 +67,18 @@ fn insert_new_existing_and_conflict() {
     );
 }
 
-#[test]
-fn dedup_inside_one_request_and_after_terminal() {
-    let (_d, st) = store();
+pub fn dedup_inside_one_request_and_after_terminal(mk: &Mk) {
+    let f = mk();
+    let st = f.st.clone();
     let a = session(64512, 1, Pending);
-    let out = insert(&st, 64512, vec![a.clone(), session(64512, 1, Pending)]);
+    let out = insert(&*st, 64512, vec![a.clone(), session(64512, 1, Pending)]);
     assert!(matches!(out[0], Inserted::New(_)));
     assert!(matches!(&out[1], Inserted::Existing(s) if s.session_id == a.session_id));
 
     // once rejected, the same session may be asked for again
     st.transition(&a.session_id, Rejected, opts("operator:noc"))
         .unwrap();
-    let out = insert(&st, 64512, vec![session(64512, 1, Pending)]);
+    let out = insert(&*st, 64512, vec![session(64512, 1, Pending)]);
     let Inserted::New(b) = &out[0] else {
         panic!("{out:?}")
     };
@@ -86,26 +87,26 @@ fn dedup_inside_one_request_and_after_terminal() {
 
     // a session created as Rejected (by policy) blocks nothing
     let c = session(64512, 5, Rejected);
-    insert_one(&st, c);
+    insert_one(&*st, c);
     assert!(matches!(
-        insert(&st, 64512, vec![session(64512, 5, Pending)])[0],
+        insert(&*st, 64512, vec![session(64512, 5, Pending)])[0],
         Inserted::New(_)
     ));
 
     // new sessions must start in Pending, Approved or Rejected
-    let bad = insert_request_err(&st, session(64512, 7, Configured));
+    let bad = insert_request_err(&*st, session(64512, 7, Configured));
     assert!(matches!(bad, StoreError::Conflict(_)), "{bad:?}");
 }
 
-fn insert_request_err(st: &SledStore, s: Session) -> StoreError {
+fn insert_request_err(st: &dyn Store, s: Session) -> StoreError {
     st.insert_request(&request(s.local_asn.0), vec![s])
         .unwrap_err()
 }
 
-#[test]
-fn transitions_follow_the_table_and_write_audit() {
-    let (_d, st) = store();
-    let s = insert_one(&st, session(64512, 1, Pending));
+pub fn transitions_follow_the_table_and_write_audit(mk: &Mk) {
+    let f = mk();
+    let st = f.st.clone();
+    let s = insert_one(&*st, session(64512, 1, Pending));
     let id = &s.session_id;
 
     // refused: not in the table; nothing changes, no audit record
@@ -178,10 +179,10 @@ fn transitions_follow_the_table_and_write_audit() {
     ));
 }
 
-#[test]
-fn expect_is_compare_and_set() {
-    let (_d, st) = store();
-    let s = insert_one(&st, session(64512, 1, Pending));
+pub fn expect_is_compare_and_set(mk: &Mk) {
+    let f = mk();
+    let st = f.st.clone();
+    let s = insert_one(&*st, session(64512, 1, Pending));
     let mut o = opts("operator:a");
     o.expect = vec![Approved, Failed];
     let err = st.transition(&s.session_id, Deleting, o).unwrap_err();
@@ -201,11 +202,11 @@ fn expect_is_compare_and_set() {
     ));
 }
 
-#[test]
-fn approval_and_deletion_keep_the_queue_in_step() {
-    let (_d, st) = store();
+pub fn approval_and_deletion_keep_the_queue_in_step(mk: &Mk) {
+    let f = mk();
+    let st = f.st.clone();
     // created Approved -> one Provision job
-    let a = insert_one(&st, session(64512, 1, Approved));
+    let a = insert_one(&*st, session(64512, 1, Approved));
     let jobs = st.jobs().unwrap();
     assert_eq!(jobs.len(), 1);
     assert_eq!(
@@ -214,11 +215,11 @@ fn approval_and_deletion_keep_the_queue_in_step() {
     );
 
     // Pending -> Approved enqueues; Deleting cancels the unclaimed Provision
-    let b = insert_one(&st, session(64512, 2, Pending));
+    let b = insert_one(&*st, session(64512, 2, Pending));
     assert_eq!(st.jobs().unwrap().len(), 1);
     st.transition(&b.session_id, Approved, opts("policy"))
         .unwrap();
-    let for_b = |st: &SledStore| -> Vec<JobKind> {
+    let for_b = |st: &dyn Store| -> Vec<JobKind> {
         st.jobs()
             .unwrap()
             .into_iter()
@@ -226,10 +227,10 @@ fn approval_and_deletion_keep_the_queue_in_step() {
             .map(|j| j.kind)
             .collect()
     };
-    assert_eq!(for_b(&st), vec![JobKind::Provision]);
+    assert_eq!(for_b(&*st), vec![JobKind::Provision]);
     st.transition(&b.session_id, Deleting, opts("pdb:1"))
         .unwrap();
-    assert_eq!(for_b(&st), vec![JobKind::Deprovision]);
+    assert_eq!(for_b(&*st), vec![JobKind::Deprovision]);
 
     // a claimed (running) Provision is left to its worker
     let claimed = st
@@ -257,10 +258,10 @@ fn approval_and_deletion_keep_the_queue_in_step() {
         .unwrap();
 }
 
-#[test]
-fn remove_session_drops_indexes_but_keeps_audit() {
-    let (_d, st) = store();
-    let s = insert_one(&st, session(64512, 1, Pending));
+pub fn remove_session_drops_indexes_but_keeps_audit(mk: &Mk) {
+    let f = mk();
+    let st = f.st.clone();
+    let s = insert_one(&*st, session(64512, 1, Pending));
     st.transition(&s.session_id, Deleting, opts("pdb:1"))
         .unwrap();
     st.remove_session(&s.session_id, "worker").unwrap();
@@ -275,7 +276,7 @@ fn remove_session_drops_indexes_but_keeps_audit() {
     assert_eq!(trail.last().unwrap().action, "removed");
     // the same session may be requested again
     assert!(matches!(
-        insert(&st, 64512, vec![session(64512, 1, Pending)])[0],
+        insert(&*st, 64512, vec![session(64512, 1, Pending)])[0],
         Inserted::New(_)
     ));
     assert!(matches!(
@@ -284,17 +285,17 @@ fn remove_session_drops_indexes_but_keeps_audit() {
     ));
 }
 
-#[test]
-fn list_filters_and_cursor() {
-    let (_d, st) = store();
+pub fn list_filters_and_cursor(mk: &Mk) {
+    let f = mk();
+    let st = f.st.clone();
     let mut ids = Vec::new();
     for n in 0..5 {
-        ids.push(insert_one(&st, session(64512, n, Pending)).session_id);
-        insert_one(&st, session(64513, n, Pending));
+        ids.push(insert_one(&*st, session(64512, n, Pending)).session_id);
+        insert_one(&*st, session(64513, n, Pending));
     }
     let mut r2 = session(64513, 50, Approved);
     r2.router = "rtr2".into();
-    let r2 = insert_one(&st, r2);
+    let r2 = insert_one(&*st, r2);
     st.transition(&ids[1], Approved, opts("policy")).unwrap();
 
     let list = |f: SessionFilter| -> Vec<String> {
@@ -360,14 +361,14 @@ fn list_filters_and_cursor() {
     }
 }
 
-#[test]
-fn paging_250_while_inserting_neither_skips_nor_repeats() {
-    let (_d, st) = store();
+pub fn paging_250_while_inserting_neither_skips_nor_repeats(mk: &Mk) {
+    let f = mk();
+    let st = f.st.clone();
     for chunk in 0..25u32 {
         let batch = (0..10)
             .map(|i| session(64512, chunk * 10 + i, Pending))
             .collect();
-        insert(&st, 64512, batch);
+        insert(&*st, 64512, batch);
     }
     let writer = {
         let st = st.clone();
@@ -375,14 +376,14 @@ fn paging_250_while_inserting_neither_skips_nor_repeats() {
             for n in 0..150u32 {
                 // mine, in pairs (one transaction), and someone else's
                 insert(
-                    &st,
+                    &*st,
                     64512,
                     vec![
                         session(64512, 1000 + 2 * n, Pending),
                         session(64512, 1001 + 2 * n, Pending),
                     ],
                 );
-                insert_one(&st, session(64513, n, Pending));
+                insert_one(&*st, session(64513, n, Pending));
             }
         })
     };
@@ -407,14 +408,14 @@ fn paging_250_while_inserting_neither_skips_nor_repeats() {
         // resume after the last one seen (a finished listing is polled again
         // until the writer is done, like a client that comes back later)
         if let Some(l) = p.sessions.last() {
-            let c = super::super::keys::encode_cursor(l.seq);
+            let c = crate::store::rules::encode_cursor(l.seq);
             if let Some(n) = &p.next {
                 assert_eq!(n, &c);
             }
             cur = Some(c);
         }
         if let Some(l) = q.sessions.last() {
-            cur_all = Some(super::super::keys::encode_cursor(l.seq));
+            cur_all = Some(crate::store::rules::encode_cursor(l.seq));
         }
         if p.next.is_none() && q.next.is_none() && writer.is_finished() {
             // one more round after the writer is done to pick up its tail
@@ -445,9 +446,9 @@ fn paging_250_while_inserting_neither_skips_nor_repeats() {
     assert_eq!(uniq.len(), seen.len());
 }
 
-#[test]
-fn meta_is_namespaced() {
-    let (_d, st) = store();
+pub fn meta_is_namespaced(mk: &Mk) {
+    let f = mk();
+    let st = f.st.clone();
     st.meta_put("tokens", "a", b"1").unwrap();
     st.meta_put("tokens", "b", b"2").unwrap();
     st.meta_put("tokensx", "a", b"3").unwrap();

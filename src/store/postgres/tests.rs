@@ -1,0 +1,173 @@
+//! The store contract on PostgreSQL, and what is PostgreSQL's own
+//! (migrations, settings). Each fresh store is a new schema in the test
+//! database named by `PEERD_TEST_PG_URL` (tests/run.sh starts a
+//! throwaway cluster and sets it). Without it the tests pass with a note
+//! on a developer's machine, and fail under the lab or CI, where
+//! PostgreSQL must be there.
+
+use super::PgStore;
+use crate::config::StoreSettings;
+use crate::model::Session;
+use crate::store::contract::{Fresh, Mk};
+use crate::store::{Store, StoreError};
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// The test database's URL, or `None` (with a note) on a machine without
+/// one; panics when the lab or CI is expected to have one.
+pub fn test_url() -> Option<String> {
+    match std::env::var("PEERD_TEST_PG_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ if std::env::var_os("PEERD_LAB_DIR").is_some() || std::env::var_os("CI").is_some() => {
+            panic!("PEERD_TEST_PG_URL is not set (tests/run.sh starts PostgreSQL and sets it)")
+        }
+        _ => {
+            eprintln!("note: PEERD_TEST_PG_URL is not set; PostgreSQL store tests skipped");
+            None
+        }
+    }
+}
+
+/// Connection settings for a new, empty schema of the test database.
+pub fn fresh_config(url: &str) -> tokio_postgres::Config {
+    let schema = format!("t_{}", crate::model::new_id().replace('-', "_"));
+    let mut c = tokio_postgres::Config::from_str(url).expect("PEERD_TEST_PG_URL");
+    let admin = PgStore::open_config(c.clone(), 1).expect("test database");
+    let client = admin.pool.get().unwrap();
+    super::pool::block(client.batch_execute(&format!("CREATE SCHEMA {schema}"))).unwrap();
+    c.options(format!("-c search_path={schema}"));
+    c
+}
+
+fn fresh() -> Fresh {
+    let url = test_url().expect("checked by backend()");
+    let st = PgStore::open_config(fresh_config(&url), 8).unwrap();
+    let probe = st.clone();
+    Fresh {
+        st: Arc::new(st),
+        holders: Box::new(move |s: &Session| probe.holders_of(s).unwrap()),
+        _guard: Box::new(()),
+    }
+}
+
+fn backend() -> Option<Box<Mk>> {
+    test_url()?;
+    Some(Box::new(fresh))
+}
+
+mod contract {
+    crate::store::contract::contract_tests!(super::backend);
+}
+
+impl PgStore {
+    fn holders_of(&self, s: &Session) -> crate::store::Result<Vec<String>> {
+        let c = self.pool.get()?;
+        let rows = super::pool::block(c.query(
+            "SELECT session_id FROM peerd_holders WHERE router = $1 AND address = $2 ORDER BY ord",
+            &[&s.router, &s.local_ip.to_string()],
+        ))
+        .map_err(super::pool::pg)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+}
+
+#[test]
+fn migrations_apply_once_and_a_newer_database_is_refused() {
+    let Some(url) = test_url() else { return };
+    let config = fresh_config(&url);
+    let st = PgStore::open_config(config.clone(), 2).unwrap();
+    // opening again applies nothing
+    drop(PgStore::open_config(config.clone(), 2).unwrap());
+    let c = st.pool.get().unwrap();
+    let n: i64 =
+        super::pool::block(c.query_one("SELECT count(*) FROM peerd_schema_migrations", &[]))
+            .unwrap()
+            .get(0);
+    assert_eq!(n, i64::from(super::schema_version()));
+    super::pool::block(c.execute(
+        "INSERT INTO peerd_schema_migrations (version) VALUES ($1)",
+        &[&(super::schema_version() + 1)],
+    ))
+    .unwrap();
+    drop(c);
+    match PgStore::open_config(config, 2) {
+        Err(StoreError::Backend(m)) => assert!(m.contains("newer"), "{m}"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("a newer schema must be refused"),
+    }
+}
+
+#[test]
+fn a_password_in_the_url_is_refused_and_never_repeated() {
+    let s = StoreSettings::postgres("postgres://peerd:hunter2@127.0.0.1:1/peerd");
+    let e = PgStore::open(&s).err().expect("refused").to_string();
+    assert!(e.contains("password_file"), "{e}");
+    assert!(!e.contains("hunter2"), "{e}");
+    let s = StoreSettings::postgres("not a url hunter2");
+    let e = PgStore::open(&s).err().expect("refused").to_string();
+    assert!(!e.contains("hunter2"), "{e}");
+}
+
+#[test]
+fn durable_resolves_at_once() {
+    let Some(url) = test_url() else { return };
+    let st = PgStore::open_config(fresh_config(&url), 2).unwrap();
+    futures::executor::block_on(st.durable()).unwrap();
+}
+
+#[test]
+fn router_leases_keep_other_instances_off_a_busy_router() {
+    use crate::model::{JobKind, SessionStatus};
+    use crate::store::contract::{insert_one, session};
+    let Some(url) = test_url() else { return };
+    let st = PgStore::open_config(fresh_config(&url), 4)
+        .unwrap()
+        .with_router_leases(true);
+    let t0 = 1_000_000;
+    let s: Vec<Session> = (0..3)
+        .map(|i| insert_one(&st, session(64512, i, SessionStatus::Pending)))
+        .collect();
+    let a = st
+        .enqueue(&s[0].session_id, "rtr1", JobKind::Expire, t0)
+        .unwrap();
+    // instance A takes rtr1's job
+    let got = st.claim(t0, 1000, "a", 10, &[]).unwrap();
+    assert_eq!(got.len(), 1);
+    // more work for rtr1 and for rtr2 arrives
+    let b = st
+        .enqueue(&s[1].session_id, "rtr1", JobKind::Expire, t0)
+        .unwrap();
+    let c = st
+        .enqueue(&s[2].session_id, "rtr2", JobKind::Expire, t0)
+        .unwrap();
+    // instance B gets rtr2's only: A pushes to rtr1 now
+    let ids = |v: Vec<crate::model::Job>| v.into_iter().map(|j| j.job_id).collect::<Vec<_>>();
+    assert_eq!(ids(st.claim(t0 + 10, 1000, "b", 10, &[]).unwrap()), vec![c]);
+    // A done: rtr1 is free for B
+    st.complete(a, got[0].lease.as_ref().unwrap().token)
+        .unwrap();
+    assert_eq!(ids(st.claim(t0 + 20, 1000, "b", 10, &[]).unwrap()), vec![b]);
+}
+
+#[test]
+fn a_dead_instances_router_is_free_when_its_lease_expires() {
+    use crate::model::{JobKind, SessionStatus};
+    use crate::store::contract::{insert_one, session};
+    let Some(url) = test_url() else { return };
+    let st = PgStore::open_config(fresh_config(&url), 4)
+        .unwrap()
+        .with_router_leases(true);
+    let t0 = 1_000_000;
+    let s: Vec<Session> = (0..2)
+        .map(|i| insert_one(&st, session(64512, i, SessionStatus::Pending)))
+        .collect();
+    st.enqueue(&s[0].session_id, "rtr1", JobKind::Expire, t0)
+        .unwrap();
+    assert_eq!(st.claim(t0, 1000, "killed", 10, &[]).unwrap().len(), 1);
+    st.enqueue(&s[1].session_id, "rtr1", JobKind::Expire, t0)
+        .unwrap();
+    assert!(st.claim(t0 + 999, 1000, "b", 10, &[]).unwrap().is_empty());
+    assert_eq!(st.reclaim_expired(t0 + 1001).unwrap(), 1);
+    // both of rtr1's jobs, in one claim (the worker coalesces them)
+    assert_eq!(st.claim(t0 + 1001, 1000, "b", 10, &[]).unwrap().len(), 2);
+}

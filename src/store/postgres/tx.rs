@@ -1,0 +1,251 @@
+//! One write transaction and the row helpers used inside it.
+//!
+//! Every mutating call is one transaction that first takes a
+//! transaction-scoped advisory lock ([`WRITE_LOCK`]): writers of all
+//! instances are serialised, as sled serialises its transactions, so the
+//! address rule, the queue and the counters are decided on a stable view
+//! and no transaction is ever retried. Reads take no lock (MVCC). The
+//! lock is released at commit, after the commit is visible, so sequence
+//! numbers become visible in order (paging never skips a session).
+
+use super::pool::{block, pg};
+use crate::model::{AuditEvent, Job, JobKind, Session, UnixMillis};
+use crate::store::{Result, StoreError};
+use serde::de::DeserializeOwned;
+use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres::Row;
+
+/// Advisory lock every write transaction holds until it ends.
+pub const WRITE_LOCK: i64 = 0x7065_6572_6400_0002;
+
+pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// A millisecond time or counter as a BIGINT.
+pub fn int(v: u64) -> i64 {
+    v.min(i64::MAX as u64) as i64
+}
+
+/// A JSON column of a row as `T`.
+pub fn body<T: DeserializeOwned>(row: &Row, col: usize, what: &str) -> Result<T> {
+    let v: Json<serde_json::Value> = row
+        .try_get(col)
+        .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))?;
+    serde_json::from_value(v.0).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+pub fn json<T: serde::Serialize>(v: &T) -> Result<Json<serde_json::Value>> {
+    serde_json::to_value(v)
+        .map(Json)
+        .map_err(|e| StoreError::Corrupt(format!("encode: {e}")))
+}
+
+pub fn direction_str(d: crate::model::Direction) -> &'static str {
+    match d {
+        crate::model::Direction::Inbound => "inbound",
+        crate::model::Direction::Outbound => "outbound",
+    }
+}
+
+/// A write transaction (holding [`WRITE_LOCK`]).
+pub struct Tx<'a> {
+    pub t: tokio_postgres::Transaction<'a>,
+}
+
+impl Tx<'_> {
+    pub fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
+        block(self.t.query(sql, params)).map_err(pg)
+    }
+
+    pub fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
+        block(self.t.query_opt(sql, params)).map_err(pg)
+    }
+
+    pub fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64> {
+        block(self.t.execute(sql, params)).map_err(pg)
+    }
+
+    /// The next value of one of the schema's sequences (a fixed name).
+    fn next(&self, sequence: &'static str) -> Result<u64> {
+        let row = block(
+            self.t
+                .query_one(&format!("SELECT nextval('{sequence}')"), &[]),
+        )
+        .map_err(pg)?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    /// Wakes the workers of every instance (LISTEN `peerd_jobs`) once
+    /// this transaction commits (PostgreSQL folds repeats into one).
+    pub fn notify_jobs(&self) -> Result<()> {
+        self.execute("SELECT pg_notify('peerd_jobs', '')", &[])?;
+        Ok(())
+    }
+
+    pub fn next_seq(&self) -> Result<u64> {
+        self.next("peerd_session_seq")
+    }
+
+    pub fn audit(&self, ev: &AuditEvent) -> Result<()> {
+        self.execute(
+            "INSERT INTO peerd_audit (n, session_id, body) VALUES (nextval('peerd_audit_n'), $1, $2)",
+            &[&ev.session_id, &json(ev)?],
+        )?;
+        Ok(())
+    }
+
+    // ---- sessions -----------------------------------------------------------
+
+    pub fn load_session(&self, id: &str) -> Result<Option<Session>> {
+        match self.query_opt(
+            "SELECT body FROM peerd_sessions WHERE session_id = $1",
+            &[&id],
+        )? {
+            Some(r) => Ok(Some(body(&r, 0, "session")?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn session(&self, id: &str) -> Result<Session> {
+        self.load_session(id)?
+            .ok_or_else(|| StoreError::NotFound(format!("session {id}")))
+    }
+
+    pub fn insert_session(&self, s: &Session) -> Result<()> {
+        self.execute(
+            "INSERT INTO peerd_sessions (seq, session_id, local_asn, router, status, direction, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &int(s.seq),
+                &s.session_id,
+                &(s.local_asn.0 as i64),
+                &s.router,
+                &s.status.as_str(),
+                &direction_str(s.direction),
+                &json(s)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Writes the record of an existing session.
+    pub fn store_session(&self, s: &Session) -> Result<()> {
+        self.execute(
+            "UPDATE peerd_sessions SET status = $2, direction = $3, body = $4 WHERE session_id = $1",
+            &[&s.session_id, &s.status.as_str(), &direction_str(s.direction), &json(s)?],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_session(&self, s: &Session) -> Result<()> {
+        self.execute(
+            "DELETE FROM peerd_sessions WHERE session_id = $1",
+            &[&s.session_id],
+        )?;
+        Ok(())
+    }
+
+    pub fn hold_address(&self, s: &Session) -> Result<()> {
+        self.execute(
+            "INSERT INTO peerd_holders (router, address, session_id) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &[&s.router, &s.local_ip.to_string(), &s.session_id],
+        )?;
+        Ok(())
+    }
+
+    pub fn release_address(&self, s: &Session) -> Result<()> {
+        self.execute(
+            "DELETE FROM peerd_holders WHERE router = $1 AND address = $2 AND session_id = $3",
+            &[&s.router, &s.local_ip.to_string(), &s.session_id],
+        )?;
+        Ok(())
+    }
+
+    /// The other sessions holding `s`'s address.
+    pub fn other_holders(&self, s: &Session) -> Result<Vec<Session>> {
+        let rows = self.query(
+            "SELECT s.body FROM peerd_holders h JOIN peerd_sessions s ON s.session_id = h.session_id
+             WHERE h.router = $1 AND h.address = $2 AND h.session_id <> $3 ORDER BY h.ord",
+            &[&s.router, &s.local_ip.to_string(), &s.session_id],
+        )?;
+        rows.iter().map(|r| body(r, 0, "session")).collect()
+    }
+
+    // ---- jobs ---------------------------------------------------------------
+
+    pub fn load_job(&self, job_id: u64) -> Result<Option<Job>> {
+        match self.query_opt(
+            "SELECT body FROM peerd_jobs WHERE job_id = $1",
+            &[&int(job_id)],
+        )? {
+            Some(r) => Ok(Some(body(&r, 0, "job")?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes a job (insert or update), its columns from its record.
+    pub fn put_job(&self, job: &Job) -> Result<()> {
+        let until = job.lease.as_ref().map(|l| int(l.until_ms));
+        self.execute(
+            "INSERT INTO peerd_jobs (job_id, session_id, router, not_before_ms, lease_until_ms, body)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (job_id) DO UPDATE SET not_before_ms = EXCLUDED.not_before_ms,
+                 lease_until_ms = EXCLUDED.lease_until_ms, body = EXCLUDED.body",
+            &[
+                &int(job.job_id),
+                &job.session_id,
+                &job.router,
+                &int(job.not_before_ms),
+                &until,
+                &json(job)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The jobs of one session, in id order.
+    pub fn session_jobs(&self, session_id: &str) -> Result<Vec<Job>> {
+        let rows = self.query(
+            "SELECT body FROM peerd_jobs WHERE session_id = $1 ORDER BY job_id",
+            &[&session_id],
+        )?;
+        rows.iter().map(|r| body(r, 0, "job")).collect()
+    }
+
+    pub fn new_job(
+        &self,
+        session_id: &str,
+        router: &str,
+        kind: JobKind,
+        not_before_ms: UnixMillis,
+        now: UnixMillis,
+    ) -> Result<Job> {
+        let job = Job {
+            job_id: self.next("peerd_job_id")?,
+            session_id: session_id.to_string(),
+            router: router.to_string(),
+            kind,
+            attempts: 0,
+            not_before_ms,
+            lease: None,
+            last_error: None,
+            created_ms: now,
+        };
+        self.put_job(&job)?;
+        Ok(job)
+    }
+
+    pub fn delete_job(&self, job: &Job) -> Result<()> {
+        self.execute(
+            "DELETE FROM peerd_jobs WHERE job_id = $1",
+            &[&int(job.job_id)],
+        )?;
+        Ok(())
+    }
+
+    /// Clears a job's lease (it is ready again at `not_before_ms`).
+    pub fn release_job(&self, job: &mut Job) -> Result<()> {
+        job.lease = None;
+        self.put_job(job)
+    }
+}
