@@ -101,6 +101,18 @@ else
     STEPS+=(test); RESULT[test]="NOT RUN (build or lab failed)"
 fi
 
+if [ "${RESULT[test]}" = ok ]; then
+    # The API tests again, each peerd on PostgreSQL (a schema of its own in
+    # the lab's throwaway cluster). One test edits peerd's sled directory
+    # offline and is sled's own.
+    say "API tests with peerd on PostgreSQL (PEERD_TEST_STORE=postgres)"
+    PEERD_TEST_STORE=postgres cargo test --test it -- --include-ignored api:: \
+        --skip api::lifecycle::a_repeat_while_deleting_is_new_and_waits_for_the_removal </dev/null
+    record test-pg $?
+else
+    STEPS+=(test-pg); RESULT[test-pg]="NOT RUN (tests failed)"
+fi
+
 if [ "${RESULT[build]}" = ok ]; then
     say "API description (tests/openapi/check.sh: validator + schemathesis)"
     tests/openapi/check.sh "$ROOT/target/debug/peerd" </dev/null

@@ -131,6 +131,38 @@ pub fn clean_env(cmd: &mut Command) {
     }
 }
 
+/// The `store:` section of an instance's settings: empty (sled in its
+/// data dir) unless `PEERD_TEST_STORE=postgres`, then PostgreSQL at
+/// `PEERD_TEST_PG_URL` in a new, empty schema of its own.
+pub async fn store_yaml() -> String {
+    if std::env::var("PEERD_TEST_STORE").as_deref() != Ok("postgres") {
+        return String::new();
+    }
+    let url = std::env::var("PEERD_TEST_PG_URL")
+        .expect("PEERD_TEST_STORE=postgres needs PEERD_TEST_PG_URL (tests/run.sh sets it)");
+    format!(
+        "store:\n  backend: postgres\n  url: \"{}\"\n",
+        fresh_pg_url(&url).await
+    )
+}
+
+/// A URL for a new, empty schema in the database at `url`.
+pub async fn fresh_pg_url(url: &str) -> String {
+    let schema = format!("it_{:016x}", rand::random::<u64>());
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("test PostgreSQL");
+    let task = tokio::spawn(conn);
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    drop(client);
+    let _ = task.await;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{schema}")
+}
+
 impl Peerd {
     /// Writes config, inventory and an operator key (`peerd key add`), then starts.
     pub async fn start(o: &Options) -> Peerd {
@@ -166,6 +198,7 @@ limits:
   requests_per_minute: {rpm}
   request_timeout_secs: 20
 {limits_yaml}
+{store_yaml}
 {extra_yaml}"#,
             base = o.base_path,
             d = d.display(),
@@ -184,6 +217,7 @@ limits:
                 .unwrap_or_default(),
             pdb_yaml = o.pdb_yaml,
             limits_yaml = o.limits_yaml,
+            store_yaml = store_yaml().await,
             extra_yaml = o.extra_yaml,
         );
         std::fs::write(d.join("peerd.yaml"), cfg).unwrap();
