@@ -63,7 +63,7 @@ pub fn kind_str(k: JobKind) -> &'static str {
 /// What the other holders of a neighbor address make of a new session
 /// `s` there: `Err` is the answer without a write; `Ok(true)` a hand-over
 /// from `Deleting` holders, `Ok(false)` a free address.
-pub fn address_rule(s: &Session, others: Vec<Session>) -> Result<bool, Inserted> {
+pub fn address_rule(s: &Session, others: Vec<Session>) -> Result<bool, Box<Inserted>> {
     let holders: Vec<Session> = others
         .into_iter()
         .filter(|h| !is_terminal(h.status))
@@ -78,13 +78,13 @@ pub fn address_rule(s: &Session, others: Vec<Session>) -> Result<bool, Inserted>
         }
     };
     if let Some(owner) = holders.iter().find(|h| h.status != SessionStatus::Deleting) {
-        return Err(refusal(owner));
+        return Err(Box::new(refusal(owner)));
     }
     if let Some(h) = holders.iter().find(|h| !h.same_request_as(s)) {
-        return Err(match refusal(h) {
+        return Err(Box::new(match refusal(h) {
             Inserted::Taken => Inserted::Taken,
             _ => Inserted::Conflict(h.clone()),
-        });
+        }));
     }
     Ok(!holders.is_empty())
 }

@@ -15,12 +15,15 @@ use crate::store::{Inserted, Store, TransitionOpts};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+/// Reads the holders of a session's address from a backend's own index.
+pub type HoldersFn = Box<dyn Fn(&Session) -> Vec<String> + Send + Sync>;
+
 /// A fresh, empty store of one backend.
 pub struct Fresh {
     pub st: Arc<dyn Store>,
     /// The ids holding a session's neighbor address at its router, in the
     /// order they took it (read from the backend's own index).
-    pub holders: Box<dyn Fn(&Session) -> Vec<String> + Send + Sync>,
+    pub holders: HoldersFn,
     /// Whatever must live as long as the store (a temporary directory).
     pub _guard: Box<dyn std::any::Any>,
 }

@@ -337,7 +337,7 @@ impl PgStore {
 fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> Result<Inserted> {
     let handover = match address_rule(s, tx.other_holders(s)?) {
         Ok(h) => h,
-        Err(answer) => return Ok(answer),
+        Err(answer) => return Ok(*answer),
     };
     if !INITIAL.contains(&s.status) {
         return Err(StoreError::Conflict(format!(
