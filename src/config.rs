@@ -34,6 +34,45 @@ pub struct Settings {
     /// `/metrics` is not served on the API listener. Unset: `/metrics` is
     /// served on the API listener, under the base path.
     pub metrics_listen: Option<SocketAddr>,
+    /// The operator console at `{base_path}/ui`.
+    pub ui: UiSettings,
+}
+
+/// The operator console (`{base_path}/ui`): on by default.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiSettings {
+    /// Serve the console. Off: every `/ui` path is an unknown route (404).
+    pub enabled: bool,
+    /// How long a console login lasts, in seconds (the session cookie
+    /// expires then, whatever the operator does).
+    pub session_ttl_secs: u64,
+    /// The `Secure` flag of the session cookie: `auto` sets it when the
+    /// request came over HTTPS through a proxy that says so
+    /// (`X-Forwarded-Proto: https` or `Forwarded: proto=https`), `always`
+    /// sets it on every answer (put peerd behind HTTPS then), `never`
+    /// does not.
+    pub secure_cookie: SecureCookie,
+}
+
+/// When the console's session cookie is `Secure`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecureCookie {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        UiSettings {
+            enabled: true,
+            session_ttl_secs: 12 * 3600,
+            secure_cookie: SecureCookie::Auto,
+        }
+    }
 }
 
 /// How log lines are written.
@@ -194,6 +233,7 @@ impl Default for Settings {
             worker: WorkerSettings::default(),
             log_format: LogFormat::Text,
             metrics_listen: None,
+            ui: UiSettings::default(),
         }
     }
 }
@@ -410,6 +450,18 @@ impl Settings {
         if let Some(v) = get("PEERD_MAX_BODY_BYTES") {
             self.limits.max_body_bytes = parse("PEERD_MAX_BODY_BYTES", &v)?;
         }
+        if let Some(v) = get("PEERD_UI") {
+            self.ui.enabled = match v.trim().to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" | "yes" => true,
+                "off" | "false" | "0" | "no" => false,
+                _ => {
+                    return Err(ConfigError::Env {
+                        var: "PEERD_UI".into(),
+                        err: format!("{v:?} is not on or off"),
+                    })
+                }
+            };
+        }
         Ok(())
     }
 }
@@ -447,6 +499,26 @@ mod tests {
         assert_eq!(d.log_format, LogFormat::Json);
         assert!(d
             .apply_env(|k| (k == "PEERD_LOG_FORMAT").then(|| "yaml".into()))
+            .is_err());
+    }
+
+    #[test]
+    fn the_console_is_on_unless_turned_off() {
+        let d = Settings::default();
+        assert!(d.ui.enabled);
+        assert_eq!(d.ui.secure_cookie, SecureCookie::Auto);
+        let s: Settings =
+            serde_saphyr::from_str("ui:\n  enabled: false\n  secure_cookie: always\n").unwrap();
+        assert!(!s.ui.enabled);
+        assert_eq!(s.ui.secure_cookie, SecureCookie::Always);
+        assert_eq!(s.ui.session_ttl_secs, 12 * 3600);
+        assert!(serde_saphyr::from_str::<Settings>("ui:\n  colour: blue\n").is_err());
+        let mut e = Settings::default();
+        e.apply_env(|k| (k == "PEERD_UI").then(|| "off".into()))
+            .unwrap();
+        assert!(!e.ui.enabled);
+        assert!(e
+            .apply_env(|k| (k == "PEERD_UI").then(|| "maybe".into()))
             .is_err());
     }
 

@@ -388,12 +388,20 @@ pub struct Caller {
     /// Operators may act for any ASN (requests that arrive by e-mail) and
     /// use the admin routes.
     pub is_operator: bool,
+    /// An operator key with the `viewer` role: it reads what an operator
+    /// reads and changes nothing (no request, approval, deletion, ...).
+    pub read_only: bool,
 }
 
 impl Caller {
     /// True when the caller may act for `asn`.
     pub fn may_act_for(&self, asn: u32) -> bool {
         self.is_operator || self.asns.contains(&asn)
+    }
+
+    /// True when the caller may change something (everyone but a viewer).
+    pub fn may_change(&self) -> bool {
+        !self.read_only
     }
 }
 

@@ -87,6 +87,7 @@ mod tests {
             principal: "pdb:1".into(),
             asns: BTreeSet::from([64600]),
             is_operator: false,
+            read_only: false,
         };
         assert_eq!(owner_asn(&one, None).unwrap(), Some(64600));
         assert_eq!(owner_asn(&one, Some(64600)).unwrap(), Some(64600));

@@ -7,7 +7,9 @@
 //! under the configurable base path and serves it through the accept loop
 //! in [`listen`] (connection cap, descriptor reserve) and [`conn`] (one
 //! connection: timeouts, eviction, clean closes). [`ops`] answers health,
-//! readiness and metrics; [`openapi`] describes every route.
+//! readiness and metrics; [`openapi`] describes every route. [`ui`] is the
+//! operator console (HTML pages at `/ui`, not described by the OpenAPI
+//! document), over the same use cases.
 
 pub mod admin;
 pub mod admin_pdb;
@@ -23,4 +25,5 @@ pub mod ops;
 pub mod server;
 pub mod sessions;
 pub mod state;
+pub mod ui;
 pub mod v0;

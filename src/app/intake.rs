@@ -61,6 +61,9 @@ pub async fn intake(
     body: CreateBody,
     dialect: Dialect,
 ) -> Result<Outcome, AppError> {
+    if !caller.may_change() {
+        return Err(AppError::read_only());
+    }
     let inv = ctx.inventory.clone();
     let snap = ctx.snapshot.clone();
     let pdb_settings = &ctx.settings.peeringdb;
@@ -227,6 +230,7 @@ pub fn preview(inv: &Inventory, body: &CreateBody) -> Result<Vec<Session>, AppEr
         principal: "operator:render".into(),
         asns: Default::default(),
         is_operator: true,
+        read_only: false,
     };
     let request_id = new_id();
     let mut out = Vec::new();

@@ -12,9 +12,12 @@ use crate::validate::text::check_text;
 /// Longest rejection reason.
 pub const REASON_MAX: usize = 500;
 
-/// Only operators decide.
+/// Only operators decide, and only those who may change things (not a
+/// viewer).
 fn operator_only(op: &Caller) -> Result<(), AppError> {
-    if op.is_operator {
+    if op.is_operator && !op.may_change() {
+        Err(AppError::read_only())
+    } else if op.is_operator {
         Ok(())
     } else {
         Err(AppError::forbidden(

@@ -26,6 +26,9 @@ pub async fn visible_session(ctx: &Ctx, caller: &Caller, id: &str) -> Result<Ses
 /// router; any other goes `Deleting`, which queues the removal from the
 /// router. On disk before it returns.
 pub async fn delete(ctx: &Ctx, caller: &Caller, id: &str) -> Result<Deletion, AppError> {
+    if !caller.may_change() {
+        return Err(AppError::read_only());
+    }
     let s = visible_session(ctx, caller, id).await?;
     let sid = s.session_id.clone();
     let actor = caller.principal.clone();

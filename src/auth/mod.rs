@@ -37,10 +37,14 @@
 //! `Tokens` is itself a [`Verifier`], second in `peerd serve`'s chain) from
 //! PeeringDB access tokens (checked at `/profile/v1`, last).
 //!
+//! Operators log in to the console with an operator key and get a session
+//! cookie ([`console`]: stored hashed, expiring, with its own CSRF token).
+//!
 //! Neither the token nor PeeringDB's access token, code or PKCE verifier is
 //! ever logged; records and logs name a token by its id (12 hex digits of
 //! its hash).
 
+pub mod console;
 pub mod gate;
 pub mod keyfile;
 pub mod login;

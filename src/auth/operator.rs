@@ -1,17 +1,20 @@
 //! Operator API keys: verifying them against the keys file
-//! ([`super::keyfile`]: `{name, sha256}` entries written by `peerd key
-//! add|revoke|rotate`).
+//! ([`super::keyfile`]: `{name, sha256, role}` entries written by `peerd
+//! key add|revoke|rotate`).
 //!
 //! Keys are 256 random bits shown once at creation; only their SHA-256 is
 //! stored and compared (in constant time). The daemon re-reads the file when
 //! it changes (another file renamed over it, or a new modification time or
 //! size), so a key added, revoked or rotated while it runs counts from the
-//! next request on. Operators may act for any ASN and use the admin routes.
+//! next request on. Operators may act for any ASN and use the admin routes;
+//! a `viewer` key's caller is [`Caller::read_only`]. The console logs
+//! operators in with [`OperatorVerifier::identify`] and checks on every
+//! page that the key is still there ([`OperatorVerifier::by_hash`]).
 
 use super::keyfile::decode_hash;
 pub use super::keyfile::{
-    add_key, generate_key, load_keys, parse_keys, revoke_key, rotate_key, KeysError, OperatorKey,
-    KEY_PREFIX,
+    add_key, add_key_with_role, generate_key, load_keys, parse_keys, revoke_key, rotate_key,
+    KeysError, OperatorKey, Role, KEY_PREFIX,
 };
 use super::{ct_eq, token_hash, AuthError, Verifier};
 use crate::model::Caller;
@@ -43,7 +46,16 @@ fn stamp(path: &std::path::Path) -> Option<Stamp> {
 
 struct Loaded {
     stamp: Option<Stamp>,
-    keys: Vec<([u8; 32], String)>,
+    keys: Vec<([u8; 32], String, Role)>,
+}
+
+/// A known operator key, as the console sees it (never the key itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyHolder {
+    pub name: String,
+    pub role: Role,
+    /// SHA-256 of the key.
+    pub hash: [u8; 32],
 }
 
 /// Verifies operator keys against the keys file.
@@ -85,25 +97,42 @@ impl OperatorVerifier {
         }
         let keys = load_keys(&self.path)?
             .into_iter()
-            .filter_map(|k| decode_hash(&k.sha256).map(|h| (h, k.name)))
+            .filter_map(|k| decode_hash(&k.sha256).map(|h| (h, k.name, k.role)))
             .collect();
         let mut l = self.loaded.lock().expect("keys lock");
         *l = Loaded { stamp: now, keys };
         Ok(())
     }
 
-    /// The key's name if `token` is a known operator key.
-    fn lookup(&self, token: &str) -> Option<String> {
+    /// The holder of `token` if it is a known operator key.
+    fn lookup(&self, token: &str) -> Option<KeyHolder> {
+        self.by_hash(&token_hash(token))
+    }
+
+    /// Who holds the key `token` (an operator key the file has now).
+    pub fn identify(&self, token: &str) -> Option<KeyHolder> {
+        if !token.starts_with(KEY_PREFIX) {
+            return None;
+        }
+        self.lookup(token)
+    }
+
+    /// The holder of the key whose SHA-256 is `hash`, if the file (re-read
+    /// when it changed) still has it: a revoked or rotated key is gone.
+    pub fn by_hash(&self, hash: &[u8; 32]) -> Option<KeyHolder> {
         if let Err(e) = self.reload_if_changed(false) {
             // Keep the keys we had; say so without any key material.
             tracing::warn!(error = %e, "operator keys file not reloaded");
         }
-        let h = token_hash(token);
         let l = self.loaded.lock().expect("keys lock");
         let mut found = None;
-        for (kh, name) in &l.keys {
-            if ct_eq(kh, &h) && found.is_none() {
-                found = Some(name.clone());
+        for (kh, name, role) in &l.keys {
+            if ct_eq(kh, hash) && found.is_none() {
+                found = Some(KeyHolder {
+                    name: name.clone(),
+                    role: *role,
+                    hash: *kh,
+                });
             }
         }
         found
@@ -118,10 +147,11 @@ impl Verifier for OperatorVerifier {
     ) -> BoxFuture<'a, Result<Option<Caller>, AuthError>> {
         Box::pin(async move {
             match self.lookup(token) {
-                Some(name) => Ok(Some(Caller {
-                    principal: format!("operator:{name}"),
+                Some(k) => Ok(Some(Caller {
+                    principal: format!("operator:{}", k.name),
                     asns: Default::default(),
                     is_operator: true,
+                    read_only: k.role == Role::Viewer,
                 })),
                 None if token.starts_with(KEY_PREFIX) => {
                     Err(AuthError::Invalid("unknown operator key".into()))
@@ -160,6 +190,16 @@ mod tests {
             Err(AuthError::Invalid(_))
         ));
         assert_eq!(v.verify("some-pdb-token", LO).await, Ok(None));
+        assert!(!c.read_only);
+        let k3 = add_key_with_role(&p, "watch", Role::Viewer).unwrap();
+        let c = v.verify(&k3, LO).await.unwrap().unwrap();
+        assert!(c.is_operator && c.read_only);
+        let held = v.identify(&k3).unwrap();
+        assert_eq!((held.name.as_str(), held.role), ("watch", Role::Viewer));
+        assert_eq!(v.by_hash(&held.hash), Some(held.clone()));
+        assert_eq!(v.identify("tok-a"), None);
+        revoke_key(&p, "watch").unwrap();
+        assert_eq!(v.by_hash(&held.hash), None);
     }
 
     #[tokio::test]

@@ -147,6 +147,7 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     }
     let worker = Worker::new(store, render, Arc::new(driver), worker_cfg)
         .with_signals(state.wake.clone(), state.metrics.clone());
+    let state = state.with_worker(worker.clone());
     Ok(Prepared {
         state,
         worker,

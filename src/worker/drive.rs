@@ -63,8 +63,16 @@ impl Worker {
                 PushError::Transient(_) => PushResult::Transient,
             },
         };
-        self.metrics
-            .record_push(router, op_name, outcome, sessions.len(), took);
+        // the driver redacted the sessions' secrets from its message
+        let error = result.as_ref().err().map(|e| e.to_string());
+        self.metrics.record_push_result(
+            router,
+            op_name,
+            outcome,
+            sessions.len(),
+            took,
+            error.as_deref(),
+        );
         let ids: Vec<&str> = sessions
             .iter()
             .take(20)

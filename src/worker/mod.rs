@@ -18,6 +18,7 @@ mod drift;
 mod drive;
 #[cfg(test)]
 mod lifecycle_tests;
+pub mod live;
 pub mod poller;
 #[cfg(test)]
 mod tests;
