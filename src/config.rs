@@ -2,6 +2,12 @@
 //! overrides, then command-line flags. Every field has a default, so
 //! `peerd serve` with no arguments runs.
 
+mod remote;
+
+pub use remote::{
+    check_url, OutboundSettings, RemoteAuth, RemoteDialect, RemotePeer, SecretPolicy,
+};
+
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,6 +42,8 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     /// The operator console at `{base_path}/ui`.
     pub ui: UiSettings,
+    /// The asking side: remote peers and how to talk to them.
+    pub outbound: OutboundSettings,
 }
 
 /// The operator console (`{base_path}/ui`): on by default.
@@ -234,6 +242,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             metrics_listen: None,
             ui: UiSettings::default(),
+            outbound: OutboundSettings::default(),
         }
     }
 }
@@ -393,6 +402,13 @@ impl Settings {
             ] {
                 if path.is_relative() {
                     *path = dir.join(&*path);
+                }
+            }
+            for r in &mut s.outbound.remotes {
+                if let RemoteAuth::BearerFile(path) = &mut r.auth {
+                    if path.is_relative() {
+                        *path = dir.join(&*path);
+                    }
                 }
             }
         }

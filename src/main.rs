@@ -5,7 +5,11 @@ use peerd::cli;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "peerd", version, about = "Receiving side of the Peering API")]
+#[command(
+    name = "peerd",
+    version,
+    about = "The Peering API, both sides: answers requests, asks other networks"
+)]
 struct Cli {
     #[command(flatten)]
     global: cli::Global,
@@ -33,6 +37,9 @@ enum Cmd {
     Render(cli::render::RenderArgs),
     /// Print a shell completion script (bash, zsh, fish).
     Completions(cli::completions::CompletionsArgs),
+    /// Ask another network for sessions (`request ASN [--dry-run]`), or
+    /// `request status` / `request login` (through the admin routes).
+    Request(cli::request::RequestArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +58,7 @@ fn main() -> ExitCode {
         Cmd::Peeringdb(a) => runtime().and_then(|rt| rt.block_on(cli::peeringdb::run(g, a))),
         Cmd::Render(a) => cli::render::run(a),
         Cmd::Completions(a) => cli::completions::run(a, Cli::command()),
+        Cmd::Request(a) => runtime().and_then(|rt| rt.block_on(cli::request::run(g, a))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

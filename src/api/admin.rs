@@ -8,7 +8,7 @@ use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Operator};
 use super::state::AppState;
 use crate::app;
-use crate::model::{is_id, SessionStatus};
+use crate::model::{is_id, Direction, SessionStatus};
 use crate::store::SessionFilter;
 use crate::wire::{
     rfc3339, AdminSessionOut, AuditEventOut, AuditOut, ForceRemovedOut, JobOut, JobsOut,
@@ -36,6 +36,8 @@ pub struct AdminListQuery {
     /// Only the sessions of this request.
     #[param(value_type = String, required = false, pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     pub request_id: Option<String>,
+    /// `inbound` or `outbound`.
+    pub direction: Option<String>,
     /// Page size, 1 to 100.
     #[param(value_type = i64, required = false, minimum = 1, maximum = 100)]
     pub max_results: Option<i64>,
@@ -44,7 +46,7 @@ pub struct AdminListQuery {
     pub next_token: Option<String>,
 }
 
-/// `GET /admin/sessions?status=&asn=&router=&request_id=&max_results=&next_token=`.
+/// `GET /admin/sessions?status=&asn=&router=&request_id=&direction=&max_results=&next_token=`.
 #[utoipa::path(
     get, path = "/admin/sessions", tag = "admin", operation_id = "adminListSessions",
     summary = "List every session",
@@ -73,11 +75,19 @@ pub async fn list(
             return Err(ApiError::invalid("request_id", "not a request id"));
         }
     }
+    let direction = match q.direction.as_deref() {
+        None | Some("") => None,
+        Some(d) => Some(
+            Direction::parse(d)
+                .ok_or_else(|| ApiError::invalid("direction", "inbound or outbound"))?,
+        ),
+    };
     let filter = SessionFilter {
         owner_asn: q.asn,
         request_id: q.request_id,
         status,
         router: q.router,
+        direction,
     };
     let page = blocking(&st, move |s| {
         s.list_sessions(&filter, after.as_deref(), limit)

@@ -9,6 +9,9 @@
 //! - `POST /auth/revoke` with `Authorization: Bearer pd_...`: the token
 //!   revokes itself.
 //!
+//! The callback also finishes the asking side's own PeeringDB login
+//! (started with `POST /admin/outbound/login`), told apart by its state.
+//!
 //! None of these need a token to call (the revoke route takes the token it
 //! revokes). With login disabled (`peeringdb.client_id` empty) the login
 //! routes answer 404 with an error body saying so; revoke still works for
@@ -17,6 +20,7 @@
 use super::error::ApiError;
 use super::extract::{bearer, ApiQuery};
 use super::state::AppState;
+use crate::auth::own::OwnToken;
 use crate::auth::{is_peerd_token, ClientKind, Login, TokenError};
 use crate::wire::RevokedOut;
 use axum::extract::State;
@@ -136,6 +140,13 @@ pub async fn callback(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> Result<Response, ApiError> {
+    // A state of our own login (the asking side's PeeringDB token) is
+    // finished there; every other state is a peer's.
+    if let (Some(own), Some(state)) = (own_login(&st), q.state.as_deref()) {
+        if own.owns_state(state) {
+            return own_callback(own, q).await;
+        }
+    }
     let login = enabled(&st)?;
     if let Some(error) = q.error {
         let state = q.state.unwrap_or_default();
@@ -155,6 +166,37 @@ pub async fn callback(
         .await
         .map_err(ApiError::from)?;
     Ok(no_store(Json(done.token.response()).into_response()))
+}
+
+fn own_login(st: &AppState) -> Option<Arc<OwnToken>> {
+    st.outbound.as_ref().and_then(|o| o.own.clone())
+}
+
+/// The callback of our own login: the answer says who logged in and until
+/// when the token is good (never the token).
+async fn own_callback(own: Arc<OwnToken>, q: CallbackQuery) -> Result<Response, ApiError> {
+    let state = q.state.unwrap_or_default();
+    if q.error.is_some() {
+        tokio::task::spawn_blocking(move || own.forget(&state))
+            .await
+            .map_err(ApiError::internal)?;
+        return Err(ApiError::forbidden("request", "login refused at PeeringDB"));
+    }
+    let code = q
+        .code
+        .ok_or_else(|| ApiError::invalid("code", "required"))?;
+    let s = own.finish(&code, &state).await?;
+    Ok(no_store(
+        Json(serde_json::json!({
+            "logged_in": s.logged_in,
+            "principal": s.principal,
+            "asns": s.asns,
+            "expires_at": s.expires_ms.map(crate::wire::rfc3339),
+            "refreshable": s.refreshable,
+            "use": "remote peers with auth: peeringdb",
+        }))
+        .into_response(),
+    ))
 }
 
 /// `POST /auth/revoke`: revokes the peerd token presented as the bearer.

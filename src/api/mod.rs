@@ -1,5 +1,5 @@
-//! The HTTP API (axum): draft routes, v0 routes, admin routes, the peer
-//! login routes. Handlers authenticate the caller ([`extract`]), read the
+//! The HTTP API (axum): draft routes, v0 routes, admin routes (the asking
+//! side's among them: [`outbound`]), the peer login routes. Handlers authenticate the caller ([`extract`]), read the
 //! request into the shapes of [`crate::wire`], call a use case of
 //! [`crate::app`] (or read the store for a listing), and answer; every
 //! failure becomes an [`error::ApiError`], and [`error`] is the one place
@@ -22,6 +22,7 @@ pub mod locations;
 pub mod login;
 pub mod openapi;
 pub mod ops;
+pub mod outbound;
 pub mod server;
 pub mod sessions;
 pub mod state;

@@ -11,7 +11,7 @@
 //! `tests/it/ops.rs` holds the document to the router: every route is
 //! described and every described route exists.
 
-use super::{admin, admin_pdb, locations, login, ops, sessions, v0};
+use super::{admin, admin_pdb, locations, login, ops, outbound, sessions, v0};
 use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
@@ -48,6 +48,9 @@ use utoipa::OpenApi;
         admin_pdb::revoke_token,
         admin_pdb::peeringdb,
         admin_pdb::sync,
+        outbound::request,
+        outbound::state,
+        outbound::login,
         ops::healthz,
         ops::readyz,
         ops::metrics,

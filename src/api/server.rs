@@ -8,7 +8,7 @@ use super::conn::watch_body;
 use super::error::ApiError;
 use super::listen::ConnSettings;
 use super::state::AppState;
-use super::{admin, admin_pdb, locations, login, openapi, ops, sessions, ui, v0};
+use super::{admin, admin_pdb, locations, login, openapi, ops, outbound, sessions, ui, v0};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
@@ -70,6 +70,11 @@ fn routes(metrics_here: bool, console: Option<Router<AppState>>) -> Router<AppSt
         .route("/admin/tokens/{id}/revoke", post(admin_pdb::revoke_token))
         .route("/admin/peeringdb", get(admin_pdb::peeringdb))
         .route("/admin/peeringdb/sync", post(admin_pdb::sync))
+        .route(
+            "/admin/outbound",
+            get(outbound::state).post(outbound::request),
+        )
+        .route("/admin/outbound/login", post(outbound::login))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/openapi.json", get(ops::openapi_json));

@@ -3,6 +3,7 @@
 //! tokens, the PeeringDB data in use, and the worker (for the console's
 //! renders and on-demand router reads).
 
+use crate::app::outbound::Outbound;
 use crate::auth::{Login, Tokens, Verifier};
 use crate::config::Settings;
 use crate::inventory::Inventory;
@@ -38,6 +39,10 @@ pub struct AppState {
     /// a session, and reads of a router on demand. `None`: not wired (the
     /// console says so).
     pub worker: Option<crate::worker::Worker>,
+    /// The asking side; `None` when it does not run.
+    pub outbound: Option<Arc<Outbound>>,
+    /// Routers whose platform cannot set a TCP-MD5 password.
+    pub no_md5_routers: Arc<std::collections::BTreeSet<String>>,
 }
 
 impl AppState {
@@ -62,6 +67,8 @@ impl AppState {
             peeringdb: None,
             ops: Arc::default(),
             worker: None,
+            outbound: None,
+            no_md5_routers: Arc::default(),
         }
     }
 
@@ -69,6 +76,12 @@ impl AppState {
     /// through its driver.
     pub fn with_worker(mut self, worker: crate::worker::Worker) -> Self {
         self.worker = Some(worker);
+        self
+    }
+
+    /// Runs the asking side's routes with `outbound`.
+    pub fn with_outbound(mut self, outbound: Arc<Outbound>) -> Self {
+        self.outbound = Some(outbound);
         self
     }
 
@@ -80,6 +93,20 @@ impl AppState {
     }
 
     /// Uses the PeeringDB data `syncer` holds (and lets operators sync).
+    /// Notes the routers whose platform cannot set a TCP-MD5 password
+    /// (from the loaded profiles), so intake refuses secrets for them.
+    pub fn with_platforms(mut self, profiles: &crate::platform::Profiles) -> Self {
+        self.no_md5_routers = Arc::new(
+            self.inventory
+                .routers
+                .iter()
+                .filter(|r| profiles.get(&r.platform).is_some_and(|p| !p.tcp_md5))
+                .map(|r| r.name.clone())
+                .collect(),
+        );
+        self
+    }
+
     pub fn with_peeringdb(mut self, syncer: Arc<Syncer>) -> Self {
         self.peeringdb = Some(syncer);
         self
@@ -94,6 +121,8 @@ impl AppState {
             settings: self.settings.clone(),
             snapshot: self.snapshot(),
             wake: self.wake.clone(),
+            outbound: self.outbound.clone(),
+            no_md5_routers: self.no_md5_routers.clone(),
         }
     }
 

@@ -40,6 +40,10 @@
 //! Operators log in to the console with an operator key and get a session
 //! cookie ([`console`]: stored hashed, expiring, with its own CSRF token).
 //!
+//! The asking side's own PeeringDB login ([`own`]) uses the same OAuth
+//! client: an operator logs in once, peerd keeps and refreshes the access
+//! token it presents to remote peers configured with `auth: peeringdb`.
+//!
 //! Neither the token nor PeeringDB's access token, code or PKCE verifier is
 //! ever logged; records and logs name a token by its id (12 hex digits of
 //! its hash).
@@ -49,6 +53,7 @@ pub mod gate;
 pub mod keyfile;
 pub mod login;
 pub mod operator;
+pub mod own;
 pub mod pdb;
 pub mod profile;
 pub mod tokens;

@@ -30,6 +30,9 @@ pub enum AdminCmd {
         /// Router name.
         #[arg(long)]
         router: Option<String>,
+        /// `inbound` (peers asked us) or `outbound` (we asked them).
+        #[arg(long)]
+        direction: Option<String>,
         /// Page size (1..100).
         #[arg(long, default_value_t = 100)]
         max_results: u32,
@@ -56,7 +59,7 @@ pub enum AdminCmd {
     Retry { session_id: String },
     /// Delete a session as its peer's DELETE would: removed at once if its
     /// config never reached the router, else Deleting while the worker
-    /// removes it there.
+    /// removes it there (an outbound one is deleted at the remote too).
     Delete { session_id: String },
     /// Remove a Deleting or Failed session from the store without
     /// contacting its router (its config may remain there).
@@ -84,6 +87,7 @@ pub async fn run(g: &Global, a: AdminArgs) -> CliResult {
             status,
             asn,
             router,
+            direction,
             max_results,
             all,
             next_token,
@@ -97,6 +101,9 @@ pub async fn run(g: &Global, a: AdminArgs) -> CliResult {
             }
             if let Some(r) = router {
                 q.push(("router", r.clone()));
+            }
+            if let Some(d) = direction {
+                q.push(("direction", d.clone()));
             }
             let mut token = next_token.clone();
             let mut sessions = Vec::new();
@@ -286,14 +293,20 @@ fn show_session(json: bool, v: &Value) -> CliResult {
     Ok(())
 }
 
-fn print_sessions(sessions: &[AdminSessionOut]) {
+pub(crate) fn print_sessions(sessions: &[AdminSessionOut]) {
     let rows: Vec<Vec<String>> = sessions
         .iter()
         .map(|s| {
             let o = &s.session;
+            let remote = match &s.remote {
+                None => "-".to_string(),
+                Some(r) => r.status.clone().unwrap_or_else(|| r.phase.clone()),
+            };
             vec![
                 o.session_id.clone(),
+                s.direction.as_str().to_string(),
                 o.status.to_string(),
+                remote,
                 format!("AS{}", o.local_asn),
                 o.local_ip.to_string(),
                 o.peer_ip.to_string(),
@@ -305,7 +318,8 @@ fn print_sessions(sessions: &[AdminSessionOut]) {
         .collect();
     print_table(
         &[
-            "SESSION", "STATUS", "PEER AS", "PEER IP", "OUR IP", "LOCATION", "ROUTER", "CREATED",
+            "SESSION", "DIR", "STATUS", "REMOTE", "PEER AS", "PEER IP", "OUR IP", "LOCATION",
+            "ROUTER", "CREATED",
         ],
         &rows,
     );

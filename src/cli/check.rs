@@ -1,12 +1,14 @@
-//! `peerd check`: validates the settings, the inventory, the operator keys
+//! `peerd check`: validates the settings (the asking side's remote peers
+//! too: URLs, ASNs, locations, credentials by reference), the inventory, the operator keys
 //! file, the platform profiles (`drivers_dir`) and their templates
 //! (`templates_dir`, every template of every platform rendered against
-//! sample sessions: add and remove, IPv4 and IPv6, with and without MD5),
-//! and every router's credential and host key references (files there,
-//! readable, safe modes; the password variable set; keys that parse;
-//! known_hosts with the router's entry). `--connect` then logs in to each
-//! router, read-only ([`crate::driver::probe`]). Exits non-zero with every
-//! problem named (the router, the inventory key, the file or variable).
+//! sample sessions: add and remove, IPv4 and IPv6, with and without MD5
+//! where the platform sets it), and every router's credential and host key
+//! references (files there, readable, safe modes; the password variable
+//! set; keys that parse; known_hosts with the router's entry).
+//! `--connect` then logs in to each router, read-only
+//! ([`crate::driver::probe`]). Exits non-zero with every problem named (the
+//! router, the inventory key, the file or variable).
 
 use super::output::{print_json, print_table};
 use super::{CliError, CliResult, Global};
@@ -60,6 +62,20 @@ pub fn check(args: &CheckArgs) -> CliResult<Checked> {
     }
     crate::api::server::normalise_base_path(&settings.base_path).map_err(CliError)?;
     let inventory = Inventory::load(&settings.inventory)?;
+    let remote_issues = settings
+        .outbound
+        .issues(inventory.asn, &inventory.location_ids());
+    if !remote_issues.is_empty() {
+        let lines: Vec<String> = remote_issues
+            .iter()
+            .map(|(k, m)| format!("{k}: {m}"))
+            .collect();
+        return Err(CliError::new(format!(
+            "settings: {} problem(s) with the remote peers:\n{}",
+            lines.len(),
+            lines.join("\n")
+        )));
+    }
     load_keys(&settings.operator_keys_file)?;
     let profiles =
         Profiles::load(&settings.drivers_dir).map_err(|e| CliError::new(e.to_string()))?;
@@ -171,8 +187,18 @@ fn print_text(
         inv.locations.len(),
         inv.policy.approval
     );
+    if !c.settings.outbound.remotes.is_empty() {
+        let asns: Vec<String> = c
+            .settings
+            .outbound
+            .remotes
+            .iter()
+            .map(|r| format!("AS{} ({})", r.asn, r.dialect.as_str()))
+            .collect();
+        println!("remote peers: OK ({})", asns.join(", "));
+    }
     println!(
-        "{}, {}: OK ({} platform(s): {}; every template renders for add and remove, IPv4 and IPv6, with and without MD5)",
+        "{}, {}: OK ({} platform(s): {}; every template renders for add and remove, IPv4 and IPv6, with and without MD5 where the platform sets it)",
         c.settings.drivers_dir.display(),
         c.settings.templates_dir.display(),
         c.platforms.len(),

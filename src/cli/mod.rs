@@ -14,6 +14,7 @@ pub mod output;
 pub mod peeringdb;
 pub mod remote;
 pub mod render;
+pub mod request;
 pub mod serve;
 pub mod token;
 

@@ -8,10 +8,12 @@ use crate::api::conn::Timeouts;
 use crate::api::listen::{connection_cap, raise_nofile_limit, reserve, ConnSettings};
 use crate::api::server::{metrics_app, normalise_base_path, serve};
 use crate::api::state::AppState;
+use crate::app::outbound::{Follower, Outbound};
 use crate::auth::operator::OperatorVerifier;
+use crate::auth::own::OwnToken;
 use crate::auth::pdb::PdbVerifier;
 use crate::auth::{Login, Tokens, Verifier, Verifiers};
-use crate::config::{LogFormat, Settings};
+use crate::config::{LogFormat, RemoteAuth, Settings};
 use crate::driver::netconf::{NetconfDriver, StoreRecords};
 use crate::driver::Executors;
 use crate::inventory::Inventory;
@@ -108,6 +110,7 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
         Arc::new(pdb),
     ]));
     let login = peer_login(&settings, store.clone(), tokens)?;
+    let outbound = asking_side(&settings, &inventory, store.clone())?;
     let syncer = peeringdb_data(&settings, &inventory, store.clone())?;
     let listener = crate::api::listen::bind(settings.listen)
         .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", settings.listen)))?;
@@ -137,14 +140,17 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
             "TEST HOOK on: NETCONF pushes pause between the confirmed and the confirming commit"
         );
     }
-    let render = Renderer::new(Arc::new(templates), Arc::new(profiles), inv.clone());
+    let profiles = Arc::new(profiles);
+    let render = Renderer::new(Arc::new(templates), profiles.clone(), inv.clone());
     let driver = Executors::new(inv).with_netconf(netconf.clone());
     let worker_cfg = settings.worker.clone();
-    let mut state =
-        AppState::new(settings, inventory, store.clone(), verifier).with_peeringdb(syncer);
+    let mut state = AppState::new(settings, inventory, store.clone(), verifier)
+        .with_peeringdb(syncer)
+        .with_platforms(&profiles);
     if let Some(login) = login {
         state = state.with_login(login);
     }
+    state = state.with_outbound(outbound);
     let worker = Worker::new(store, render, Arc::new(driver), worker_cfg)
         .with_signals(state.wake.clone(), state.metrics.clone());
     let state = state.with_worker(worker.clone());
@@ -222,6 +228,12 @@ pub async fn run(args: ServeArgs) -> CliResult {
     } else {
         tracing::warn!("worker disabled (worker.enabled: false): approved sessions stay queued");
         background.push(tokio::spawn(recovery));
+    }
+    // the asking side follows its open requests (and provisions our end
+    // through the worker's queue once a remote accepts)
+    if let Some(ob) = p.state.outbound.clone() {
+        let follower = Follower::new(p.state.app(), ob);
+        background.push(tokio::spawn(follower.run(stop_rx.clone())));
     }
     if let Some(l) = p.metrics_listener {
         let mut stop = stop_rx.clone();
@@ -310,6 +322,43 @@ fn peer_login(
     let login = Login::from_settings(&settings.peeringdb, store, tokens)
         .map_err(|e| CliError::new(format!("peer login: {e}")))?;
     Ok(Some(Arc::new(login)))
+}
+
+/// The asking side: the remote peers (checked against the inventory), their
+/// HTTP client and, when the PeeringDB login is configured, our own
+/// PeeringDB token.
+fn asking_side(
+    settings: &Settings,
+    inventory: &Inventory,
+    store: Arc<dyn Store>,
+) -> CliResult<Arc<Outbound>> {
+    let o = &settings.outbound;
+    let issues = o.issues(inventory.asn, &inventory.location_ids());
+    if !issues.is_empty() {
+        let lines: Vec<String> = issues.iter().map(|(k, m)| format!("{k}: {m}")).collect();
+        return Err(CliError::new(format!("settings: {}", lines.join("; "))));
+    }
+    let own = if settings.peeringdb.client_id.trim().is_empty() {
+        None
+    } else {
+        let own =
+            OwnToken::from_settings_with_env(&settings.peeringdb, inventory.asn, store, |k| {
+                std::env::var(k).ok()
+            })
+            .map_err(|e| CliError::new(format!("our PeeringDB login: {e}")))?;
+        Some(Arc::new(own))
+    };
+    if o.remotes.iter().any(|r| r.auth == RemoteAuth::Peeringdb) && own.is_none() {
+        tracing::warn!("a remote peer uses auth: peeringdb, but the PeeringDB login is not configured (peeringdb.client_id)");
+    }
+    if !o.remotes.is_empty() {
+        tracing::info!(
+            remotes = o.remotes.len(),
+            "asking side: remote peers configured"
+        );
+    }
+    let ob = Outbound::new(o, inventory.asn, own).map_err(CliError::new)?;
+    Ok(Arc::new(ob))
 }
 
 /// The PeeringDB data: the snapshot kept in the store is put in use at

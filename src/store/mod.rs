@@ -40,7 +40,8 @@ mod changes;
 pub mod sled_store;
 
 use crate::model::{
-    AuditEvent, Job, JobKind, RequestRecord, Session, SessionId, SessionStatus, UnixMillis,
+    AuditEvent, Direction, Job, JobKind, RemoteState, RequestRecord, Session, SessionId,
+    SessionStatus, UnixMillis,
 };
 use futures::future::BoxFuture;
 
@@ -109,6 +110,8 @@ pub struct SessionFilter {
     pub request_id: Option<String>,
     pub status: Option<SessionStatus>,
     pub router: Option<String>,
+    /// Only inbound (peers asked) or outbound (we asked) sessions.
+    pub direction: Option<Direction>,
 }
 
 /// One page of a listing. `next` is an opaque cursor (store-defined string)
@@ -244,6 +247,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Updates `status_detail` only (no status change), with an audit event.
     fn set_detail(&self, id: &str, detail: Option<String>, actor: &str) -> Result<Session>;
+
+    /// Records the remote network's side of an outbound session
+    /// ([`Session::remote`]) and, when `detail` is `Some`, its
+    /// `status_detail` (`Some(None)` clears it); no status change. Audited
+    /// (`remote`) only when something an operator reads changed (phase,
+    /// remote ids, status or detail), so a poll that learns nothing new
+    /// writes no audit record. `Conflict` for an inbound session.
+    fn set_remote(
+        &self,
+        id: &str,
+        remote: RemoteState,
+        detail: Option<Option<String>>,
+        actor: &str,
+    ) -> Result<Session>;
 
     /// Removes a session and its indexes for good (after `Deleting` finished,
     /// or for terminal cleanup); it leaves the holders of its address.

@@ -3,8 +3,8 @@
 //! the PeeringDB data in use. `peerd admin` reads the same shapes back.
 
 use super::rfc3339;
-use super::SessionOut;
-use crate::model::{Job, JobKind, Session, SessionStatus};
+use super::{RemoteOut, SessionOut};
+use crate::model::{Direction, Job, JobKind, Session, SessionStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -24,6 +24,12 @@ pub struct AdminSessionOut {
     /// the inventory's default when there is none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_prefix: Option<u32>,
+    /// `inbound` (a peer asked) or `outbound` (we asked).
+    #[serde(default)]
+    pub direction: Direction,
+    /// For an outbound session: the remote network's side of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteOut>,
 }
 
 impl From<&Session> for AdminSessionOut {
@@ -36,6 +42,8 @@ impl From<&Session> for AdminSessionOut {
             updated_at: rfc3339(s.updated_ms),
             configured_at: s.configured_ms.map(rfc3339),
             max_prefix: s.max_prefix,
+            direction: s.direction,
+            remote: s.remote.as_ref().map(RemoteOut::from),
         }
     }
 }

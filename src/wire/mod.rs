@@ -15,9 +15,12 @@
 //! that only ever serialize as `"<redacted>"` (or `""` for v0 without one).
 //!
 //! The admin answers ([`AdminSessionOut`], [`AuditOut`], [`JobsOut`],
-//! [`ForceRemovedOut`], [`PeeringDbOut`], [`TokensOut`], ...) are here too;
-//! every timestamp is [`rfc3339`]. So are the health answers ([`HealthOut`],
-//! [`ReadyOut`]).
+//! [`ForceRemovedOut`], [`PeeringDbOut`], [`TokensOut`], the asking side's
+//! [`OutboundOut`], ...) are here too; every timestamp is [`rfc3339`]. So
+//! are the health answers ([`HealthOut`], [`ReadyOut`]).
+//!
+//! [`remote`] holds the shapes of *other* networks' Peering APIs, which the
+//! asking side sends and reads (strictly: their answers are hostile input).
 //!
 //! Every shape carries its OpenAPI schema ([`utoipa::ToSchema`]; derived,
 //! or written in `schema.rs` where serde's form is custom), from which the
@@ -26,7 +29,9 @@
 mod admin;
 mod input;
 mod ops;
+mod outbound;
 mod output;
+pub mod remote;
 mod schema;
 mod time;
 mod tokens;
@@ -40,6 +45,10 @@ pub use admin::{
 pub(crate) use input::unknown_keys;
 pub use input::{CreateBody, SessionIn, CREATE_FIELDS, LOCATION_FIELDS, SESSION_FIELDS};
 pub use ops::{CheckOut, ChecksOut, HealthOut, LastPollOut, LastPushOut, ReadyOut, RouterReadyOut};
+pub use outbound::{
+    OpenRequestOut, OutboundOut, OutboundRequestIn, OutboundStateOut, OwnLoginOut,
+    PendingDeleteOut, RemoteOut, RemotePeerOut, SkippedOut,
+};
 pub use output::{
     CreateOut, ListLocationsOut, ListSessionsOut, LocationOut, Redacted, SessionOut, REDACTED,
 };

@@ -6,7 +6,7 @@
 //! with the types a client should send. Reusable examples live here too.
 
 use super::{CreateBody, Redacted, SessionIn, V0Md5, REDACTED};
-use crate::model::{LocationRef, LocationType, SessionStatus};
+use crate::model::{Direction, LocationRef, LocationType, SessionStatus};
 use serde_json::{json, Value};
 use utoipa::openapi::schema::{
     AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
@@ -48,6 +48,17 @@ impl PartialSchema for LocationType {
     }
 }
 impl ToSchema for LocationType {}
+
+impl PartialSchema for Direction {
+    fn schema() -> RefOr<Schema> {
+        string_enum(
+            [Direction::Inbound, Direction::Outbound].map(Direction::as_str),
+            "`inbound` (a peer asked us) or `outbound` (we asked the peer).",
+        )
+        .into()
+    }
+}
+impl ToSchema for Direction {}
 
 impl PartialSchema for LocationRef {
     fn schema() -> RefOr<Schema> {

@@ -3,13 +3,16 @@
 //! `tests/run.sh` with `--include-ignored` once the lab is up.
 
 mod api;
+mod ask;
 mod cli;
 mod cli_check;
 mod e2e_address;
+mod e2e_ask;
 mod e2e_drift;
 mod e2e_edges;
 mod e2e_lab;
 mod e2e_netconf;
+mod e2e_openbgpd_gobgp;
 mod e2e_openconfig;
 mod e2e_ops;
 mod lab;

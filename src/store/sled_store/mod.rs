@@ -13,6 +13,7 @@ mod flusher;
 mod keys;
 mod migrate;
 mod queue;
+mod remote;
 mod sessions;
 mod tx;
 
@@ -21,7 +22,8 @@ mod tests;
 
 use super::{Inserted, Page, RemoveOpts, Result, SessionFilter, Store, StoreError, TransitionOpts};
 use crate::model::{
-    AuditEvent, Job, JobKind, RequestRecord, Session, SessionId, SessionStatus, UnixMillis,
+    AuditEvent, Job, JobKind, RemoteState, RequestRecord, Session, SessionId, SessionStatus,
+    UnixMillis,
 };
 use futures::future::BoxFuture;
 use std::path::Path;
@@ -148,6 +150,16 @@ impl Store for SledStore {
 
     fn set_detail(&self, id: &str, detail: Option<String>, actor: &str) -> Result<Session> {
         self.inner.set_detail(id, detail, actor)
+    }
+
+    fn set_remote(
+        &self,
+        id: &str,
+        remote: RemoteState,
+        detail: Option<Option<String>>,
+        actor: &str,
+    ) -> Result<Session> {
+        self.inner.set_remote(id, remote, detail, actor)
     }
 
     fn remove_session(&self, id: &str, actor: &str) -> Result<()> {

@@ -454,4 +454,5 @@ fn matches(f: &SessionFilter, s: &Session) -> bool {
     f.owner_asn.is_none_or(|a| s.local_asn.0 == a)
         && f.status.is_none_or(|st| s.status == st)
         && f.router.as_deref().is_none_or(|r| s.router == r)
+        && f.direction.is_none_or(|d| s.direction == d)
 }

@@ -6,6 +6,7 @@
 
 pub mod inventory;
 pub mod pdb;
+pub mod remote;
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
@@ -75,6 +76,8 @@ pub struct Options {
     /// A command `peerd serve ...` runs under (it ends by exec'ing its
     /// arguments), e.g. `unshare` to give the store a filesystem of its own.
     pub wrap: Vec<String>,
+    /// Extra top-level settings (e.g. an `outbound:` section).
+    pub extra_yaml: String,
 }
 
 impl Options {
@@ -98,6 +101,7 @@ impl Options {
             limits_yaml: String::new(),
             nofile: None,
             wrap: Vec::new(),
+            extra_yaml: String::new(),
         }
     }
 }
@@ -161,7 +165,8 @@ limits:
   max_body_bytes: {mb}
   requests_per_minute: {rpm}
   request_timeout_secs: 20
-{limits_yaml}"#,
+{limits_yaml}
+{extra_yaml}"#,
             base = o.base_path,
             d = d.display(),
             pdb = o.pdb_url,
@@ -179,6 +184,7 @@ limits:
                 .unwrap_or_default(),
             pdb_yaml = o.pdb_yaml,
             limits_yaml = o.limits_yaml,
+            extra_yaml = o.extra_yaml,
         );
         std::fs::write(d.join("peerd.yaml"), cfg).unwrap();
         let key = cli(d, &["key", "add", "noc", "--config", "peerd.yaml"]).await;

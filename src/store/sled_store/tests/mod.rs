@@ -3,6 +3,7 @@
 mod addresses;
 mod durability;
 mod queue;
+mod remote;
 mod sessions;
 
 use super::SledStore;
