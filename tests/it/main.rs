@@ -6,6 +6,8 @@ mod api;
 mod ask;
 mod cli;
 mod cli_check;
+mod console;
+mod console_lab;
 mod e2e_address;
 mod e2e_ask;
 mod e2e_drift;

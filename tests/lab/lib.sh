@@ -110,6 +110,10 @@ ensure_packages() {
     [ -x /usr/bin/python3 ] || need+=(python3)   # oc-prep.py
     command -v useradd >/dev/null 2>&1 || need+=(passwd)
     command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)   # run.sh: unit check
+    # the console's browser test (tests/it/console_lab.rs): headless Chromium over WebDriver
+    [ -x /usr/bin/chromium ] || need+=(chromium)
+    [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+    fc-list 2>/dev/null | grep -q . || need+=(fonts-dejavu-core)
     [ ${#need[@]} -eq 0 ] && return 0
     mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
     [ "${PEERD_LAB_NO_INSTALL:-0}" = 1 ] && die "missing packages: ${need[*]} (PEERD_LAB_NO_INSTALL=1)"

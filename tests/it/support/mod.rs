@@ -7,6 +7,7 @@
 pub mod inventory;
 pub mod pdb;
 pub mod remote;
+pub mod webdriver;
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
