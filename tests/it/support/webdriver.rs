@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
 /// The key of an element reference in WebDriver answers.
-const ELEMENT: &str = "element-6066-11e4-a6b3-c4b0dd2c4b1e";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// The chromedriver binary (`PEERD_CHROMEDRIVER` overrides).
 fn chromedriver() -> String {
