@@ -169,7 +169,10 @@ async fn viewers_change_nothing() {
         approve(&ctx, &viewer, id).await.unwrap_err(),
         reject(&ctx, &viewer, id, "no").await.unwrap_err(),
         retry(&ctx, &viewer, id).await.unwrap_err(),
-        force_remove(&ctx, &viewer, id).await.map(|_| ()).unwrap_err(),
+        force_remove(&ctx, &viewer, id)
+            .await
+            .map(|_| ())
+            .unwrap_err(),
         delete(&ctx, &viewer, id).await.map(|_| ()).unwrap_err(),
         intake(&ctx, &viewer, body(65003, 3), Dialect::Draft)
             .await

@@ -184,7 +184,8 @@ impl ConsoleSessions {
         self.last_prune_ms.store(now, Ordering::Relaxed);
         let mut n = 0;
         for (hash, value) in self.store.meta_list(NS)? {
-            let dead = serde_json::from_slice::<Record>(&value).map_or(true, |r| now >= r.expires_ms);
+            let dead =
+                serde_json::from_slice::<Record>(&value).map_or(true, |r| now >= r.expires_ms);
             if dead {
                 self.store.meta_delete(NS, &hash)?;
                 n += 1;

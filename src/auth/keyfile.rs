@@ -379,7 +379,10 @@ mod tests {
             .contains("noc, alice"));
 
         assert_eq!(revoke_key(&p, "noc").unwrap().name, "noc");
-        assert_eq!(load_keys(&p).unwrap(), vec![entry("alice", &k2, Role::Admin)]);
+        assert_eq!(
+            load_keys(&p).unwrap(),
+            vec![entry("alice", &k2, Role::Admin)]
+        );
         assert!(revoke_key(&p, "noc").is_err());
         revoke_key(&p, "alice").unwrap();
         assert!(load_keys(&p).unwrap().is_empty());

@@ -60,7 +60,9 @@ pub fn run(g: &Global, a: KeyArgs) -> CliResult {
             if json {
                 print_json(&json!({"name": name, "role": role, "file": file, "key": key}));
             } else {
-                eprintln!("peerd: added operator key {name:?} ({role}) to {file}; it is shown only now:");
+                eprintln!(
+                    "peerd: added operator key {name:?} ({role}) to {file}; it is shown only now:"
+                );
                 println!("{key}");
             }
         }

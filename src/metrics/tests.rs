@@ -336,7 +336,13 @@ fn recent_pushes_are_bounded_and_keep_the_last_failure() {
         Some(&format!("connect refused\u{1b}[31m {long}")),
     );
     for _ in 0..RECENT_PUSHES {
-        m.record_push("r1", "add", PushResult::Success, 1, Duration::from_millis(2));
+        m.record_push(
+            "r1",
+            "add",
+            PushResult::Success,
+            1,
+            Duration::from_millis(2),
+        );
     }
     let recent = m.recent_pushes("r1");
     assert_eq!(recent.len(), RECENT_PUSHES);
@@ -356,5 +362,8 @@ fn recent_pushes_are_bounded_and_keep_the_last_failure() {
         Some("refused"),
     );
     let newest = &m.recent_pushes("r1")[0];
-    assert_eq!((newest.push.op, newest.error.as_deref()), ("remove", Some("refused")));
+    assert_eq!(
+        (newest.push.op, newest.error.as_deref()),
+        ("remove", Some("refused"))
+    );
 }

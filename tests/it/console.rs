@@ -106,8 +106,11 @@ impl Browser {
 
     /// `GET {ui}{rest}`.
     pub async fn get(&self, rest: &str) -> Page {
-        self.send(self.http.get(format!("{}{}{rest}", self.origin, self.ui)), None)
-            .await
+        self.send(
+            self.http.get(format!("{}{}{rest}", self.origin, self.ui)),
+            None,
+        )
+        .await
     }
 
     /// `POST {ui}{rest}` with a form.
@@ -136,9 +139,7 @@ impl Browser {
         for (k, v) in headers {
             r = r.header(*k, *v);
         }
-        let page = self
-            .send(r, Some(&format!("peerd_login={token}")))
-            .await;
+        let page = self.send(r, Some(&format!("peerd_login={token}"))).await;
         if let Some(c) = page.set_cookie("peerd_console") {
             let v = value_of(&c);
             if !v.is_empty() {
@@ -179,7 +180,12 @@ async fn pending(p: &Peerd, n: u32, secret: &str) -> Vec<String> {
         let k = (n - i).min(100);
         let batch: Vec<Value> = (i..i + k)
             .map(|j| {
-                let mut s = sess(ASN_A, &format!("2001:db8::{:x}", 0x1000 + j), "2001:db8::1", "pdb:ix:1");
+                let mut s = sess(
+                    ASN_A,
+                    &format!("2001:db8::{:x}", 0x1000 + j),
+                    "2001:db8::1",
+                    "pdb:ix:1",
+                );
                 if j == 0 {
                     s["session_secret"] = json!(secret);
                 }
@@ -213,10 +219,18 @@ async fn login_logout_and_the_cookie() {
     // no cookie: to the login page, remembering where
     let r = b.get("/sessions").await;
     assert_eq!(r.status, 303);
-    assert!(r.location().starts_with(&format!("{}/login?next=", b.ui)), "{}", r.location());
+    assert!(
+        r.location().starts_with(&format!("{}/login?next=", b.ui)),
+        "{}",
+        r.location()
+    );
 
     // a wrong key, a peer's token: refused, no session cookie
-    for bad in ["peerd_op_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", TOK_A, "tok-b"] {
+    for bad in [
+        "peerd_op_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        TOK_A,
+        "tok-b",
+    ] {
         let r = b.login_with(bad, &[]).await;
         assert_eq!(r.status, 401, "{bad}: {}", r.text);
         assert!(r.set_cookie("peerd_console").is_none());
@@ -260,7 +274,9 @@ async fn login_logout_and_the_cookie() {
 
     // behind a proxy that says HTTPS: Secure
     let mut tls = Browser::new(&p);
-    let r = tls.login_with(&p.key, &[("x-forwarded-proto", "https")]).await;
+    let r = tls
+        .login_with(&p.key, &[("x-forwarded-proto", "https")])
+        .await;
     assert_eq!(r.status, 303);
     let line = r.set_cookie("peerd_console").unwrap();
     assert!(line.split(';').any(|f| f.trim() == "Secure"), "{line}");
@@ -317,7 +333,12 @@ async fn forms_need_this_sessions_csrf_token() {
     for form in [vec![], vec![("csrf", "")], vec![("csrf", tb.as_str())]] {
         let r = a.post(&approve, &form).await;
         assert_eq!(r.status, 403, "{form:?}: {}", r.text);
-        let r = a.post("/queue", &[&form[..], &[("action", "approve"), ("id", id.as_str())]].concat()).await;
+        let r = a
+            .post(
+                "/queue",
+                &[&form[..], &[("action", "approve"), ("id", id.as_str())]].concat(),
+            )
+            .await;
         assert_eq!(r.status, 403, "{form:?}: {}", r.text);
     }
     assert_eq!(status(&p, &id).await, "Pending");
@@ -343,9 +364,7 @@ async fn forms_need_this_sessions_csrf_token() {
 async fn a_viewer_sees_and_cannot_approve() {
     let (_pdb, p) = manual("").await;
     let ids = pending(&p, 2, "s3cret-md5-value").await;
-    let out = p
-        .cli(&["key", "add", "watcher", "--role", "viewer"])
-        .await;
+    let out = p.cli(&["key", "add", "watcher", "--role", "viewer"]).await;
     assert!(out.status.success(), "{}", out.stderr);
     let viewer_key = out.stdout.trim().to_string();
     let mut v = Browser::new(&p);
@@ -360,14 +379,22 @@ async fn a_viewer_sees_and_cannot_approve() {
     assert!(!s.text.contains("id=\"approve\""));
     let csrf = v.csrf().await;
     let r = v
-        .post(&format!("/sessions/{}/approve", ids[0]), &[("csrf", csrf.as_str())])
+        .post(
+            &format!("/sessions/{}/approve", ids[0]),
+            &[("csrf", csrf.as_str())],
+        )
         .await;
     assert_eq!(r.status, 403, "{}", r.text);
     assert!(r.text.contains("viewer"));
     let r = v
         .post(
             "/queue",
-            &[("csrf", csrf.as_str()), ("action", "approve"), ("id", &ids[0]), ("id", &ids[1])],
+            &[
+                ("csrf", csrf.as_str()),
+                ("action", "approve"),
+                ("id", &ids[0]),
+                ("id", &ids[1]),
+            ],
         )
         .await;
     assert_eq!(r.status, 403, "{}", r.text);
@@ -384,9 +411,15 @@ async fn a_viewer_sees_and_cannot_approve() {
         assert_eq!(status(&p, id).await, "Pending");
     }
     // the same key on the API: reads, never changes
-    p.get("/admin/sessions?status=Pending", &viewer_key).await.expect(200);
+    p.get("/admin/sessions?status=Pending", &viewer_key)
+        .await
+        .expect(200);
     let r = p
-        .post(&format!("/admin/sessions/{}/approve", ids[0]), &viewer_key, &json!({}))
+        .post(
+            &format!("/admin/sessions/{}/approve", ids[0]),
+            &viewer_key,
+            &json!({}),
+        )
         .await;
     r.expect(403);
     assert_eq!(status(&p, &ids[0]).await, "Pending");
@@ -397,11 +430,20 @@ async fn a_viewer_sees_and_cannot_approve() {
     let r = a
         .post(
             "/queue",
-            &[("csrf", csrf.as_str()), ("action", "approve"), ("id", &ids[0]), ("id", &ids[1])],
+            &[
+                ("csrf", csrf.as_str()),
+                ("action", "approve"),
+                ("id", &ids[0]),
+                ("id", &ids[1]),
+            ],
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.text);
-    assert!(r.location().contains("done=approved&n=2"), "{}", r.location());
+    assert!(
+        r.location().contains("done=approved&n=2"),
+        "{}",
+        r.location()
+    );
     for id in &ids {
         assert_eq!(status(&p, id).await, "Approved");
     }
@@ -413,7 +455,15 @@ async fn peer_tokens_and_bare_keys_open_no_page() {
     let id = pending(&p, 1, "s3cret-md5-value").await.remove(0);
     let b = Browser::new(&p);
     for token in [TOK_A, p.key.as_str()] {
-        for path in ["", "/", "/queue", "/sessions", &format!("/sessions/{id}"), "/routers", "/tokens"] {
+        for path in [
+            "",
+            "/",
+            "/queue",
+            "/sessions",
+            &format!("/sessions/{id}"),
+            "/routers",
+            "/tokens",
+        ] {
             let r = b
                 .send(
                     b.http
@@ -467,10 +517,19 @@ async fn every_page(p: &Peerd, b: &Browser, ids: &[String], secret: &str) {
     for path in &paths {
         let r = b.get(path).await;
         let want = if path.starts_with("/login") { 303 } else { 200 };
-        assert_eq!(r.status, want, "{path} with {} sessions: {}", ids.len(), r.text);
+        assert_eq!(
+            r.status,
+            want,
+            "{path} with {} sessions: {}",
+            ids.len(),
+            r.text
+        );
         assert!(!r.text.contains(secret), "{path}: the secret shows");
         assert!(!r.text.contains(&p.key), "{path}: the key shows");
-        assert!(!r.text.contains(b.cookie.as_deref().unwrap()), "{path}: the cookie shows");
+        assert!(
+            !r.text.contains(b.cookie.as_deref().unwrap()),
+            "{path}: the cookie shows"
+        );
         if want == 200 {
             // at most one page of sessions
             let rows = r.text.matches("\" class=\"mono\">").count();
@@ -482,7 +541,11 @@ async fn every_page(p: &Peerd, b: &Browser, ids: &[String], secret: &str) {
     let queue = b.get("/queue").await;
     let n = ids.len();
     let shown = n.min(50);
-    assert!(list.text.contains(&format!("{shown} session")) || n == 0, "{}", list.text);
+    assert!(
+        list.text.contains(&format!("{shown} session")) || n == 0,
+        "{}",
+        list.text
+    );
     assert_eq!(list.text.contains("rel=\"next\""), n > 50);
     assert_eq!(queue.text.contains("rel=\"next\""), n > 50);
     if n == 0 {
@@ -492,7 +555,11 @@ async fn every_page(p: &Peerd, b: &Browser, ids: &[String], secret: &str) {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let over = b.get("/").await;
     let total = format!("{n} session{} in all", if n == 1 { "" } else { "s" });
-    assert!(over.text.contains(&total), "overview: {total}:\n{}", over.text);
+    assert!(
+        over.text.contains(&total),
+        "overview: {total}:\n{}",
+        over.text
+    );
     if n > 50 {
         // follow the pages to the end: every session once
         let mut seen = std::collections::BTreeSet::new();
@@ -533,7 +600,10 @@ async fn every_page_renders_with_0_1_and_1000_sessions() {
     // a page of the queue is one page, and approving from it works at 1,000
     let csrf = b.csrf().await;
     let r = b
-        .post(&format!("/sessions/{}/approve", ids[500]), &[("csrf", csrf.as_str())])
+        .post(
+            &format!("/sessions/{}/approve", ids[500]),
+            &[("csrf", csrf.as_str())],
+        )
         .await;
     assert_eq!(r.status, 303);
     assert_eq!(status(&p, &ids[500]).await, "Approved");
@@ -546,7 +616,14 @@ async fn pending_more(p: &Peerd, n: u32) -> Vec<String> {
     while i < n {
         let k = (n - i).min(100);
         let batch: Vec<Value> = (i..i + k)
-            .map(|j| sess(ASN_B, &format!("2001:db8::{:x}", 0x8000 + j), "2001:db8::1", "pdb:ix:1"))
+            .map(|j| {
+                sess(
+                    ASN_B,
+                    &format!("2001:db8::{:x}", 0x8000 + j),
+                    "2001:db8::1",
+                    "pdb:ix:1",
+                )
+            })
             .collect();
         let r = p.post("/sessions", TOK_B, &Value::Array(batch)).await;
         r.expect(200);

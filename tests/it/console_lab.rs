@@ -94,8 +94,8 @@ async fn an_operator_approves_in_the_browser_and_watches_it_come_up() {
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut shot_configured = false;
     let seen = loop {
-        let seen: Vec<String> = serde_json::from_value(b.execute("return window.__seen;").await)
-            .unwrap_or_default();
+        let seen: Vec<String> =
+            serde_json::from_value(b.execute("return window.__seen;").await).unwrap_or_default();
         if !shot_configured && seen.iter().any(|s| s == "Configured") {
             b.screenshot(&shots, "04-configured.png").await;
             shot_configured = true;
@@ -120,12 +120,21 @@ async fn an_operator_approves_in_the_browser_and_watches_it_come_up() {
     );
     b.screenshot(&shots, "05-established.png").await;
     // on the lab's FRR
-    assert!(frr_neighbors(&lab).contains(&peer), "{:?}", frr_neighbors(&lab));
+    assert!(
+        frr_neighbors(&lab).contains(&peer),
+        "{:?}",
+        frr_neighbors(&lab)
+    );
 
     // its audit trail
     b.click(&b.find("#to-audit", 5).await).await;
     let audit = b.text_of("#s-audit").await;
-    for want in ["operator:noc", "Pending → Approved", "Configured", "Established"] {
+    for want in [
+        "operator:noc",
+        "Pending → Approved",
+        "Configured",
+        "Established",
+    ] {
         assert!(audit.contains(want), "{want} not in the trail:\n{audit}");
     }
     b.screenshot(&shots, "06-audit.png").await;

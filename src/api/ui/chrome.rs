@@ -70,7 +70,12 @@ fn flash(ui: &UiState, query: Option<&str>) -> Value {
 }
 
 /// The frame's values for `op` (`None` on the login page).
-pub async fn chrome(ui: &UiState, op: Option<&Operator>, frame: &Frame, query: Option<&str>) -> Value {
+pub async fn chrome(
+    ui: &UiState,
+    op: Option<&Operator>,
+    frame: &Frame,
+    query: Option<&str>,
+) -> Value {
     let user = op.map(|o| {
         json!({
             "name": o.name,

@@ -74,7 +74,10 @@ impl FromRequest<UiState> for Form {
             .await
             .map_err(|_| refused(StatusCode::PAYLOAD_TOO_LARGE, "the form is too large"))?;
         if bytes.len() > limit {
-            return Err(refused(StatusCode::PAYLOAD_TOO_LARGE, "the form is too large"));
+            return Err(refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the form is too large",
+            ));
         }
         Ok(Form(
             form_urlencoded::parse(&bytes)

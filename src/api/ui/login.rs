@@ -42,9 +42,10 @@ fn forwarded_https(h: &HeaderMap) -> bool {
         .and_then(|v| v.split(',').next())
         .is_some_and(|first| {
             first.split(';').any(|kv| {
-                kv.trim()
-                    .split_once('=')
-                    .is_some_and(|(k, v)| k.eq_ignore_ascii_case("proto") && v.trim_matches('"').eq_ignore_ascii_case("https"))
+                kv.trim().split_once('=').is_some_and(|(k, v)| {
+                    k.eq_ignore_ascii_case("proto")
+                        && v.trim_matches('"').eq_ignore_ascii_case("https")
+                })
             })
         });
     xfp || fwd
@@ -52,7 +53,14 @@ fn forwarded_https(h: &HeaderMap) -> bool {
 
 /// A `Set-Cookie` line for `name` on `path`, `HttpOnly` and
 /// `SameSite=Strict`, `Secure` as the settings say; `max_age` 0 clears it.
-pub fn cookie_line(ui: &UiState, h: &HeaderMap, name: &str, value: &str, path: &str, max_age: u64) -> String {
+pub fn cookie_line(
+    ui: &UiState,
+    h: &HeaderMap,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: u64,
+) -> String {
     let secure = match ui.app.settings.ui.secure_cookie {
         SecureCookie::Always => true,
         SecureCookie::Never => false,
@@ -108,7 +116,15 @@ pub async fn show(State(ui): State<UiState>, mut parts: Parts) -> Response {
     if Operator::from_request_parts(&mut parts, &ui).await.is_ok() {
         return page::redirect(&next.unwrap_or_else(|| ui.url("/")));
     }
-    form_page(&ui, &parts.headers, parts.uri.query(), next, None, StatusCode::OK).await
+    form_page(
+        &ui,
+        &parts.headers,
+        parts.uri.query(),
+        next,
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /ui/login`: an operator key in, a console session out.
@@ -124,7 +140,10 @@ pub async fn submit(State(ui): State<UiState>, parts: Parts, form: Form) -> Resp
     let expected = cookie(&parts, LOGIN_COOKIE).unwrap_or("");
     let sent = form.get("csrf").unwrap_or("");
     if expected.is_empty()
-        || !crate::auth::ct_eq(&crate::auth::token_hash(expected), &crate::auth::token_hash(sent))
+        || !crate::auth::ct_eq(
+            &crate::auth::token_hash(expected),
+            &crate::auth::token_hash(sent),
+        )
     {
         return refuse(
             "This login form has expired or did not come from this console; try again.",
@@ -135,7 +154,11 @@ pub async fn submit(State(ui): State<UiState>, parts: Parts, form: Form) -> Resp
     let ip = client_ip(&parts);
     if !ui.app.limiter.allow(&format!("console-login:{ip}")) {
         ui.app.metrics.record_refused("rate_limited");
-        return refuse("Too many attempts; wait a minute.", StatusCode::TOO_MANY_REQUESTS).await;
+        return refuse(
+            "Too many attempts; wait a minute.",
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
     }
     let key = form.get("key").unwrap_or("").trim();
     if !key.starts_with(KEY_PREFIX) || !crate::auth::is_token_syntax(key) {
@@ -200,10 +223,16 @@ mod tests {
         h.insert("x-forwarded-proto", "http".parse().unwrap());
         assert!(!forwarded_https(&h));
         let mut h = HeaderMap::new();
-        h.insert(header::FORWARDED, "for=192.0.2.9;proto=https;by=x".parse().unwrap());
+        h.insert(
+            header::FORWARDED,
+            "for=192.0.2.9;proto=https;by=x".parse().unwrap(),
+        );
         assert!(forwarded_https(&h));
         let mut h = HeaderMap::new();
-        h.insert(header::FORWARDED, "for=192.0.2.9;proto=http".parse().unwrap());
+        h.insert(
+            header::FORWARDED,
+            "for=192.0.2.9;proto=http".parse().unwrap(),
+        );
         assert!(!forwarded_https(&h));
     }
 }

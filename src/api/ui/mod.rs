@@ -111,7 +111,9 @@ async fn csrf_refused(ui: &UiState, op: &Operator) -> Response {
         Some(op),
         StatusCode::FORBIDDEN,
         "Refused",
-        vec!["This form did not carry this session's token (reload the page and try again).".into()],
+        vec![
+            "This form did not carry this session's token (reload the page and try again).".into(),
+        ],
         None,
     )
     .await
@@ -124,7 +126,12 @@ async fn viewer_refused(ui: &UiState, op: &Operator, back: String) -> Response {
 
 /// The CSRF and role checks of a form that changes something: `None`
 /// when it may go on, else the refusal to answer.
-async fn may_change(ui: &UiState, op: &Operator, form: &form::Form, back: &str) -> Option<Response> {
+async fn may_change(
+    ui: &UiState,
+    op: &Operator,
+    form: &form::Form,
+    back: &str,
+) -> Option<Response> {
     if !op.csrf_ok(form.get("csrf").unwrap_or("")) {
         return Some(csrf_refused(ui, op).await);
     }

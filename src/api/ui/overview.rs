@@ -80,7 +80,13 @@ pub async fn show(State(ui): State<UiState>, op: Operator, uri: Uri) -> Response
             Vec::new(),
             Value::Null,
             0,
-            Some(e.errors.iter().flat_map(|f| f.errors.clone()).collect::<Vec<_>>().join("; ")),
+            Some(
+                e.errors
+                    .iter()
+                    .flat_map(|f| f.errors.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
         ),
     };
     let routers = rows(&ui, numbers.as_ref().ok(), false);

@@ -66,10 +66,11 @@ pub fn unavailable() -> Response {
 /// to redirect to: no scheme or host, nothing but URL-safe characters.
 pub fn is_console_path(prefix: &str, p: &str) -> bool {
     p.len() <= 1000
-        && (p == prefix || p.starts_with(&format!("{prefix}/")) || p.starts_with(&format!("{prefix}?")))
+        && (p == prefix
+            || p.starts_with(&format!("{prefix}/"))
+            || p.starts_with(&format!("{prefix}?")))
         && !p.contains("//")
-        && p
-            .bytes()
+        && p.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~/?&=%:+,".contains(&b))
 }
 
@@ -192,7 +193,10 @@ mod tests {
     fn only_console_paths_are_followed() {
         let p = "/peering/ui";
         assert!(is_console_path(p, "/peering/ui"));
-        assert!(is_console_path(p, "/peering/ui/sessions?status=Pending&after=AQ"));
+        assert!(is_console_path(
+            p,
+            "/peering/ui/sessions?status=Pending&after=AQ"
+        ));
         for bad in [
             "https://evil.example/peering/ui",
             "//evil.example/peering/ui/",
@@ -207,7 +211,12 @@ mod tests {
 
     #[test]
     fn flashes_replace_earlier_ones() {
-        let to = with_flash("/ui/queue?after=AQ&done=rejected&n=2", Flash::Approved, 1, None);
+        let to = with_flash(
+            "/ui/queue?after=AQ&done=rejected&n=2",
+            Flash::Approved,
+            1,
+            None,
+        );
         assert_eq!(to, "/ui/queue?after=AQ&done=approved&n=1");
         let id = crate::model::new_id();
         let to = with_flash("/ui/queue", Flash::Approved, 1, Some(&id));

@@ -92,7 +92,13 @@ pub async fn show(State(ui): State<UiState>, op: Operator, uri: Uri) -> Response
         Err(e) => (
             Vec::new(),
             None,
-            Some(e.errors.into_iter().flat_map(|f| f.errors).collect::<Vec<_>>().join("; ")),
+            Some(
+                e.errors
+                    .into_iter()
+                    .flat_map(|f| f.errors)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
         ),
     };
     let here = match &after {

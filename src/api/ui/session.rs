@@ -79,11 +79,32 @@ fn fields(ui: &UiState, s: &Session, now: u64) -> Vec<Value> {
         ("Router", text(s.router.clone())),
         ("BGP role, requester", text(role(s.local_bgp_role))),
         ("BGP role, ours", text(role(s.peer_bgp_role))),
-        ("Insert ASN, requester / ours", text(format!("{} / {}", yes_no(s.local_insert_asn), yes_no(s.peer_insert_asn)))),
-        ("Monitoring, requester / ours", text(format!("{} / {}", yes_no(s.local_monitoring_session), yes_no(s.peer_monitoring_session)))),
+        (
+            "Insert ASN, requester / ours",
+            text(format!(
+                "{} / {}",
+                yes_no(s.local_insert_asn),
+                yes_no(s.peer_insert_asn)
+            )),
+        ),
+        (
+            "Monitoring, requester / ours",
+            text(format!(
+                "{} / {}",
+                yes_no(s.local_monitoring_session),
+                yes_no(s.peer_monitoring_session)
+            )),
+        ),
         (
             "Session secret",
-            text(if s.session_secret.is_some() { "set (hidden)" } else { "none" }.into()),
+            text(
+                if s.session_secret.is_some() {
+                    "set (hidden)"
+                } else {
+                    "none"
+                }
+                .into(),
+            ),
         ),
         (
             "Max prefix",
@@ -117,7 +138,14 @@ fn config(ui: &UiState, s: &Session) -> Value {
         Op::Add
     };
     let r = w.renderer();
-    match crate::render::render_for_cli(&r.env, &r.profiles, &r.inv, op, std::slice::from_ref(s), false) {
+    match crate::render::render_for_cli(
+        &r.env,
+        &r.profiles,
+        &r.inv,
+        op,
+        std::slice::from_ref(s),
+        false,
+    ) {
         Ok(text) => json!({"op": op.as_str(), "text": text}),
         Err(e) => json!({"error": e.to_string()}),
     }
@@ -136,7 +164,12 @@ fn actions(s: SessionStatus) -> Value {
 }
 
 /// `GET /ui/sessions/{id}`.
-pub async fn show(State(ui): State<UiState>, op: Operator, Path(id): Path<String>, uri: Uri) -> Response {
+pub async fn show(
+    State(ui): State<UiState>,
+    op: Operator,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Response {
     let now = now_ms();
     if !is_id(&id) {
         return chrome::refusal(&ui, Some(&op), &AppError::not_found("session"), None).await;
@@ -190,12 +223,27 @@ pub async fn show(State(ui): State<UiState>, op: Operator, Path(id): Path<String
             "skipped": skipped,
         }),
     };
-    chrome::render(&ui, Some(&op), uri.query(), Frame::new(title, "sessions"), "session.html", body).await
+    chrome::render(
+        &ui,
+        Some(&op),
+        uri.query(),
+        Frame::new(title, "sessions"),
+        "session.html",
+        body,
+    )
+    .await
 }
 
 /// `GET /ui/sessions/{id}/router`: what the router reports now.
-pub async fn router_read(State(ui): State<UiState>, op: Operator, Path(id): Path<String>) -> Response {
-    let back = Some(ui.url(&format!("/sessions/{}", id.chars().take(36).collect::<String>())));
+pub async fn router_read(
+    State(ui): State<UiState>,
+    op: Operator,
+    Path(id): Path<String>,
+) -> Response {
+    let back = Some(ui.url(&format!(
+        "/sessions/{}",
+        id.chars().take(36).collect::<String>()
+    )));
     let s = match app::session(&ui.app.app(), &id).await {
         Ok(s) => s,
         Err(e) => return chrome::refusal(&ui, Some(&op), &e, back).await,
@@ -273,12 +321,21 @@ pub async fn act(
     let ctx = ui.app.app();
     let caller = op.caller();
     let (result, flash) = match action.as_str() {
-        "approve" => (app::approve(&ctx, &caller, &id).await.map(|_| None), Flash::Approved),
+        "approve" => (
+            app::approve(&ctx, &caller, &id).await.map(|_| None),
+            Flash::Approved,
+        ),
         "reject" => {
             let reason = form.get("reason").unwrap_or("");
-            (app::reject(&ctx, &caller, &id, reason).await.map(|_| None), Flash::Rejected)
+            (
+                app::reject(&ctx, &caller, &id, reason).await.map(|_| None),
+                Flash::Rejected,
+            )
         }
-        "retry" => (app::retry(&ctx, &caller, &id).await.map(|_| None), Flash::Retried),
+        "retry" => (
+            app::retry(&ctx, &caller, &id).await.map(|_| None),
+            Flash::Retried,
+        ),
         "delete" => (
             app::delete(&ctx, &caller, &id).await.map(|d| match d {
                 Deletion::Removed(_) | Deletion::Deleting(_) => None,
@@ -286,7 +343,9 @@ pub async fn act(
             Flash::Deleted,
         ),
         "force-remove" => (
-            app::force_remove(&ctx, &caller, &id).await.map(|d| d.warning),
+            app::force_remove(&ctx, &caller, &id)
+                .await
+                .map(|d| d.warning),
             Flash::ForceRemoved,
         ),
         _ => {

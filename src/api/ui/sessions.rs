@@ -156,9 +156,12 @@ pub async fn list(State(ui): State<UiState>, op: Operator, uri: Uri) -> Response
     let mut location = None;
     if !asked.location.is_empty() {
         match inv.location(&asked.location) {
-            Some(l) if filter.router.as_ref().is_some_and(|r| *r != l.router) => errors.push(
-                format!("location {} is on router {}, not {}", l.id, l.router, asked.router),
-            ),
+            Some(l) if filter.router.as_ref().is_some_and(|r| *r != l.router) => {
+                errors.push(format!(
+                    "location {} is on router {}, not {}",
+                    l.id, l.router, asked.router
+                ))
+            }
             Some(l) => {
                 filter.router = Some(l.router.clone());
                 location = Some(l.id.clone());

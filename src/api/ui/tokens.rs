@@ -117,7 +117,9 @@ pub async fn revoke_token(
         Err(e) => {
             let e = match e {
                 TokenError::Unknown => AppError::not_found("token"),
-                TokenError::Store(_) => AppError::unavailable("the token store is unavailable; try again later"),
+                TokenError::Store(_) => {
+                    AppError::unavailable("the token store is unavailable; try again later")
+                }
                 other => AppError::invalid("id", other.to_string()),
             };
             chrome::refusal(&ui, Some(&op), &e, Some(back)).await

@@ -16,7 +16,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("queue.html", include_str!("templates/queue.html")),
     ("sessions.html", include_str!("templates/sessions.html")),
     ("session.html", include_str!("templates/session.html")),
-    ("router_read.html", include_str!("templates/router_read.html")),
+    (
+        "router_read.html",
+        include_str!("templates/router_read.html"),
+    ),
     ("routers.html", include_str!("templates/routers.html")),
     ("tokens.html", include_str!("templates/tokens.html")),
     ("message.html", include_str!("templates/message.html")),

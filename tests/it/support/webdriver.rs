@@ -211,7 +211,10 @@ impl Browser {
 
     /// The element's rendered text (empty if it went away meanwhile).
     pub async fn text(&self, e: &Element) -> String {
-        let url = format!("{}/session/{}/element/{}/text", self.base, self.session, e.0);
+        let url = format!(
+            "{}/session/{}/element/{}/text",
+            self.base, self.session, e.0
+        );
         let Ok(r) = self.http.get(url).send().await else {
             return String::new();
         };
