@@ -7,13 +7,14 @@
 //! page is saved under `target/console-screenshots/` (the path is
 //! printed), which CI keeps.
 
-use crate::e2e_lab::{frr_neighbors, post_one, sess, start_with, wait_gone, TOK_P1};
+use crate::e2e_lab::{frr_neighbors, post_one, sess, wait_gone, TOK_P1};
 use crate::lab::{Lab, LAB_LOCK};
 use crate::support::webdriver::Browser;
-use crate::support::InventoryBuilder;
+use crate::support::{fake_pdb, profile, InventoryBuilder, Options, Peerd};
 use peerd::inventory::Approval;
 use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where the screenshots go: `$CARGO_TARGET_DIR` or the repository's
@@ -41,6 +42,14 @@ new MutationObserver(note).observe(document.getElementById('s-status'), {childLi
 return window.__seen;
 "#;
 
+/// The status column of the audit trail as the page shows it now.
+const TRAIL: &str = r#"
+return Array.prototype.map.call(document.querySelectorAll('#s-audit tbody tr'), function (tr) {
+  var td = tr.querySelectorAll('td');
+  return td.length > 3 ? td[3].textContent.trim() : '';
+});
+"#;
+
 #[tokio::test]
 #[ignore = "lab"]
 async fn an_operator_approves_in_the_browser_and_watches_it_come_up() {
@@ -49,8 +58,17 @@ async fn an_operator_approves_in_the_browser_and_watches_it_come_up() {
     let inv = InventoryBuilder::lab(&lab)
         .policy(|p| p.approval = Approval::Manual)
         .yaml();
-    let p = start_with(inv, "", None).await;
-    let shots = screenshot_dir();
+    // the poller reads BGP states every 2 s: Configured lasts long enough
+    // to be seen most of the time (the trail shows it in any case)
+    let pdb = fake_pdb().await;
+    pdb.add_token(TOK_P1, profile(21, &[(65002, 15, 15)]));
+    let mut o = Options::new(&pdb);
+    o.worker = true;
+    o.inventory_yaml = Some(inv);
+    o.worker_yaml =
+        "  tick_ms: 100\n  poll_interval_ms: 2000\n  backoff_base_ms: 300\n  backoff_max_ms: 1000\n"
+            .into();
+    let p = Peerd::start(&o).await;
     let peer = lab.get("PEER1_V4").to_string();
     let id = post_one(
         &p,
@@ -60,7 +78,21 @@ async fn an_operator_approves_in_the_browser_and_watches_it_come_up() {
     .await;
     let r = p.get(&format!("/sessions/{id}"), TOK_P1).await;
     assert_eq!(r.body["status"], "Pending", "{}", r.text);
+    let p = Arc::new(p);
+    // whatever happens in the browser, the session leaves the lab's FRR
+    let run = tokio::spawn(in_the_browser(p.clone(), id.clone(), peer)).await;
+    p.delete(&format!("/sessions/{id}"), TOK_P1).await;
+    wait_gone(&p, TOK_P1, &id, 60).await;
+    if let Err(e) = run {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
 
+/// Logs in, approves session `id` (at `peer`) from the queue, watches its
+/// page, opens its trail and the other pages, with screenshots.
+async fn in_the_browser(p: Arc<Peerd>, id: String, peer: String) {
+    let lab = Lab::load();
+    let shots = screenshot_dir();
     let b = Browser::start(1200, 860).await;
     let ui = format!("{}/ui", p.url);
 
@@ -96,7 +128,10 @@ async fn an_operator_approves_in_the_browser_and_watches_it_come_up() {
     let seen = loop {
         let seen: Vec<String> =
             serde_json::from_value(b.execute("return window.__seen;").await).unwrap_or_default();
-        if !shot_configured && seen.iter().any(|s| s == "Configured") {
+        let trail: Vec<String> = serde_json::from_value(b.execute(TRAIL).await).unwrap_or_default();
+        let configured = seen.iter().any(|s| s == "Configured")
+            || trail.iter().any(|s| s.ends_with("→ Configured"));
+        if !shot_configured && configured {
             b.screenshot(&shots, "04-configured.png").await;
             shot_configured = true;
         }
@@ -105,19 +140,34 @@ async fn an_operator_approves_in_the_browser_and_watches_it_come_up() {
         }
         assert!(
             Instant::now() < deadline,
-            "the page showed {seen:?}; the API says {}",
+            "the page showed {seen:?}, its trail {trail:?}; the API says {}",
             p.get(&format!("/sessions/{id}"), TOK_P1).await.text
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let still = b.execute("return window.__noReload || null;").await;
     assert_eq!(still, Value::from("still-here"), "the page was reloaded");
-    let configured = seen.iter().position(|s| s == "Configured");
-    let established = seen.iter().position(|s| s == "Established");
+    // the status line changed in place, from what it was to Established;
+    // the trail, updated in place too, has Configured and then Established
+    assert!(seen.len() >= 2, "the status line showed only {seen:?}");
+    let trail: Vec<String> = serde_json::from_value(b.execute(TRAIL).await).unwrap();
+    let configured = trail.iter().position(|s| s.ends_with("→ Configured"));
+    let established = trail.iter().position(|s| s == "Configured → Established");
     assert!(
-        configured.is_some() && configured < established,
-        "the page went {seen:?}"
+        configured.is_some() && established.is_some() && configured < established,
+        "the trail on the page: {trail:?}"
     );
+    println!(
+        "console: the status line showed {seen:?}{}",
+        if seen.iter().any(|s| s == "Configured") {
+            ""
+        } else {
+            " (Configured lasted less than a refresh; the trail shows it)"
+        }
+    );
+    if !shot_configured {
+        b.screenshot(&shots, "04-configured.png").await;
+    }
     b.screenshot(&shots, "05-established.png").await;
     // on the lab's FRR
     assert!(
@@ -153,8 +203,4 @@ async fn an_operator_approves_in_the_browser_and_watches_it_come_up() {
     }
     println!("console screenshots in {}", shots.display());
     b.quit().await;
-
-    // leave the lab as it was
-    p.delete(&format!("/sessions/{id}"), TOK_P1).await;
-    wait_gone(&p, TOK_P1, &id, 60).await;
 }
