@@ -102,21 +102,22 @@ async fn in_the_browser(p: Arc<Peerd>, id: String, peer: String) {
     assert!(b.url().await.contains("/ui/login"), "{}", b.url().await);
     b.screenshot(&shots, "01-login.png").await;
     b.type_into(&key, &p.key).await;
-    b.click(&b.find("form.login button[type=submit]", 5).await)
-        .await;
+    b.click_css("form.login button[type=submit]", 5).await;
 
     // the queue (where we asked to go), with the Pending session
-    let row = b.find(&format!("#q-{id}"), 15).await;
+    // (the queue's rows are a live part: refreshed every second, so
+    // elements in them are found again rather than kept)
+    b.find(&format!("#q-{id}"), 15).await;
     assert!(b.url().await.ends_with("/ui/queue"), "{}", b.url().await);
-    let text = b.text(&row).await;
+    let text = b.text_of(&format!("#q-{id}")).await;
     assert!(text.contains("AS65002") && text.contains(&peer), "{text}");
     assert!(b.text_of("#nav-queue").await.starts_with('1'));
     b.screenshot(&shots, "02-queue.png").await;
 
     // approve it
-    b.click(&b.find(&format!("#approve-{id}"), 5).await).await;
-    let flash = b.find(".flash-ok", 15).await;
-    assert!(b.text(&flash).await.contains("Approved 1 session"));
+    b.click_css(&format!("#approve-{id}"), 10).await;
+    b.find(".flash-ok", 15).await;
+    assert!(b.text_of(".flash-ok").await.contains("Approved 1 session"));
     b.screenshot(&shots, "03-approved.png").await;
 
     // its page, left open: Configured, then Established, without a reload
@@ -177,7 +178,7 @@ async fn in_the_browser(p: Arc<Peerd>, id: String, peer: String) {
     );
 
     // its audit trail
-    b.click(&b.find("#to-audit", 5).await).await;
+    b.click_css("#to-audit", 5).await;
     let audit = b.text_of("#s-audit").await;
     for want in [
         "operator:noc",

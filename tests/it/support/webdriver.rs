@@ -200,6 +200,35 @@ impl Browser {
             .await;
     }
 
+    /// Finds what `css` selects and clicks it; again when the page
+    /// replaced it in between (a live part refreshed: a stale element).
+    pub async fn click_css(&self, css: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let e = self.find(css, secs).await;
+            let url = format!(
+                "{}/session/{}/element/{}/click",
+                self.base, self.session, e.0
+            );
+            let r = self
+                .http
+                .post(url)
+                .json(&json!({}))
+                .send()
+                .await
+                .expect("click");
+            if r.status().is_success() {
+                return;
+            }
+            let v: Value = r.json().await.unwrap_or(Value::Null);
+            assert!(
+                v["value"]["error"] == "stale element reference" && Instant::now() < deadline,
+                "click {css}: {v}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn type_into(&self, e: &Element, text: &str) {
         self.cmd(
             "POST",
@@ -209,25 +238,33 @@ impl Browser {
         .await;
     }
 
-    /// The element's rendered text (empty if it went away meanwhile).
-    pub async fn text(&self, e: &Element) -> String {
+    /// The element's rendered text; `None` if it went away meanwhile.
+    pub async fn text(&self, e: &Element) -> Option<String> {
         let url = format!(
             "{}/session/{}/element/{}/text",
             self.base, self.session, e.0
         );
-        let Ok(r) = self.http.get(url).send().await else {
-            return String::new();
-        };
-        let v: Value = r.json().await.unwrap_or(Value::Null);
-        v["value"].as_str().unwrap_or("").to_string()
+        let r = self.http.get(url).send().await.ok()?;
+        if !r.status().is_success() {
+            return None;
+        }
+        let v: Value = r.json().await.ok()?;
+        v["value"].as_str().map(str::to_string)
     }
 
-    /// The text of what `css` selects now ("" when nothing).
+    /// The text of what `css` selects now ("" when nothing), found again
+    /// when a live refresh replaced it in between.
     pub async fn text_of(&self, css: &str) -> String {
-        match self.try_find(css).await {
-            Some(e) => self.text(&e).await,
-            None => String::new(),
+        for _ in 0..20 {
+            let Some(e) = self.try_find(css).await else {
+                return String::new();
+            };
+            if let Some(t) = self.text(&e).await {
+                return t;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        panic!("{css} kept going stale");
     }
 
     /// Runs `script` (a function body) in the page; its return value.
