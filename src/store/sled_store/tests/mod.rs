@@ -2,6 +2,7 @@
 
 mod addresses;
 mod durability;
+mod list;
 mod queue;
 mod sessions;
 
