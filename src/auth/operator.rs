@@ -3,7 +3,9 @@
 //!
 //! Keys are 256 random bits shown once at creation; only their SHA-256 is
 //! stored and compared (in constant time). The daemon re-reads the file when
-//! its modification time changes, so a key added while it runs works at once.
+//! its modification time changes. It looks at most once a second, and at
+//! once when a key it does not know comes in: a key added while it runs
+//! works at once, a key removed stops working within a second.
 //! Operators may act for any ASN and use the admin routes.
 
 use super::{ct_eq, token_hash, AuthError, Verifier};
@@ -14,7 +16,10 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long the keys file's modification time is trusted unchecked.
+const RECHECK: Duration = Duration::from_secs(1);
 
 /// Every generated key starts with this, so peerd never forwards an
 /// operator key to PeeringDB by mistake.
@@ -165,7 +170,20 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 
 struct Loaded {
     mtime: Option<SystemTime>,
+    /// When `mtime` was read.
+    checked: Option<Instant>,
     keys: Vec<([u8; 32], String)>,
+}
+
+/// When [`OperatorVerifier`] looks at the keys file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Read it whatever its modification time says (at start).
+    Reload,
+    /// Its modification time, now.
+    Now,
+    /// Its modification time, if not looked at within [`RECHECK`].
+    IfDue,
 }
 
 /// Verifies operator keys against the keys file.
@@ -181,10 +199,11 @@ impl OperatorVerifier {
             path,
             loaded: Mutex::new(Loaded {
                 mtime: None,
+                checked: None,
                 keys: vec![],
             }),
         };
-        v.reload_if_changed(true)?;
+        v.reload_if_changed(Check::Reload)?;
         Ok(v)
     }
 
@@ -197,13 +216,21 @@ impl OperatorVerifier {
         self.len() == 0
     }
 
-    fn reload_if_changed(&self, force: bool) -> Result<(), KeysError> {
+    fn reload_if_changed(&self, check: Check) -> Result<(), KeysError> {
+        if check == Check::IfDue {
+            let l = self.loaded.lock().expect("keys lock");
+            if l.checked.is_some_and(|t| t.elapsed() < RECHECK) {
+                return Ok(());
+            }
+        }
+        let checked = Instant::now();
         let mtime = std::fs::metadata(&self.path)
             .and_then(|m| m.modified())
             .ok();
         {
-            let l = self.loaded.lock().expect("keys lock");
-            if !force && l.mtime == mtime {
+            let mut l = self.loaded.lock().expect("keys lock");
+            if check != Check::Reload && l.mtime == mtime {
+                l.checked = Some(checked);
                 return Ok(());
             }
         }
@@ -212,21 +239,36 @@ impl OperatorVerifier {
             .filter_map(|k| decode_hash(&k.sha256).map(|h| (h, k.name)))
             .collect();
         let mut l = self.loaded.lock().expect("keys lock");
-        *l = Loaded { mtime, keys };
+        *l = Loaded {
+            mtime,
+            checked: Some(checked),
+            keys,
+        };
         Ok(())
     }
 
     /// The key's name if `token` is a known operator key.
     fn lookup(&self, token: &str) -> Option<String> {
-        if let Err(e) = self.reload_if_changed(false) {
+        let h = token_hash(token);
+        self.find(&h, Check::IfDue).or_else(|| {
+            // not known (yet): a key just added must work at once
+            if token.starts_with(KEY_PREFIX) {
+                self.find(&h, Check::Now)
+            } else {
+                None
+            }
+        })
+    }
+
+    fn find(&self, h: &[u8; 32], check: Check) -> Option<String> {
+        if let Err(e) = self.reload_if_changed(check) {
             // Keep the keys we had; say so without any key material.
             tracing::warn!(error = %e, "operator keys file not reloaded");
         }
-        let h = token_hash(token);
         let l = self.loaded.lock().expect("keys lock");
         let mut found = None;
         for (kh, name) in &l.keys {
-            if ct_eq(kh, &h) && found.is_none() {
+            if ct_eq(kh, h) && found.is_none() {
                 found = Some(name.clone());
             }
         }
@@ -284,6 +326,30 @@ mod tests {
             Err(AuthError::Invalid(_))
         ));
         assert_eq!(v.verify("some-pdb-token", LO).await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn added_keys_work_at_once_and_removed_ones_stop_within_a_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("keys.yaml");
+        let k1 = add_key(&p, "noc").unwrap();
+        let v = OperatorVerifier::new(p.clone()).unwrap();
+        assert!(v.verify(&k1, LO).await.unwrap().is_some());
+        // added while running: works on its first use
+        let k2 = add_key(&p, "alice").unwrap();
+        assert!(v.verify(&k2, LO).await.unwrap().is_some());
+        // noc's line removed: refused once the file is looked at again
+        let text = std::fs::read_to_string(&p).unwrap();
+        let keep: Vec<&str> = text.lines().skip_while(|l| !l.contains("alice")).collect();
+        write_private(
+            &p,
+            &format!("- {}\n", keep.join("\n").trim_start_matches("- ")),
+        )
+        .unwrap();
+        assert_eq!(load_keys(&p).unwrap().len(), 1);
+        std::thread::sleep(RECHECK + Duration::from_millis(100));
+        assert!(v.verify(&k1, LO).await.is_err());
+        assert!(v.verify(&k2, LO).await.unwrap().is_some());
     }
 
     #[test]
