@@ -26,6 +26,24 @@ pub struct Settings {
     pub limits: Limits,
     /// The provisioning worker and the BGP state poller.
     pub worker: WorkerSettings,
+    /// The embedded store.
+    pub store: StoreSettings,
+}
+
+/// Settings of the embedded store (sled).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    /// sled's page cache, MiB: what the store keeps in memory (records
+    /// beyond it are read back from the file, usually from the OS page
+    /// cache). peerd's resident memory is about this plus 40 MiB.
+    pub cache_mb: u64,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings { cache_mb: 64 }
+    }
 }
 
 /// PeeringDB endpoints and how its answers are used.
@@ -153,6 +171,7 @@ impl Default for Settings {
             peeringdb: PeeringDbSettings::default(),
             limits: Limits::default(),
             worker: WorkerSettings::default(),
+            store: StoreSettings::default(),
         }
     }
 }

@@ -84,10 +84,10 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     let pdb = PdbVerifier::new(&settings.peeringdb)
         .map_err(|e| CliError::new(format!("PeeringDB client: {e}")))?
         .with_lookup_budget(settings.limits.token_lookups_per_minute);
-    let store: Arc<dyn Store> =
-        Arc::new(SledStore::open(&settings.data_dir).map_err(|e| {
-            CliError::new(format!("store in {}: {e}", settings.data_dir.display()))
-        })?);
+    let store: Arc<dyn Store> = Arc::new(
+        SledStore::open_with(&settings.data_dir, &store_options(&settings))
+            .map_err(|e| CliError::new(format!("store in {}: {e}", settings.data_dir.display())))?,
+    );
     // operator keys, then peerd tokens, then PeeringDB access tokens
     let tokens = Tokens::new(store.clone(), settings.peeringdb.token_ttl_secs);
     let verifier: Arc<dyn Verifier> = Arc::new(Verifiers(vec![
@@ -207,6 +207,13 @@ pub async fn run(args: ServeArgs) -> CliResult {
     store.durable().await?;
     tracing::info!("peerd stopped");
     Ok(())
+}
+
+/// The store's settings.
+pub fn store_options(s: &Settings) -> crate::store::sled_store::SledOptions {
+    crate::store::sled_store::SledOptions {
+        cache_bytes: s.store.cache_mb.max(1).saturating_mul(1 << 20),
+    }
 }
 
 /// Raises the descriptor limit and sizes the HTTP connection cap below it
