@@ -5,8 +5,7 @@
 //!
 //! | tree           | key                                   | value            |
 //! |----------------|---------------------------------------|------------------|
-//! | `sessions`     | seq (u64)                             | Session (JSON)   |
-//! | `session_ids`  | session_id                            | seq (u64)        |
+//! | `sessions`     | session_id                            | Session (JSON)   |
 //! | `owners`       | local_asn (u32) + seq (u64)           | session_id       |
 //! | `addresses`    | len(router) (u32) + router + address  | holders (JSON)   |
 //! | `requests`     | request_id                            | RequestRecord    |
@@ -16,16 +15,19 @@
 //! | `session_jobs` | session_id                            | job ids (JSON)   |
 //! | `audit`        | len(session_id) (u32) + id + n (u64)  | AuditEvent (JSON)|
 //! | `meta`         | len(ns) (u32) + ns + key              | bytes            |
-//! | `by_status`    | status (u8) + seq (u64)               | empty            |
-//! | `by_router`    | len(router) (u32) + router + seq (u64) | status (u8)     |
+//! | `by_status`    | status (u8) + seq (u64)               | session_id       |
+//! | `by_router`    | len(router) (u32) + router + seq (u64) | status (u8) + session_id |
 //!
-//! `by_status` and `by_router` are the listing indexes (see `list.rs`): a
-//! page of one status is one range of `by_status`; of one router, one
-//! range of `by_router`, whose values (the status) answer a router and
-//! status filter without reading records. A status change moves the
-//! `by_status` entry and rewrites the `by_router` value in place, so a
-//! router's range never loses a session that stays there. The status byte
-//! is [`status_code`], fixed here: never renumber it.
+//! A session is read by its id in one lookup (the API's hot path). The
+//! indexes order it by `seq` (creation order) for listings (see
+//! `list.rs`): `owners` by requester, `by_status` by status, `by_router`
+//! by router, whose values (the status first) answer a router and status
+//! filter without reading records. A status change moves the `by_status`
+//! entry and rewrites the `by_router` value in place, so a router's range
+//! never loses a session that stays there; a session never changes
+//! router, so the routers' ranges merged by `seq` list every session
+//! exactly once. The status byte is [`status_code`], fixed here: never
+//! renumber it.
 //!
 //! `addresses` holds, per router and neighbor address (the requester's
 //! `local_ip`, as text), the ids of the non-terminal sessions there: at most
@@ -36,8 +38,9 @@
 //! no length-prefixed user key can start with.
 //!
 //! Layout versions: 1 had a `dedup` tree keyed by requester, location and
-//! both addresses; 2 replaced it by `addresses`; 3 added `by_status` and
-//! `by_router` (both migrated at open, see `migrate.rs`).
+//! both addresses; 2 replaced it by `addresses`; 3 keys `sessions` by id
+//! (2 keyed them by seq, with a `session_ids` tree from id to seq) and adds
+//! `by_status` and `by_router` (each migrated at open, see `migrate.rs`).
 
 use super::super::{Result, StoreError};
 use crate::model::SessionStatus;
@@ -89,6 +92,20 @@ pub fn router_key(router: &str, seq: u64) -> Vec<u8> {
 /// The seq at the end of an index key (`owners`, `by_status`, `by_router`).
 pub fn tail_seq(k: &[u8]) -> Option<u64> {
     read_u64(k.get(k.len().checked_sub(8)?..)?)
+}
+
+/// The `by_router` value of a session: its status byte and its id.
+pub fn router_value(status: SessionStatus, session_id: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(1 + session_id.len());
+    v.push(status_code(status));
+    v.extend_from_slice(session_id.as_bytes());
+    v
+}
+
+/// The router of a `by_router` key.
+pub fn key_router(k: &[u8]) -> Option<&str> {
+    let len = u32::from_be_bytes(k.get(..4)?.try_into().ok()?) as usize;
+    std::str::from_utf8(k.get(4..4 + len)?).ok()
 }
 
 pub fn u64_key(n: u64) -> [u8; 8] {
@@ -217,6 +234,8 @@ mod tests {
         assert_eq!(tail_seq(&router_key("r", 77)), Some(77));
         assert_eq!(tail_seq(&status_key(a, 78)), Some(78));
         assert_eq!(tail_seq(&owner_key(5, 79)), Some(79));
+        assert_eq!(key_router(&router_key("rtr-7", 3)), Some("rtr-7"));
+        assert_eq!(&router_value(a, "x")[..], &[status_code(a), b'x'][..]);
         let codes: std::collections::BTreeSet<u8> =
             SessionStatus::ALL.iter().map(|s| status_code(*s)).collect();
         assert_eq!(codes.len(), SessionStatus::ALL.len());

@@ -1,10 +1,10 @@
 //! Listing sessions a page at a time, through the index that fits the
 //! filter: a request's own list, `owners`, `by_router` (with a status, its
-//! values pick the entries without reading records), `by_status`, or
-//! `sessions` itself. Every source yields `seq`s in ascending order; the
-//! record of each is read and checked against the whole filter, so an
-//! index entry that a write is changing at that moment is never taken on
-//! trust.
+//! values pick the entries without reading records), `by_status`, or,
+//! with no filter, every router's `by_router` range merged by `seq`. Every
+//! source yields `(seq, id)` in ascending `seq`; the record of each is read
+//! and checked against the whole filter, so an index entry that a write is
+//! changing at that moment is never taken on trust.
 //!
 //! A page shows no session above the writer's visible `seq`: the batch
 //! that wrote a higher one may not be applied to every tree yet (sled
@@ -17,8 +17,11 @@ use super::keys;
 use super::tx::{backend, decode};
 use super::Inner;
 use crate::model::Session;
+use sled::IVec;
+use std::iter::Peekable;
 
-type Seqs<'a> = Box<dyn Iterator<Item = Result<u64>> + 'a>;
+/// `(seq, session id)`, ascending by seq.
+type Entries<'a> = Box<dyn Iterator<Item = Result<(u64, IVec)>> + 'a>;
 
 impl Inner {
     pub fn list_sessions(
@@ -41,54 +44,37 @@ impl Inner {
             return Ok(empty);
         };
         let t = &self.trees;
-        let index = |tree: &'_ sled::Tree, lo: Vec<u8>, hi: Vec<u8>| -> Seqs<'_> {
-            Box::new(tree.range(lo..=hi).map(|item| {
-                let (k, _) = item.map_err(backend)?;
-                keys::tail_seq(&k).ok_or_else(|| StoreError::Corrupt("list index".into()))
-            }))
-        };
-        let seqs: Seqs<'_> = if let Some(rid) = &filter.request_id {
-            let Some(ids) = self.request_seqs(rid, first, hi)? else {
+        let entries: Entries<'_> = if let Some(rid) = &filter.request_id {
+            let Some(found) = self.request_entries(rid, first, hi)? else {
                 return Ok(empty);
             };
-            Box::new(ids.into_iter().map(Ok))
+            Box::new(found.into_iter().map(Ok))
         } else if let Some(asn) = filter.owner_asn {
             let (lo, up) = (keys::owner_key(asn, first), keys::owner_key(asn, hi));
-            index(&t.owners, lo.to_vec(), up.to_vec())
+            index(t.owners.range(lo..=up), |v| Some(v.clone()))
         } else if let Some(r) = &filter.router {
             // with a status: only the entries whose value says so
             let want = filter.status.map(keys::status_code);
-            let (lo, up) = (keys::router_key(r, first), keys::router_key(r, hi));
-            Box::new(t.by_router.range(lo..=up).filter_map(move |item| {
-                let (k, v) = match item {
-                    Ok(kv) => kv,
-                    Err(e) => return Some(Err(backend(e))),
-                };
-                if want.is_some_and(|w| v.first() != Some(&w)) {
-                    return None;
-                }
-                Some(keys::tail_seq(&k).ok_or_else(|| StoreError::Corrupt("router index".into())))
-            }))
+            router_entries(&t.by_router, r, first, hi, want)
         } else if let Some(st) = filter.status {
             let (lo, up) = (keys::status_key(st, first), keys::status_key(st, hi));
-            index(&t.by_status, lo.to_vec(), up.to_vec())
+            index(t.by_status.range(lo..=up), |v| Some(v.clone()))
         } else {
-            Box::new(
-                t.sessions
-                    .range(keys::u64_key(first)..=keys::u64_key(hi))
-                    .map(|item| {
-                        let (k, _) = item.map_err(backend)?;
-                        keys::read_u64(&k).ok_or_else(|| StoreError::Corrupt("session key".into()))
-                    }),
-            )
+            let parts = self
+                .routers()?
+                .into_iter()
+                .map(|r| router_entries(&t.by_router, &r, first, hi, None).peekable())
+                .collect();
+            Box::new(Merge(parts))
         };
-        let mut sessions = Vec::new();
+        let mut sessions: Vec<Session> = Vec::new();
         let mut more = false;
-        for seq in seqs {
-            let Some(s) = t.session_by_seq(&keys::u64_key(seq?))? else {
+        for entry in entries {
+            let (seq, id) = entry?;
+            let Some(s) = t.load_session(&id)? else {
                 continue; // removed meanwhile
             };
-            if !matches(filter, &s) {
+            if s.seq != seq || !matches(filter, &s) {
                 continue;
             }
             if sessions.len() == limit {
@@ -104,26 +90,100 @@ impl Inner {
         Ok(Page { sessions, next })
     }
 
-    /// The seqs (in `first..=hi`, ascending) of the sessions in request
-    /// `rid`'s answer (new and existing); `None` for an unknown request.
-    fn request_seqs(&self, rid: &str, first: u64, hi: u64) -> Result<Option<Vec<u64>>> {
+    /// The sessions of request `rid`'s answer (new and existing) whose seq
+    /// is in `first..=hi`, ascending; `None` for an unknown request.
+    fn request_entries(&self, rid: &str, first: u64, hi: u64) -> Result<Option<Vec<(u64, IVec)>>> {
         let Some(v) = self.trees.requests.get(rid).map_err(backend)? else {
             return Ok(None);
         };
         let rec: crate::model::RequestRecord = decode(&v, "request")?;
-        let mut seqs = Vec::new();
+        let mut found = Vec::new();
         for id in &rec.session_ids {
-            if let Some(k) = self.trees.session_ids.get(id).map_err(backend)? {
-                match keys::read_u64(&k) {
-                    Some(seq) if (first..=hi).contains(&seq) => seqs.push(seq),
-                    Some(_) => {}
-                    None => return Err(StoreError::Corrupt("session index".into())),
+            if let Some(s) = self.trees.load_session(id)? {
+                if (first..=hi).contains(&s.seq) {
+                    found.push((s.seq, IVec::from(id.as_bytes())));
                 }
             }
         }
-        seqs.sort_unstable();
-        seqs.dedup();
-        Ok(Some(seqs))
+        found.sort_unstable_by_key(|(seq, _)| *seq);
+        found.dedup_by_key(|(seq, _)| *seq);
+        Ok(Some(found))
+    }
+
+    /// Every router that has sessions, from `by_router` (one seek each).
+    fn routers(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut from: Vec<u8> = Vec::new();
+        while let Some(item) = self.trees.by_router.range(from.clone()..).next() {
+            let (k, _) = item.map_err(backend)?;
+            let r = keys::key_router(&k)
+                .ok_or_else(|| StoreError::Corrupt("router index".into()))?
+                .to_string();
+            from = keys::router_key(&r, u64::MAX);
+            from.push(0);
+            out.push(r);
+        }
+        Ok(out)
+    }
+}
+
+/// The entries of an index range whose value holds the session id
+/// (`id_of` picks it out; `None` skips the entry).
+fn index<'a>(range: sled::Iter, id_of: impl Fn(&IVec) -> Option<IVec> + 'a) -> Entries<'a> {
+    Box::new(range.filter_map(move |item| {
+        let (k, v) = match item {
+            Ok(kv) => kv,
+            Err(e) => return Some(Err(backend(e))),
+        };
+        let id = id_of(&v)?;
+        Some(
+            keys::tail_seq(&k)
+                .map(|seq| (seq, id))
+                .ok_or_else(|| StoreError::Corrupt("list index".into())),
+        )
+    }))
+}
+
+/// One router's range of `by_router`, only status `want` if given.
+fn router_entries<'a>(
+    tree: &sled::Tree,
+    router: &str,
+    first: u64,
+    hi: u64,
+    want: Option<u8>,
+) -> Entries<'a> {
+    let (lo, up) = (
+        keys::router_key(router, first),
+        keys::router_key(router, hi),
+    );
+    index(tree.range(lo..=up), move |v| {
+        let (status, id) = v.split_first()?;
+        if want.is_some_and(|w| w != *status) {
+            return None;
+        }
+        Some(IVec::from(id))
+    })
+}
+
+/// Ascending entries from several ascending sources (every router's).
+struct Merge<'a>(Vec<Peekable<Entries<'a>>>);
+
+impl Iterator for Merge<'_> {
+    type Item = Result<(u64, IVec)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut best: Option<(usize, u64)> = None;
+        for (i, part) in self.0.iter_mut().enumerate() {
+            match part.peek() {
+                Some(Ok((seq, _))) if best.is_none_or(|(_, b)| *seq < b) => {
+                    best = Some((i, *seq));
+                }
+                Some(Err(_)) => return part.next(),
+                _ => {}
+            }
+        }
+        let (i, _) = best?;
+        self.0[i].next()
     }
 }
 

@@ -1,7 +1,14 @@
 //! Opening a store that an older peerd wrote: its layout version (in
-//! `meta`) is brought up to [`keys::SCHEMA_VERSION`], one step at a time.
+//! `meta`) is brought up to [`keys::SCHEMA_VERSION`].
 //!
-//! 1 -> 2: the `dedup` tree (requester, location and both addresses) gave
+//! To 3 (from 1 or 2), first: `sessions` keyed by seq (with `session_ids`
+//! from id to seq) become keyed by id, and the listing indexes `by_status`
+//! and `by_router` are built, in batches of [`REKEY_BATCH`]. Each session
+//! moves in one batch (its old key goes, its new key and index entries
+//! come), so an interrupted upgrade simply runs again on what is left;
+//! `session_ids` is dropped at the end.
+//!
+//! 1 -> 2, then: the `dedup` tree (requester, location and both addresses) gave
 //! way to `addresses` (router and neighbor address, one owner, see
 //! [`crate::store`]). Every non-terminal session becomes a holder of its
 //! address. Layout 1 stores may predate [`Session::pushed`]: a session whose
@@ -9,9 +16,7 @@
 //! marked pushed, so that its deletion still removes the neighbor. One
 //! transaction.
 //!
-//! 2 -> 3: the listing indexes `by_status` and `by_router` are built from
-//! the sessions, in batches (writing an entry twice is harmless); the
-//! version is written last, so an interrupted upgrade runs again.
+//! The version is written last.
 
 use super::keys;
 use super::tx::{backend, decode, is_terminal, Trees};
@@ -27,47 +32,61 @@ const PUSHED_STATUSES: [SessionStatus; 5] = [
     SessionStatus::Deleting,
 ];
 
-/// Sessions indexed per batch by the 2 -> 3 upgrade.
-const INDEX_BATCH: usize = 5000;
+/// Sessions moved per batch on the way to layout 3.
+pub const REKEY_BATCH: usize = 5000;
 
 /// Brings the layout from `from` up to the current version.
 pub fn upgrade(db: &sled::Db, trees: &Trees, from: u64) -> Result<()> {
-    match from {
-        1 => {
-            v1_to_v2(db, trees)?;
-            v2_to_v3(trees)
-        }
-        2 => v2_to_v3(trees),
-        _ => Err(StoreError::Corrupt(format!(
+    if !(1..keys::SCHEMA_VERSION).contains(&from) {
+        return Err(StoreError::Corrupt(format!(
             "unknown store layout version {from}"
-        ))),
+        )));
     }
-}
-
-fn v2_to_v3(trees: &Trees) -> Result<()> {
-    let mut n = 0usize;
-    let mut batch: Vec<Session> = Vec::with_capacity(INDEX_BATCH);
-    let flush = |batch: &mut Vec<Session>| -> Result<()> {
-        let b = std::mem::take(batch);
-        trees.run_now(|tx| b.iter().try_for_each(|s| tx.index(s)))
-    };
-    for item in trees.sessions.iter() {
-        let (_, v) = item.map_err(backend)?;
-        batch.push(decode(&v, "session")?);
-        n += 1;
-        if batch.len() == INDEX_BATCH {
-            flush(&mut batch)?;
-        }
+    rekey(db, trees)?;
+    if from == 1 {
+        v1_to_v2(db, trees)?;
     }
-    flush(&mut batch)?;
     trees.run_now(|tx| {
         tx.meta
             .insert(keys::SCHEMA, &keys::u64_key(keys::SCHEMA_VERSION)[..])
     })?;
-    tracing::info!(
-        sessions = n,
-        "store layout upgraded from 2 to 3 (listing indexes)"
-    );
+    tracing::info!(from, to = keys::SCHEMA_VERSION, "store layout upgraded");
+    Ok(())
+}
+
+/// `sessions` by seq -> by id, with their listing index entries.
+fn rekey(db: &sled::Db, trees: &Trees) -> Result<()> {
+    let mut moved = 0usize;
+    loop {
+        // seq keys (8 bytes, first byte 0 below 2^56) sort before any id
+        let mut batch: Vec<(sled::IVec, Session)> = Vec::new();
+        for item in trees.sessions.iter() {
+            let (k, v) = item.map_err(backend)?;
+            if k.len() != 8 || batch.len() == REKEY_BATCH {
+                break;
+            }
+            batch.push((k, decode(&v, "session")?));
+        }
+        if batch.is_empty() {
+            break;
+        }
+        moved += batch.len();
+        trees.run_now(|tx| {
+            for (old, s) in &batch {
+                tx.sessions.remove(old)?;
+                tx.store_session(s)?;
+                tx.index(s)?;
+            }
+            Ok(())
+        })?;
+    }
+    db.drop_tree("session_ids").map_err(backend)?;
+    if moved > 0 {
+        tracing::info!(
+            sessions = moved,
+            "sessions keyed by id, listing indexes built"
+        );
+    }
     Ok(())
 }
 

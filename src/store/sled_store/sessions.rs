@@ -298,7 +298,7 @@ fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> TxResult<Inserted> {
             s.status
         )));
     }
-    if tx.session_ids.get(s.session_id.as_bytes())?.is_some() {
+    if tx.sessions.get(s.session_id.as_bytes())?.is_some() {
         return abort(StoreError::Conflict(format!(
             "session {} already exists",
             s.session_id
@@ -317,10 +317,7 @@ fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> TxResult<Inserted> {
         );
     }
     n.status_detail = n.status_detail.as_deref().map(clip);
-    let seq_key = keys::u64_key(n.seq);
-    tx.sessions.insert(seq_key, encode(&n)?)?;
-    tx.session_ids
-        .insert(n.session_id.as_bytes(), &seq_key[..])?;
+    tx.store_session(&n)?;
     tx.owners.insert(
         keys::owner_key(n.local_asn.0, n.seq),
         n.session_id.as_bytes(),

@@ -48,13 +48,12 @@ pub fn is_terminal(s: SessionStatus) -> bool {
 }
 
 /// How many trees [`Trees`] has.
-const TREES: usize = 13;
+const TREES: usize = 12;
 
 /// The sled trees of one store (layout in [`keys`]).
 #[derive(Clone)]
 pub struct Trees {
     pub sessions: sled::Tree,
-    pub session_ids: sled::Tree,
     pub owners: sled::Tree,
     pub by_status: sled::Tree,
     pub by_router: sled::Tree,
@@ -71,10 +70,13 @@ pub struct Trees {
 /// One write to undo: tree, key, and what the overlay held for it before.
 type Undo = (usize, Vec<u8>, Option<Option<IVec>>);
 
-/// The writes of one batch, and the undo log of the mutation running now.
+/// The writes of one batch, what it read from the trees (nobody else
+/// writes them, so a read stays true for the whole batch), and the undo
+/// log of the mutation running now.
 #[derive(Default)]
 pub struct Overlay {
     writes: RefCell<[BTreeMap<Vec<u8>, Option<IVec>>; TREES]>,
+    reads: RefCell<[BTreeMap<Vec<u8>, Option<IVec>>; TREES]>,
     undo: RefCell<Vec<Undo>>,
 }
 
@@ -130,10 +132,15 @@ pub struct View<'a> {
 impl View<'_> {
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<IVec>> {
         let key = key.as_ref();
-        match self.ov.written(self.t, key) {
-            Some(v) => Ok(v),
-            None => self.tree.get(key).map_err(backend),
+        if let Some(v) = self.ov.written(self.t, key) {
+            return Ok(v);
         }
+        if let Some(v) = self.ov.reads.borrow()[self.t].get(key) {
+            return Ok(v.clone());
+        }
+        let v = self.tree.get(key).map_err(backend)?;
+        self.ov.reads.borrow_mut()[self.t].insert(key.to_vec(), v.clone());
+        Ok(v)
     }
 
     pub fn insert(&self, key: impl AsRef<[u8]>, value: impl Into<IVec>) -> Result<()> {
@@ -156,7 +163,6 @@ impl View<'_> {
 /// A mutation's view of every tree.
 pub struct Tx<'a> {
     pub sessions: View<'a>,
-    pub session_ids: View<'a>,
     pub owners: View<'a>,
     pub by_status: View<'a>,
     pub by_router: View<'a>,
@@ -175,7 +181,6 @@ impl Trees {
         let t = |name: &str| db.open_tree(name).map_err(backend);
         Ok(Trees {
             sessions: t("sessions")?,
-            session_ids: t("session_ids")?,
             owners: t("owners")?,
             by_status: t("by_status")?,
             by_router: t("by_router")?,
@@ -196,7 +201,6 @@ impl Trees {
     fn all(&self) -> [&sled::Tree; TREES] {
         [
             &self.sessions,
-            &self.session_ids,
             &self.owners,
             &self.by_status,
             &self.by_router,
@@ -213,23 +217,22 @@ impl Trees {
 
     /// The view of a batch in `ov`.
     pub fn tx<'a>(&'a self, ov: &'a Overlay) -> Tx<'a> {
-        let [sessions, session_ids, owners, by_status, by_router, addresses, requests, jobs, ready, leased, session_jobs, audit, meta] =
+        let [sessions, owners, by_status, by_router, addresses, requests, jobs, ready, leased, session_jobs, audit, meta] =
             self.all();
         let v = |t: usize, tree: &'a sled::Tree| View { t, tree, ov };
         Tx {
             sessions: v(0, sessions),
-            session_ids: v(1, session_ids),
-            owners: v(2, owners),
-            by_status: v(3, by_status),
-            by_router: v(4, by_router),
-            addresses: v(5, addresses),
-            requests: v(6, requests),
-            jobs: v(7, jobs),
-            ready: v(8, ready),
-            leased: v(9, leased),
-            session_jobs: v(10, session_jobs),
-            audit: v(11, audit),
-            meta: v(12, meta),
+            owners: v(1, owners),
+            by_status: v(2, by_status),
+            by_router: v(3, by_router),
+            addresses: v(4, addresses),
+            requests: v(5, requests),
+            jobs: v(6, jobs),
+            ready: v(7, ready),
+            leased: v(8, leased),
+            session_jobs: v(9, session_jobs),
+            audit: v(10, audit),
+            meta: v(11, meta),
         }
     }
 
@@ -271,17 +274,9 @@ impl Trees {
         Ok(a)
     }
 
-    /// A session by id, outside a batch.
-    pub fn load_session(&self, id: &str) -> Result<Option<Session>> {
-        let Some(seq) = self.session_ids.get(id).map_err(backend)? else {
-            return Ok(None);
-        };
-        self.session_by_seq(&seq)
-    }
-
-    /// A session by its `sessions` key, outside a batch.
-    pub fn session_by_seq(&self, seq_key: &[u8]) -> Result<Option<Session>> {
-        match self.sessions.get(seq_key).map_err(backend)? {
+    /// A session by id, outside a batch (one lookup).
+    pub fn load_session(&self, id: impl AsRef<[u8]>) -> Result<Option<Session>> {
+        match self.sessions.get(id).map_err(backend)? {
             Some(v) => Ok(Some(decode(&v, "session")?)),
             None => Ok(None),
         }
@@ -330,14 +325,9 @@ impl Tx<'_> {
     }
 
     pub fn load_session(&self, id: &str) -> TxResult<Option<Session>> {
-        let Some(seq) = self.session_ids.get(id)? else {
-            return Ok(None);
-        };
-        match self.sessions.get(&seq)? {
+        match self.sessions.get(id)? {
             Some(v) => Ok(Some(decode(&v, "session")?)),
-            None => abort(StoreError::Corrupt(format!(
-                "session index points to a missing record: {id}"
-            ))),
+            None => Ok(None),
         }
     }
 
@@ -352,7 +342,7 @@ impl Tx<'_> {
     /// Writes the record of an existing (already indexed) session whose
     /// status did not change.
     pub fn store_session(&self, s: &Session) -> TxResult<()> {
-        self.sessions.insert(keys::u64_key(s.seq), encode(s)?)?;
+        self.sessions.insert(s.session_id.as_bytes(), encode(s)?)?;
         Ok(())
     }
 
@@ -370,18 +360,17 @@ impl Tx<'_> {
     /// `by_router`'s status rewritten in place.
     pub fn index(&self, s: &Session) -> TxResult<()> {
         self.by_status
-            .insert(keys::status_key(s.status, s.seq), &[][..])?;
+            .insert(keys::status_key(s.status, s.seq), s.session_id.as_bytes())?;
         self.by_router.insert(
             keys::router_key(&s.router, s.seq),
-            &[keys::status_code(s.status)][..],
+            keys::router_value(s.status, &s.session_id),
         )?;
         Ok(())
     }
 
     /// Removes a session's record and every index entry of it.
     pub fn delete_session(&self, s: &Session) -> TxResult<()> {
-        self.sessions.remove(keys::u64_key(s.seq))?;
-        self.session_ids.remove(s.session_id.as_bytes())?;
+        self.sessions.remove(s.session_id.as_bytes())?;
         self.owners.remove(keys::owner_key(s.local_asn.0, s.seq))?;
         self.by_status.remove(keys::status_key(s.status, s.seq))?;
         self.by_router.remove(keys::router_key(&s.router, s.seq))?;

@@ -1,20 +1,22 @@
 //! The one writer: every mutation of the store runs on its thread, many
-//! to a batch, and the same thread flushes (group commit).
+//! to a batch; a flusher thread beside it flushes (group commit).
 //!
 //! A caller hands in a mutation (a closure over a [`Tx`]) and waits: for
 //! it to be *applied* ([`Writer::write`], the synchronous store calls), or
-//! to be *on disk* ([`Writer::write_durable`], a future). The thread takes
+//! to be *on disk* ([`Writer::write_durable`], a future). The writer takes
 //! every mutation queued, runs them one after the other into one overlay
 //! (a failing one is rolled back alone), applies the overlay as one sled
-//! transaction, answers, and then, if anyone waits for the disk, calls
-//! `db.flush()` and releases every waiter that flush covered.
+//! transaction and answers. Whenever someone waits for the disk, the
+//! flusher calls `db.flush()` and releases every waiter that flush
+//! covered.
 //!
-//! Why one thread: in sled 0.34.7 a transaction takes a process-wide lock
+//! Why so: in sled 0.34.7 a transaction takes a process-wide lock
 //! exclusively and `flush()` holds it shared for its whole disk write, so
 //! commits from many threads and flushes take turns, one commit each.
-//! Here one commit carries a whole batch, the lock is held only to copy
-//! it in, and commit and flush follow each other instead of contending.
-//! While the thread flushes, the next batch gathers.
+//! Here one commit carries a whole batch and the lock is held only to copy
+//! it in. The writer works out the next batch while a flush runs, and
+//! applies it only once the flush is done: it never queues for the lock
+//! behind a flush, so neither do readers behind it.
 //!
 //! [`Writer::durable`] resolves once every write applied before the call
 //! is flushed; concurrent callers share one flush. sled's `flush_async()`
@@ -86,7 +88,12 @@ struct State {
     written: u64,
     /// Highest generation known to be on disk.
     flushed: u64,
+    /// The writer is applying a batch / the flusher is flushing.
+    applying: bool,
+    flushing: bool,
     shutdown: bool,
+    /// The writer thread has applied its last batch.
+    writer_done: bool,
 }
 
 #[derive(Default)]
@@ -104,10 +111,10 @@ impl Shared {
     }
 }
 
-/// The writer thread of one open store.
+/// The writer and flusher threads of one open store.
 pub struct Writer {
     shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Writer {
@@ -118,17 +125,33 @@ impl Writer {
         shared.visible_seq.store(visible_seq, Ordering::SeqCst);
         // whatever opening the store wrote is flushed by the first durable()
         shared.lock().written = 1;
-        let thread = std::thread::Builder::new()
-            .name("peerd-store-writer".into())
-            .spawn({
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map_err(|e| StoreError::Backend(format!("cannot start {name}: {e}")))
+        };
+        let w = spawn(
+            "peerd-store-writer",
+            Box::new({
                 let shared = shared.clone();
-                move || run(&shared, &db, &trees)
-            })
-            .map_err(|e| StoreError::Backend(format!("cannot start the store writer: {e}")))?;
-        Ok(Writer {
-            shared,
-            thread: Mutex::new(Some(thread)),
-        })
+                move || write_loop(&shared, &trees)
+            }),
+        )?;
+        let writer = Writer {
+            shared: shared.clone(),
+            threads: Mutex::new(vec![w]),
+        };
+        let f = spawn(
+            "peerd-store-flush",
+            Box::new(move || flush_loop(&shared, &db)),
+        )?;
+        writer
+            .threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(f);
+        Ok(writer)
     }
 
     /// The highest session seq a listing may show.
@@ -143,7 +166,7 @@ impl Writer {
         }
         st.ops.push(Op { work, reply });
         drop(st);
-        self.shared.wake.notify_one();
+        self.shared.wake.notify_all();
         Ok(())
     }
 
@@ -198,7 +221,7 @@ impl Writer {
         let (tx, rx) = oneshot::channel();
         st.waiters.push(Waiter::Flush(target, tx));
         drop(st);
-        self.shared.wake.notify_one();
+        self.shared.wake.notify_all();
         async move {
             rx.await
                 .unwrap_or_else(|_| Err(StoreError::Backend("store writer stopped".into())))
@@ -206,13 +229,13 @@ impl Writer {
         .boxed()
     }
 
-    /// Stops the thread after it has applied and flushed what it was
-    /// given (idempotent).
+    /// Stops the threads after they have applied and flushed what they
+    /// were given (idempotent).
     pub fn stop(&self) {
         self.shared.lock().shutdown = true;
-        self.shared.wake.notify_one();
-        let handle = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(h) = handle {
+        self.shared.wake.notify_all();
+        let handles = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        for h in handles {
             let _ = h.join();
         }
     }
@@ -243,34 +266,49 @@ fn unbox<T: 'static>(v: Value) -> T {
     }
 }
 
-fn run(shared: &Shared, db: &sled::Db, trees: &Trees) {
+fn write_loop(shared: &Shared, trees: &Trees) {
     loop {
         let mut st = shared.lock();
-        while st.ops.is_empty() && !wants_flush(&st) && !st.shutdown {
+        while st.ops.is_empty() && !st.shutdown {
             st = shared.wake.wait(st).unwrap_or_else(|e| e.into_inner());
         }
-        if st.ops.is_empty() && !wants_flush(&st) {
-            return; // shut down, nothing left
+        if st.ops.is_empty() {
+            // shut down, nothing left; the flusher serves the last waiters
+            st.writer_done = true;
+            drop(st);
+            shared.wake.notify_all();
+            return;
         }
         let n = st.ops.len().min(MAX_BATCH);
         let ops: Vec<Op> = st.ops.drain(..n).collect();
         drop(st);
+        apply_batch(shared, trees, ops);
+    }
+}
 
-        if !ops.is_empty() {
-            apply_batch(shared, trees, ops);
+fn flush_loop(shared: &Shared, db: &sled::Db) {
+    loop {
+        let mut st = shared.lock();
+        loop {
+            let want = wants_flush(&st);
+            if (want && !st.applying) || (!want && st.writer_done) {
+                break;
+            }
+            st = shared.wake.wait(st).unwrap_or_else(|e| e.into_inner());
         }
-
-        let st = shared.lock();
         if !wants_flush(&st) {
-            continue;
+            return; // shut down, nobody waits
         }
+        // Everything counted in `start` was applied before this flush began.
         let start = st.written;
+        st.flushing = true;
         drop(st);
         let res = db.flush().map(|_| ()).map_err(|e| e.to_string());
         if let Err(e) = &res {
             tracing::error!(error = %e, "store flush failed");
         }
         let mut st = shared.lock();
+        st.flushing = false;
         if res.is_ok() {
             st.flushed = st.flushed.max(start);
         }
@@ -279,6 +317,8 @@ fn run(shared: &Shared, db: &sled::Db, trees: &Trees) {
             .partition(|w| w.target() <= start);
         st.waiters = rest;
         drop(st);
+        // the writer may wait for this flush to end
+        shared.wake.notify_all();
         for w in done {
             w.release(&res);
         }
@@ -313,8 +353,18 @@ fn apply_batch(shared: &Shared, trees: &Trees, ops: Vec<Op>) {
             .and_then(|v| keys::read_u64(&v))
     };
     let wrote = !ov.is_empty();
+    if wrote {
+        // not while a flush holds sled's lock: we would queue for it, and
+        // every reader behind us
+        let mut st = shared.lock();
+        while st.flushing {
+            st = shared.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        st.applying = true;
+    }
     let applied = if wrote { trees.apply(ov) } else { Ok(()) };
     let mut st = shared.lock();
+    st.applying = false;
     if wrote {
         st.written += 1;
     }
@@ -342,7 +392,11 @@ fn apply_batch(shared: &Shared, trees: &Trees, ops: Vec<Op>) {
             }
         }
     }
+    let flush = wants_flush(&st);
     drop(st);
+    if flush {
+        shared.wake.notify_all();
+    }
     for (tx, r) in now {
         let _ = tx.send(r);
     }

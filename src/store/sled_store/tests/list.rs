@@ -267,7 +267,7 @@ async fn insert_request_durable_answers_once_on_disk() {
 }
 
 #[test]
-fn layout_2_gets_the_listing_indexes_at_open() {
+fn layout_2_is_rekeyed_and_indexed_at_open() {
     let dir = tempfile::tempdir().unwrap();
     let (r1, pending) = {
         let st = SledStore::open(dir.path()).unwrap();
@@ -286,17 +286,19 @@ fn layout_2_gets_the_listing_indexes_at_open() {
                 r1.push(s.session_id);
             }
         }
-        // what a layout-2 store looks like: no listing indexes
-        let t = &st.inner.trees;
-        t.by_status.clear().unwrap();
-        t.by_router.clear().unwrap();
-        t.meta
-            .insert(super::super::keys::SCHEMA, &super::super::keys::u64_key(2))
-            .unwrap();
-        st.inner.db.flush().unwrap();
+        to_layout_2(&st, |_| {});
         (r1, pending)
     };
     let st = SledStore::open(dir.path()).unwrap();
+    assert!(!st
+        .inner
+        .db
+        .tree_names()
+        .iter()
+        .any(|n| n.as_ref() == b"session_ids"));
+    for id in r1.iter().chain(&pending) {
+        assert_eq!(&st.get_session(id).unwrap().unwrap().session_id, id);
+    }
     assert_eq!(ids(&st, &filter(Some("rtr1"), None), 5), r1);
     assert_eq!(ids(&st, &filter(None, Some(Pending)), 5), pending);
     let v = st.inner.trees.meta.get(super::super::keys::SCHEMA).unwrap();
