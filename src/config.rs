@@ -2,6 +2,12 @@
 //! overrides, then command-line flags. Every field has a default, so
 //! `peerd serve` with no arguments runs.
 
+mod remote;
+
+pub use remote::{
+    check_url, OutboundSettings, RemoteAuth, RemoteDialect, RemotePeer, SecretPolicy,
+};
+
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -26,8 +32,40 @@ pub struct Settings {
     pub limits: Limits,
     /// The provisioning worker and the BGP state poller.
     pub worker: WorkerSettings,
+    /// Log lines of `peerd serve`: `text`, or `json` (one JSON object per
+    /// line). `--log-format` overrides it.
+    pub log_format: LogFormat,
+    /// A second listener for `/metrics`, `/healthz` and `/readyz` (at its
+    /// root), e.g. on an address only the monitoring system reaches; then
+    /// `/metrics` is not served on the API listener. Unset: `/metrics` is
+    /// served on the API listener, under the base path.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The asking side: remote peers and how to talk to them.
+    pub outbound: OutboundSettings,
     /// The embedded store.
     pub store: StoreSettings,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("{s:?} is not a log format (text or json)")),
+        }
+    }
 }
 
 /// Settings of the embedded store (sled).
@@ -73,6 +111,12 @@ pub struct PeeringDbSettings {
     /// exchanges (0 = no schedule; `peerd peeringdb sync` only).
     #[serde(default = "default_pdb_sync_interval")]
     pub sync_interval_secs: u64,
+    /// Sync at start when there is no data yet, or it is older than the
+    /// interval. Off: the first sync comes one interval after start (or
+    /// when the stored data gets that old). No effect with
+    /// `sync_interval_secs: 0`, which syncs never on its own.
+    #[serde(default = "default_true")]
+    pub sync_at_start: bool,
     /// Margin added to a peer's `info_prefixes4`/`info_prefixes6` to get its
     /// max-prefix limit, in percent (10 = limit is 110% of the published
     /// count, rounded up).
@@ -109,6 +153,9 @@ fn default_pdb_api_key_env() -> String {
 }
 fn default_pdb_sync_interval() -> u64 {
     3600
+}
+fn default_true() -> bool {
+    true
 }
 fn default_pdb_margin() -> u32 {
     10
@@ -171,6 +218,9 @@ impl Default for Settings {
             peeringdb: PeeringDbSettings::default(),
             limits: Limits::default(),
             worker: WorkerSettings::default(),
+            log_format: LogFormat::Text,
+            metrics_listen: None,
+            outbound: OutboundSettings::default(),
             store: StoreSettings::default(),
         }
     }
@@ -187,6 +237,7 @@ impl Default for PeeringDbSettings {
             timeout_secs: 10,
             api_key_env: default_pdb_api_key_env(),
             sync_interval_secs: default_pdb_sync_interval(),
+            sync_at_start: true,
             max_prefix_margin_percent: default_pdb_margin(),
             require_presence: false,
             policy_general_allowed: Vec::new(),
@@ -332,6 +383,13 @@ impl Settings {
                     *path = dir.join(&*path);
                 }
             }
+            for r in &mut s.outbound.remotes {
+                if let RemoteAuth::BearerFile(path) = &mut r.auth {
+                    if path.is_relative() {
+                        *path = dir.join(&*path);
+                    }
+                }
+            }
         }
         Ok(s)
     }
@@ -374,6 +432,16 @@ impl Settings {
         if let Some(v) = get("PEERD_PDB_API_BASE") {
             self.peeringdb.api_base = v;
         }
+        if let Some(v) = get("PEERD_LOG_FORMAT") {
+            self.log_format = parse("PEERD_LOG_FORMAT", &v)?;
+        }
+        if let Some(v) = get("PEERD_METRICS_LISTEN") {
+            self.metrics_listen = if v.trim().is_empty() {
+                None
+            } else {
+                Some(parse("PEERD_METRICS_LISTEN", &v)?)
+            };
+        }
         if let Some(v) = get("PEERD_MAX_BODY_BYTES") {
             self.limits.max_body_bytes = parse("PEERD_MAX_BODY_BYTES", &v)?;
         }
@@ -398,6 +466,23 @@ mod tests {
         assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
         let e = s.apply_env(|k| (k == "PEERD_LISTEN").then(|| "nope".into()));
         assert!(e.is_err());
+    }
+
+    #[test]
+    fn log_format_and_metrics_listener() {
+        let s: Settings =
+            serde_saphyr::from_str("log_format: json\nmetrics_listen: 127.0.0.1:9100\n").unwrap();
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.metrics_listen, Some("127.0.0.1:9100".parse().unwrap()));
+        assert!(serde_saphyr::from_str::<Settings>("log_format: xml\n").is_err());
+        let mut d = Settings::default();
+        assert_eq!(d.log_format, LogFormat::Text);
+        d.apply_env(|k| (k == "PEERD_LOG_FORMAT").then(|| "JSON".into()))
+            .unwrap();
+        assert_eq!(d.log_format, LogFormat::Json);
+        assert!(d
+            .apply_env(|k| (k == "PEERD_LOG_FORMAT").then(|| "yaml".into()))
+            .is_err());
     }
 
     #[test]

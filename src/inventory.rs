@@ -351,6 +351,11 @@ impl Inventory {
         out
     }
 
+    /// The ids of our locations.
+    pub fn location_ids(&self) -> std::collections::BTreeSet<String> {
+        self.locations.iter().map(|l| l.id.clone()).collect()
+    }
+
     pub fn location(&self, id: &str) -> Option<&Location> {
         self.locations.iter().find(|l| l.id == id)
     }

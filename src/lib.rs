@@ -1,4 +1,5 @@
-//! peerd: the receiving side of the Peering API (draft-ietf-grow-peering-api).
+//! peerd: the Peering API (draft-ietf-grow-peering-api), both sides: it
+//! answers other networks' requests, and asks other networks for sessions.
 //!
 //! # The map
 //!
@@ -12,11 +13,12 @@
 //! | `main.rs` | the command line: parses it (clap) and calls `cli` |
 //! | `cli` | the work behind each subcommand |
 //! | `api` | HTTP (axum): routes, extractors, the accept loop, the one error -> HTTP mapping |
-//! | `app` | the use cases (intake, approve, reject, delete, retry, force remove): domain outcomes, no HTTP |
+//! | `app` | the use cases (intake, approve, reject, delete, retry, force remove; the asking side's request, follow-up and withdrawal): domain outcomes, no HTTP |
 //! | `auth` | bearer-token verifiers, the PeeringDB login, operator keys, peerd tokens |
 //! | `policy` | the decision on a valid request: approve, wait for an operator, or refuse |
 //! | `validate` | checks on the typed request: ASNs, addresses, location, text |
 //! | `peeringdb` | PeeringDB data: sync, dump, the snapshot in use |
+//! | `outbound` | the HTTP client of the asking side: other networks' Peering APIs (draft or v0), bounded, answers checked |
 //! | `worker` | claims jobs, coalesces them per router, renders, drives the driver port; the BGP poller, expiry |
 //! | `render` | Tera over `templates/`, typed contexts; uses `platform` for the profile |
 //! | `driver` | the worker's port and its executors (ssh-exec, NETCONF); never renders |
@@ -41,6 +43,17 @@
 //! 5. The status goes back through the `store`: `Configured` when the router
 //!    confirmed, then `Established` or `Down` from the poller's reads.
 //!    `GET /sessions/{id}` reads it there, through `api`.
+//!
+//! # The asking side
+//!
+//! `peerd request ASN` (`cli`, or `POST /admin/outbound` in `api`) calls
+//! `app::outbound`: it asks the remote's API (`outbound`, the HTTP client)
+//! for its locations, joins them with the inventory and `peeringdb`, plans
+//! the address pairs and validates each like an inbound request
+//! (`validate`), stores the request and its sessions (`Pending`, direction
+//! outbound) on disk, then POSTs them. The follower (`app::outbound`, run by
+//! `peerd serve`) polls the remote; when it accepts, the session becomes
+//! `Approved` and takes steps 3 to 5 above like any other.
 
 pub mod api;
 pub mod app;
@@ -51,6 +64,7 @@ pub mod driver;
 pub mod inventory;
 pub mod metrics;
 pub mod model;
+pub mod outbound;
 pub mod peeringdb;
 pub mod platform;
 pub mod policy;

@@ -263,7 +263,94 @@ pub fn is_id(s: &str) -> bool {
         })
 }
 
-/// A BGP session, normalised: `local_*` is the requester, `peer_*` is us.
+/// Who asked for a session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// A peer asked us (the Peering API's receiving side). Records written
+    /// before the asking side existed are all inbound.
+    #[default]
+    Inbound,
+    /// We asked a remote network (`peerd request`); the remote's view of
+    /// it is in [`Session::remote`].
+    Outbound,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Direction::Inbound, Direction::Outbound]
+            .into_iter()
+            .find(|d| d.as_str().eq_ignore_ascii_case(s))
+    }
+
+    pub fn is_inbound(&self) -> bool {
+        *self == Direction::Inbound
+    }
+}
+
+/// How far an outbound request has got with the remote network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RemotePhase {
+    /// Recorded on our disk; the remote has not confirmed it (yet). A
+    /// resend first asks the remote what it holds, so it never asks twice.
+    #[default]
+    Sending,
+    /// The remote answered with it (its id and status are known).
+    Sent,
+    /// The remote no longer holds it (refused, deleted there, or withdrawn
+    /// by us).
+    Gone,
+}
+
+impl RemotePhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemotePhase::Sending => "sending",
+            RemotePhase::Sent => "sent",
+            RemotePhase::Gone => "gone",
+        }
+    }
+}
+
+/// The remote network's side of an outbound session, as its Peering API
+/// last reported it. Every value here was checked (lengths, characters)
+/// before it was stored; none of it ever reaches a template.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteState {
+    pub phase: RemotePhase,
+    /// The remote's session id (draft `session_id`, v0 `uuid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// The remote's request id (draft `request_id`, v0 `requestId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The remote's status string (`Pending`, `Configured`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The remote's `status_detail`, or why it refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Failed attempts to send (or to learn the fate of) the request.
+    #[serde(default)]
+    pub attempts: u32,
+    /// When the remote last answered about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_ms: Option<UnixMillis>,
+}
+
+/// A BGP session, normalised for our router: `local_*` is the other
+/// network (the neighbor), `peer_*` is us. For an inbound session the
+/// other network is the requester; for an outbound one ([`Direction`]) it
+/// is the remote we asked, so the worker, render and drift code treat both
+/// alike.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     pub session_id: SessionId,
@@ -312,6 +399,13 @@ pub struct Session {
     /// absent in older records (the layout upgrade sets it from the status).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pushed: bool,
+    /// Who asked: a peer (`inbound`, the default of older records) or we
+    /// (`outbound`).
+    #[serde(default, skip_serializing_if = "Direction::is_inbound")]
+    pub direction: Direction,
+    /// For an outbound session: the remote's side of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteState>,
 }
 
 impl Session {
@@ -355,6 +449,8 @@ impl Session {
             created_by: "sample".into(),
             max_prefix: None,
             pushed: false,
+            direction: Direction::Inbound,
+            remote: None,
         }
     }
 
@@ -497,6 +593,36 @@ mod tests {
         assert!(is_id(&a), "{a}");
         assert_ne!(a, new_id());
         assert!(!is_id("../etc/passwd"));
+    }
+
+    #[test]
+    fn older_records_are_inbound_and_inbound_records_stay_as_they_were() {
+        let ip = |s: &str| s.parse().unwrap();
+        let s = Session::sample(
+            "r",
+            "pdb:ix:1",
+            (65002, ip("192.0.2.2")),
+            (65001, ip("192.0.2.1")),
+        );
+        let mut v = serde_json::to_value(&s).unwrap();
+        // an inbound record is written exactly as before the asking side
+        assert!(
+            v.get("direction").is_none() && v.get("remote").is_none(),
+            "{v}"
+        );
+        v.as_object_mut().unwrap().remove("pushed");
+        let back: Session = serde_json::from_value(v).unwrap();
+        assert_eq!(back.direction, Direction::Inbound);
+        assert_eq!(back.remote, None);
+        let mut o = s;
+        o.direction = Direction::Outbound;
+        o.remote = Some(RemoteState::default());
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(v["direction"], "outbound");
+        assert_eq!(v["remote"]["phase"], "sending");
+        assert_eq!(serde_json::from_value::<Session>(v).unwrap(), o);
+        assert_eq!(Direction::parse("OUTBOUND"), Some(Direction::Outbound));
+        assert_eq!(Direction::parse("sideways"), None);
     }
 
     #[test]

@@ -177,6 +177,8 @@ impl ValidSession {
             created_by: meta.created_by,
             max_prefix: None,
             pushed: false,
+            direction: crate::model::Direction::Inbound,
+            remote: None,
         }
     }
 }

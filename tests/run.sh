@@ -8,6 +8,10 @@
 # 2. starts the lab (tests/lab/lab-up.sh) and stops it again on exit;
 # 3. cargo build --all-targets
 #    cargo test --all-targets -- --include-ignored   (lab tests included)
+#    tests/openapi/check.sh   (/openapi.json of a running peerd validated,
+#                              then schemathesis: >= 1000 generated cases, no
+#                              5xx, every answer as documented; PyPI tools in
+#                              a virtualenv under target/)
 #    systemd-analyze verify contrib/peerd.service
 #    cargo clippy --all-targets -- -D warnings
 #    cargo build --manifest-path fuzz/Cargo.toml   (the fuzz target builds)
@@ -95,6 +99,14 @@ if [ $rc = 0 ] && [ "${RESULT[lab]}" = ok ]; then
     record test "${PIPESTATUS[0]}"
 else
     STEPS+=(test); RESULT[test]="NOT RUN (build or lab failed)"
+fi
+
+if [ "${RESULT[build]}" = ok ]; then
+    say "API description (tests/openapi/check.sh: validator + schemathesis)"
+    tests/openapi/check.sh "$ROOT/target/debug/peerd" </dev/null
+    record openapi $?
+else
+    STEPS+=(openapi); RESULT[openapi]="NOT RUN (build failed)"
 fi
 
 say "systemd unit (systemd-analyze verify contrib/peerd.service)"

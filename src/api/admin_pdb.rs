@@ -57,6 +57,14 @@ async fn list_tokens(st: &AppState) -> Result<Vec<TokenOut>, ApiError> {
 }
 
 /// `GET /admin/tokens`: oldest first.
+#[utoipa::path(
+    get, path = "/admin/tokens", tag = "admin", operation_id = "adminTokens",
+    summary = "Peer login tokens",
+    responses(
+        (status = 200, description = "Every peerd token on record, oldest first (ids, never secrets).", body = TokensOut),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn tokens(
     State(st): State<AppState>,
     Operator(_op): Operator,
@@ -67,6 +75,18 @@ pub async fn tokens(
 }
 
 /// `POST /admin/tokens/{id}/revoke`: the revoked token.
+#[utoipa::path(
+    post, path = "/admin/tokens/{id}/revoke", tag = "admin", operation_id = "adminRevokeToken",
+    summary = "Revoke a peer token",
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{8,64}$", description = "A token id, or a prefix of at least 8 hex digits.")),
+    responses(
+        (status = 200, description = "The revoked token.", body = TokenOut),
+        (status = 400, description = "Not a token id."),
+        (status = 404, description = "No such token."),
+        (status = 409, description = "The id prefix matches several tokens."),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn revoke_token(
     State(st): State<AppState>,
     Operator(op): Operator,
@@ -102,6 +122,14 @@ fn status(st: &AppState) -> PeeringDbOut {
 }
 
 /// `GET /admin/peeringdb`.
+#[utoipa::path(
+    get, path = "/admin/peeringdb", tag = "admin", operation_id = "adminPeeringDb",
+    summary = "PeeringDB data in use",
+    responses(
+        (status = 200, description = "The data in use and the state of its sync.", body = PeeringDbOut),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn peeringdb(State(st): State<AppState>, Operator(_op): Operator) -> Json<PeeringDbOut> {
     Json(status(&st))
 }
@@ -109,6 +137,16 @@ pub async fn peeringdb(State(st): State<AppState>, Operator(_op): Operator) -> J
 /// `POST /admin/peeringdb/sync`: syncs now and answers the new status; a
 /// failed sync keeps the last good data and answers 503 with the error.
 /// The sync runs on its own task, so a request timeout does not cut it off.
+#[utoipa::path(
+    post, path = "/admin/peeringdb/sync", tag = "admin", operation_id = "adminPeeringDbSync",
+    summary = "Sync PeeringDB now",
+    responses(
+        (status = 200, description = "Synced: the new status.", body = PeeringDbOut),
+        (status = 404, description = "This server has no PeeringDB sync."),
+        (status = 503, description = "The sync failed; the last good data stays in use."),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn sync(
     State(st): State<AppState>,
     Operator(op): Operator,
@@ -126,8 +164,20 @@ pub async fn sync(
         .map_err(ApiError::internal)?;
     match done {
         Ok(()) => Ok(Json(status(&st))),
-        Err(e) => Err(ApiError::unavailable(format!(
-            "PeeringDB sync failed ({e}); the last good data stays in use"
-        ))),
+        Err(e) => {
+            tracing::warn!(by = %op.principal, error = %e, "PeeringDB sync requested by an operator failed");
+            let kept = if st
+                .peeringdb
+                .as_ref()
+                .is_some_and(|p| p.snapshot().is_some())
+            {
+                "the last good data stays in use"
+            } else {
+                "there is still no PeeringDB data in use"
+            };
+            Err(ApiError::unavailable(format!(
+                "PeeringDB sync failed ({e}); {kept}"
+            )))
+        }
     }
 }

@@ -29,20 +29,62 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let st = AppState::from_ref(state);
-        let token = bearer(&parts.headers)?;
+        let refused = |reason: &'static str, e: ApiError| {
+            st.metrics.record_refused(reason);
+            e
+        };
+        let token = match bearer(&parts.headers) {
+            Ok(t) => t,
+            Err(e)
+                if e.status == StatusCode::UNAUTHORIZED
+                    && !parts.headers.contains_key(header::AUTHORIZATION) =>
+            {
+                return Err(refused("missing", e))
+            }
+            Err(e) => return Err(refused("malformed", e)),
+        };
         let caller = match st.verifier.verify(token, client_ip(parts)).await {
             Ok(Some(c)) => c,
-            Ok(None) => return Err(ApiError::invalid_token("unknown token")),
-            Err(AuthError::Invalid(m)) => return Err(ApiError::invalid_token(m)),
-            Err(AuthError::Unavailable(m)) => return Err(ApiError::unavailable(m)),
-            Err(e @ AuthError::RateLimited(wait)) => {
-                return Err(ApiError::rate_limited_for(e.to_string(), wait.as_secs()))
+            Ok(None) => return Err(refused("unknown", ApiError::invalid_token("unknown token"))),
+            Err(e) => {
+                let reason = refusal_reason(&e);
+                let answer = match e {
+                    AuthError::Invalid(m) => ApiError::invalid_token(m),
+                    AuthError::Unavailable(m) => ApiError::unavailable(m),
+                    e @ AuthError::RateLimited(wait) => {
+                        ApiError::rate_limited_for(e.to_string(), wait.as_secs())
+                    }
+                };
+                return Err(refused(reason, answer));
             }
         };
         if !st.limiter.allow(&caller.principal) {
-            return Err(ApiError::rate_limited());
+            return Err(refused("rate_limited", ApiError::rate_limited()));
         }
         Ok(Auth(caller))
+    }
+}
+
+/// The `reason` label of a refused token (see
+/// [`crate::metrics::REFUSAL_REASONS`]), from the verifiers' refusals.
+pub fn refusal_reason(e: &AuthError) -> &'static str {
+    match e {
+        AuthError::Unavailable(_) => "unavailable",
+        AuthError::RateLimited(_) => "lookup_budget",
+        AuthError::Invalid(m) => {
+            let m = m.to_ascii_lowercase();
+            if m.contains("expired") {
+                "expired"
+            } else if m.contains("revoked") {
+                "revoked"
+            } else if m.contains("malformed") {
+                "malformed"
+            } else if m.contains("unknown") {
+                "unknown"
+            } else {
+                "invalid"
+            }
+        }
     }
 }
 
@@ -98,6 +140,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Auth(c) = Auth::from_request_parts(parts, state).await?;
         if !c.is_operator {
+            AppState::from_ref(state)
+                .metrics
+                .record_refused("not_operator");
             return Err(ApiError::forbidden(
                 "request",
                 "admin routes need an operator key",
@@ -316,6 +361,62 @@ mod tests {
         let e = query_error("colour=blue").await;
         assert_eq!(e.errors[0].name, "colour", "{e}");
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
+    }
+
+    /// The reasons come from what the real verifiers say.
+    #[tokio::test]
+    async fn refusal_reasons_of_the_verifiers() {
+        use crate::auth::{Tokens, Verifier, Verifiers};
+        use std::sync::atomic::{AtomicU64, Ordering as O};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn crate::store::Store> =
+            Arc::new(crate::store::SledStore::open(dir.path()).unwrap());
+        let now = Arc::new(AtomicU64::new(1_000_000));
+        let clock = now.clone();
+        let tokens = Tokens::new(store, 60).with_clock(Arc::new(move || clock.load(O::SeqCst)));
+        let chain = Verifiers(vec![Arc::new(tokens.clone())]);
+        let from = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let reason = |r: Result<Option<crate::model::Caller>, AuthError>| match r {
+            Ok(None) => "unknown",
+            Ok(Some(_)) => "accepted",
+            Err(e) => refusal_reason(&e),
+        };
+        assert_eq!(reason(chain.verify("bad token!", from).await), "malformed");
+        assert_eq!(reason(chain.verify("pd_x", from).await), "malformed");
+        let revoked = tokens.issue("pdb:1", [64600].into()).await.unwrap();
+        tokens.revoke(revoked.token.expose()).await.unwrap();
+        assert_eq!(
+            reason(chain.verify(revoked.token.expose(), from).await),
+            "revoked"
+        );
+        let expired = tokens.issue("pdb:1", [64600].into()).await.unwrap();
+        assert_eq!(
+            reason(chain.verify(expired.token.expose(), from).await),
+            "accepted"
+        );
+        now.fetch_add(61_000, O::SeqCst);
+        assert_eq!(
+            reason(chain.verify(expired.token.expose(), from).await),
+            "expired"
+        );
+        let other = format!("pd_{}", "a".repeat(43));
+        let r = chain.verify(&other, from).await;
+        assert!(matches!(reason(r), "unknown" | "malformed"));
+        assert_eq!(
+            refusal_reason(&AuthError::Unavailable("x".into())),
+            "unavailable"
+        );
+        assert_eq!(
+            refusal_reason(&AuthError::RateLimited(std::time::Duration::from_secs(1))),
+            "lookup_budget"
+        );
+        assert_eq!(
+            refusal_reason(&AuthError::Invalid(
+                "PeeringDB did not accept the access token".into()
+            )),
+            "invalid"
+        );
     }
 
     #[test]

@@ -19,13 +19,24 @@ use axum::extract::State;
 use axum::Json;
 use base64::Engine;
 use serde::Deserialize;
+use utoipa::IntoParams;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LocationsQuery {
+    /// The asking network: only exchanges where it and we both have a
+    /// port in PeeringDB (default: each ASN the caller acts for).
+    #[param(value_type = u64, required = false, maximum = 4294967295_u64)]
     pub asn: Option<u32>,
+    /// `public` or `private`.
+    #[param(value_type = String, required = false)]
     pub location_type: Option<String>,
+    /// Page size, 1 to 100.
+    #[param(value_type = i64, required = false, minimum = 1, maximum = 100)]
     pub max_results: Option<i64>,
+    /// The `next_token` of the previous page.
+    #[param(value_type = String, required = false, pattern = "^[A-Za-z0-9_=-]{1,256}$")]
     pub next_token: Option<String>,
 }
 
@@ -91,6 +102,18 @@ fn decode_offset(t: &str) -> Result<usize, ApiError> {
 }
 
 /// `GET /locations?asn=&location_type=&max_results=&next_token=`.
+#[utoipa::path(
+    get, path = "/locations", tag = "locations", operation_id = "listLocations",
+    summary = "List peering locations",
+    description = "The places we peer at. With PeeringDB data, an exchange is listed only where both networks have a port there.",
+    params(LocationsQuery),
+    responses(
+        (status = 200, description = "One page of locations; `next_token` is absent on the last.", body = ListLocationsOut),
+        (status = 400, description = "Invalid parameter."),
+        (status = 403, description = "The caller may not act for `asn`."),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(st): State<AppState>,
     Auth(caller): Auth,

@@ -1,12 +1,13 @@
-//! The HTTP API (axum): draft routes, v0 routes, admin routes, the peer
-//! login routes. Handlers authenticate the caller ([`extract`]), read the
+//! The HTTP API (axum): draft routes, v0 routes, admin routes (the asking
+//! side's among them: [`outbound`]), the peer login routes. Handlers authenticate the caller ([`extract`]), read the
 //! request into the shapes of [`crate::wire`], call a use case of
 //! [`crate::app`] (or read the store for a listing), and answer; every
 //! failure becomes an [`error::ApiError`], and [`error`] is the one place
 //! where a refusal becomes an HTTP status. [`server`] builds the router
 //! under the configurable base path and serves it through the accept loop
 //! in [`listen`] (connection cap, descriptor reserve) and [`conn`] (one
-//! connection: timeouts, eviction, clean closes).
+//! connection: timeouts, eviction, clean closes). [`ops`] answers health,
+//! readiness and metrics; [`openapi`] describes every route.
 
 pub mod admin;
 pub mod admin_pdb;
@@ -17,6 +18,9 @@ pub mod extract;
 pub mod listen;
 pub mod locations;
 pub mod login;
+pub mod openapi;
+pub mod ops;
+pub mod outbound;
 pub mod server;
 pub mod sessions;
 pub mod state;

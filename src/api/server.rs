@@ -1,13 +1,15 @@
 //! The router (every route under the configurable base path), its layers
-//! (body limit, request timeout, access log, `Connection: close` after an
-//! answer given before the request body was read) and [`serve`].
+//! (body limit, request timeout, access log and request metrics by route
+//! template, `Connection: close` after an answer given before the request
+//! body was read), [`serve`], and the metrics listener's small router
+//! ([`metrics_app`]).
 
 use super::conn::watch_body;
 use super::error::ApiError;
 use super::listen::ConnSettings;
 use super::state::AppState;
-use super::{admin, admin_pdb, locations, login, sessions, v0};
-use axum::extract::{DefaultBodyLimit, Request, State};
+use super::{admin, admin_pdb, locations, login, openapi, ops, outbound, sessions, v0};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -35,9 +37,10 @@ pub fn normalise_base_path(p: &str) -> Result<String, String> {
     Ok(format!("/{t}"))
 }
 
-/// The API routes, relative to the base path.
-fn routes() -> Router<AppState> {
-    Router::new()
+/// The API routes, relative to the base path; `/metrics` unless it has a
+/// listener of its own.
+fn routes(metrics_here: bool) -> Router<AppState> {
+    let r = Router::new()
         .route("/locations", get(locations::list))
         .route("/sessions", get(sessions::list).post(sessions::create))
         .route(
@@ -59,7 +62,7 @@ fn routes() -> Router<AppState> {
         .route("/admin/sessions/{session_id}/audit", get(admin::audit))
         .route("/admin/jobs", get(admin::jobs))
         .route("/admin/metrics", get(admin::metrics))
-        .route("/v0/auth", get(login::start))
+        .route("/v0/auth", get(login::start_v0))
         .route("/auth/login", get(login::start))
         .route("/auth/callback", get(login::callback))
         .route("/auth/revoke", post(login::revoke))
@@ -67,13 +70,48 @@ fn routes() -> Router<AppState> {
         .route("/admin/tokens/{id}/revoke", post(admin_pdb::revoke_token))
         .route("/admin/peeringdb", get(admin_pdb::peeringdb))
         .route("/admin/peeringdb/sync", post(admin_pdb::sync))
-        .route("/healthz", get(health))
+        .route(
+            "/admin/outbound",
+            get(outbound::state).post(outbound::request),
+        )
+        .route("/admin/outbound/login", post(outbound::login))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/openapi.json", get(ops::openapi_json));
+    let r = if metrics_here {
+        r.route("/metrics", get(ops::metrics))
+    } else {
+        r
+    };
+    r.route_layer(middleware::from_fn(tag_route))
+}
+
+/// The route template a request matched, for the request metrics.
+#[derive(Clone)]
+struct RouteLabel(String);
+
+/// Hands the matched route template (`/sessions/{session_id}`) to
+/// [`guard`] on the response.
+async fn tag_route(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
+    let mut resp = next.run(req).await;
+    if let Some(r) = route {
+        resp.extensions_mut().insert(RouteLabel(r));
+    }
+    resp
 }
 
 /// The whole application for `state`.
 pub fn app(state: AppState) -> Result<Router, String> {
     let base = normalise_base_path(&state.settings.base_path)?;
-    let inner = routes();
+    state
+        .ops
+        .openapi
+        .get_or_init(|| openapi::document(&base).to_string());
+    let inner = routes(state.settings.metrics_listen.is_none());
     let router = if base.is_empty() {
         inner
     } else {
@@ -99,8 +137,15 @@ pub async fn serve(
     super::listen::serve(listener, app, conn, shutdown).await
 }
 
-async fn health() -> impl IntoResponse {
-    axum::Json(serde_json::json!({"status": "ok"}))
+/// The metrics listener's application (`metrics_listen`): `/metrics`,
+/// `/healthz` and `/readyz` at its root, nothing else.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .fallback(ops::not_found)
+        .with_state(state)
 }
 
 async fn not_found() -> ApiError {
@@ -117,8 +162,10 @@ async fn method_not_allowed() -> ApiError {
 
 /// Request timeout (503), `Connection: close` on an answer given before
 /// the request's body was read to its end (the server will not read the
-/// rest, so the connection cannot carry another request), and a one-line
-/// access log (path without query, never headers).
+/// rest, so the connection cannot carry another request), a one-line
+/// access log (path without query, never headers), and the request
+/// metrics (by route template, without the base path; `unmatched` for
+/// the rest).
 async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().chars().take(200).collect::<String>();
@@ -134,12 +181,24 @@ async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response
         resp.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
+    let took = started.elapsed();
+    let route = resp.extensions().get::<RouteLabel>().map(|r| r.0.as_str());
+    let base = normalise_base_path(&st.settings.base_path).unwrap_or_default();
+    let route = match route {
+        Some(r) => r
+            .strip_prefix(base.as_str())
+            .filter(|r| r.starts_with('/'))
+            .unwrap_or(r),
+        None => "unmatched",
+    };
+    st.metrics
+        .record_http(route, method.as_str(), resp.status().as_u16(), took);
     tracing::info!(
         target: "peerd::access",
         %method,
         path,
         status = resp.status().as_u16(),
-        ms = started.elapsed().as_millis() as u64,
+        ms = took.as_millis() as u64,
     );
     resp
 }

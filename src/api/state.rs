@@ -2,6 +2,7 @@
 //! verifier and the per-caller rate limiter, the peer login and its
 //! tokens, and the PeeringDB data in use.
 
+use crate::app::outbound::Outbound;
 use crate::auth::{Login, Tokens, Verifier};
 use crate::config::Settings;
 use crate::inventory::Inventory;
@@ -19,7 +20,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub verifier: Arc<dyn Verifier>,
     pub limiter: Arc<RateLimiter>,
-    /// The worker's counters (`/admin/metrics`).
+    /// The counters the worker, the poller and the API record into
+    /// (`/metrics`, `/readyz`).
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Wakes the worker when new work was queued.
     pub wake: Arc<tokio::sync::Notify>,
@@ -29,6 +31,13 @@ pub struct AppState {
     pub login: Option<Arc<Login>>,
     /// The PeeringDB data and its sync; `None` = no PeeringDB data at all.
     pub peeringdb: Option<Arc<Syncer>>,
+    /// What `/readyz` and `/metrics` share between callers, and the
+    /// OpenAPI document once built.
+    pub ops: Arc<OpsCache>,
+    /// The asking side; `None` when it does not run.
+    pub outbound: Option<Arc<Outbound>>,
+    /// Routers whose platform cannot set a TCP-MD5 password.
+    pub no_md5_routers: Arc<std::collections::BTreeSet<String>>,
 }
 
 impl AppState {
@@ -51,7 +60,16 @@ impl AppState {
             tokens,
             login: None,
             peeringdb: None,
+            ops: Arc::default(),
+            outbound: None,
+            no_md5_routers: Arc::default(),
         }
+    }
+
+    /// Runs the asking side's routes with `outbound`.
+    pub fn with_outbound(mut self, outbound: Arc<Outbound>) -> Self {
+        self.outbound = Some(outbound);
+        self
     }
 
     /// Serves the peer login routes with `login` (and its tokens).
@@ -62,6 +80,20 @@ impl AppState {
     }
 
     /// Uses the PeeringDB data `syncer` holds (and lets operators sync).
+    /// Notes the routers whose platform cannot set a TCP-MD5 password
+    /// (from the loaded profiles), so intake refuses secrets for them.
+    pub fn with_platforms(mut self, profiles: &crate::platform::Profiles) -> Self {
+        self.no_md5_routers = Arc::new(
+            self.inventory
+                .routers
+                .iter()
+                .filter(|r| profiles.get(&r.platform).is_some_and(|p| !p.tcp_md5))
+                .map(|r| r.name.clone())
+                .collect(),
+        );
+        self
+    }
+
     pub fn with_peeringdb(mut self, syncer: Arc<Syncer>) -> Self {
         self.peeringdb = Some(syncer);
         self
@@ -76,6 +108,8 @@ impl AppState {
             settings: self.settings.clone(),
             snapshot: self.snapshot(),
             wake: self.wake.clone(),
+            outbound: self.outbound.clone(),
+            no_md5_routers: self.no_md5_routers.clone(),
         }
     }
 
@@ -90,6 +124,21 @@ impl AppState {
     pub fn max_page(&self) -> usize {
         self.settings.limits.max_page.clamp(1, 100)
     }
+}
+
+/// What `/readyz` and `/metrics` share between callers (see `ops.rs`):
+/// the last store probe and scrape, each reused for a second, and the
+/// OpenAPI document the router built.
+#[derive(Default)]
+pub struct OpsCache {
+    /// The last store probe: when, and its time in ms or why it failed.
+    pub probe: tokio::sync::Mutex<Option<(Instant, Result<u64, String>)>>,
+    /// A probe's blocking write is still running (a hung disk): no second one.
+    pub probing: Arc<std::sync::atomic::AtomicBool>,
+    /// The last rendering of the store's gauges.
+    pub gauges: tokio::sync::Mutex<Option<(Instant, String)>>,
+    /// `/openapi.json`, set by [`super::server::app`].
+    pub openapi: std::sync::OnceLock<String>,
 }
 
 /// A token bucket per principal: `per_minute` requests a minute with a

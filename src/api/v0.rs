@@ -18,15 +18,32 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
+use utoipa::IntoParams;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListLocationsQuery {
+    /// The asking network.
+    #[param(value_type = u64, maximum = 4294967295_u64)]
     pub asn: u32,
+    /// `PUBLIC` or `PRIVATE` (any case).
+    #[param(value_type = String, required = false)]
     pub location_type: Option<String>,
 }
 
 /// `GET /v0/list_locations?asn=&location_type=`.
+#[utoipa::path(
+    get, path = "/v0/list_locations", tag = "v0", operation_id = "v0ListLocations",
+    summary = "List peering locations (v0)",
+    params(ListLocationsQuery),
+    responses(
+        (status = 200, description = "The locations.", body = V0ListLocationsOut),
+        (status = 400, description = "Invalid parameter."),
+        (status = 403, description = "The caller may not act for `asn`."),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_locations(
     State(st): State<AppState>,
     Auth(caller): Auth,
@@ -39,6 +56,19 @@ pub async fn list_locations(
 /// `POST /v0/add_sessions`: 200 with the accepted sessions; when some items
 /// were refused, `error` summarises why. Nothing accepted: the error body
 /// with 400 (403 / 409 when that is all there was).
+#[utoipa::path(
+    post, path = "/v0/add_sessions", tag = "v0", operation_id = "v0AddSessions",
+    summary = "Request sessions (v0)",
+    description = "As `POST /sessions`, answered in the v0 shapes (camelCase). When some items were refused, `error` summarises why.",
+    request_body(content = CreateBody, description = "A bare array of sessions (snake_case)."),
+    responses(
+        (status = 200, description = "Some or all sessions accepted.", body = V0SessionsOut),
+        (status = 400, description = "Invalid body, or no session accepted."),
+        (status = 403, description = "The caller may not act for the requesting ASN."),
+        (status = 409, description = "The neighbor address is held by another session."),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn add_sessions(
     State(st): State<AppState>,
     Auth(caller): Auth,
@@ -62,14 +92,33 @@ pub async fn add_sessions(
     Ok(Json(answer).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatusQuery {
+    /// The requesting network.
+    #[param(value_type = u64, maximum = 4294967295_u64)]
     pub asn: u32,
+    /// The request (as `add_sessions` answered it); without it, the
+    /// network's sessions (first page).
+    #[param(value_type = String, required = false, pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     pub request_id: Option<String>,
 }
 
 /// `GET /v0/get_status?asn=&request_id=`.
+#[utoipa::path(
+    get, path = "/v0/get_status", tag = "v0", operation_id = "v0GetStatus",
+    summary = "Status of a request (v0)",
+    params(StatusQuery),
+    responses(
+        (status = 200, description = "Every session is settled.", body = V0SessionsOut),
+        (status = 202, description = "Some session is still waiting (Pending, Approved, Provisioning, Deleting).", body = V0SessionsOut),
+        (status = 400, description = "Invalid parameter."),
+        (status = 403, description = "The caller may not act for `asn`."),
+        (status = 404, description = "Unknown request id."),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get_status(
     State(st): State<AppState>,
     Auth(caller): Auth,

@@ -105,6 +105,14 @@ impl From<StoreError> for AppError {
             StoreError::BadCursor => {
                 AppError::invalid("next_token", "not a token this server issued")
             }
+            // the disk or the database failing (full, read-only, gone):
+            // nothing was accepted, and trying again later may work
+            StoreError::Backend(detail) => {
+                tracing::error!(error = %detail, "store unavailable");
+                AppError::unavailable(
+                    "the store is unavailable; nothing was accepted, try again later",
+                )
+            }
             other => AppError::internal(other),
         }
     }

@@ -98,6 +98,21 @@ pub async fn intake(
                 }
             }
             Ok(valid) => {
+                if valid.session_secret.is_some() {
+                    if let Some(r) = inv
+                        .location(&valid.location.id)
+                        .map(|l| &l.router)
+                        .filter(|r| ctx.no_md5_routers.contains(*r))
+                    {
+                        push_field_error(
+                            &mut errors,
+                            &format!("sessions[{i}].session_secret"),
+                            format!("router {r} at location {} cannot set a TCP-MD5 password: ask without session_secret", valid.location.id),
+                        );
+                        why.push(Why::Invalid);
+                        continue;
+                    }
+                }
                 let hold = snap.as_ref().and_then(|snap| {
                     pdb::policy_general_hold(snap, pdb_settings, valid.local_asn.0)
                 });

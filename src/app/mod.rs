@@ -3,7 +3,9 @@
 //! PeeringDB -> policy -> store -> on disk), a peer deletes a session
 //! ([`delete`]); an operator approves, rejects, retries now or force-removes
 //! one ([`approve`], [`reject`], [`retry`], [`force_remove`]). The
-//! lifecycle rules they share are in [`lifecycle`].
+//! lifecycle rules they share are in [`lifecycle`]. The asking side —
+//! peerd asking other networks, following their answer, provisioning our
+//! end — is [`outbound`].
 //!
 //! Each use case gets what it needs through a [`Ctx`] (store, inventory,
 //! settings, the PeeringDB snapshot in use, the worker's wake-up) and
@@ -19,6 +21,7 @@ mod error;
 pub mod intake;
 pub mod lifecycle;
 mod operator;
+pub mod outbound;
 mod peer;
 
 pub use error::{AppError, Refusal};
@@ -45,6 +48,13 @@ pub struct Ctx {
     pub snapshot: Option<Arc<Snapshot>>,
     /// Wakes the worker when new work was queued.
     pub wake: Arc<tokio::sync::Notify>,
+    /// The asking side (remote peers, their HTTP client, our PeeringDB
+    /// login); `None` where it does not run (offline commands, tests).
+    pub outbound: Option<Arc<outbound::Outbound>>,
+    /// Routers whose platform cannot set a TCP-MD5 password (profile
+    /// `tcp_md5: false`): a session with a secret there is refused at
+    /// intake rather than failing its router's push.
+    pub no_md5_routers: Arc<std::collections::BTreeSet<String>>,
 }
 
 impl Ctx {

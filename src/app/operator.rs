@@ -36,6 +36,23 @@ pub async fn session(ctx: &Ctx, id: &str) -> Result<Session, AppError> {
         .ok_or_else(|| AppError::not_found("session"))
 }
 
+/// An outbound session waiting for the remote's answer is decided by the
+/// remote: approving it would configure our end before the remote agreed,
+/// rejecting it would leave the remote's end waiting (delete it instead).
+async fn not_waiting_for_remote(ctx: &Ctx, id: &str, what: &str) -> Result<(), AppError> {
+    let s = session(ctx, id).await?;
+    if super::outbound::is_outbound(&s) && s.status == SessionStatus::Pending {
+        return Err(AppError::conflict(
+            "status",
+            format!(
+                "the session waits for AS{}'s answer and cannot be {what} here; delete it to withdraw the request",
+                s.local_asn
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Moves a session to `to` if it is in one of `from`; a conflict otherwise.
 async fn decide(
     ctx: &Ctx,
@@ -65,6 +82,7 @@ async fn decide(
 /// Pending or Failed -> Approved (queued for provisioning).
 pub async fn approve(ctx: &Ctx, op: &Caller, id: &str) -> Result<Session, AppError> {
     operator_only(op)?;
+    not_waiting_for_remote(ctx, id, "approved").await?;
     let from = [SessionStatus::Pending, SessionStatus::Failed];
     let opts = TransitionOpts {
         detail: Some(None),
@@ -81,6 +99,7 @@ pub async fn approve(ctx: &Ctx, op: &Caller, id: &str) -> Result<Session, AppErr
 /// most [`REASON_MAX`] characters) in `status_detail` for the peer to read.
 pub async fn reject(ctx: &Ctx, op: &Caller, id: &str, reason: &str) -> Result<Session, AppError> {
     operator_only(op)?;
+    not_waiting_for_remote(ctx, id, "rejected").await?;
     let reason = reason.trim().to_string();
     if reason.is_empty() {
         return Err(AppError::invalid("reason", "required"));

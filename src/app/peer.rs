@@ -1,7 +1,8 @@
 //! A peer's own sessions: which ones it may see, and deleting one.
 //! A caller only ever sees sessions whose requester ASN it may act for;
 //! anything else is "not found", so nobody learns that another network's
-//! session exists.
+//! session exists. (An outbound session's `local_asn` is the remote we
+//! asked: that network sees it too, and may delete it.)
 
 use super::lifecycle::{self, Deletion};
 use super::{AppError, Ctx};
@@ -27,6 +28,13 @@ pub async fn visible_session(ctx: &Ctx, caller: &Caller, id: &str) -> Result<Ses
 /// router. On disk before it returns.
 pub async fn delete(ctx: &Ctx, caller: &Caller, id: &str) -> Result<Deletion, AppError> {
     let s = visible_session(ctx, caller, id).await?;
+    if super::outbound::is_outbound(&s) {
+        // ours at a remote: the remote's end goes too
+        let (sid, from) = (s.session_id.clone(), s.status);
+        let done = super::outbound::withdraw(ctx, caller, s).await?;
+        tracing::info!(session_id = %sid, by = %caller.principal, from = %from, "outbound session deletion");
+        return Ok(done);
+    }
     let sid = s.session_id.clone();
     let actor = caller.principal.clone();
     let done = ctx

@@ -38,6 +38,8 @@ fn ctx() -> (tempfile::TempDir, Ctx) {
         settings: Arc::new(Settings::default()),
         snapshot: None,
         wake: Arc::default(),
+        outbound: None,
+        no_md5_routers: Default::default(),
     };
     (dir, ctx)
 }
@@ -177,4 +179,31 @@ fn preview_takes_a_request_file_as_an_operator() {
     let e = intake::preview(&inv, &body(65002, 1)).unwrap_err();
     assert_eq!(e.refusal, Refusal::Invalid);
     assert!(e.to_string().starts_with("sessions[0]"), "{e}");
+}
+
+#[tokio::test]
+async fn a_secret_for_a_router_that_cannot_set_tcp_md5_is_refused_at_intake() {
+    let (_d, mut ctx) = ctx();
+    ctx.no_md5_routers = Arc::new(BTreeSet::from(["rtr1".to_string()]));
+    let with_secret = CreateBody::from_value(serde_json::json!([{
+        "local_asn": 65002, "local_ip": "192.0.2.7",
+        "peer_asn": 65001, "peer_ip": "192.0.2.1",
+        "location": {"id": "pdb:ix:42", "type": "public"},
+        "session_secret": "s3cret-value",
+    }]))
+    .unwrap();
+    let out = intake(&ctx, &peer(65002), with_secret, Dialect::Draft)
+        .await
+        .unwrap();
+    assert!(out.accepted.is_empty());
+    assert_eq!(out.refused().map(|e| e.refusal), Some(Refusal::Invalid));
+    let text = format!("{:?}", out.errors);
+    assert!(
+        text.contains("sessions[0].session_secret")
+            && text.contains("cannot set a TCP-MD5 password")
+            && !text.contains("s3cret-value"),
+        "{text}"
+    );
+    // without a secret, the same router takes it
+    pending(&ctx, 65002, 7).await;
 }

@@ -54,7 +54,7 @@ pub enum ClientKind {
 }
 
 /// The answer of a login start.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct StartOut {
     /// PeeringDB's authorize URL with client id, redirect URI, scopes,
     /// state and the S256 code challenge.
@@ -116,7 +116,7 @@ struct Pending {
     kind: ClientKind,
 }
 
-type PdbClient =
+pub(super) type PdbClient =
     BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
 /// The login flow. Share it behind an `Arc`.
@@ -153,42 +153,10 @@ impl Login {
         tokens: Tokens,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Login, LoginError> {
-        let nc = |m: String| LoginError::NotConfigured(m);
-        if settings.client_id.trim().is_empty() {
-            return Err(nc("peeringdb.client_id is empty".into()));
-        }
-        if settings.redirect_url.trim().is_empty() {
-            return Err(nc("peeringdb.redirect_url is empty".into()));
-        }
-        let base = settings.auth_base.trim_end_matches('/');
-        let auth_url = AuthUrl::new(format!("{base}/oauth2/authorize/"))
-            .map_err(|e| nc(format!("peeringdb.auth_base: {e}")))?;
-        let token_url = TokenUrl::new(format!("{base}/oauth2/token/"))
-            .map_err(|e| nc(format!("peeringdb.auth_base: {e}")))?;
-        let redirect = RedirectUrl::new(settings.redirect_url.clone())
-            .map_err(|e| nc(format!("peeringdb.redirect_url: {e}")))?;
-        let mut client = BasicClient::new(ClientId::new(settings.client_id.clone()))
-            .set_auth_uri(auth_url)
-            .set_token_uri(token_url)
-            .set_redirect_uri(redirect);
-        let var = settings.client_secret_env.trim();
-        if !var.is_empty() {
-            let secret = env(var).filter(|s| !s.is_empty()).ok_or_else(|| {
-                nc(format!(
-                    "environment variable {var} (client secret) is not set"
-                ))
-            })?;
-            client = client.set_client_secret(ClientSecret::new(secret));
-        }
-        let http = reqwest::Client::builder()
-            // never follow a redirect with credentials or codes in hand
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(settings.timeout_secs.max(1)))
-            .build()
-            .map_err(|e| nc(format!("HTTP client: {e}")))?;
+        let (client, http) = oauth_client(settings, env)?;
         Ok(Login {
             client,
-            http: Upstream(http),
+            http,
             scopes: settings.scopes.clone(),
             settings: settings.clone(),
             store,
@@ -334,7 +302,51 @@ impl Login {
     }
 }
 
-fn check_param(name: &str, v: &str, max: usize) -> Result<(), LoginError> {
+/// peerd's OAuth client at PeeringDB (authorize and token endpoints, our
+/// redirect URL, the client secret read through `env`) and the HTTP
+/// client it uses. Shared by the peer login and our own login
+/// ([`super::own`]).
+pub(super) fn oauth_client(
+    settings: &PeeringDbSettings,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(PdbClient, Upstream), LoginError> {
+    let nc = |m: String| LoginError::NotConfigured(m);
+    if settings.client_id.trim().is_empty() {
+        return Err(nc("peeringdb.client_id is empty".into()));
+    }
+    if settings.redirect_url.trim().is_empty() {
+        return Err(nc("peeringdb.redirect_url is empty".into()));
+    }
+    let base = settings.auth_base.trim_end_matches('/');
+    let auth_url = AuthUrl::new(format!("{base}/oauth2/authorize/"))
+        .map_err(|e| nc(format!("peeringdb.auth_base: {e}")))?;
+    let token_url = TokenUrl::new(format!("{base}/oauth2/token/"))
+        .map_err(|e| nc(format!("peeringdb.auth_base: {e}")))?;
+    let redirect = RedirectUrl::new(settings.redirect_url.clone())
+        .map_err(|e| nc(format!("peeringdb.redirect_url: {e}")))?;
+    let mut client = BasicClient::new(ClientId::new(settings.client_id.clone()))
+        .set_auth_uri(auth_url)
+        .set_token_uri(token_url)
+        .set_redirect_uri(redirect);
+    let var = settings.client_secret_env.trim();
+    if !var.is_empty() {
+        let secret = env(var).filter(|s| !s.is_empty()).ok_or_else(|| {
+            nc(format!(
+                "environment variable {var} (client secret) is not set"
+            ))
+        })?;
+        client = client.set_client_secret(ClientSecret::new(secret));
+    }
+    let http = reqwest::Client::builder()
+        // never follow a redirect with credentials or codes in hand
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(settings.timeout_secs.max(1)))
+        .build()
+        .map_err(|e| nc(format!("HTTP client: {e}")))?;
+    Ok((client, Upstream(http)))
+}
+
+pub(super) fn check_param(name: &str, v: &str, max: usize) -> Result<(), LoginError> {
     if v.is_empty() || v.len() > max || !v.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(LoginError::BadRequest(format!(
             "{name} must be 1 to {max} printable ASCII characters"
@@ -343,7 +355,7 @@ fn check_param(name: &str, v: &str, max: usize) -> Result<(), LoginError> {
     Ok(())
 }
 
-fn token_error(
+pub(super) fn token_error(
     e: RequestTokenError<UpstreamError, oauth2::basic::BasicErrorResponse>,
 ) -> LoginError {
     match e {
@@ -371,10 +383,10 @@ fn token_error(
 /// The HTTP client the oauth2 crate uses for the token endpoint: our
 /// reqwest client (no redirects, timeout) with 5xx answers and transport
 /// failures reported as "unavailable" and a bounded answer size.
-struct Upstream(reqwest::Client);
+pub(super) struct Upstream(pub(super) reqwest::Client);
 
 #[derive(Debug, thiserror::Error)]
-enum UpstreamError {
+pub(super) enum UpstreamError {
     #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]

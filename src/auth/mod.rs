@@ -37,13 +37,19 @@
 //! `Tokens` is itself a [`Verifier`], second in `peerd serve`'s chain) from
 //! PeeringDB access tokens (checked at `/profile/v1`, last).
 //!
+//! The asking side's own PeeringDB login ([`own`]) uses the same OAuth
+//! client: an operator logs in once, peerd keeps and refreshes the access
+//! token it presents to remote peers configured with `auth: peeringdb`.
+//!
 //! Neither the token nor PeeringDB's access token, code or PKCE verifier is
 //! ever logged; records and logs name a token by its id (12 hex digits of
 //! its hash).
 
 pub mod gate;
+pub mod keyfile;
 pub mod login;
 pub mod operator;
+pub mod own;
 pub mod pdb;
 pub mod profile;
 pub mod tokens;

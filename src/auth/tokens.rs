@@ -141,11 +141,15 @@ pub struct IssuedToken {
 
 /// The JSON answer of `/auth/callback`:
 /// `{"token", "token_type": "Bearer", "expires_in", "asns"}`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
+    /// The bearer token (`pd_...`); shown once.
     pub token: String,
+    /// Always `Bearer`.
+    #[schema(value_type = String, examples("Bearer"))]
     pub token_type: &'static str,
     pub expires_in: u64,
+    #[schema(value_type = Vec<u64>)]
     pub asns: Vec<u32>,
 }
 

@@ -1,24 +1,17 @@
 //! `peerd admin ...`: drives the admin routes of a running peerd over HTTP
 //! (the daemon holds the store's lock, so state changes go through it).
-//! Server URL and operator key come from flags or `PEERD_URL`/`PEERD_KEY`;
-//! output is a table, or the server's JSON with `--json`.
+//! Server URL and operator key come from `--url`/`--key` or
+//! `PEERD_URL`/`PEERD_KEY`; output is a table (times in the local time
+//! zone), or the server's JSON with `--format json`.
 
-use super::{CliError, CliResult};
+use super::output::{local_time, print_json, print_table};
+use super::remote::{typed, Client};
+use super::{CliError, CliResult, Global};
 use crate::wire::{AdminSessionOut, AuditOut, ForceRemovedOut, JobsOut, ListAdminOut, RejectIn};
-use serde::de::DeserializeOwned;
-use std::time::Duration;
+use serde_json::{json, Value};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct AdminArgs {
-    /// Base URL of the peerd API, including its base path.
-    #[arg(long, env = "PEERD_URL", default_value = "http://127.0.0.1:8080")]
-    pub url: String,
-    /// Operator API key (from `peerd key add`).
-    #[arg(long, env = "PEERD_KEY", hide_env_values = true)]
-    pub key: String,
-    /// Print the server's JSON instead of a table.
-    #[arg(long, global = true)]
-    pub json: bool,
     #[command(subcommand)]
     pub cmd: AdminCmd,
 }
@@ -37,6 +30,9 @@ pub enum AdminCmd {
         /// Router name.
         #[arg(long)]
         router: Option<String>,
+        /// `inbound` (peers asked us) or `outbound` (we asked them).
+        #[arg(long)]
+        direction: Option<String>,
         /// Page size (1..100).
         #[arg(long, default_value_t = 100)]
         max_results: u32,
@@ -48,6 +44,7 @@ pub enum AdminCmd {
         next_token: Option<String>,
     },
     /// Show one session.
+    #[command(visible_alias = "session")]
     Show { session_id: String },
     /// Approve a Pending session (or retry a Failed one).
     Approve { session_id: String },
@@ -60,99 +57,17 @@ pub enum AdminCmd {
     /// Retry now: a Failed session, or one waiting to retry after failed
     /// attempts, goes back to the queue at once with its attempts reset.
     Retry { session_id: String },
+    /// Delete a session as its peer's DELETE would: removed at once if its
+    /// config never reached the router, else Deleting while the worker
+    /// removes it there (an outbound one is deleted at the remote too).
+    Delete { session_id: String },
     /// Remove a Deleting or Failed session from the store without
     /// contacting its router (its config may remain there).
     ForceRemove { session_id: String },
-    /// A session's audit trail: who did what, when.
+    /// A session's audit trail: who did what, when (local time).
     Audit { session_id: String },
     /// The job queue.
     Jobs,
-}
-
-/// An HTTP client for the admin routes (also used by `peerd token`).
-pub(crate) struct Client {
-    http: reqwest::Client,
-    base: String,
-    key: String,
-}
-
-impl Client {
-    fn new(a: &AdminArgs) -> CliResult<Client> {
-        Client::connect(&a.url, &a.key)
-    }
-
-    /// A client for the API at `url` with operator key `key`.
-    pub(crate) fn connect(url: &str, key: &str) -> CliResult<Client> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        Ok(Client {
-            http,
-            base: url.trim_end_matches('/').to_string(),
-            key: key.to_string(),
-        })
-    }
-
-    /// Sends, checks the status, returns the raw JSON body.
-    async fn call(&self, req: reqwest::RequestBuilder) -> CliResult<serde_json::Value> {
-        let resp = req
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .map_err(|e| CliError::new(format!("cannot reach {}: {e}", self.base)))?;
-        let status = resp.status();
-        let body: serde_json::Value = resp.json().await.unwrap_or(serde_json::Value::Null);
-        if !status.is_success() {
-            return Err(CliError::new(format!(
-                "{status}: {}",
-                describe_errors(&body)
-            )));
-        }
-        Ok(body)
-    }
-
-    pub(crate) async fn get(
-        &self,
-        path: &str,
-        query: &[(&str, String)],
-    ) -> CliResult<serde_json::Value> {
-        self.call(self.http.get(format!("{}{path}", self.base)).query(query))
-            .await
-    }
-
-    pub(crate) async fn post<B: serde::Serialize>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> CliResult<serde_json::Value> {
-        self.call(self.http.post(format!("{}{path}", self.base)).json(body))
-            .await
-    }
-}
-
-fn describe_errors(body: &serde_json::Value) -> String {
-    match body.get("errors").and_then(|e| e.as_array()) {
-        Some(items) => items
-            .iter()
-            .map(|i| {
-                let name = i.get("name").and_then(|n| n.as_str()).unwrap_or("request");
-                let msgs: Vec<&str> = i
-                    .get("errors")
-                    .and_then(|m| m.as_array())
-                    .map(|m| m.iter().filter_map(|s| s.as_str()).collect())
-                    .unwrap_or_default();
-                format!("{name}: {}", msgs.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        None => "no error details".into(),
-    }
-}
-
-pub(crate) fn typed<T: DeserializeOwned>(v: &serde_json::Value) -> CliResult<T> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| CliError::new(format!("unexpected answer from the server: {e}")))
 }
 
 fn encode_id(id: &str) -> CliResult<&str> {
@@ -164,14 +79,15 @@ fn encode_id(id: &str) -> CliResult<&str> {
 }
 
 /// `peerd admin ...`.
-pub async fn run(a: AdminArgs) -> CliResult {
-    let c = Client::new(&a)?;
-    let json = a.json;
+pub async fn run(g: &Global, a: AdminArgs) -> CliResult {
+    let c = Client::from_global(g)?;
+    let json = g.format().is_json();
     match &a.cmd {
         AdminCmd::Sessions {
             status,
             asn,
             router,
+            direction,
             max_results,
             all,
             next_token,
@@ -185,6 +101,9 @@ pub async fn run(a: AdminArgs) -> CliResult {
             }
             if let Some(r) = router {
                 q.push(("router", r.clone()));
+            }
+            if let Some(d) = direction {
+                q.push(("direction", d.clone()));
             }
             let mut token = next_token.clone();
             let mut sessions = Vec::new();
@@ -207,7 +126,7 @@ pub async fn run(a: AdminArgs) -> CliResult {
                 if raw_pages.len() == 1 {
                     print_json(&raw_pages[0]);
                 } else {
-                    print_json(&serde_json::json!({ "sessions": sessions }));
+                    print_json(&json!({ "sessions": sessions }));
                 }
             } else {
                 print_sessions(&sessions);
@@ -217,46 +136,32 @@ pub async fn run(a: AdminArgs) -> CliResult {
             }
         }
         AdminCmd::Show { session_id } => {
-            let v = c
-                .get(&format!("/admin/sessions/{}", encode_id(session_id)?), &[])
-                .await?;
+            let v = c.get(&session_path(session_id, "")?, &[]).await?;
             show_session(json, &v)?;
         }
         AdminCmd::Approve { session_id } => {
             let v = c
-                .post(
-                    &format!("/admin/sessions/{}/approve", encode_id(session_id)?),
-                    &serde_json::json!({}),
-                )
+                .post(&session_path(session_id, "/approve")?, &json!({}))
                 .await?;
             show_session(json, &v)?;
         }
         AdminCmd::Reject { session_id, reason } => {
-            let v = c
-                .post(
-                    &format!("/admin/sessions/{}/reject", encode_id(session_id)?),
-                    &RejectIn {
-                        reason: reason.clone(),
-                    },
-                )
-                .await?;
+            let body = RejectIn {
+                reason: reason.clone(),
+            };
+            let v = c.post(&session_path(session_id, "/reject")?, &body).await?;
             show_session(json, &v)?;
         }
         AdminCmd::Retry { session_id } => {
             let v = c
-                .post(
-                    &format!("/admin/sessions/{}/retry", encode_id(session_id)?),
-                    &serde_json::json!({}),
-                )
+                .post(&session_path(session_id, "/retry")?, &json!({}))
                 .await?;
             show_session(json, &v)?;
         }
+        AdminCmd::Delete { session_id } => delete(&c, json, session_id).await?,
         AdminCmd::ForceRemove { session_id } => {
             let v = c
-                .post(
-                    &format!("/admin/sessions/{}/force-remove", encode_id(session_id)?),
-                    &serde_json::json!({}),
-                )
+                .post(&session_path(session_id, "/force-remove")?, &json!({}))
                 .await?;
             if json {
                 print_json(&v);
@@ -273,12 +178,7 @@ pub async fn run(a: AdminArgs) -> CliResult {
             }
         }
         AdminCmd::Audit { session_id } => {
-            let v = c
-                .get(
-                    &format!("/admin/sessions/{}/audit", encode_id(session_id)?),
-                    &[],
-                )
-                .await?;
+            let v = c.get(&session_path(session_id, "/audit")?, &[]).await?;
             if json {
                 print_json(&v);
             } else {
@@ -288,7 +188,7 @@ pub async fn run(a: AdminArgs) -> CliResult {
                     .iter()
                     .map(|e| {
                         vec![
-                            e.at.clone(),
+                            local_time(&e.at),
                             e.actor.clone(),
                             e.action.clone(),
                             e.from.map(|s| s.to_string()).unwrap_or_default(),
@@ -316,7 +216,7 @@ pub async fn run(a: AdminArgs) -> CliResult {
                             j.session_id.clone(),
                             j.router.clone(),
                             j.attempts.to_string(),
-                            j.not_before.clone(),
+                            local_time(&j.not_before),
                             j.lease_owner.clone().unwrap_or_default(),
                             j.last_error.clone().unwrap_or_default(),
                         ]
@@ -341,7 +241,46 @@ pub async fn run(a: AdminArgs) -> CliResult {
     Ok(())
 }
 
-fn show_session(json: bool, v: &serde_json::Value) -> CliResult {
+fn session_path(id: &str, tail: &str) -> CliResult<String> {
+    Ok(format!("/admin/sessions/{}{tail}", encode_id(id)?))
+}
+
+/// `DELETE /sessions/{id}` with the operator key, then the admin view:
+/// gone (404) means removed at once, else it is `Deleting`.
+async fn delete(c: &Client, json: bool, id: &str) -> CliResult {
+    let path = session_path(id, "")?;
+    let before: AdminSessionOut = typed(&c.get(&path, &[]).await?)?;
+    c.delete(&format!("/sessions/{}", encode_id(id)?)).await?;
+    let after = c.get_answer(&path).await?;
+    let now = match after.status.as_u16() {
+        404 => None,
+        s if (200..300).contains(&s) => Some(typed::<AdminSessionOut>(&after.body)?),
+        _ => return Err(c.refusal(&after)),
+    };
+    if json {
+        let outcome = if now.is_some() { "deleting" } else { "removed" };
+        print_json(&json!({
+            "session_id": id,
+            "outcome": outcome,
+            "session": now.as_ref().map(|_| &after.body).unwrap_or(&Value::Null),
+        }));
+        return Ok(());
+    }
+    match now {
+        None => println!(
+            "deleted session {id} (was {} on router {}); it is gone",
+            before.session.status, before.router
+        ),
+        Some(s) => println!(
+            "session {id} is {}: the worker removes its neighbor from router {}, then it is gone \
+             (`peerd admin show {id}` follows it; `peerd admin force-remove {id}` if the router is gone for good)",
+            s.session.status, s.router
+        ),
+    }
+    Ok(())
+}
+
+fn show_session(json: bool, v: &Value) -> CliResult {
     if json {
         print_json(v);
     } else {
@@ -354,56 +293,34 @@ fn show_session(json: bool, v: &serde_json::Value) -> CliResult {
     Ok(())
 }
 
-pub(crate) fn print_json(v: &serde_json::Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
-    );
-}
-
-fn print_sessions(sessions: &[AdminSessionOut]) {
+pub(crate) fn print_sessions(sessions: &[AdminSessionOut]) {
     let rows: Vec<Vec<String>> = sessions
         .iter()
         .map(|s| {
             let o = &s.session;
+            let remote = match &s.remote {
+                None => "-".to_string(),
+                Some(r) => r.status.clone().unwrap_or_else(|| r.phase.clone()),
+            };
             vec![
                 o.session_id.clone(),
+                s.direction.as_str().to_string(),
                 o.status.to_string(),
+                remote,
                 format!("AS{}", o.local_asn),
                 o.local_ip.to_string(),
                 o.peer_ip.to_string(),
                 o.location.id.clone(),
                 s.router.clone(),
-                s.created_at.clone(),
+                local_time(&s.created_at),
             ]
         })
         .collect();
     print_table(
         &[
-            "SESSION", "STATUS", "PEER AS", "PEER IP", "OUR IP", "LOCATION", "ROUTER", "CREATED",
+            "SESSION", "DIR", "STATUS", "REMOTE", "PEER AS", "PEER IP", "OUR IP", "LOCATION",
+            "ROUTER", "CREATED",
         ],
         &rows,
     );
-}
-
-/// Left-aligned columns, two spaces apart.
-pub(crate) fn print_table(head: &[&str], rows: &[Vec<String>]) {
-    let mut w: Vec<usize> = head.iter().map(|h| h.len()).collect();
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let s: Vec<String> = cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{:<width$}", c, width = w[i]))
-            .collect();
-        println!("{}", s.join("  ").trim_end());
-    };
-    line(head.to_vec());
-    for r in rows {
-        line(r.iter().map(|s| s.as_str()).collect());
-    }
 }

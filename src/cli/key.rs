@@ -1,44 +1,110 @@
-//! `peerd key add NAME`: creates an operator API key. The key is printed
-//! once on stdout; only its SHA-256 goes into the operator keys file.
+//! `peerd key add|list|revoke|rotate`: the operator API keys, in the
+//! operator keys file (edited in place, atomically, keeping its mode; a
+//! running daemon re-reads it on its next request). A key is printed once,
+//! on stdout, when it is made (`add`, `rotate`); only its SHA-256 is kept,
+//! and `list` shows names and hash ids, never keys.
 
-use super::CliResult;
-use crate::auth::operator::add_key;
+use super::output::{print_json, print_table};
+use super::{CliResult, Global};
+use crate::auth::operator::{add_key, load_keys, revoke_key, rotate_key};
 use crate::config::Settings;
+use serde_json::json;
 use std::path::PathBuf;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct KeyArgs {
+    /// Settings file (default: ./peerd.yaml if it exists).
+    #[arg(long, short = 'c', value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Operator keys file (default: from the settings, ./operator-keys.yaml).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub keys_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub cmd: KeyCmd,
+}
 
 #[derive(clap::Subcommand, Debug, Clone)]
 pub enum KeyCmd {
     /// Create an operator key NAME; prints the key once.
-    Add(KeyAddArgs),
+    Add {
+        /// Name of the key (who holds it), e.g. `noc` or `alice`.
+        name: String,
+    },
+    /// List the keys: names and hash ids (never the keys).
+    List,
+    /// Remove the key NAME: it stops working at once, in a running daemon too.
+    Revoke { name: String },
+    /// Replace the key NAME with a new one (printed once); the old one
+    /// stops working at once.
+    Rotate { name: String },
 }
 
-#[derive(clap::Args, Debug, Clone)]
-pub struct KeyAddArgs {
-    /// Name of the key (who holds it), e.g. `noc` or `alice`.
-    pub name: String,
-    /// Settings file (default: ./peerd.yaml if it exists).
-    #[arg(long, short = 'c', value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Operator keys file (default: from the settings, ./operator-keys.yaml).
-    #[arg(long, value_name = "FILE")]
-    pub keys_file: Option<PathBuf>,
-}
-
-pub fn run(cmd: KeyCmd) -> CliResult {
-    match cmd {
-        KeyCmd::Add(a) => {
-            let path = match a.keys_file {
-                Some(p) => p,
-                None => Settings::load(a.config.as_deref())?.operator_keys_file,
-            };
-            let key = add_key(&path, &a.name)?;
-            eprintln!(
-                "peerd: added operator key {:?} to {}; it is shown only now:",
-                a.name,
-                path.display()
-            );
-            println!("{key}");
-            Ok(())
+/// `peerd key ...`.
+pub fn run(g: &Global, a: KeyArgs) -> CliResult {
+    let path = match a.keys_file {
+        Some(p) => p,
+        None => Settings::load(a.config.as_deref())?.operator_keys_file,
+    };
+    let json = g.format().is_json();
+    let file = path.display().to_string();
+    match &a.cmd {
+        KeyCmd::Add { name } => {
+            let key = add_key(&path, name)?;
+            if json {
+                print_json(&json!({"name": name, "file": file, "key": key}));
+            } else {
+                eprintln!("peerd: added operator key {name:?} to {file}; it is shown only now:");
+                println!("{key}");
+            }
+        }
+        KeyCmd::List => {
+            let keys = load_keys(&path)?;
+            if json {
+                let list: Vec<_> = keys
+                    .iter()
+                    .map(|k| json!({"name": k.name, "id": k.id()}))
+                    .collect();
+                print_json(&json!({"file": file, "keys": list}));
+            } else {
+                let rows: Vec<Vec<String>> = keys
+                    .iter()
+                    .map(|k| vec![k.name.clone(), k.id().to_string()])
+                    .collect();
+                print_table(&["NAME", "ID"], &rows);
+                if keys.is_empty() {
+                    eprintln!("peerd: no operator keys in {file} (`peerd key add NAME` makes one)");
+                }
+            }
+        }
+        KeyCmd::Revoke { name } => {
+            let gone = revoke_key(&path, name)?;
+            let left = load_keys(&path)?.len();
+            if json {
+                print_json(
+                    &json!({"revoked": gone.name, "id": gone.id(), "file": file, "keys_left": left}),
+                );
+            } else {
+                println!(
+                    "revoked operator key {:?} ({}) in {file}; {left} key(s) left",
+                    gone.name,
+                    gone.id()
+                );
+                if left == 0 {
+                    eprintln!("peerd: no operator keys left: the admin routes refuse everyone until `peerd key add NAME`");
+                }
+            }
+        }
+        KeyCmd::Rotate { name } => {
+            let key = rotate_key(&path, name)?;
+            if json {
+                print_json(&json!({"name": name, "file": file, "key": key}));
+            } else {
+                eprintln!(
+                    "peerd: replaced operator key {name:?} in {file}; the old key no longer works; the new one is shown only now:"
+                );
+                println!("{key}");
+            }
         }
     }
+    Ok(())
 }

@@ -6,19 +6,21 @@
 use super::{CliError, CliResult};
 use crate::api::conn::Timeouts;
 use crate::api::listen::{connection_cap, raise_nofile_limit, reserve, ConnSettings};
-use crate::api::server::{normalise_base_path, serve};
+use crate::api::server::{metrics_app, normalise_base_path, serve};
 use crate::api::state::AppState;
+use crate::app::outbound::{Follower, Outbound};
 use crate::auth::operator::OperatorVerifier;
+use crate::auth::own::OwnToken;
 use crate::auth::pdb::PdbVerifier;
 use crate::auth::{Login, Tokens, Verifier, Verifiers};
-use crate::config::Settings;
+use crate::config::{LogFormat, RemoteAuth, Settings};
 use crate::driver::netconf::{NetconfDriver, StoreRecords};
 use crate::driver::Executors;
 use crate::inventory::Inventory;
 use crate::peeringdb::Syncer;
 use crate::platform::Profiles;
 use crate::render::{Renderer, TemplateEnv};
-use crate::store::{SledStore, Store};
+use crate::store::{SledStore, Store, StoreError};
 use crate::worker::Worker;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -41,6 +43,10 @@ pub struct ServeArgs {
     /// Inventory file (default ./inventory.yaml).
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
+    /// Log lines: `text`, or `json` (one JSON object per line); default
+    /// from the settings' `log_format`.
+    #[arg(long, value_name = "FORMAT", value_parser = clap::value_parser!(LogFormat))]
+    pub log_format: Option<LogFormat>,
 }
 
 /// Settings from file, then environment, then these flags.
@@ -55,6 +61,9 @@ pub fn settings(args: &ServeArgs) -> CliResult<Settings> {
     if let Some(i) = &args.inventory {
         s.inventory = i.clone();
     }
+    if let Some(f) = args.log_format {
+        s.log_format = f;
+    }
     Ok(s)
 }
 
@@ -67,6 +76,8 @@ pub struct Prepared {
     /// before the worker starts).
     pub netconf: NetconfDriver,
     pub listener: tokio::net::TcpListener,
+    /// The `metrics_listen` listener, when set.
+    pub metrics_listener: Option<tokio::net::TcpListener>,
     pub base: String,
 }
 
@@ -84,10 +95,13 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     let pdb = PdbVerifier::new(&settings.peeringdb)
         .map_err(|e| CliError::new(format!("PeeringDB client: {e}")))?
         .with_lookup_budget(settings.limits.token_lookups_per_minute);
-    let store: Arc<dyn Store> = Arc::new(
-        SledStore::open_with(&settings.data_dir, &store_options(&settings))
-            .map_err(|e| CliError::new(format!("store in {}: {e}", settings.data_dir.display())))?,
-    );
+    let store: Arc<dyn Store> =
+        Arc::new(SledStore::open_with(&settings.data_dir, &store_options(&settings)).map_err(|e| match e {
+            StoreError::Locked(dir) => CliError::new(format!(
+                "another peerd is using {dir} (its store; one process at a time): stop it, or give this one another --data-dir"
+            )),
+            e => CliError::new(format!("store in {}: {e}", settings.data_dir.display())),
+        })?);
     // operator keys, then peerd tokens, then PeeringDB access tokens
     let tokens = Tokens::new(store.clone(), settings.peeringdb.token_ttl_secs);
     let verifier: Arc<dyn Verifier> = Arc::new(Verifiers(vec![
@@ -96,9 +110,17 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
         Arc::new(pdb),
     ]));
     let login = peer_login(&settings, store.clone(), tokens)?;
+    let outbound = asking_side(&settings, &inventory, store.clone())?;
     let syncer = peeringdb_data(&settings, &inventory, store.clone())?;
     let listener = crate::api::listen::bind(settings.listen)
         .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", settings.listen)))?;
+    let metrics_listener =
+        match settings.metrics_listen {
+            Some(a) => Some(crate::api::listen::bind(a).map_err(|e| {
+                CliError::new(format!("cannot listen on {a} (metrics_listen): {e}"))
+            })?),
+            None => None,
+        };
     let profiles =
         Profiles::load(&settings.drivers_dir).map_err(|e| CliError::new(e.to_string()))?;
     let templates =
@@ -118,14 +140,17 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
             "TEST HOOK on: NETCONF pushes pause between the confirmed and the confirming commit"
         );
     }
-    let render = Renderer::new(Arc::new(templates), Arc::new(profiles), inv.clone());
+    let profiles = Arc::new(profiles);
+    let render = Renderer::new(Arc::new(templates), profiles.clone(), inv.clone());
     let driver = Executors::new(inv).with_netconf(netconf.clone());
     let worker_cfg = settings.worker.clone();
-    let mut state =
-        AppState::new(settings, inventory, store.clone(), verifier).with_peeringdb(syncer);
+    let mut state = AppState::new(settings, inventory, store.clone(), verifier)
+        .with_peeringdb(syncer)
+        .with_platforms(&profiles);
     if let Some(login) = login {
         state = state.with_login(login);
     }
+    state = state.with_outbound(outbound);
     let worker = Worker::new(store, render, Arc::new(driver), worker_cfg)
         .with_signals(state.wake.clone(), state.metrics.clone());
     Ok(Prepared {
@@ -133,6 +158,7 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
         worker,
         netconf,
         listener,
+        metrics_listener,
         base,
     })
 }
@@ -140,6 +166,7 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
 /// `peerd serve`.
 pub async fn run(args: ServeArgs) -> CliResult {
     let settings = settings(&args)?;
+    super::init_logging_as(settings.log_format);
     // first, before the store, listener and routers take descriptors
     let conn = conn_settings(&settings);
     let p = prepare(settings).await?;
@@ -157,6 +184,9 @@ pub async fn run(args: ServeArgs) -> CliResult {
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "peerd listening on http://{addr}{}", p.base)?;
+        if let Some(m) = &p.metrics_listener {
+            writeln!(out, "peerd metrics on http://{}/metrics", m.local_addr()?)?;
+        }
         out.flush()?;
     }
     let store = p.state.store.clone();
@@ -189,12 +219,36 @@ pub async fn run(args: ServeArgs) -> CliResult {
             recovery.await;
             worker.run(stop).await
         }));
-        background.push(tokio::spawn(
-            p.worker.clone().run_poller(routers, window, stop_rx),
-        ));
+        background.push(tokio::spawn(p.worker.clone().run_poller(
+            routers,
+            window,
+            stop_rx.clone(),
+        )));
     } else {
         tracing::warn!("worker disabled (worker.enabled: false): approved sessions stay queued");
         background.push(tokio::spawn(recovery));
+    }
+    // the asking side follows its open requests (and provisions our end
+    // through the worker's queue once a remote accepts)
+    if let Some(ob) = p.state.outbound.clone() {
+        let follower = Follower::new(p.state.app(), ob);
+        background.push(tokio::spawn(follower.run(stop_rx.clone())));
+    }
+    if let Some(l) = p.metrics_listener {
+        let mut stop = stop_rx.clone();
+        let app = metrics_app(p.state.clone());
+        background.push(tokio::spawn(async move {
+            let until_stopped = async move {
+                while !*stop.borrow() {
+                    if stop.changed().await.is_err() {
+                        break;
+                    }
+                }
+            };
+            if let Err(e) = crate::api::listen::serve(l, app, conn, until_stopped).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        }));
     }
     serve(p.listener, p.state, conn, shutdown_signal()).await?;
     if let Some(t) = pdb_sync {
@@ -276,6 +330,43 @@ fn peer_login(
     Ok(Some(Arc::new(login)))
 }
 
+/// The asking side: the remote peers (checked against the inventory), their
+/// HTTP client and, when the PeeringDB login is configured, our own
+/// PeeringDB token.
+fn asking_side(
+    settings: &Settings,
+    inventory: &Inventory,
+    store: Arc<dyn Store>,
+) -> CliResult<Arc<Outbound>> {
+    let o = &settings.outbound;
+    let issues = o.issues(inventory.asn, &inventory.location_ids());
+    if !issues.is_empty() {
+        let lines: Vec<String> = issues.iter().map(|(k, m)| format!("{k}: {m}")).collect();
+        return Err(CliError::new(format!("settings: {}", lines.join("; "))));
+    }
+    let own = if settings.peeringdb.client_id.trim().is_empty() {
+        None
+    } else {
+        let own =
+            OwnToken::from_settings_with_env(&settings.peeringdb, inventory.asn, store, |k| {
+                std::env::var(k).ok()
+            })
+            .map_err(|e| CliError::new(format!("our PeeringDB login: {e}")))?;
+        Some(Arc::new(own))
+    };
+    if o.remotes.iter().any(|r| r.auth == RemoteAuth::Peeringdb) && own.is_none() {
+        tracing::warn!("a remote peer uses auth: peeringdb, but the PeeringDB login is not configured (peeringdb.client_id)");
+    }
+    if !o.remotes.is_empty() {
+        tracing::info!(
+            remotes = o.remotes.len(),
+            "asking side: remote peers configured"
+        );
+    }
+    let ob = Outbound::new(o, inventory.asn, own).map_err(CliError::new)?;
+    Ok(Arc::new(ob))
+}
+
 /// The PeeringDB data: the snapshot kept in the store is put in use at
 /// once; `run` starts the sync schedule.
 fn peeringdb_data(
@@ -285,12 +376,20 @@ fn peeringdb_data(
 ) -> CliResult<Arc<Syncer>> {
     let syncer = Syncer::new(&settings.peeringdb, Arc::new(inventory.clone()), store)
         .map_err(|e| CliError::new(format!("PeeringDB data: {e}")))?;
+    let pdb = &settings.peeringdb;
     match syncer.load_from_store() {
         Ok(true) => {}
-        Ok(false) if settings.peeringdb.sync_interval_secs == 0 => tracing::warn!(
-            "no PeeringDB data and no sync schedule: locations and requests are not checked against PeeringDB (`peerd peeringdb sync` or `peerd peeringdb load FILE` with the daemon stopped)"
+        Ok(false) if pdb.sync_interval_secs == 0 => tracing::warn!(
+            "no PeeringDB data and no sync schedule (sync_interval_secs: 0): locations and requests are checked against the inventory alone; load a dump with `peerd peeringdb load FILE` (daemon stopped) or sync with `peerd peeringdb sync`"
         ),
-        Ok(false) => tracing::info!("no PeeringDB data yet; syncing now"),
+        Ok(false) if pdb.sync_at_start => {
+            tracing::info!(api_base = %pdb.api_base, "no PeeringDB data yet; syncing now")
+        }
+        Ok(false) => tracing::info!(
+            api_base = %pdb.api_base,
+            first_sync_in = %crate::peeringdb::sync::human(Duration::from_secs(pdb.sync_interval_secs)),
+            "no PeeringDB data yet; sync_at_start is off"
+        ),
         Err(e) => tracing::warn!(error = %e, "stored PeeringDB data not usable; a sync replaces it"),
     }
     Ok(Arc::new(syncer))

@@ -1,23 +1,15 @@
 //! `peerd token list|revoke ID`: the peerd tokens peers got by logging in
 //! with PeeringDB, over the admin routes of a running peerd (like
-//! `peerd admin`; server URL and operator key from flags or
+//! `peerd admin`; server URL and operator key from `--url`/`--key` or
 //! `PEERD_URL`/`PEERD_KEY`). Tokens are shown by id, never by secret.
 
-use super::admin::{print_json, print_table, typed, Client};
-use super::CliResult;
+use super::output::{local_time, print_json, print_table};
+use super::remote::{typed, Client};
+use super::{CliResult, Global};
 use crate::wire::{TokenOut, TokensOut};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct TokenArgs {
-    /// Base URL of the peerd API, including its base path.
-    #[arg(long, env = "PEERD_URL", default_value = "http://127.0.0.1:8080")]
-    pub url: String,
-    /// Operator API key (from `peerd key add`).
-    #[arg(long, env = "PEERD_KEY", hide_env_values = true)]
-    pub key: String,
-    /// Print the server's JSON instead of a table.
-    #[arg(long, global = true)]
-    pub json: bool,
     #[command(subcommand)]
     pub cmd: TokenCmd,
 }
@@ -31,12 +23,13 @@ pub enum TokenCmd {
 }
 
 /// `peerd token ...`.
-pub async fn run(a: TokenArgs) -> CliResult {
-    let c = Client::connect(&a.url, &a.key)?;
+pub async fn run(g: &Global, a: TokenArgs) -> CliResult {
+    let c = Client::from_global(g)?;
+    let json = g.format().is_json();
     match &a.cmd {
         TokenCmd::List => {
             let v = c.get("/admin/tokens", &[]).await?;
-            if a.json {
+            if json {
                 print_json(&v);
             } else {
                 let t: TokensOut = typed(&v)?;
@@ -55,7 +48,7 @@ pub async fn run(a: TokenArgs) -> CliResult {
                     &serde_json::json!({}),
                 )
                 .await?;
-            if a.json {
+            if json {
                 print_json(&v);
             } else {
                 let t: TokenOut = typed(&v)?;
@@ -83,8 +76,8 @@ fn print_tokens(tokens: &[TokenOut]) {
                 state.into(),
                 t.principal.clone(),
                 asns.join(","),
-                t.created_at.clone(),
-                t.expires_at.clone(),
+                local_time(&t.created_at),
+                local_time(&t.expires_at),
             ]
         })
         .collect();

@@ -188,7 +188,8 @@ impl PdbClient {
                 }
                 _ => self.opts.backoff(attempt),
             };
-            tracing::warn!(error = %err, attempt = attempt + 1, delay_ms = delay.as_millis() as u64,
+            // the sync's own failure says it once; each retry is detail
+            tracing::debug!(error = %err, attempt = attempt + 1, delay_ms = delay.as_millis() as u64,
                 "PeeringDB request failed; retrying");
             tokio::time::sleep(delay).await;
             attempt += 1;

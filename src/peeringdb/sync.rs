@@ -2,6 +2,11 @@
 //! one; [`Syncer`] holds the last good one in memory and in the store's
 //! meta area (`peeringdb` / `snapshot`), refreshes it on a schedule, and on
 //! failure keeps the last good data and records the error for status.
+//!
+//! The schedule logs a run of failures once: the first failure is a
+//! warning (when no data was ever loaded, one that says how to work
+//! offline), the next ones short info lines, and the tries back off from
+//! [`FAILURE_RETRY`] (doubling) to the sync interval.
 
 use super::client::PdbClient;
 use super::snapshot::{Snapshot, SNAPSHOT_FORMAT};
@@ -18,8 +23,21 @@ use std::time::Duration;
 pub const META_NS: &str = "peeringdb";
 pub const META_KEY: &str = "snapshot";
 
-/// After a failed scheduled sync, the next try comes after at most this.
+/// After a failed scheduled sync the next try comes after this, doubling
+/// with each failure in a row, up to the sync interval.
 pub const FAILURE_RETRY: Duration = Duration::from_secs(300);
+
+/// `90 s`, `5 min`, `2 h`: a delay as a person reads it.
+pub fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 && s.is_multiple_of(3600) {
+        format!("{} h", s / 3600)
+    } else if s >= 60 && s.is_multiple_of(60) {
+        format!("{} min", s / 60)
+    } else {
+        format!("{s} s")
+    }
+}
 
 /// Fetches the data of the inventory's exchanges and builds a snapshot.
 /// Fails (so the caller keeps its last good data) when PeeringDB cannot be
@@ -97,6 +115,8 @@ pub struct SyncStatus {
     pub last_success: Option<UnixMillis>,
     /// The error of the last attempt, cleared by a success.
     pub last_error: Option<String>,
+    /// Failed syncs since start (metrics).
+    pub failures: u64,
 }
 
 #[derive(Default)]
@@ -105,6 +125,10 @@ struct State {
     last_attempt: Option<UnixMillis>,
     last_success: Option<UnixMillis>,
     last_error: Option<String>,
+    /// Scheduled syncs failed in a row (reset by any success).
+    failures: u32,
+    /// Failed syncs since start (metrics; never reset).
+    failures_total: u64,
 }
 
 /// Holds the snapshot in use and refreshes it.
@@ -113,14 +137,15 @@ pub struct Syncer {
     inventory: Arc<Inventory>,
     store: Arc<dyn Store>,
     interval: Duration,
+    sync_at_start: bool,
     state: RwLock<State>,
     running: tokio::sync::Mutex<()>,
 }
 
 impl Syncer {
     /// A syncer from the settings (`api_base`, API key, timeout,
-    /// `sync_interval_secs`). Call [`Syncer::load_from_store`] next, then
-    /// [`Syncer::spawn`].
+    /// `sync_interval_secs`, `sync_at_start`). Call
+    /// [`Syncer::load_from_store`] next, then [`Syncer::spawn`].
     pub fn new(
         settings: &PeeringDbSettings,
         inventory: Arc<Inventory>,
@@ -132,7 +157,8 @@ impl Syncer {
             inventory,
             store,
             Duration::from_secs(settings.sync_interval_secs),
-        ))
+        )
+        .with_sync_at_start(settings.sync_at_start))
     }
 
     /// A syncer with an explicit client and interval (0 = no schedule).
@@ -147,9 +173,22 @@ impl Syncer {
             inventory,
             store,
             interval,
+            sync_at_start: true,
             state: RwLock::new(State::default()),
             running: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Whether the schedule syncs at start when the data is missing or
+    /// stale (default true); off, the first sync waits one interval.
+    pub fn with_sync_at_start(mut self, yes: bool) -> Self {
+        self.sync_at_start = yes;
+        self
+    }
+
+    /// The API base it syncs from.
+    pub fn api_base(&self) -> &str {
+        self.client.base()
     }
 
     /// Puts the stored snapshot in use (at start). Returns whether there
@@ -181,6 +220,7 @@ impl Syncer {
             last_attempt: st.last_attempt,
             last_success: st.last_success,
             last_error: st.last_error.clone(),
+            failures: st.failures_total,
         }
     }
 
@@ -202,8 +242,12 @@ impl Syncer {
         let snap = match sync_once(&self.client, &self.inventory).await {
             Ok(s) => Arc::new(s),
             Err(e) => {
-                tracing::warn!(error = %e, "PeeringDB sync failed; keeping the last good data");
-                self.write().last_error = Some(e.to_string());
+                // the caller says it (the schedule once per run of failures)
+                tracing::debug!(error = %e, "PeeringDB sync failed");
+                let mut st = self.write();
+                st.last_error = Some(e.to_string());
+                st.failures_total += 1;
+                drop(st);
                 return Err(e);
             }
         };
@@ -212,6 +256,7 @@ impl Syncer {
             st.snapshot = Some(snap.clone());
             st.last_success = Some(now_ms());
             st.last_error = None;
+            st.failures = 0;
         }
         tracing::info!(summary = %snap.summary(), "PeeringDB sync done");
         let stored = match save_to_store(&*self.store, &snap) {
@@ -220,37 +265,88 @@ impl Syncer {
         };
         if let Err(e) = stored {
             tracing::warn!(error = %e, "PeeringDB data in use but not stored");
-            self.write().last_error = Some(format!("data in use but not stored: {e}"));
+            let mut st = self.write();
+            st.last_error = Some(format!("data in use but not stored: {e}"));
+            st.failures_total += 1;
         }
         Ok(snap)
     }
 
-    /// How long to wait before the next scheduled sync.
-    fn next_delay(&self) -> Duration {
+    /// How long to wait before the next scheduled sync (`first`: the one
+    /// at start).
+    fn next_delay(&self, first: bool) -> Duration {
         let st = self.read();
-        if st.last_error.is_some() && st.last_attempt.is_some() {
-            return self.interval.min(FAILURE_RETRY);
+        if st.failures > 0 {
+            let shift = (st.failures - 1).min(16);
+            return FAILURE_RETRY.saturating_mul(1 << shift).min(self.interval);
         }
-        let Some(taken) = st.snapshot.as_ref().map(|s| s.taken_at) else {
-            return Duration::ZERO;
+        let due = match st.snapshot.as_ref().map(|s| s.taken_at) {
+            None => Duration::ZERO,
+            Some(taken) => {
+                let age = Duration::from_millis(now_ms().saturating_sub(taken));
+                self.interval.saturating_sub(age)
+            }
         };
-        let age = Duration::from_millis(now_ms().saturating_sub(taken));
-        self.interval.saturating_sub(age)
+        if first && !self.sync_at_start && due.is_zero() {
+            self.interval
+        } else {
+            due
+        }
+    }
+
+    /// Counts a failed scheduled sync and logs it: the first of a run as
+    /// a warning, the next ones as a short line.
+    fn scheduled_failure(&self, e: &PdbError) {
+        let (n, have_data, taken) = {
+            let mut st = self.write();
+            st.failures = st.failures.saturating_add(1);
+            let taken = st.snapshot.as_ref().map(|s| s.taken_at);
+            (st.failures, st.snapshot.is_some(), taken)
+        };
+        let next = human(self.next_delay(false));
+        if n > 1 {
+            tracing::info!(error = %e, failures = n, next_try = %next, "PeeringDB sync failed again");
+        } else if have_data {
+            tracing::warn!(
+                error = %e,
+                taken_at = %crate::wire::rfc3339(taken.unwrap_or_default()),
+                next_try = %next,
+                "PeeringDB sync failed; the data in use stays as it is"
+            );
+        } else {
+            tracing::warn!(
+                error = %e,
+                api_base = %self.client.base(),
+                next_try = %next,
+                "PeeringDB is unreachable and no PeeringDB data was ever loaded: locations and requests are checked against the inventory alone. \
+                 To work offline, stop peerd and load a dump (`peerd peeringdb load FILE`), or point `peeringdb.api_base` at a reachable mirror; \
+                 `peeringdb.sync_interval_secs: 0` stops these tries. Later failures are logged as short info lines"
+            );
+        }
     }
 
     /// Starts the scheduled sync: at once if the data in use is older than
-    /// the interval (or absent), then every interval; after a failure, again
-    /// within [`FAILURE_RETRY`]. `None` when the interval is 0.
+    /// the interval or absent (unless `sync_at_start` is off), then every
+    /// interval; after failures, see [`FAILURE_RETRY`]. `None` when the
+    /// interval is 0.
     pub fn spawn(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
         if self.interval.is_zero() {
             return None;
         }
         let me = self.clone();
         Some(tokio::spawn(async move {
+            let mut first = true;
             loop {
-                tokio::time::sleep(me.next_delay()).await;
-                // errors are logged and recorded by sync_now
-                let _ = me.sync_now().await;
+                tokio::time::sleep(me.next_delay(first)).await;
+                first = false;
+                let failed_before = me.read().failures;
+                match me.sync_now().await {
+                    Ok(_) if failed_before > 0 => {
+                        tracing::info!(failures = failed_before, "PeeringDB sync works again")
+                    }
+                    Ok(_) => {}
+                    Err(e) => me.scheduled_failure(&e),
+                }
             }
         }))
     }

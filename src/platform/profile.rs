@@ -49,6 +49,10 @@ pub struct Profile {
     pub description: String,
     /// Defaults for `router.vars`; an inventory router's own `vars` win.
     pub vars: BTreeMap<String, String>,
+    /// False when the platform cannot set a TCP-MD5 password (`tcp_md5:
+    /// false`, e.g. the GoBGP CLI): a batch holding a session with a
+    /// `session_secret` is refused at render, never pushed without it.
+    pub tcp_md5: bool,
     /// The transport and everything that depends on it.
     pub transport: Transport,
 }
@@ -96,6 +100,8 @@ struct SshExecDoc {
     description: String,
     #[serde(default)]
     vars: BTreeMap<String, String>,
+    #[serde(default = "default_true")]
+    tcp_md5: bool,
     add: StepsSpec,
     remove: StepsSpec,
     verify: CommandRead,
@@ -113,6 +119,8 @@ struct NetconfDoc {
     description: String,
     #[serde(default)]
     vars: BTreeMap<String, String>,
+    #[serde(default = "default_true")]
+    tcp_md5: bool,
     netconf: NetconfSettings,
     add: ConfigSpec,
     remove: ConfigSpec,
@@ -146,7 +154,7 @@ impl Profile {
                 None => msg,
             }
         };
-        let (description, vars, transport) = match kind {
+        let (description, vars, tcp_md5, transport) = match kind {
             TransportKind::SshExec => {
                 let d: SshExecDoc = serde_saphyr::from_str(text).map_err(located)?;
                 let spec = SshExecSpec {
@@ -155,7 +163,7 @@ impl Profile {
                     verify: d.verify,
                     state: d.state,
                 };
-                (d.description, d.vars, Transport::SshExec(spec))
+                (d.description, d.vars, d.tcp_md5, Transport::SshExec(spec))
             }
             TransportKind::Netconf => {
                 let d: NetconfDoc = serde_saphyr::from_str(text).map_err(located)?;
@@ -166,7 +174,7 @@ impl Profile {
                     verify: d.verify,
                     state: d.state,
                 };
-                (d.description, d.vars, Transport::Netconf(spec))
+                (d.description, d.vars, d.tcp_md5, Transport::Netconf(spec))
             }
         };
         Ok(Profile {
@@ -174,6 +182,7 @@ impl Profile {
             file: file.to_string(),
             description,
             vars,
+            tcp_md5,
             transport,
         })
     }

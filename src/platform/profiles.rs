@@ -233,6 +233,15 @@ state:
     }
 
     #[test]
+    fn tcp_md5_is_on_unless_the_profile_says_not() {
+        assert!(load(FRR).unwrap().get("frr").unwrap().tcp_md5);
+        let p = load(&format!("tcp_md5: false\n{FRR}")).unwrap();
+        assert!(!p.get("frr").unwrap().tcp_md5);
+        let e = load(&format!("tcp_md5: sometimes\n{FRR}")).unwrap_err();
+        assert!(e.contains("tcp_md5"), "{e}");
+    }
+
+    #[test]
     fn unknown_key_names_file_and_key() {
         let e = load(&FRR.replace(
             "      stdin: add.vtysh.tera",

@@ -76,6 +76,18 @@ pub fn render_batch(
         )));
     }
     let (router, profile, tctx) = batch_ctx(profiles, op, sessions, inv)?;
+    if let Some(n) = tctx.neighbors.iter().find(|n| n.md5.is_some()) {
+        if !profile.tcp_md5 {
+            return Err(RenderError::Session {
+                session: n.session_id.clone(),
+                problem: format!(
+                    "has a session_secret, and platform {} cannot set a TCP-MD5 password \
+                     (drivers/{}.yaml: tcp_md5: false); nothing was pushed",
+                    profile.platform, profile.platform
+                ),
+            });
+        }
+    }
     let tctx = &Prepared::new(&tctx)?;
     let (plan, verify) = match &profile.transport {
         Transport::SshExec(x) => {

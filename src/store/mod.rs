@@ -47,14 +47,25 @@
 //!
 //! A session leaves the holders when it becomes terminal or is removed.
 
+mod changes;
 pub mod sled_store;
 
 use crate::model::{
-    AuditEvent, Job, JobKind, RequestRecord, Session, SessionId, SessionStatus, UnixMillis,
+    AuditEvent, Direction, Job, JobKind, RemoteState, RequestRecord, Session, SessionId,
+    SessionStatus, UnixMillis,
 };
 use futures::future::BoxFuture;
 
+pub use changes::log_change;
 pub use sled_store::SledStore;
+
+/// How many sessions one router holds in one status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionCount {
+    pub router: String,
+    pub status: SessionStatus,
+    pub count: u64,
+}
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +88,10 @@ pub enum StoreError {
     /// A list cursor (`next_token`) that this store did not make.
     #[error("invalid cursor")]
     BadCursor,
+    /// Another process (another `peerd serve`, or an offline command) has
+    /// the store open: sled lets one process hold a data directory.
+    #[error("another peerd is using {0}")]
+    Locked(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -106,6 +121,8 @@ pub struct SessionFilter {
     pub request_id: Option<String>,
     pub status: Option<SessionStatus>,
     pub router: Option<String>,
+    /// Only inbound (peers asked) or outbound (we asked) sessions.
+    pub direction: Option<Direction>,
 }
 
 /// One page of a listing. `next` is an opaque cursor (store-defined string)
@@ -185,6 +202,38 @@ pub trait Store: Send + Sync + 'static {
     /// A point read (see [Reads](self#reads)).
     fn get_session(&self, id: &str) -> Result<Option<Session>>;
 
+    /// How many sessions there are per router and status (for the
+    /// metrics), sorted by router then status. The default reads every
+    /// session through [`Store::list_sessions`]; a backend with a count
+    /// index may answer faster.
+    fn session_counts(&self) -> Result<Vec<SessionCount>> {
+        let mut counts: std::collections::BTreeMap<(String, usize), u64> = Default::default();
+        let filter = SessionFilter::default();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.list_sessions(&filter, after.as_deref(), 1000)?;
+            for s in &page.sessions {
+                let rank = SessionStatus::ALL
+                    .iter()
+                    .position(|x| *x == s.status)
+                    .unwrap_or_default();
+                *counts.entry((s.router.clone(), rank)).or_default() += 1;
+            }
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        Ok(counts
+            .into_iter()
+            .map(|((router, rank), count)| SessionCount {
+                router,
+                status: SessionStatus::ALL[rank],
+                count,
+            })
+            .collect())
+    }
+
     /// A point read (see [Reads](self#reads)).
     fn get_request(&self, id: &str) -> Result<Option<RequestRecord>>;
 
@@ -221,6 +270,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Updates `status_detail` only (no status change), with an audit event.
     fn set_detail(&self, id: &str, detail: Option<String>, actor: &str) -> Result<Session>;
+
+    /// Records the remote network's side of an outbound session
+    /// ([`Session::remote`]) and, when `detail` is `Some`, its
+    /// `status_detail` (`Some(None)` clears it); no status change. Audited
+    /// (`remote`) only when something an operator reads changed (phase,
+    /// remote ids, status or detail), so a poll that learns nothing new
+    /// writes no audit record. `Conflict` for an inbound session.
+    fn set_remote(
+        &self,
+        id: &str,
+        remote: RemoteState,
+        detail: Option<Option<String>>,
+        actor: &str,
+    ) -> Result<Session>;
 
     /// Removes a session and its indexes for good (after `Deleting` finished,
     /// or for terminal cleanup); it leaves the holders of its address.

@@ -35,11 +35,13 @@ mod connect;
 mod credential;
 mod files;
 mod pin;
+mod preflight;
 mod session;
 mod stream;
 mod target;
 
 pub use connect::connect;
+pub use preflight::check_router_files;
 pub use session::{ExecOutput, SshSession};
 pub use stream::SubsystemStream;
 pub use target::{SshTarget, DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_OUTPUT};

@@ -3,13 +3,14 @@
 //! the PeeringDB data in use. `peerd admin` reads the same shapes back.
 
 use super::rfc3339;
-use super::SessionOut;
-use crate::model::{Job, JobKind, Session, SessionStatus};
+use super::{RemoteOut, SessionOut};
+use crate::model::{Direction, Job, JobKind, Session, SessionStatus};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// A session as operators see it: the API view plus where it lives and
 /// who asked. Never the secret.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AdminSessionOut {
     #[serde(flatten)]
     pub session: SessionOut,
@@ -23,6 +24,12 @@ pub struct AdminSessionOut {
     /// the inventory's default when there is none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_prefix: Option<u32>,
+    /// `inbound` (a peer asked) or `outbound` (we asked).
+    #[serde(default)]
+    pub direction: Direction,
+    /// For an outbound session: the remote network's side of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteOut>,
 }
 
 impl From<&Session> for AdminSessionOut {
@@ -35,11 +42,13 @@ impl From<&Session> for AdminSessionOut {
             updated_at: rfc3339(s.updated_ms),
             configured_at: s.configured_ms.map(rfc3339),
             max_prefix: s.max_prefix,
+            direction: s.direction,
+            remote: s.remote.as_ref().map(RemoteOut::from),
         }
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ListAdminOut {
     pub sessions: Vec<AdminSessionOut>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,7 +56,7 @@ pub struct ListAdminOut {
 }
 
 /// One audit record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AuditEventOut {
     pub at: String,
     pub actor: String,
@@ -57,14 +66,14 @@ pub struct AuditEventOut {
     pub detail: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AuditOut {
     pub session_id: String,
     pub events: Vec<AuditEventOut>,
 }
 
 /// One queued job.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct JobOut {
     pub job_id: u64,
     pub kind: String,
@@ -100,14 +109,14 @@ impl From<&Job> for JobOut {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct JobsOut {
     pub jobs: Vec<JobOut>,
 }
 
 /// Answer of the force-remove route: the session as it was, and a warning
 /// when its config may remain on the router.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ForceRemovedOut {
     pub removed: bool,
     pub session: AdminSessionOut,
@@ -116,14 +125,14 @@ pub struct ForceRemovedOut {
 }
 
 /// Body of the reject route.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectIn {
     pub reason: String,
 }
 
 /// The PeeringDB data in use and the state of its sync.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PeeringDbOut {
     /// True when a snapshot is in use (locations, address checks,
     /// max-prefix and `policy_general` use it).

@@ -15,12 +15,24 @@
 //! that only ever serialize as `"<redacted>"` (or `""` for v0 without one).
 //!
 //! The admin answers ([`AdminSessionOut`], [`AuditOut`], [`JobsOut`],
-//! [`ForceRemovedOut`], [`PeeringDbOut`], [`TokensOut`], ...) are here too;
-//! every timestamp is [`rfc3339`].
+//! [`ForceRemovedOut`], [`PeeringDbOut`], [`TokensOut`], the asking side's
+//! [`OutboundOut`], ...) are here too; every timestamp is [`rfc3339`]. So
+//! are the health answers ([`HealthOut`], [`ReadyOut`]).
+//!
+//! [`remote`] holds the shapes of *other* networks' Peering APIs, which the
+//! asking side sends and reads (strictly: their answers are hostile input).
+//!
+//! Every shape carries its OpenAPI schema ([`utoipa::ToSchema`]; derived,
+//! or written in `schema.rs` where serde's form is custom), from which the
+//! API's `/openapi.json` is generated.
 
 mod admin;
 mod input;
+mod ops;
+mod outbound;
 mod output;
+pub mod remote;
+mod schema;
 mod time;
 mod tokens;
 mod v0;
@@ -32,6 +44,11 @@ pub use admin::{
 
 pub(crate) use input::unknown_keys;
 pub use input::{CreateBody, SessionIn, CREATE_FIELDS, LOCATION_FIELDS, SESSION_FIELDS};
+pub use ops::{CheckOut, ChecksOut, HealthOut, LastPollOut, LastPushOut, ReadyOut, RouterReadyOut};
+pub use outbound::{
+    OpenRequestOut, OutboundOut, OutboundRequestIn, OutboundStateOut, OwnLoginOut,
+    PendingDeleteOut, RemoteOut, RemotePeerOut, SkippedOut,
+};
 pub use output::{
     CreateOut, ListLocationsOut, ListSessionsOut, LocationOut, Redacted, SessionOut, REDACTED,
 };
@@ -40,11 +57,16 @@ pub use tokens::{RevokedOut, TokenOut, TokensOut};
 pub use v0::{V0ListLocationsOut, V0Location, V0Md5, V0SessionOut, V0SessionsOut};
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub use schema::{session_in_example, session_out_example};
 
 /// One entry of the error body: a field path (`sessions[2].peer_ip`, or
 /// `request` for the body as a whole) and its messages.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "sessions[0].peer_ip", "errors": ["not one of our addresses at this location"]}))]
 pub struct FieldError {
+    /// A field path (`sessions[2].peer_ip`), or `request` for the request as a whole.
     pub name: String,
     pub errors: Vec<String>,
 }
@@ -74,7 +96,8 @@ pub fn push_field_error(errors: &mut Vec<FieldError>, name: &str, msg: impl Into
 
 /// The body of every error answer:
 /// `{"errors":[{"name":"<field path or 'request'>","errors":["message"]}]}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"errors": [{"name": "request", "errors": ["session not found"]}]}))]
 pub struct ErrorBody {
     pub errors: Vec<FieldError>,
 }

@@ -5,6 +5,7 @@ use crate::inventory;
 use crate::model::{LocationRef, LocationType, Session, SessionStatus};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::net::IpAddr;
+use utoipa::ToSchema;
 
 /// What a set secret looks like in every API answer.
 pub const REDACTED: &str = "<redacted>";
@@ -29,13 +30,20 @@ impl<'de> Deserialize<'de> for Redacted {
 /// One session in draft -01 field names. `local_*` is the requester,
 /// `peer_*` is us. `session_secret` is `"<redacted>"` when one is set and
 /// absent otherwise; `status_detail` is absent when there is none.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = super::schema::session_out_example)]
 pub struct SessionOut {
     pub session_id: String,
     pub request_id: String,
+    #[schema(value_type = u64, maximum = 4294967295_u64)]
     pub local_asn: u32,
+    /// The requester's address (IPv4 or IPv6).
+    #[schema(value_type = String, examples("192.0.2.10"))]
     pub local_ip: IpAddr,
+    #[schema(value_type = u64, maximum = 4294967295_u64)]
     pub peer_asn: u32,
+    /// Our address.
+    #[schema(value_type = String, examples("192.0.2.1"))]
     pub peer_ip: IpAddr,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_bgp_role: Option<u8>,
@@ -90,7 +98,7 @@ impl From<&Session> for SessionOut {
 
 /// Answer to `POST /sessions`: the accepted sessions (new or identical
 /// repeats) and the rejected items' errors.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CreateOut {
     pub request_id: String,
     pub sessions: Vec<SessionOut>,
@@ -98,7 +106,7 @@ pub struct CreateOut {
 }
 
 /// Answer to `GET /sessions`; `next_token` is absent on the last page.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ListSessionsOut {
     pub sessions: Vec<SessionOut>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,7 +114,8 @@ pub struct ListSessionsOut {
 }
 
 /// One of our peering locations.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "pdb:ix:1", "type": "public", "name": "Example IX"}))]
 pub struct LocationOut {
     pub id: String,
     #[serde(rename = "type")]
@@ -125,7 +134,7 @@ impl From<&inventory::Location> for LocationOut {
 }
 
 /// Answer to `GET /locations`; `next_token` is absent on the last page.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ListLocationsOut {
     pub locations: Vec<LocationOut>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

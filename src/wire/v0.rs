@@ -11,13 +11,15 @@ use crate::inventory;
 use crate::model::{LocationRef, LocationType, Session, SessionStatus};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::net::IpAddr;
+use utoipa::ToSchema;
 
 /// A v0 location: `{"id": "pdb:ix:42", "type": "PUBLIC"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct V0Location {
     pub id: String,
     /// `PUBLIC` or `PRIVATE`.
     #[serde(rename = "type")]
+    #[schema(examples("PUBLIC"))]
     pub kind: String,
 }
 
@@ -44,12 +46,13 @@ impl From<&LocationRef> for V0Location {
 }
 
 /// Answer to `GET /v0/list_locations`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct V0ListLocationsOut {
     pub items: Vec<V0Location>,
     #[serde(rename = "requestId")]
     pub request_id: String,
     /// Always `null` in a success answer.
+    #[schema(required = true)]
     pub error: Option<String>,
 }
 
@@ -87,12 +90,16 @@ impl<'de> Deserialize<'de> for V0Md5 {
 
 /// One v0 session: `localAsn, localIp, peerAsn, peerIp, peerType, md5,
 /// location, status, uuid`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct V0SessionOut {
+    #[schema(value_type = u64, maximum = 4294967295_u64)]
     pub local_asn: u32,
+    #[schema(value_type = String, examples("192.0.2.10"))]
     pub local_ip: IpAddr,
+    #[schema(value_type = u64, maximum = 4294967295_u64)]
     pub peer_asn: u32,
+    #[schema(value_type = String, examples("192.0.2.1"))]
     pub peer_ip: IpAddr,
     /// `public` or `private`.
     pub peer_type: LocationType,
@@ -123,12 +130,13 @@ impl From<&Session> for V0SessionOut {
 }
 
 /// Answer to `POST /v0/add_sessions` and `GET /v0/get_status`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct V0SessionsOut {
     pub sessions: Vec<V0SessionOut>,
     #[serde(rename = "requestId")]
     pub request_id: String,
-    /// Always `null` in a success answer.
+    /// `null`, or (`add_sessions`) a summary of the items that were refused.
+    #[schema(required = true)]
     pub error: Option<String>,
 }
 

@@ -121,7 +121,6 @@ impl Worker {
             return;
         };
         let sessions: Vec<Session> = work.iter().map(|(_, s)| s.clone()).collect();
-        self.metrics.record_apply(router);
         tracing::info!(router, sessions = sessions.len(), "applying neighbors");
         match self.push(Op::Add, &sessions).await {
             Ok(out) => {
@@ -276,7 +275,6 @@ impl Worker {
             return;
         }
         let sessions: Vec<Session> = work.iter().map(|(_, s)| s.clone()).collect();
-        self.metrics.record_apply(router);
         match self.push(Op::Remove, &sessions).await {
             Ok(out) => {
                 self.metrics
@@ -342,7 +340,6 @@ impl Worker {
         err: PushError,
         exhausted: Option<SessionStatus>,
     ) {
-        self.metrics.push_failures.fetch_add(1, Ordering::Relaxed);
         // out of file descriptors (here or on the router) passes by itself
         let err = err.classified();
         let msg = err.to_string();

@@ -1,14 +1,19 @@
 //! The worker's trips to a router: it renders the batch or the reads for
 //! the router's platform and hands what it rendered to the driver. A render
 //! failure is permanent (`render: ...`): retrying the same data cannot help.
+//!
+//! Every push is counted and logged here, once: the `peerd::push` log line
+//! (router, operation, sessions, outcome, ms) and the push metrics.
 
 use super::Worker;
 use crate::driver::{NeighborState, PushError, PushOutcome, RouterReads};
+use crate::metrics::PushResult;
 use crate::model::Session;
 use crate::platform::{ObservedNeighbor, Op};
 use crate::render::RenderError;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::time::Instant;
 
 /// What one poll read from a router.
 #[derive(Debug)]
@@ -34,14 +39,63 @@ fn session_secrets(sessions: &[Session]) -> Vec<String> {
 
 impl Worker {
     /// Renders `op` for every session (all on one router) as one batch and
-    /// has the driver apply and verify it.
+    /// has the driver apply and verify it; counts and logs the push.
     pub(super) async fn push(
         &self,
         op: Op,
         sessions: &[Session],
     ) -> Result<PushOutcome, PushError> {
-        let push = self.render.batch(op, sessions).map_err(render_err)?;
-        self.driver.push(push).await
+        let started = Instant::now();
+        let result = match self.render.batch(op, sessions).map_err(render_err) {
+            Ok(push) => self.driver.push(push).await,
+            Err(e) => Err(e),
+        };
+        let took = started.elapsed();
+        let router = sessions.first().map_or("", |s| s.router.as_str());
+        let op_name = match op {
+            Op::Add => "add",
+            Op::Remove => "remove",
+        };
+        let outcome = match &result {
+            Ok(_) => PushResult::Success,
+            Err(e) => match e.clone().classified() {
+                PushError::Permanent(_) => PushResult::Permanent,
+                PushError::Transient(_) => PushResult::Transient,
+            },
+        };
+        self.metrics
+            .record_push(router, op_name, outcome, sessions.len(), took);
+        let ids: Vec<&str> = sessions
+            .iter()
+            .take(20)
+            .map(|s| s.session_id.as_str())
+            .collect();
+        let ms = took.as_millis() as u64;
+        match &result {
+            Ok(_) => tracing::info!(
+                target: "peerd::push",
+                router,
+                op = op_name,
+                sessions = sessions.len(),
+                session_ids = %ids.join(","),
+                outcome = outcome.as_str(),
+                ms,
+                "push"
+            ),
+            // the driver redacted the sessions' secrets from its message
+            Err(e) => tracing::warn!(
+                target: "peerd::push",
+                router,
+                op = op_name,
+                sessions = sessions.len(),
+                session_ids = %ids.join(","),
+                outcome = outcome.as_str(),
+                ms,
+                error = %e,
+                "push"
+            ),
+        }
+        result
     }
 
     /// The neighbors of `router`'s running config, read through the verify

@@ -95,6 +95,7 @@ impl Worker {
         }
         let tick = Duration::from_millis(self.cfg.tick_ms.max(10));
         loop {
+            self.metrics.worker_beat();
             tokio::select! {
                 _ = tokio::time::sleep(tick) => {}
                 _ = self.wake.notified() => {

@@ -25,6 +25,7 @@
 use super::drift::{differences, Finding, Suspect};
 use super::Worker;
 use crate::driver::NeighborState;
+use crate::metrics::BgpCounts;
 use crate::model::{now_ms, JobKind, Session, SessionStatus};
 use crate::platform::ObservedNeighbor;
 use crate::store::{SessionFilter, Store, TransitionOpts};
@@ -35,6 +36,19 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 const ACTOR: &str = "poller";
+
+/// What a state read saw of the polled sessions' neighbors.
+fn count_states(sessions: &[Session], states: &HashMap<IpAddr, NeighborState>) -> BgpCounts {
+    let mut c = BgpCounts::default();
+    for s in sessions {
+        match states.get(&s.local_ip) {
+            Some(NeighborState::Established) => c.established += 1,
+            Some(NeighborState::NotEstablished) => c.not_established += 1,
+            Some(NeighborState::Absent) | None => c.absent += 1,
+        }
+    }
+    c
+}
 /// Every drift `status_detail` starts so.
 const DRIFT: &str = "drift: ";
 
@@ -47,6 +61,7 @@ impl Worker {
         window_secs: u64,
         shutdown: watch::Receiver<bool>,
     ) {
+        self.metrics.poller_started(&routers);
         let mut tasks = Vec::new();
         for router in routers {
             if !self.render.reads_state(&router) {
@@ -89,8 +104,22 @@ impl Worker {
 
     /// One poll of one router: one poll read, then drift, then BGP state.
     /// `Ok(true)` when drift was seen for the first time and wants a
-    /// confirming read soon.
+    /// confirming read soon. Recorded in the metrics (and the heartbeat
+    /// `/readyz` reads), whatever the outcome.
     pub async fn poll_router(&self, router: &str, window_ms: u64) -> Result<bool, String> {
+        let mut bgp = None;
+        let r = self.poll_once(router, window_ms, &mut bgp).await;
+        self.metrics.record_poll(router, r.is_ok(), bgp);
+        r
+    }
+
+    /// [`Self::poll_router`]'s work; `bgp` gets what the state read saw.
+    async fn poll_once(
+        &self,
+        router: &str,
+        window_ms: u64,
+        bgp: &mut Option<BgpCounts>,
+    ) -> Result<bool, String> {
         // through the router's index, off the async threads (a router may
         // hold many sessions), holding nothing the API waits for
         let (store, r) = (self.store.clone(), router.to_string());
@@ -100,6 +129,9 @@ impl Worker {
             .map_err(|e| e.to_string())?;
         if sessions.is_empty() {
             self.remember_drift(router, Vec::new());
+            if self.render.reads_state(router) {
+                *bgp = Some(BgpCounts::default());
+            }
             return Ok(false);
         }
         let read = self.poll_read(router, &sessions).await;
@@ -115,6 +147,7 @@ impl Worker {
         };
         match read.state {
             Some(Ok(states)) => {
+                *bgp = Some(count_states(&sessions, &states));
                 self.apply_state(router, &sessions, &states, &settled, window_ms)?
             }
             Some(Err(e)) => problems.push(format!("reading BGP state: {e}")),

@@ -81,6 +81,24 @@ pub fn lab_routers(lab: &Lab) -> (Router, Router) {
     (rtr, rtr2)
 }
 
+/// The lab's OpenBGPD (`rtr3`, platform `openbgpd`) and GoBGP (`rtr4`,
+/// platform `gobgp`) as inventory entries, with their paths. Neither
+/// platform uses policy names (OpenBGPD's filters and GoBGP's global
+/// policy are the routers' own).
+pub fn lab_routers_more(lab: &Lab) -> (Router, Router) {
+    let mut rtr3 = lab.router("rtr3", "openbgpd", "RTR3_PORT");
+    rtr3.vars
+        .insert("include_dir".into(), lab.get("RTR3_PEERS_DIR").into());
+    rtr3.vars
+        .insert("bgpd_conf".into(), lab.get("RTR3_CONF").into());
+    rtr3.vars
+        .insert("bgpd_socket".into(), lab.get("RTR3_SOCKET").into());
+    let mut rtr4 = lab.router("rtr4", "gobgp", "RTR4_PORT");
+    rtr4.vars
+        .insert("target".into(), lab.get("RTR4_TARGET").into());
+    (rtr3, rtr4)
+}
+
 /// `KEY='value'` / `KEY=value` lines; comments and blanks skipped.
 fn parse_env(text: &str) -> BTreeMap<String, String> {
     text.lines()

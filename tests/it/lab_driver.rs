@@ -1,7 +1,9 @@
 //! Render and the driver against the lab's real routers, as the worker
-//! uses them: FRR (`frr` platform, vtysh over SSH) and BIRD as our router
-//! (`bird2` platform, include files over SSH). Add IPv4, IPv6 and IPv4 with
-//! TCP-MD5, see BGP come up on both sides, re-apply (idempotent), remove,
+//! uses them: FRR (`frr` platform, vtysh over SSH), BIRD as our router
+//! (`bird2` platform, include files over SSH), OpenBGPD (`openbgpd`,
+//! include files joined, `bgpctl reload`) and GoBGP (`gobgp`, its CLI).
+//! Add IPv4, IPv6 and IPv4 with TCP-MD5 (GoBGP: without; it refuses a
+//! secret), see BGP come up on both sides, re-apply (idempotent), remove,
 //! and see nothing left behind.
 
 use crate::lab::Lab;
@@ -18,12 +20,6 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The lab inventory: `pdb:ix:1` served by rtr (FRR) and `pdb:ix:2` by
-/// rtr2 (BIRD), both on the lab LAN.
-pub fn lab_inventory(lab: &Lab) -> Inventory {
-    InventoryBuilder::lab(lab).build()
-}
 
 /// The worker's trip to a router without the worker: render with the
 /// shipped profiles and templates, then the driver's executors.
@@ -131,9 +127,15 @@ async fn wait_established(d: &LabDriver, router: &str, addrs: &[IpAddr]) {
 async fn add_up_remove(router: &str, loc: &str, ours_v4: &str, ours_v6: &str, proto: &str) {
     let _one = crate::lab::LAB_LOCK.lock().await;
     let lab = Lab::load();
-    let inv = lab_inventory(&lab);
+    let inv = InventoryBuilder::lab_more(&lab).build();
     let d = driver(&inv);
-    let sessions = vec![
+    let md5 = d
+        .render
+        .profiles
+        .get(&inv.router(router).unwrap().platform)
+        .unwrap()
+        .tcp_md5;
+    let mut sessions = vec![
         session(
             router,
             loc,
@@ -159,6 +161,13 @@ async fn add_up_remove(router: &str, loc: &str, ours_v4: &str, ours_v6: &str, pr
             Some(lab.get("PEER2_MD5")),
         ),
     ];
+    if !md5 {
+        // refused before anything is sent, without a word of the secret
+        let e = d.render.batch(Op::Add, &sessions).unwrap_err().to_string();
+        assert!(e.contains("cannot set a TCP-MD5 password"), "{e}");
+        assert!(!e.contains(lab.get("PEER2_MD5")), "{e}");
+        sessions.pop();
+    }
     let addrs: Vec<IpAddr> = sessions.iter().map(|s| s.local_ip).collect();
     d.apply(Op::Add, &sessions).await.expect("add");
     // applying the same batch again changes nothing and still verifies
@@ -168,7 +177,10 @@ async fn add_up_remove(router: &str, loc: &str, ours_v4: &str, ours_v6: &str, pr
         ("PEER1", format!("{proto}_v4")),
         ("PEER1", format!("{proto}_v6")),
         ("PEER2", format!("{proto}_v4")),
-    ] {
+    ]
+    .into_iter()
+    .take(sessions.len())
+    {
         let line = protocol_line(&peer_protocols(&lab, peer), &p);
         assert!(line.contains("Established"), "{peer} {p}: {line}");
     }
@@ -191,4 +203,28 @@ async fn frr_add_establish_remove() {
 #[ignore = "lab"]
 async fn bird2_add_establish_remove() {
     add_up_remove("rtr2", "pdb:ix:2", "RTR2_V4", "RTR2_V6", "rtr2").await;
+}
+
+#[tokio::test]
+#[ignore = "lab"]
+async fn openbgpd_add_establish_remove() {
+    add_up_remove("rtr3", "pdb:ix:3", "RTR3_V4", "RTR3_V6", "rtr3").await;
+    // nothing of peerd's left in the include directory
+    let lab = Lab::load();
+    let dir = Path::new(lab.get("RTR3_PEERS_DIR"));
+    let left: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec!["sessions.inc".to_string()]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("sessions.inc")).unwrap(),
+        ""
+    );
+}
+
+#[tokio::test]
+#[ignore = "lab"]
+async fn gobgp_add_establish_remove() {
+    add_up_remove("rtr4", "pdb:ix:4", "RTR4_V4", "RTR4_V6", "rtr4").await;
 }

@@ -31,6 +31,7 @@ const LAYERS: &[&str] = &[
     "policy",
     "validate",
     "peeringdb",
+    "outbound",
     "worker",
     "render",
     "driver",

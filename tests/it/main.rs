@@ -3,19 +3,27 @@
 //! `tests/run.sh` with `--include-ignored` once the lab is up.
 
 mod api;
+mod ask;
+mod cli;
+mod cli_check;
 mod e2e_address;
+mod e2e_ask;
 mod e2e_drift;
 mod e2e_edges;
 mod e2e_lab;
 mod e2e_netconf;
+mod e2e_openbgpd_gobgp;
 mod e2e_openconfig;
+mod e2e_ops;
 mod lab;
+mod lab_check;
 mod lab_driver;
 mod lab_netconf;
 mod lab_ssh;
 mod layers;
 mod login;
 mod oauth_standin;
+mod ops;
 mod pdb_login;
 mod pdb_render;
 mod pdb_standin;

@@ -6,6 +6,8 @@
 //!   the registered redirect URI, a state and an S256 code challenge, then
 //!   answers `302` to `redirect_uri?code=..&state=..`. The code is bound to
 //!   the client, redirect URI, challenge, scopes and user.
+//! - `POST /oauth2/token/` with `grant_type=refresh_token`: a new access
+//!   token (and a new refresh token; the old one is spent).
 //! - `POST /oauth2/token/`: client authentication (HTTP Basic with
 //!   url-encoded parts, or `client_id`/`client_secret` in the form), then the
 //!   code (one attempt only: a code never works twice), the redirect URI and
@@ -72,6 +74,12 @@ struct Inner {
     last_refusal: Option<String>,
     /// `/profile/v1` requests seen.
     profile_hits: usize,
+    /// refresh token -> (scopes, user profile)
+    refresh: HashMap<String, (Vec<String>, Value)>,
+    /// `expires_in` of the access tokens issued.
+    expires_in: u64,
+    /// Refresh grants answered.
+    refreshes: usize,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -195,6 +203,33 @@ async fn token(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Resp
             &mut inner,
         );
     }
+    if f("grant_type") == "refresh_token" {
+        let Some((scopes, user)) = inner.refresh.remove(&f("refresh_token")) else {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "unknown refresh token",
+                &mut inner,
+            );
+        };
+        let access = random(30);
+        let refresh = random(30);
+        let scope = scopes.join(" ");
+        inner
+            .access
+            .insert(access.clone(), (scopes.clone(), user.clone()));
+        inner.refresh.insert(refresh.clone(), (scopes, user));
+        inner.refreshes += 1;
+        let expires_in = inner.expires_in;
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({"access_token": access, "expires_in": expires_in, "token_type": "Bearer",
+                   "scope": scope, "refresh_token": refresh})
+            .to_string(),
+        )
+            .into_response();
+    }
     if f("grant_type") != "authorization_code" {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -227,17 +262,22 @@ async fn token(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Resp
         Err(why) => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why, &mut inner),
         Ok((scopes, user)) => {
             let access = random(30);
+            let refresh = random(30);
             let scope = scopes.join(" ");
-            inner.access.insert(access.clone(), (scopes, user));
+            inner
+                .access
+                .insert(access.clone(), (scopes.clone(), user.clone()));
+            inner.refresh.insert(refresh.clone(), (scopes, user));
             inner.last_refusal = None;
+            let expires_in = inner.expires_in;
             (
                 StatusCode::OK,
                 [
                     (header::CONTENT_TYPE, "application/json"),
                     (header::CACHE_CONTROL, "no-store"),
                 ],
-                json!({"access_token": access, "expires_in": 36000, "token_type": "Bearer",
-                       "scope": scope, "refresh_token": random(30)})
+                json!({"access_token": access, "expires_in": expires_in, "token_type": "Bearer",
+                       "scope": scope, "refresh_token": refresh})
                 .to_string(),
             )
                 .into_response()
@@ -297,6 +337,9 @@ impl StandIn {
             access: HashMap::new(),
             last_refusal: None,
             profile_hits: 0,
+            refresh: HashMap::new(),
+            expires_in: 36000,
+            refreshes: 0,
         }));
         let app = Router::new()
             .route("/oauth2/authorize/", get(authorize))
@@ -336,6 +379,16 @@ impl StandIn {
             .unwrap()
             .access
             .insert(token.to_string(), (scopes.to_vec(), profile));
+    }
+
+    /// Access tokens issued from now on expire after `secs`.
+    pub fn set_expires_in(&self, secs: u64) {
+        self.inner.lock().unwrap().expires_in = secs;
+    }
+
+    /// How many refresh grants were answered.
+    pub fn refreshes(&self) -> usize {
+        self.inner.lock().unwrap().refreshes
     }
 
     /// How many `/profile/v1` requests arrived.

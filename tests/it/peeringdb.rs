@@ -101,6 +101,15 @@ impl Store for MetaStore {
     fn mark_pushed(&self, _: &[SessionId]) -> Result<Vec<SessionId>, StoreError> {
         unsupported()
     }
+    fn set_remote(
+        &self,
+        _: &str,
+        _: peerd::model::RemoteState,
+        _: Option<Option<String>>,
+        _: &str,
+    ) -> Result<Session, StoreError> {
+        unsupported()
+    }
     fn remove_session(&self, _: &str, _: &str) -> Result<(), StoreError> {
         unsupported()
     }

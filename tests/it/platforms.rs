@@ -63,7 +63,8 @@ async fn a_new_platform_is_a_profile_and_templates() {
     assert_eq!(platforms_in(&d.join("drivers")), ["acme-router"]);
     let cfg = settings(d, "acme-router");
 
-    let out = cli(d, &["check", "--config", &cfg]).await;
+    // (its routers' credentials do not exist: not what this is about)
+    let out = cli(d, &["check", "--skip-credentials", "--config", &cfg]).await;
     assert!(out.status.success(), "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stdout

@@ -1,11 +1,13 @@
 //! Golden tests of every shipped platform (templates/ + drivers/; the list
 //! is read from drivers/): each platform x add/remove x IPv4/IPv6 x
-//! with/without MD5, batches of three for frr and bird2, and `peerd check`
-//! over everything. The snapshots in
-//! tests/golden/ are exactly what `peerd render` prints (secrets shown).
+//! with/without MD5, batches of three for the ssh-exec platforms, and
+//! `peerd check` over everything. The snapshots in
+//! tests/golden/ are exactly what `peerd render` prints (secrets shown); a
+//! platform that cannot set TCP-MD5 (`tcp_md5: false`) has its refusal as
+//! the MD5 cases' snapshot.
 //!
-//! Lab-tagged tests feed the FRR and BIRD renders to the real parsers
-//! (`vtysh --dryrun`, `bird -p`).
+//! Lab-tagged tests feed the FRR, BIRD and OpenBGPD renders to the real
+//! parsers (`vtysh --dryrun`, `bird -p`, `bgpd -n`).
 
 use crate::support::{shipped_platforms, InventoryBuilder};
 use peerd::inventory::Inventory;
@@ -70,8 +72,21 @@ fn golden(name: &str, text: &str) {
 
 fn render(platform: &str, op: Op, sessions: &[Session]) -> String {
     let (env, profiles) = shipped();
-    render::render_for_cli(&env, &profiles, &inventory(platform), op, sessions, true)
-        .unwrap_or_else(|e| panic!("{platform} {op:?}: {e}"))
+    let refuses_md5 = !profiles.get(platform).unwrap().tcp_md5
+        && sessions.iter().any(|s| s.session_secret.is_some());
+    match render::render_for_cli(&env, &profiles, &inventory(platform), op, sessions, true) {
+        Ok(text) => {
+            assert!(!refuses_md5, "{platform} rendered a session secret");
+            text
+        }
+        Err(e) if refuses_md5 => {
+            let e = e.to_string();
+            assert!(e.contains("cannot set a TCP-MD5 password"), "{e}");
+            assert!(!e.contains("lab-md5-secret"), "{e}");
+            format!("refused: {e}\n")
+        }
+        Err(e) => panic!("{platform} {op:?}: {e}"),
+    }
 }
 
 #[test]
@@ -102,11 +117,21 @@ fn golden_batches_of_three() {
         session(2, true, false),
         session(3, false, true),
     ];
-    for platform in ["frr", "bird2"] {
+    // GoBGP cannot set TCP-MD5: its third session has no secret
+    let no_md5 = [
+        session(1, false, false),
+        session(2, true, false),
+        Session {
+            session_secret: None,
+            ..session(3, false, true)
+        },
+    ];
+    for platform in ["frr", "bird2", "openbgpd", "gobgp"] {
+        let batch = if platform == "gobgp" { &no_md5 } else { &batch };
         for op in [Op::Add, Op::Remove] {
             golden(
                 &format!("{platform}__{}_batch3", op.as_str()),
-                &render(platform, op, &batch),
+                &render(platform, op, batch),
             );
         }
     }
@@ -118,9 +143,13 @@ fn redacted_unless_asked() {
     let s = [session(1, false, true)];
     for platform in shipped_platforms() {
         let platform = platform.as_str();
-        let text =
-            render::render_for_cli(&env, &profiles, &inventory(platform), Op::Add, &s, false)
-                .unwrap();
+        let r = render::render_for_cli(&env, &profiles, &inventory(platform), Op::Add, &s, false);
+        if !profiles.get(platform).unwrap().tcp_md5 {
+            let e = r.unwrap_err().to_string();
+            assert!(!e.contains("lab-md5-secret"), "{platform}: {e}");
+            continue;
+        }
+        let text = r.unwrap();
         assert!(!text.contains("lab-md5-secret"), "{platform}: {text}");
         assert!(text.contains("<redacted>"), "{platform}: {text}");
     }
@@ -132,6 +161,9 @@ fn rendered_xml_is_well_formed() {
     let batch = [session(1, false, false), session(2, true, true)];
     for platform in shipped_platforms() {
         let platform = platform.as_str();
+        if !profiles.get(platform).unwrap().tcp_md5 {
+            continue; // refuses the batch; nothing of it is XML either
+        }
         let inv = inventory(platform);
         for op in [Op::Add, Op::Remove] {
             let p = render::render_batch(&env, &profiles, op, &batch, &inv).unwrap();
@@ -257,6 +289,35 @@ fn verify_accepts_what_the_lab_routers_answered() {
         .check_verify(&td("bird-router-batch3.txt"))
         .unwrap_err();
     assert!(e[0].contains("has peer AS 65002, expected 65009"), "{e:?}");
+    // OpenBGPD 7.7 `bgpctl -j show summary` with this batch (and a
+    // neighbor configured by hand) up; removed, bgpd answers "no such
+    // neighbor".
+    let no_neighbor = "{\n\t\"status\": \"FAILED\",\n\t\"error\": \"no such neighbor\"\n}\n";
+    let inv = inventory("openbgpd");
+    let add = render::render_batch(&env, &profiles, Op::Add, &batch, &inv).unwrap();
+    add.check_verify(&td("openbgpd-summary.json")).unwrap();
+    assert_eq!(add.check_verify(no_neighbor).unwrap_err().len(), 3);
+    let rm = render::render_batch(&env, &profiles, Op::Remove, &batch, &inv).unwrap();
+    rm.check_verify(no_neighbor).unwrap();
+    assert_eq!(
+        rm.check_verify(&td("openbgpd-summary.json"))
+            .unwrap_err()
+            .len(),
+        3
+    );
+    // GoBGP 3.10 `gobgp neighbor -j` with the IPv4 and IPv6 sessions up.
+    let inv = inventory("gobgp");
+    let add = render::render_batch(&env, &profiles, Op::Add, &batch[..2], &inv).unwrap();
+    add.check_verify(&td("gobgp-neighbors-established.json"))
+        .unwrap();
+    let rm = render::render_batch(&env, &profiles, Op::Remove, &batch[..2], &inv).unwrap();
+    rm.check_verify("[]").unwrap();
+    assert_eq!(
+        rm.check_verify(&td("gobgp-neighbors-established.json"))
+            .unwrap_err()
+            .len(),
+        2
+    );
 }
 
 /// Every FRR render passes FRR's own parser (`vtysh --dryrun`, no daemon).
@@ -342,6 +403,56 @@ fn bird_renders_parse_with_bird_p() {
     assert!(
         out.status.success(),
         "bird -p refused: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every OpenBGPD render passes OpenBGPD's own parser (`bgpd -n`): the
+/// session files joined as the profile joins them, included from a main
+/// config.
+#[test]
+#[ignore = "lab"]
+fn openbgpd_renders_parse_with_bgpd_n() {
+    let (env, profiles) = shipped();
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("bgpd.conf");
+    let inc = dir.path().join("sessions.inc");
+    std::fs::write(
+        &main,
+        format!(
+            "AS 65001\nrouter-id 192.0.2.1\nsocket \"{}/bgpd.sock\"\ninclude \"{}\"\nallow from any\nallow to any\n",
+            dir.path().display(),
+            inc.display()
+        ),
+    )
+    .unwrap();
+    let batch = [
+        session(1, false, false),
+        session(2, true, false),
+        session(3, false, true),
+        session(4, true, true),
+    ];
+    let p = render::render_batch(&env, &profiles, Op::Add, &batch, &inventory("openbgpd")).unwrap();
+    let peerd::platform::PushPlan::Exec { steps, .. } = &p.plan else {
+        panic!()
+    };
+    let joined: String = steps
+        .iter()
+        .filter(|s| s.file.is_some())
+        .filter_map(|s| s.stdin.clone())
+        .collect();
+    assert_eq!(joined.matches("neighbor ").count(), 4, "{joined}");
+    std::fs::write(&inc, &joined).unwrap();
+    let out = std::process::Command::new("bgpd")
+        .arg("-n")
+        .arg("-f")
+        .arg(&main)
+        .output()
+        .expect("bgpd");
+    assert!(
+        out.status.success(),
+        "bgpd -n refused:\n{joined}\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );

@@ -57,7 +57,7 @@ stop() {
 }
 
 if [ -s "$PIDS_FILE" ]; then
-    # newest first: sshd, the netconfds, the BIRDs, bgpd, zebra
+    # newest first: sshd, the netconfds, gobgpd, OpenBGPD, the BIRDs, bgpd, zebra
     tac "$PIDS_FILE" | while read -r pid label comm; do
         [ -n "${pid:-}" ] || continue
         if pid_is "$pid" "$comm"; then
@@ -98,6 +98,7 @@ fi
 [ $rc = 0 ] || exit 1
 
 rm -f "$PIDS_FILE" "$NETNS_FILE" "$LAB_DIR/lab.env" "$LAB_DIR/netconf/ncxserver.sock" \
+    "$LAB_DIR/rtr3/bgpd.sock" "$LAB_DIR/rtr4/gobgp.sock" \
     "$LAB_DIR/netconf-oc/ncxserver.sock"
 if [ $PURGE = 1 ]; then
     rm -rf -- "$LAB_DIR"

@@ -10,10 +10,17 @@
 #   netns rtrb  : BIRD 2, AS65010, 192.0.2.10 / 2001:db8::10: network B's router
 #                 (another network with its own peerd; the asking side's tests)
 #                 bird.conf includes $PEERD_LAB_DIR/rtrb/peers/*.conf
+#   netns rtr3  : OpenBGPD, AS65001, 192.0.2.5 / 2001:db8::5          -> platform openbgpd
+#                 bgpd.conf includes $PEERD_LAB_DIR/rtr3/peers.conf (the
+#                 files of rtr3/peers/ joined) and rtr3/hand.conf (tests' own)
+#   netns rtr4  : GoBGP (gobgpd), AS65001, 192.0.2.6 / 2001:db8::6    -> platform gobgp
+#                 neighbors through the gobgp CLI (gRPC on rtr4/gobgp.sock)
 #   127.0.0.1   : one sshd (key auth, user labops):
 #                   :2222 -> bash with a vtysh bound to rtr
 #                   :2223 -> bash in rtr2's dir with birdc/bird bound to rtr2
 #                   :2224 -> bash in rtrb's dir with birdc/bird bound to rtrb
+#                   :2225 -> bash in rtr3's dir with bgpctl/bgpd bound to rtr3
+#                   :2226 -> bash in rtr4's dir with gobgp bound to rtr4
 #                   :8830 -> netconf subsystem -> netconfd (module peerd-lab-bgp)
 #                   :8831 -> netconf subsystem -> a second netconfd serving the
 #                            real OpenConfig models (openconfig-network-instance,
@@ -41,11 +48,12 @@ if [ -e "$MARKER" ]; then
 elif [ -e "$LAB_DIR" ] && [ -n "$(ls -A "$LAB_DIR" 2>/dev/null)" ]; then
     die "$LAB_DIR exists, is not empty and is not a peerd lab; refusing to touch it"
 fi
-for ns in "$NS_IXP" "$NS_RTR" "$NS_RTR2" "$NS_PEER1" "$NS_PEER2" "$NS_RTRB"; do
+ALL_NS=("$NS_IXP" "$NS_RTR" "$NS_RTR2" "$NS_PEER1" "$NS_PEER2" "$NS_RTRB" "$NS_RTR3" "$NS_RTR4")
+for ns in "${ALL_NS[@]}"; do
     netns_exists "$ns" && die "netns $ns exists but is not this lab's (set PEERD_LAB_NS_PREFIX)"
 done
-for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT" "$RTRB_PORT"; do
-    port_in_use "$p" && die "TCP port $p is in use (set PEERD_LAB_RTR_PORT / _RTR2_PORT / _NETCONF_PORT / _OC_PORT / _RTRB_PORT)"
+for p in "${LAB_PORTS[@]}"; do
+    port_in_use "$p" && die "TCP port $p is in use (set PEERD_LAB_RTR_PORT / _RTR2_PORT / _NETCONF_PORT / _OC_PORT / _RTRB_PORT / _RTR3_PORT / _RTR4_PORT)"
 done
 
 mkdir -p "$LAB_DIR" "$STATE_DIR"
@@ -59,7 +67,7 @@ on_exit() {
     [ "$UP" = 1 ] && return
     log "lab-up failed; last log lines:"
     local f
-    for f in "$LAB_DIR"/rtr/log/*.log "$LAB_DIR"/*/bird.log "$LAB_DIR"/netconf/netconfd.log "$LAB_DIR"/netconf-oc/oc-prep.txt "$LAB_DIR"/netconf-oc/netconfd.log "$LAB_DIR"/ssh/sshd.log; do
+    for f in "$LAB_DIR"/rtr/log/*.log "$LAB_DIR"/*/bird.log "$LAB_DIR"/rtr3/bgpd.log "$LAB_DIR"/rtr4/gobgpd.log "$LAB_DIR"/netconf/netconfd.log "$LAB_DIR"/netconf-oc/oc-prep.txt "$LAB_DIR"/netconf-oc/netconfd.log "$LAB_DIR"/ssh/sshd.log; do
         [ -s "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }
     done
     # oc-prep.py may still run when an early step failed
@@ -78,7 +86,7 @@ PREP_PID=$!
 
 # ---------------------------------------------------------------- topology
 log "namespaces and the IXP bridge"
-for ns in "$NS_IXP" "$NS_RTR" "$NS_RTR2" "$NS_PEER1" "$NS_PEER2" "$NS_RTRB"; do
+for ns in "${ALL_NS[@]}"; do
     record_netns "$ns"
     ip netns add "$ns"
     ip -n "$ns" link set lo up
@@ -100,6 +108,8 @@ plug "$NS_RTR2" p-rtr2 "$RTR2_V4" "$RTR2_V6"
 plug "$NS_PEER1" p-peer1 "$PEER1_V4" "$PEER1_V6"
 plug "$NS_PEER2" p-peer2 "$PEER2_V4" "$PEER2_V6"
 plug "$NS_RTRB" p-rtrb "$RTRB_V4" "$RTRB_V6"
+plug "$NS_RTR3" p-rtr3 "$RTR3_V4" "$RTR3_V6"
+plug "$NS_RTR4" p-rtr4 "$RTR4_V4" "$RTR4_V6"
 wait_for 10 "rtr reaches peer1 (IPv4)" ip netns exec "$NS_RTR" ping -c1 -W1 "$PEER1_V4"
 wait_for 10 "rtr2 reaches peer2 (IPv6)" ip netns exec "$NS_RTR2" ping -6 -c1 -W1 "$PEER2_V6"
 
@@ -233,7 +243,7 @@ bird_router "$NS_RTR2" rtr2 "$RTR2_ASN" "$RTR2_V4" "$RTR2_PORT" "our router"
 bird_router "$NS_RTRB" rtrb "$RTRB_ASN" "$RTRB_V4" "$RTRB_PORT" "network B's router"
 
 # bird_peer <netns> <name> <asn> <v4> <pfx4> <pfx6> [md5]: a passive BIRD
-# peer with sessions towards rtr and rtr2, over IPv4 and IPv6.
+# peer with sessions towards rtr, rtr2, rtr3 and rtr4, over IPv4 and IPv6.
 bird_peer() {
     local ns=$1 name=$2 asn=$3 v4=$4 pfx4=$5 pfx6=$6 md5=${7:-} d=$LAB_DIR/$2 pw=""
     mkdir -p "$d"
@@ -269,12 +279,147 @@ protocol bgp rtr2_v6 from ours {
   neighbor $RTR2_V6 as $RTR2_ASN;
   ipv6 { import all; export where source = RTS_STATIC; };
 }
+protocol bgp rtr3_v4 from ours {
+  neighbor $RTR3_V4 as $RTR3_ASN;
+  ipv4 { import all; export where source = RTS_STATIC; };
+}
+protocol bgp rtr3_v6 from ours {
+  neighbor $RTR3_V6 as $RTR3_ASN;
+  ipv6 { import all; export where source = RTS_STATIC; };
+}
+protocol bgp rtr4_v4 from ours {
+  neighbor $RTR4_V4 as $RTR4_ASN;
+  ipv4 { import all; export where source = RTS_STATIC; };
+}
+protocol bgp rtr4_v6 from ours {
+  neighbor $RTR4_V6 as $RTR4_ASN;
+  ipv6 { import all; export where source = RTS_STATIC; };
+}
 EOF
     start_bird "$ns" "$name" "$d"
 }
 log "BIRD peers in netns $NS_PEER1 and $NS_PEER2"
 bird_peer "$NS_PEER1" peer1 "$PEER1_ASN" "$PEER1_V4" 198.51.100.0/24 2001:db8:100::/48
 bird_peer "$NS_PEER2" peer2 "$PEER2_ASN" "$PEER2_V4" 203.0.113.0/24 2001:db8:200::/48 "$PEER2_MD5"
+
+# ---------------------------------------------------------------- rtr3: OpenBGPD
+# bgpd runs as root in its netns (-d: in the foreground, logging to
+# bgpd.log), chroots its engines to _openbgpd's home and drops to that
+# user. OpenBGPD's include takes one file, no wildcards: peerd keeps one
+# file per session in peers/ and joins them into peers/sessions.inc, which
+# bgpd.conf includes. hand.conf is for neighbors "configured by hand".
+log "OpenBGPD in netns $NS_RTR3"
+R3=$LAB_DIR/rtr3 B3=$LAB_DIR/bin/rtr3
+getent passwd _openbgpd >/dev/null \
+    || useradd --system --no-create-home --home-dir /run/openbgpd --shell /usr/sbin/nologin _openbgpd
+mkdir -p "$(getent passwd _openbgpd | cut -d: -f6)" "$R3/peers" "$B3"
+chown "$LAB_USER" "$R3/peers"
+chmod 755 "$R3" "$R3/peers"
+: > "$R3/peers/sessions.inc"
+chown "$LAB_USER" "$R3/peers/sessions.inc"
+: > "$R3/hand.conf"
+cat > "$R3/bgpd.conf" <<EOF
+# rtr3: our router on the openbgpd platform (netns $NS_RTR3), AS$RTR3_ASN.
+# peerd writes one file per session into $R3/peers/ and joins them into
+# $R3/peers/sessions.inc.
+AS $RTR3_ASN
+router-id $RTR3_V4
+socket "$R3/bgpd.sock"
+
+include "$R3/peers/sessions.inc"
+include "$R3/hand.conf"
+
+# Filters: eBGP sessions exchange nothing without them (RFC 8212).
+allow from any
+allow to any
+EOF
+chmod 644 "$R3/bgpd.conf" "$R3/hand.conf"
+out=$(/usr/sbin/bgpd -n -f "$R3/bgpd.conf" 2>&1) || die "rtr3: bgpd.conf: $out"
+(
+    exec setsid ip netns exec "$NS_RTR3" /usr/sbin/bgpd -d -f "$R3/bgpd.conf" \
+        </dev/null >>"$R3/bgpd.log" 2>&1
+) &
+BGPD3_PID=$!
+record_pid "$BGPD3_PID" bgpd-rtr3 bgpd
+wait_for 15 "rtr3 control socket" test -S "$R3/bgpd.sock"
+chown "root:$(id -gn "$LAB_USER")" "$R3/bgpd.sock"
+chmod 660 "$R3/bgpd.sock"
+pid_is "$BGPD3_PID" bgpd || die "OpenBGPD did not stay up (see $R3/bgpd.log)"
+
+cat > "$B3/bgpctl" <<EOF
+#!/bin/sh
+# bgpctl bound to rtr3's control socket (a later -s wins)
+exec /usr/sbin/bgpctl -s $R3/bgpd.sock "\$@"
+EOF
+cat > "$B3/bgpd" <<EOF
+#!/bin/bash
+# bgpd for checking configuration only (bgpd -n [-f FILE]); FILE defaults
+# to rtr3's bgpd.conf. Starting a daemon is not offered here.
+check=0 conf=0
+for a in "\$@"; do
+    case "\$a" in -n) check=1 ;; -f) conf=1 ;; esac
+done
+if [ \$check = 0 ]; then
+    echo "bgpd: only 'bgpd -n [-f FILE]' (check a configuration) is available here" >&2
+    exit 2
+fi
+[ \$conf = 1 ] || set -- "\$@" -f $R3/bgpd.conf
+exec /usr/sbin/bgpd "\$@"
+EOF
+cat > "$B3/login" <<EOF
+#!/bin/bash
+# sshd ForceCommand for port $RTR3_PORT: runs in rtr3's directory with
+# bgpctl/bgpd bound to rtr3.
+export PATH=$B3:/usr/local/bin:/usr/bin:/bin
+cd $R3 || exit 1
+[ -n "\${SSH_ORIGINAL_COMMAND:-}" ] || exec bgpctl show summary
+exec /bin/bash -c "\$SSH_ORIGINAL_COMMAND"
+EOF
+chmod 755 "$B3" "$B3/bgpctl" "$B3/bgpd" "$B3/login"
+
+# ---------------------------------------------------------------- rtr4: GoBGP
+# gobgpd in its netns, its gRPC API on a unix socket only; peerd adds and
+# deletes neighbors with the gobgp CLI, so they live in gobgpd's memory
+# (gobgpd.toml holds only the global part).
+log "GoBGP in netns $NS_RTR4"
+R4=$LAB_DIR/rtr4 B4=$LAB_DIR/bin/rtr4
+mkdir -p "$R4" "$B4"
+chmod 755 "$R4"
+cat > "$R4/gobgpd.toml" <<EOF
+# rtr4: our router on the gobgp platform (netns $NS_RTR4), AS$RTR4_ASN.
+[global.config]
+  as = $RTR4_ASN
+  router-id = "$RTR4_V4"
+  port = 179
+EOF
+chmod 644 "$R4/gobgpd.toml"
+(
+    exec setsid ip netns exec "$NS_RTR4" /usr/bin/gobgpd -f "$R4/gobgpd.toml" \
+        --api-hosts "unix://$R4/gobgp.sock" --pprof-disable --log-plain \
+        </dev/null >>"$R4/gobgpd.log" 2>&1
+) &
+GOBGPD_PID=$!
+record_pid "$GOBGPD_PID" gobgpd gobgpd
+wait_for 15 "rtr4 API socket" test -S "$R4/gobgp.sock"
+chown "root:$(id -gn "$LAB_USER")" "$R4/gobgp.sock"
+chmod 660 "$R4/gobgp.sock"
+pid_is "$GOBGPD_PID" gobgpd || die "gobgpd did not stay up (see $R4/gobgpd.log)"
+
+cat > "$B4/gobgp" <<EOF
+#!/bin/sh
+# gobgp bound to rtr4's API socket (a later --target wins)
+exec /usr/bin/gobgp --target unix://$R4/gobgp.sock "\$@"
+EOF
+cat > "$B4/login" <<EOF
+#!/bin/bash
+# sshd ForceCommand for port $RTR4_PORT: runs in rtr4's directory with
+# gobgp bound to rtr4.
+export PATH=$B4:/usr/local/bin:/usr/bin:/bin
+cd $R4 || exit 1
+[ -n "\${SSH_ORIGINAL_COMMAND:-}" ] || exec gobgp neighbor
+exec /bin/bash -c "\$SSH_ORIGINAL_COMMAND"
+EOF
+chmod 755 "$B4" "$B4/gobgp" "$B4/login"
 
 # ---------------------------------------------------------------- netconfd
 log "netconfd with module peerd-lab-bgp"
@@ -387,7 +532,7 @@ OC_PID=$!
 record_pid "$OC_PID" netconfd-oc netconfd
 
 # ---------------------------------------------------------------- sshd
-log "sshd on 127.0.0.1:$RTR_PORT (rtr), :$RTR2_PORT (rtr2), :$NETCONF_PORT (netconf), :$OC_PORT (openconfig), :$RTRB_PORT (rtrb)"
+log "sshd on 127.0.0.1:$RTR_PORT (rtr), :$RTR2_PORT (rtr2), :$NETCONF_PORT (netconf), :$OC_PORT (openconfig), :$RTRB_PORT (rtrb), :$RTR3_PORT (rtr3), :$RTR4_PORT (rtr4)"
 S=$LAB_DIR/ssh
 mkdir -p "$S"
 chmod 755 "$S"
@@ -397,8 +542,16 @@ ssh-keygen -q -t ed25519 -N '' -C peerd-lab-client -f "$S/id_ed25519"
 ssh-keygen -q -t ed25519 -N '' -C peerd-lab-unauthorized -f "$S/wrong_id_ed25519"
 cp "$S/id_ed25519.pub" "$S/authorized_keys"
 chmod 644 "$S/authorized_keys"
+# peerd runs as the operator, not root: the client key goes to the user who
+# ran sudo (or PEERD_LAB_KEY_OWNER), still 0600; known_hosts stays root's,
+# 0644 (readable by all, writable by root only)
+if [ "$KEY_OWNER" != root ]; then
+    id -u "$KEY_OWNER" >/dev/null 2>&1 || die "PEERD_LAB_KEY_OWNER: no user $KEY_OWNER"
+    chown "$KEY_OWNER" "$S/id_ed25519" "$S/id_ed25519.pub"
+    log "client key $S/id_ed25519 belongs to $KEY_OWNER (mode 0600)"
+fi
 HOSTKEY=$(cut -d' ' -f1,2 "$S/ssh_host_ed25519_key.pub")
-for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT" "$RTRB_PORT"; do
+for p in "${LAB_PORTS[@]}"; do
     echo "[127.0.0.1]:$p $HOSTKEY"
 done > "$S/known_hosts"
 chmod 644 "$S/known_hosts"
@@ -412,6 +565,8 @@ Port $RTR2_PORT
 Port $NETCONF_PORT
 Port $OC_PORT
 Port $RTRB_PORT
+Port $RTR3_PORT
+Port $RTR4_PORT
 ListenAddress 127.0.0.1
 AddressFamily inet
 HostKey $S/ssh_host_ed25519_key
@@ -443,6 +598,10 @@ Match LocalPort $RTR2_PORT
     ForceCommand $LAB_DIR/bin/rtr2/login
 Match LocalPort $RTRB_PORT
     ForceCommand $LAB_DIR/bin/rtrb/login
+Match LocalPort $RTR3_PORT
+    ForceCommand $LAB_DIR/bin/rtr3/login
+Match LocalPort $RTR4_PORT
+    ForceCommand $LAB_DIR/bin/rtr4/login
 Match LocalPort $NETCONF_PORT
     ForceCommand $SUBSYS
 Match LocalPort $OC_PORT
@@ -454,7 +613,7 @@ chmod 755 /run/sshd
 /usr/sbin/sshd -f "$S/sshd_config" -E "$S/sshd.log"
 wait_for 15 "sshd pid file" test -s "$S/sshd.pid"
 record_pid "$(cat "$S/sshd.pid")" sshd sshd
-for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT" "$RTRB_PORT"; do
+for p in "${LAB_PORTS[@]}"; do
     wait_for 15 "sshd on port $p" port_listening "$p"
 done
 
@@ -465,6 +624,10 @@ wait_for 20 "vtysh over ssh (port $RTR_PORT)" rtr_ready
 wait_for 20 "birdc over ssh (port $RTR2_PORT)" rtr2_ready
 rtrb_ready() { lab_ssh "$RTRB_PORT" "birdc show status" | grep -q 'Daemon is up and running'; }
 wait_for 20 "birdc over ssh (port $RTRB_PORT)" rtrb_ready
+rtr3_ready() { lab_ssh "$RTR3_PORT" "bgpctl show summary" | grep -q '^Neighbor'; }
+wait_for 20 "bgpctl over ssh (port $RTR3_PORT)" rtr3_ready
+rtr4_ready() { lab_ssh "$RTR4_PORT" "gobgp global" | grep -q "AS: *$RTR4_ASN"; }
+wait_for 20 "gobgp over ssh (port $RTR4_PORT)" rtr4_ready
 wait_for 60 "OpenConfig netconfd socket" sh -c "test -S '$O/ncxserver.sock' || ! kill -0 $OC_PID"
 pid_is "$OC_PID" netconfd || die "the OpenConfig netconfd did not stay up (see $O/netconfd.log)"
 grep -q "Startup config loaded OK" "$O/netconfd.log" \
@@ -517,6 +680,25 @@ PEERD_LAB_RTRB_DIR='$RB'
 PEERD_LAB_RTRB_CONF='$RB/bird.conf'
 PEERD_LAB_RTRB_PEERS_DIR='$RB/peers'
 PEERD_LAB_RTRB_BIRDC='$LAB_DIR/bin/rtrb/birdc'
+PEERD_LAB_RTR3_PORT='$RTR3_PORT'
+PEERD_LAB_NS_RTR3='$NS_RTR3'
+PEERD_LAB_RTR3_ASN='$RTR3_ASN'
+PEERD_LAB_RTR3_V4='$RTR3_V4'
+PEERD_LAB_RTR3_V6='$RTR3_V6'
+PEERD_LAB_RTR3_DIR='$R3'
+PEERD_LAB_RTR3_CONF='$R3/bgpd.conf'
+PEERD_LAB_RTR3_PEERS_DIR='$R3/peers'
+PEERD_LAB_RTR3_HAND_CONF='$R3/hand.conf'
+PEERD_LAB_RTR3_SOCKET='$R3/bgpd.sock'
+PEERD_LAB_RTR3_BGPCTL='$B3/bgpctl'
+PEERD_LAB_RTR4_PORT='$RTR4_PORT'
+PEERD_LAB_NS_RTR4='$NS_RTR4'
+PEERD_LAB_RTR4_ASN='$RTR4_ASN'
+PEERD_LAB_RTR4_V4='$RTR4_V4'
+PEERD_LAB_RTR4_V6='$RTR4_V6'
+PEERD_LAB_RTR4_DIR='$R4'
+PEERD_LAB_RTR4_TARGET='unix://$R4/gobgp.sock'
+PEERD_LAB_RTR4_GOBGP='$B4/gobgp'
 PEERD_LAB_PEER1_ASN='$PEER1_ASN'
 PEERD_LAB_PEER1_V4='$PEER1_V4'
 PEERD_LAB_PEER1_V6='$PEER1_V6'

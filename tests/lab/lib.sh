@@ -13,7 +13,12 @@
 #                           models (default 8831)
 #   PEERD_LAB_RTRB_PORT     127.0.0.1 port -> BIRD rtrb, network B's router
 #                           (another network's peerd; default 2224)
+#   PEERD_LAB_RTR3_PORT     127.0.0.1 port -> OpenBGPD rtr3 (default 2225)
+#   PEERD_LAB_RTR4_PORT     127.0.0.1 port -> GoBGP rtr4    (default 2226)
 #   PEERD_LAB_NO_INSTALL=1  never call apt-get; fail if something is missing
+#   PEERD_LAB_KEY_OWNER     the user who gets the lab's client key (mode 0600
+#                           stays), so peerd can run as that user; default
+#                           the user who ran sudo ($SUDO_USER), else root
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export LC_ALL=C
@@ -21,12 +26,15 @@ export LC_ALL=C
 LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_DIR=${PEERD_LAB_DIR:-/tmp/peerd-lab}
 LAB_USER=${PEERD_LAB_USER:-labops}
+KEY_OWNER=${PEERD_LAB_KEY_OWNER:-${SUDO_USER:-root}}
 LAB_NS_PREFIX=${PEERD_LAB_NS_PREFIX:-}
 RTR_PORT=${PEERD_LAB_RTR_PORT:-2222}
 RTR2_PORT=${PEERD_LAB_RTR2_PORT:-2223}
 NETCONF_PORT=${PEERD_LAB_NETCONF_PORT:-8830}
 OC_PORT=${PEERD_LAB_OC_PORT:-8831}
 RTRB_PORT=${PEERD_LAB_RTRB_PORT:-2224}
+RTR3_PORT=${PEERD_LAB_RTR3_PORT:-2225}
+RTR4_PORT=${PEERD_LAB_RTR4_PORT:-2226}
 
 NS_IXP=${LAB_NS_PREFIX}ixp
 NS_RTR=${LAB_NS_PREFIX}rtr
@@ -34,6 +42,8 @@ NS_RTR2=${LAB_NS_PREFIX}rtr2
 NS_PEER1=${LAB_NS_PREFIX}peer1
 NS_PEER2=${LAB_NS_PREFIX}peer2
 NS_RTRB=${LAB_NS_PREFIX}rtrb
+NS_RTR3=${LAB_NS_PREFIX}rtr3
+NS_RTR4=${LAB_NS_PREFIX}rtr4
 
 # Topology (documentation ranges and private ASNs only).
 LAN_V4=192.0.2.0/24
@@ -42,9 +52,14 @@ RTR_ASN=65001;   RTR_V4=192.0.2.1;   RTR_V6=2001:db8::1
 PEER1_ASN=65002; PEER1_V4=192.0.2.2; PEER1_V6=2001:db8::2
 PEER2_ASN=65003; PEER2_V4=192.0.2.3; PEER2_V6=2001:db8::3
 RTR2_ASN=65001;  RTR2_V4=192.0.2.4;  RTR2_V6=2001:db8::4
+RTR3_ASN=65001;  RTR3_V4=192.0.2.5;  RTR3_V6=2001:db8::5    # OpenBGPD
+RTR4_ASN=65001;  RTR4_V4=192.0.2.6;  RTR4_V6=2001:db8::6    # GoBGP
 # Network B: another network on the same IXP LAN, with a peerd of its own.
 RTRB_ASN=65010;  RTRB_V4=192.0.2.10; RTRB_V6=2001:db8::10
 PEER2_MD5=lab-md5-secret
+
+# every port sshd listens on
+LAB_PORTS=("$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT" "$RTRB_PORT" "$RTR3_PORT" "$RTR4_PORT")
 
 STATE_DIR=$LAB_DIR/state
 PIDS_FILE=$STATE_DIR/pids     # "<pid> <label> <comm>" per line
@@ -67,17 +82,18 @@ check_settings() {
         *[!A-Za-z0-9_-]*) die "PEERD_LAB_NS_PREFIX may only hold letters, digits, _ and -" ;;
     esac
     local p
-    for p in "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT" "$RTRB_PORT"; do
+    for p in "${LAB_PORTS[@]}"; do
         case "$p" in ''|*[!0-9]*) die "port '$p' is not a number" ;; esac
     done
-    [ "$(printf '%s\n' "$RTR_PORT" "$RTR2_PORT" "$NETCONF_PORT" "$OC_PORT" "$RTRB_PORT" | sort -u | wc -l)" = 5 ] \
-        || die "the five lab ports must differ"
+    [ "$(printf '%s\n' "${LAB_PORTS[@]}" | sort -u | wc -l)" = "${#LAB_PORTS[@]}" ] \
+        || die "the ${#LAB_PORTS[@]} lab ports must differ"
 }
 
 # ---------------------------------------------------------------- packages
 # Installs whatever the lab needs and is missing. Package scripts must not
-# start host-wide daemons (sshd on :22, frr, bird): a temporary policy-rc.d
-# that forbids every start is put in place while apt runs.
+# start host-wide daemons (sshd on :22, frr, bird, bgpd, gobgpd): a
+# temporary policy-rc.d that forbids every start is put in place while apt
+# runs.
 ensure_packages() {
     local need=()
     command -v ip >/dev/null 2>&1 && command -v ss >/dev/null 2>&1 || need+=(iproute2)
@@ -85,6 +101,8 @@ ensure_packages() {
     { [ -x /usr/lib/frr/zebra ] && [ -x /usr/lib/frr/bgpd ] && [ -x /usr/bin/vtysh ]; } || need+=(frr)
     { [ -x /usr/sbin/bird ] && [ -x /usr/sbin/birdc ]; } || need+=(bird2)
     { [ -x /usr/sbin/netconfd ] && [ -x /usr/sbin/netconf-subsystem ]; } || need+=(netconfd)
+    { [ -x /usr/sbin/bgpd ] && [ -x /usr/sbin/bgpctl ]; } || need+=(openbgpd)
+    { [ -x /usr/bin/gobgpd ] && [ -x /usr/bin/gobgp ]; } || need+=(gobgpd)
     [ -x /usr/sbin/sshd ] || need+=(openssh-server)
     { command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1; } || need+=(openssh-client)
     command -v ping >/dev/null 2>&1 || need+=(iputils-ping)

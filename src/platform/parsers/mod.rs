@@ -4,12 +4,14 @@
 //!
 //! All parsers are pure functions over text, bounded, and unit-tested on
 //! output captured from the real daemons where the lab has them (FRR 8.4,
-//! BIRD 2.0.12, netconfd).
+//! BIRD 2.0.12, netconfd, OpenBGPD 7.7, GoBGP 3.10).
 
 mod bird;
 mod common;
 mod frr;
+mod gobgp;
 mod netconf;
+mod openbgpd;
 pub mod xml;
 
 #[cfg(test)]
@@ -39,6 +41,10 @@ pub enum ParserKind {
     FrrSummaryJson,
     /// BIRD 2 `birdc show protocols all` (BGP protocols).
     BirdProtocols,
+    /// OpenBGPD `bgpctl -j show summary` (or `show neighbor`).
+    OpenbgpdNeighborsJson,
+    /// GoBGP `gobgp neighbor -j`.
+    GobgpNeighborsJson,
     /// get-config of the peerd lab YANG module (`bgp/neighbor`).
     LabBgpConfig,
     /// get-config of openconfig-network-instance / openconfig-bgp neighbors.
@@ -60,11 +66,13 @@ pub enum ParserKind {
 }
 
 impl ParserKind {
-    pub const ALL: [ParserKind; 13] = [
+    pub const ALL: [ParserKind; 15] = [
         ParserKind::FrrRunningConfig,
         ParserKind::FrrNeighborsJson,
         ParserKind::FrrSummaryJson,
         ParserKind::BirdProtocols,
+        ParserKind::OpenbgpdNeighborsJson,
+        ParserKind::GobgpNeighborsJson,
         ParserKind::LabBgpConfig,
         ParserKind::OpenconfigConfig,
         ParserKind::OpenconfigState,
@@ -83,6 +91,8 @@ impl ParserKind {
             ParserKind::FrrNeighborsJson => "frr-neighbors-json",
             ParserKind::FrrSummaryJson => "frr-summary-json",
             ParserKind::BirdProtocols => "bird-protocols",
+            ParserKind::OpenbgpdNeighborsJson => "openbgpd-neighbors-json",
+            ParserKind::GobgpNeighborsJson => "gobgp-neighbors-json",
             ParserKind::LabBgpConfig => "lab-bgp-config",
             ParserKind::OpenconfigConfig => "openconfig-config",
             ParserKind::OpenconfigState => "openconfig-state",
@@ -108,6 +118,8 @@ impl ParserKind {
                 FrrRunningConfig
                     | FrrNeighborsJson
                     | BirdProtocols
+                    | OpenbgpdNeighborsJson
+                    | GobgpNeighborsJson
                     | LabBgpConfig
                     | OpenconfigConfig
                     | JunosConfig
@@ -119,6 +131,8 @@ impl ParserKind {
                 FrrNeighborsJson
                     | FrrSummaryJson
                     | BirdProtocols
+                    | OpenbgpdNeighborsJson
+                    | GobgpNeighborsJson
                     | OpenconfigState
                     | JunosState
                     | IosxrState
@@ -150,6 +164,8 @@ impl ParserKind {
             FrrNeighborsJson => frr::neighbors_json(output),
             FrrSummaryJson => frr::summary_json(output),
             BirdProtocols => bird::protocols_all(output),
+            OpenbgpdNeighborsJson => openbgpd::neighbors_json(output),
+            GobgpNeighborsJson => gobgp::neighbors_json(output),
             LabBgpConfig => netconf::lab_bgp_config(output),
             OpenconfigConfig => netconf::openconfig(output, false),
             OpenconfigState => netconf::openconfig(output, true),

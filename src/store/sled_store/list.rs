@@ -12,11 +12,11 @@
 //! highest `seq` shown. So paging neither skips nor repeats, with no lock
 //! between listings and writes.
 
-use super::super::{Page, Result, SessionFilter, StoreError};
+use super::super::{Page, Result, SessionCount, SessionFilter, StoreError};
 use super::keys;
 use super::tx::{backend, decode};
 use super::Inner;
-use crate::model::Session;
+use crate::model::{Session, SessionStatus};
 use sled::IVec;
 use std::iter::Peekable;
 
@@ -110,6 +110,45 @@ impl Inner {
         Ok(Some(found))
     }
 
+    /// [`crate::store::Store::session_counts`] from `by_router`'s keys and
+    /// status bytes alone (no session record is read).
+    pub fn session_counts(&self) -> Result<Vec<SessionCount>> {
+        let corrupt = || StoreError::Corrupt("router index".into());
+        let n = SessionStatus::ALL.len();
+        // by_router is sorted by router: one router's entries run together
+        let mut per_router: Vec<(String, Vec<u64>)> = Vec::new();
+        for item in self.trees.by_router.iter() {
+            let (k, v) = item.map_err(backend)?;
+            let router = keys::key_router(&k).ok_or_else(corrupt)?;
+            let code = *v.first().ok_or_else(corrupt)?;
+            let rank = SessionStatus::ALL
+                .iter()
+                .position(|s| keys::status_code(*s) == code)
+                .ok_or_else(corrupt)?;
+            if per_router.last().is_none_or(|(r, _)| r != router) {
+                per_router.push((router.to_string(), vec![0; n]));
+            }
+            if let Some((_, c)) = per_router.last_mut() {
+                c[rank] += 1;
+            }
+        }
+        // by name, as the trait's default answers (the keys sort by length first)
+        per_router.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out = Vec::new();
+        for (router, counts) in per_router {
+            for (rank, count) in counts.into_iter().enumerate() {
+                if count > 0 {
+                    out.push(SessionCount {
+                        router: router.clone(),
+                        status: SessionStatus::ALL[rank],
+                        count,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Every router that has sessions, from `by_router` (one seek each).
     fn routers(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
@@ -191,4 +230,5 @@ fn matches(f: &SessionFilter, s: &Session) -> bool {
     f.owner_asn.is_none_or(|a| s.local_asn.0 == a)
         && f.status.is_none_or(|st| s.status == st)
         && f.router.as_deref().is_none_or(|r| s.router == r)
+        && f.direction.is_none_or(|d| s.direction == d)
 }

@@ -16,6 +16,7 @@ mod keys;
 mod list;
 mod migrate;
 mod queue;
+mod remote;
 mod sessions;
 mod tx;
 mod writer;
@@ -25,7 +26,8 @@ mod tests;
 
 use super::{Inserted, Page, RemoveOpts, Result, SessionFilter, Store, StoreError, TransitionOpts};
 use crate::model::{
-    AuditEvent, Job, JobKind, RequestRecord, Session, SessionId, SessionStatus, UnixMillis,
+    AuditEvent, Job, JobKind, RemoteState, RequestRecord, Session, SessionId, SessionStatus,
+    UnixMillis,
 };
 use futures::future::BoxFuture;
 use std::path::Path;
@@ -68,9 +70,24 @@ impl Drop for Inner {
     }
 }
 
+/// sled reports a directory another process holds as an I/O error
+/// "could not acquire lock on ...: WouldBlock" (flock's EWOULDBLOCK).
+fn open_error(dir: &Path, e: sled::Error) -> StoreError {
+    if let sled::Error::Io(io) = &e {
+        let text = io.to_string();
+        if io.kind() == std::io::ErrorKind::WouldBlock
+            || text.contains("could not acquire lock")
+            || text.contains("WouldBlock")
+        {
+            return StoreError::Locked(dir.display().to_string());
+        }
+    }
+    StoreError::Backend(format!("cannot open store in {}: {e}", dir.display()))
+}
+
 impl SledStore {
-    /// Opens (or creates) the store in `dir`. Fails if another process
-    /// holds it open.
+    /// Opens (or creates) the store in `dir`. Fails with
+    /// [`StoreError::Locked`] if another process holds it open.
     pub fn open(dir: &Path) -> Result<SledStore> {
         Self::open_with(dir, &SledOptions::default())
     }
@@ -81,9 +98,7 @@ impl SledStore {
             .path(dir)
             .cache_capacity(opts.cache_bytes)
             .open()
-            .map_err(|e| {
-                StoreError::Backend(format!("cannot open store in {}: {e}", dir.display()))
-            })?;
+            .map_err(|e| open_error(dir, e))?;
         let trees = Trees::open(&db)?;
         match trees.meta.get(keys::SCHEMA).map_err(backend)? {
             None => {
@@ -126,9 +141,12 @@ impl Store for SledStore {
         sessions: Vec<Session>,
     ) -> Result<Vec<Inserted>> {
         let (request, now) = (request.clone(), crate::model::now_ms());
-        self.inner
+        let out = self
+            .inner
             .writer
-            .write(move |tx| sessions::insert_request(tx, &request, &sessions, now))
+            .write(move |tx| sessions::insert_request(tx, &request, &sessions, now))?;
+        sessions::log_created(&out);
+        Ok(out)
     }
 
     fn insert_request_durable(
@@ -137,13 +155,23 @@ impl Store for SledStore {
         sessions: Vec<Session>,
     ) -> BoxFuture<'static, Result<Vec<Inserted>>> {
         let now = crate::model::now_ms();
-        self.inner
+        let done = self
+            .inner
             .writer
-            .write_durable(move |tx| sessions::insert_request(tx, &request, &sessions, now))
+            .write_durable(move |tx| sessions::insert_request(tx, &request, &sessions, now));
+        Box::pin(async move {
+            let out = done.await?;
+            sessions::log_created(&out);
+            Ok(out)
+        })
     }
 
     fn get_session(&self, id: &str) -> Result<Option<Session>> {
         self.inner.trees.load_session(id)
+    }
+
+    fn session_counts(&self) -> Result<Vec<super::SessionCount>> {
+        self.inner.session_counts()
     }
 
     fn get_request(&self, id: &str) -> Result<Option<RequestRecord>> {
@@ -169,6 +197,16 @@ impl Store for SledStore {
 
     fn set_detail(&self, id: &str, detail: Option<String>, actor: &str) -> Result<Session> {
         self.inner.set_detail(id, detail, actor)
+    }
+
+    fn set_remote(
+        &self,
+        id: &str,
+        remote: RemoteState,
+        detail: Option<Option<String>>,
+        actor: &str,
+    ) -> Result<Session> {
+        self.inner.set_remote(id, remote, detail, actor)
     }
 
     fn remove_session(&self, id: &str, actor: &str) -> Result<()> {

@@ -2,7 +2,7 @@
 //! neighbor address at a router, see [`crate::store`]), transitions,
 //! removal. (Listing is in `list.rs`.)
 
-use super::super::{Inserted, RemoveOpts, Result, StoreError, TransitionOpts};
+use super::super::{log_change, Inserted, RemoveOpts, Result, StoreError, TransitionOpts};
 use super::keys;
 use super::tx::{abort, backend, decode, encode, is_terminal, Tx, TxResult};
 use super::Inner;
@@ -77,6 +77,15 @@ pub fn insert_request(
     Ok(out)
 }
 
+/// Logs the sessions a committed insert created ([`log_change`]).
+pub fn log_created(out: &[Inserted]) {
+    for r in out {
+        if let Inserted::New(s) = r {
+            log_change(s, None, Some(s.status), &s.created_by, "created");
+        }
+    }
+}
+
 impl Inner {
     pub fn get_request(&self, id: &str) -> Result<Option<crate::model::RequestRecord>> {
         match self.trees.requests.get(id).map_err(backend)? {
@@ -88,8 +97,19 @@ impl Inner {
     pub fn transition(&self, id: &str, to: SessionStatus, opts: TransitionOpts) -> Result<Session> {
         let now = now_ms();
         let id = id.to_string();
-        self.writer
-            .write(move |tx| transition(tx, &id, to, &opts, now))
+        let action = opts.action.clone();
+        let actor = opts.actor.clone();
+        let (s, from) = self
+            .writer
+            .write(move |tx| transition(tx, &id, to, &opts, now))?;
+        log_change(
+            &s,
+            Some(from),
+            Some(s.status),
+            &actor,
+            action.as_deref().unwrap_or("transition"),
+        );
+        Ok(s)
     }
 
     pub fn mark_pushed(&self, ids: &[String]) -> Result<Vec<String>> {
@@ -138,7 +158,9 @@ impl Inner {
     pub fn remove_session_if(&self, id: &str, opts: RemoveOpts) -> Result<Session> {
         let now = now_ms();
         let id = id.to_string();
-        self.writer.write(move |tx| {
+        let actor = opts.actor.clone();
+        let action = opts.action.clone();
+        let s = self.writer.write(move |tx| {
             let s = tx.session(&id)?;
             if !opts.expect.is_empty() && !opts.expect.contains(&s.status) {
                 let want: Vec<&str> = opts.expect.iter().map(|x| x.as_str()).collect();
@@ -167,7 +189,10 @@ impl Inner {
             ev.to = None;
             tx.audit(&ev)?;
             Ok(s)
-        })
+        })?;
+        let action = action.as_deref().unwrap_or("removed");
+        log_change(&s, Some(s.status), None, &actor, action);
+        Ok(s)
     }
 
     pub fn audit(&self, session_id: &str) -> Result<Vec<AuditEvent>> {
@@ -187,7 +212,7 @@ fn transition(
     to: SessionStatus,
     opts: &TransitionOpts,
     now: UnixMillis,
-) -> TxResult<Session> {
+) -> TxResult<(Session, SessionStatus)> {
     let mut s = tx.session(id)?;
     let from = s.status;
     if !opts.expect.is_empty() && !opts.expect.contains(&from) {
@@ -251,7 +276,7 @@ fn transition(
     let action = opts.action.as_deref().unwrap_or("transition");
     let detail = opts.detail.clone().flatten().map(|d| clip(&d));
     tx.audit(&event(&s, &opts.actor, action, Some(from), detail, now))?;
-    Ok(s)
+    Ok((s, from))
 }
 
 /// What the holders of a neighbor address make of a new session there

@@ -5,7 +5,7 @@
 //! (JSON is YAML); `build()` parses that text the way `peerd` does.
 
 use super::OUR_ASN;
-use crate::lab::{lab_routers, Lab};
+use crate::lab::{lab_routers, lab_routers_more, Lab};
 use peerd::inventory::{Approval, Credential, HostKey, Inventory, Location, Policy, Router};
 use peerd::model::LocationType;
 use std::collections::BTreeMap;
@@ -242,5 +242,29 @@ impl InventoryBuilder {
                 p.max_sessions_per_request = 100;
                 p.time_window_secs = 3600;
             })
+    }
+
+    /// [`InventoryBuilder::lab`] plus `pdb:ix:3` on `rtr3` (OpenBGPD) and
+    /// `pdb:ix:4` on `rtr4` (GoBGP), on the same LAN.
+    pub fn lab_more(lab: &Lab) -> Self {
+        let (rtr3, rtr4) = lab_routers_more(lab);
+        let lan = [lab.get("LAN_V4"), lab.get("LAN_V6")];
+        Self::lab(lab)
+            .router(rtr3)
+            .router(rtr4)
+            .location(
+                "pdb:ix:3",
+                "Lab-IX-OpenBGPD",
+                "rtr3",
+                &lan,
+                &[lab.get("RTR3_V4"), lab.get("RTR3_V6")],
+            )
+            .location(
+                "pdb:ix:4",
+                "Lab-IX-GoBGP",
+                "rtr4",
+                &lan,
+                &[lab.get("RTR4_V4"), lab.get("RTR4_V6")],
+            )
     }
 }

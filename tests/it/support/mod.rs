@@ -6,6 +6,7 @@
 
 pub mod inventory;
 pub mod pdb;
+pub mod remote;
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
@@ -72,6 +73,11 @@ pub struct Options {
     pub limits_yaml: String,
     /// `RLIMIT_NOFILE` (soft = hard) the peerd process starts with.
     pub nofile: Option<u64>,
+    /// A command `peerd serve ...` runs under (it ends by exec'ing its
+    /// arguments), e.g. `unshare` to give the store a filesystem of its own.
+    pub wrap: Vec<String>,
+    /// Extra top-level settings (e.g. an `outbound:` section).
+    pub extra_yaml: String,
 }
 
 impl Options {
@@ -94,6 +100,8 @@ impl Options {
             platform_root: None,
             limits_yaml: String::new(),
             nofile: None,
+            wrap: Vec::new(),
+            extra_yaml: String::new(),
         }
     }
 }
@@ -107,6 +115,7 @@ pub struct Peerd {
     pub http: reqwest::Client,
     env: Vec<(String, String)>,
     nofile: Option<u64>,
+    wrap: Vec<String>,
 }
 
 pub fn bin() -> &'static str {
@@ -156,7 +165,8 @@ limits:
   max_body_bytes: {mb}
   requests_per_minute: {rpm}
   request_timeout_secs: 20
-{limits_yaml}"#,
+{limits_yaml}
+{extra_yaml}"#,
             base = o.base_path,
             d = d.display(),
             pdb = o.pdb_url,
@@ -174,6 +184,7 @@ limits:
                 .unwrap_or_default(),
             pdb_yaml = o.pdb_yaml,
             limits_yaml = o.limits_yaml,
+            extra_yaml = o.extra_yaml,
         );
         std::fs::write(d.join("peerd.yaml"), cfg).unwrap();
         let key = cli(d, &["key", "add", "noc", "--config", "peerd.yaml"]).await;
@@ -190,6 +201,7 @@ limits:
                 .unwrap(),
             env: o.env.clone(),
             nofile: o.nofile,
+            wrap: o.wrap.clone(),
         };
         p.spawn().await;
         p
@@ -219,7 +231,14 @@ limits:
             .append(true)
             .open(d.join("peerd.log"))
             .unwrap();
-        let mut cmd = Command::new(bin());
+        let mut cmd = match self.wrap.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin());
+                c
+            }
+            None => Command::new(bin()),
+        };
         clean_env(&mut cmd);
         cmd.current_dir(&d)
             .args(["serve", "--config", "peerd.yaml"])
@@ -257,6 +276,11 @@ limits:
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.url = url;
         self.child = Some(child);
+    }
+
+    /// The daemon's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(|c| c.id())
     }
 
     /// SIGKILL, no chance to flush anything.

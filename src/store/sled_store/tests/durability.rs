@@ -19,10 +19,10 @@ fn reopen_after_drop_keeps_everything() {
     let (a, b, job, token, old_seq) = {
         let st = SledStore::open(dir.path()).unwrap();
         // a second open of a live store is refused (one process owns it)
-        assert!(matches!(
-            SledStore::open(dir.path()),
-            Err(StoreError::Backend(_))
-        ));
+        match SledStore::open(dir.path()) {
+            Err(StoreError::Locked(d)) => assert_eq!(d, dir.path().display().to_string()),
+            other => panic!("a second open: {:?}", other.err()),
+        }
         let a = insert_one(&st, session(64512, 1, Pending));
         let b = insert_one(&st, session(64513, 2, Approved));
         st.transition(&a.session_id, Approved, opts("operator:noc"))

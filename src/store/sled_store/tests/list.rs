@@ -186,6 +186,48 @@ fn paging_by_router_and_status_under_writes_skips_and_repeats_nothing() {
 }
 
 #[test]
+fn session_counts_from_the_router_index_match_a_full_read() {
+    let (_d, st) = store();
+    for n in 0..40u32 {
+        let r = ["rtr10", "rtr2", "a"][n as usize % 3];
+        let s = insert_one(
+            &st,
+            on(r, 64512, n, if n % 2 == 0 { Pending } else { Approved }),
+        );
+        if n % 5 == 0 {
+            let to = if n % 2 == 0 { Rejected } else { Provisioning };
+            st.transition(&s.session_id, to, opts("w")).unwrap();
+        }
+        if n % 7 == 0 {
+            st.remove_session(&s.session_id, "t").unwrap();
+        }
+    }
+    let mut want: BTreeMap<(String, usize), u64> = BTreeMap::new();
+    for id in ids(&st, &SessionFilter::default(), 100) {
+        let s = st.get_session(&id).unwrap().unwrap();
+        let rank = SessionStatus::ALL
+            .iter()
+            .position(|x| *x == s.status)
+            .unwrap();
+        *want.entry((s.router, rank)).or_default() += 1;
+    }
+    let got: Vec<(String, usize, u64)> = st
+        .session_counts()
+        .unwrap()
+        .into_iter()
+        .map(|c| {
+            let rank = SessionStatus::ALL
+                .iter()
+                .position(|x| *x == c.status)
+                .unwrap();
+            (c.router, rank, c.count)
+        })
+        .collect();
+    let want: Vec<(String, usize, u64)> = want.into_iter().map(|((r, k), n)| (r, k, n)).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn a_failing_mutation_leaves_its_batch_mates_alone() {
     let (_d, st) = store();
     let req = request(64512);

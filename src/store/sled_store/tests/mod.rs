@@ -4,6 +4,7 @@ mod addresses;
 mod durability;
 mod list;
 mod queue;
+mod remote;
 mod sessions;
 
 use super::SledStore;

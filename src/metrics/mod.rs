@@ -1,0 +1,478 @@
+//! What the daemon observes about itself, served as Prometheus text at
+//! `GET /metrics` (and `/admin/metrics`), and read by `GET /readyz`.
+//!
+//! A leaf: the API, the worker and the poller share one [`Metrics`] and
+//! record into it; the API adds the gauges it reads from the store and the
+//! PeeringDB sync at scrape time ([`Gauges`]). Labels carry only router
+//! names, statuses, route templates, methods, status codes and fixed
+//! reason words: never a token, a secret or text a peer sent.
+
+pub mod expo;
+mod gauges;
+
+#[cfg(test)]
+mod tests;
+
+pub use expo::{Expo, Histogram, CONTENT_TYPE};
+pub use gauges::{Gauges, PdbGauges};
+
+use crate::model::now_ms;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// How a push ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PushResult {
+    Success,
+    /// Failed; will be retried.
+    Transient,
+    /// Failed; retrying cannot help (the router refused, render failed).
+    Permanent,
+}
+
+impl PushResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushResult::Success => "success",
+            PushResult::Transient => "transient",
+            PushResult::Permanent => "permanent",
+        }
+    }
+}
+
+/// The last push to one router.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastPush {
+    pub at_ms: u64,
+    pub result: PushResult,
+    /// `add` or `remove`.
+    pub op: &'static str,
+    pub sessions: usize,
+    pub ms: u64,
+}
+
+/// The last poll of one router.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastPoll {
+    pub at_ms: u64,
+    pub ok: bool,
+}
+
+/// BGP state of a router's polled sessions, as its last state read saw it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BgpCounts {
+    pub established: u64,
+    pub not_established: u64,
+    pub absent: u64,
+}
+
+#[derive(Debug)]
+struct RouterStats {
+    pushes: BTreeMap<(&'static str, PushResult), u64>,
+    push_seconds: Histogram,
+    last_push: Option<LastPush>,
+    bgp: Option<BgpCounts>,
+    last_poll: Option<LastPoll>,
+    poll_failures: u64,
+}
+
+impl Default for RouterStats {
+    fn default() -> Self {
+        RouterStats {
+            pushes: BTreeMap::new(),
+            push_seconds: Histogram::new(expo::PUSH_BUCKETS),
+            last_push: None,
+            bgp: None,
+            last_poll: None,
+            poll_failures: 0,
+        }
+    }
+}
+
+/// The requests of one route template.
+#[derive(Debug)]
+struct RouteStats {
+    /// By (method, status).
+    requests: BTreeMap<(&'static str, u16), u64>,
+    latency: Histogram,
+}
+
+#[derive(Debug, Default)]
+struct Http {
+    /// By route template (looked up without allocating).
+    routes: BTreeMap<String, RouteStats>,
+}
+
+/// Most distinct route labels kept (templates are few; this bounds a bug).
+const MAX_ROUTES: usize = 200;
+
+/// Reasons a bearer token is refused (the `reason` label).
+pub const REFUSAL_REASONS: &[&str] = &[
+    "missing",
+    "malformed",
+    "unknown",
+    "expired",
+    "revoked",
+    "invalid",
+    "rate_limited",
+    "lookup_budget",
+    "unavailable",
+    "not_operator",
+];
+
+/// The process's counters, histograms and heartbeats.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Sessions the worker moved to `Configured`.
+    pub sessions_configured: AtomicU64,
+    /// Total time spent in router round trips (the benchmark reads it).
+    pub router_ms_total: AtomicU64,
+    /// Drift the poller acted on (a neighbor missing, or changed by hand).
+    pub drift_detected: AtomicU64,
+    /// Missing neighbors the poller re-provisioned.
+    pub drift_repairs: AtomicU64,
+    http: Mutex<Http>,
+    routers: Mutex<BTreeMap<String, RouterStats>>,
+    refused: Mutex<BTreeMap<&'static str, u64>>,
+    /// When the worker's loop last went round (epoch ms; 0 = never).
+    worker_beat_ms: AtomicU64,
+    /// The poller was started.
+    poller_started: AtomicBool,
+    /// When each router's poll loop last went round (epoch ms).
+    poll_beats: Mutex<BTreeMap<String, u64>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A method label: the standard ones, else `other` (a client may send any).
+pub fn method_label(m: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT",
+    ];
+    KNOWN.iter().find(|k| **k == m).copied().unwrap_or("other")
+}
+
+impl Metrics {
+    // ---- HTTP ---------------------------------------------------------------
+
+    /// One answered request: `route` is the matched route template
+    /// (`/sessions/{session_id}`), or `unmatched`.
+    pub fn record_http(&self, route: &str, method: &str, status: u16, took: Duration) {
+        let mut h = lock(&self.http);
+        let route = if h.routes.contains_key(route) || h.routes.len() < MAX_ROUTES {
+            route
+        } else {
+            "other"
+        };
+        if !h.routes.contains_key(route) {
+            h.routes.insert(
+                route.to_string(),
+                RouteStats {
+                    requests: BTreeMap::new(),
+                    latency: Histogram::new(expo::HTTP_BUCKETS),
+                },
+            );
+        }
+        let st = h.routes.get_mut(route).expect("inserted above");
+        *st.requests
+            .entry((method_label(method), status))
+            .or_default() += 1;
+        st.latency.observe(took.as_secs_f64());
+    }
+
+    /// Requests answered for `route` so far (all methods and statuses).
+    pub fn http_requests(&self, route: &str) -> u64 {
+        lock(&self.http)
+            .routes
+            .get(route)
+            .map_or(0, |s| s.requests.values().sum())
+    }
+
+    /// A bearer token (or caller) refused; `reason` is one of
+    /// [`REFUSAL_REASONS`].
+    pub fn record_refused(&self, reason: &'static str) {
+        *lock(&self.refused).entry(reason).or_default() += 1;
+    }
+
+    pub fn refused(&self, reason: &str) -> u64 {
+        lock(&self.refused).get(reason).copied().unwrap_or(0)
+    }
+
+    // ---- pushes and polls ---------------------------------------------------
+
+    /// One push of `sessions` sessions to `router` (`op`: `add`/`remove`).
+    pub fn record_push(
+        &self,
+        router: &str,
+        op: &'static str,
+        result: PushResult,
+        sessions: usize,
+        took: Duration,
+    ) {
+        let mut r = lock(&self.routers);
+        let st = r.entry(router.to_string()).or_default();
+        *st.pushes.entry((op, result)).or_default() += 1;
+        st.push_seconds.observe(took.as_secs_f64());
+        st.last_push = Some(LastPush {
+            at_ms: now_ms(),
+            result,
+            op,
+            sessions,
+            ms: took.as_millis() as u64,
+        });
+    }
+
+    /// Successful pushes to `router` (one per coalesced apply).
+    pub fn applies(&self, router: &str) -> u64 {
+        self.pushes(router, PushResult::Success)
+    }
+
+    /// Pushes to `router` that ended with `result`.
+    pub fn pushes(&self, router: &str, result: PushResult) -> u64 {
+        lock(&self.routers).get(router).map_or(0, |s| {
+            s.pushes
+                .iter()
+                .filter(|((_, r), _)| *r == result)
+                .map(|(_, n)| n)
+                .sum()
+        })
+    }
+
+    pub fn last_push(&self, router: &str) -> Option<LastPush> {
+        lock(&self.routers).get(router).and_then(|s| s.last_push)
+    }
+
+    /// One poll of `router` ended (`bgp`: what its state read saw, when
+    /// the platform has one and the read worked).
+    pub fn record_poll(&self, router: &str, ok: bool, bgp: Option<BgpCounts>) {
+        let now = now_ms();
+        let mut r = lock(&self.routers);
+        let st = r.entry(router.to_string()).or_default();
+        st.last_poll = Some(LastPoll { at_ms: now, ok });
+        if !ok {
+            st.poll_failures += 1;
+        }
+        if bgp.is_some() {
+            st.bgp = bgp;
+        }
+        drop(r);
+        lock(&self.poll_beats).insert(router.to_string(), now);
+    }
+
+    pub fn last_poll(&self, router: &str) -> Option<LastPoll> {
+        lock(&self.routers).get(router).and_then(|s| s.last_poll)
+    }
+
+    // ---- heartbeats -----------------------------------------------------------
+
+    /// The worker's loop went round.
+    pub fn worker_beat(&self) {
+        self.worker_beat_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// When the worker's loop last went round (`None`: never).
+    pub fn worker_last_beat(&self) -> Option<u64> {
+        Some(self.worker_beat_ms.load(Ordering::Relaxed)).filter(|m| *m > 0)
+    }
+
+    /// The poller starts with these routers (each counts as just polled).
+    pub fn poller_started(&self, routers: &[String]) {
+        let now = now_ms();
+        let mut b = lock(&self.poll_beats);
+        for r in routers {
+            b.insert(r.clone(), now);
+        }
+        self.poller_started.store(true, Ordering::Relaxed);
+    }
+
+    /// `None` before the poller started; else each router's last beat.
+    pub fn poll_beats(&self) -> Option<BTreeMap<String, u64>> {
+        self.poller_started
+            .load(Ordering::Relaxed)
+            .then(|| lock(&self.poll_beats).clone())
+    }
+
+    // ---- exposition -----------------------------------------------------------
+
+    /// The process's own series in Prometheus text (the store's and
+    /// PeeringDB's gauges are [`Gauges::render`]).
+    pub fn render(&self) -> String {
+        let mut e = Expo::new();
+        e.family("peerd_build_info", "gauge", "Version of the running peerd.");
+        e.sample(
+            "peerd_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))],
+            1,
+        );
+        self.render_http(&mut e);
+        self.render_routers(&mut e);
+        let refused = lock(&self.refused).clone();
+        e.family(
+            "peerd_auth_refused_total",
+            "counter",
+            "Requests refused at authentication, by reason.",
+        );
+        for reason in REFUSAL_REASONS {
+            let n = refused.get(reason).copied().unwrap_or(0);
+            e.sample("peerd_auth_refused_total", &[("reason", reason)], n);
+        }
+        for (name, help, v) in [
+            (
+                "peerd_sessions_configured_total",
+                "Sessions the worker moved to Configured.",
+                &self.sessions_configured,
+            ),
+            (
+                "peerd_router_ms_total",
+                "Milliseconds spent in successful router round trips.",
+                &self.router_ms_total,
+            ),
+            (
+                "peerd_drift_detected_total",
+                "Neighbors found missing or changed by hand on their router.",
+                &self.drift_detected,
+            ),
+            (
+                "peerd_drift_repairs_total",
+                "Missing neighbors re-provisioned by the poller.",
+                &self.drift_repairs,
+            ),
+        ] {
+            e.single(name, "counter", help, v.load(Ordering::Relaxed));
+        }
+        if let Some(ms) = self.worker_last_beat() {
+            e.single(
+                "peerd_worker_heartbeat_timestamp_seconds",
+                "gauge",
+                "When the worker's loop last went round.",
+                ms / 1000,
+            );
+        }
+        e.finish()
+    }
+
+    fn render_http(&self, e: &mut Expo) {
+        let h = lock(&self.http);
+        e.family(
+            "peerd_http_requests_total",
+            "counter",
+            "HTTP requests answered, by route template, method and status.",
+        );
+        for (route, st) in &h.routes {
+            for ((method, status), n) in &st.requests {
+                let status = status.to_string();
+                e.sample(
+                    "peerd_http_requests_total",
+                    &[("route", route), ("method", method), ("status", &status)],
+                    n,
+                );
+            }
+        }
+        e.family(
+            "peerd_http_request_duration_seconds",
+            "histogram",
+            "Time to answer an HTTP request, by route template.",
+        );
+        for (route, st) in &h.routes {
+            e.histogram(
+                "peerd_http_request_duration_seconds",
+                &[("route", route)],
+                &st.latency,
+            );
+        }
+    }
+
+    fn render_routers(&self, e: &mut Expo) {
+        let r = lock(&self.routers);
+        e.family(
+            "peerd_pushes_total",
+            "counter",
+            "Pushes to a router (one per coalesced batch), by operation and outcome.",
+        );
+        for (router, st) in r.iter() {
+            for ((op, result), n) in &st.pushes {
+                e.sample(
+                    "peerd_pushes_total",
+                    &[("router", router), ("op", op), ("outcome", result.as_str())],
+                    n,
+                );
+            }
+        }
+        e.family(
+            "peerd_push_duration_seconds",
+            "histogram",
+            "Time a push to a router took, whatever its outcome.",
+        );
+        for (router, st) in r.iter().filter(|(_, s)| s.push_seconds.count() > 0) {
+            e.histogram(
+                "peerd_push_duration_seconds",
+                &[("router", router)],
+                &st.push_seconds,
+            );
+        }
+        e.family(
+            "peerd_router_applies_total",
+            "counter",
+            "Successful pushes per router (failed attempts are in peerd_pushes_total).",
+        );
+        for (router, st) in r.iter() {
+            let ok = st
+                .pushes
+                .iter()
+                .filter(|((_, res), _)| *res == PushResult::Success)
+                .map(|(_, n)| n)
+                .sum::<u64>();
+            e.sample("peerd_router_applies_total", &[("router", router)], ok);
+        }
+        e.family(
+            "peerd_bgp_neighbors",
+            "gauge",
+            "BGP state of the polled sessions' neighbors, as the router's last state read saw them.",
+        );
+        for (router, st) in r.iter() {
+            if let Some(b) = st.bgp {
+                for (state, n) in [
+                    ("established", b.established),
+                    ("not_established", b.not_established),
+                    ("absent", b.absent),
+                ] {
+                    e.sample(
+                        "peerd_bgp_neighbors",
+                        &[("router", router), ("state", state)],
+                        n,
+                    );
+                }
+            }
+        }
+        e.family(
+            "peerd_poll_failures_total",
+            "counter",
+            "Polls of a router that failed (config or state read).",
+        );
+        for (router, st) in r.iter().filter(|(_, s)| s.last_poll.is_some()) {
+            e.sample(
+                "peerd_poll_failures_total",
+                &[("router", router)],
+                st.poll_failures,
+            );
+        }
+        e.family(
+            "peerd_poll_last_timestamp_seconds",
+            "gauge",
+            "When a router's last poll ended.",
+        );
+        for (router, st) in r.iter() {
+            if let Some(p) = st.last_poll {
+                e.sample(
+                    "peerd_poll_last_timestamp_seconds",
+                    &[("router", router)],
+                    p.at_ms / 1000,
+                );
+            }
+        }
+    }
+}
