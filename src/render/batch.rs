@@ -217,11 +217,18 @@ fn batch_ctx<'a>(
         neighbors.push(context::neighbor_ctx(s, inv, router, loc)?);
     }
     let rctx = context::router_ctx(router, profile)?;
-    Ok((
-        router,
-        profile,
-        context::template_ctx(op, inv.asn, rctx, neighbors),
-    ))
+    // `ipv4` and `ipv6` stay empty: `Prepared` splits the families from
+    // the neighbors' values, without copying a neighbor
+    let tctx = TemplateCtx {
+        op: op.as_str(),
+        local_as: inv.asn,
+        router: rctx,
+        neighbors,
+        ipv4: Vec::new(),
+        ipv6: Vec::new(),
+        neighbor: None,
+    };
+    Ok((router, profile, tctx))
 }
 
 /// The read that fetches BGP state from `router` (None when its platform

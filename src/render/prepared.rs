@@ -10,7 +10,9 @@ use super::error::RenderError;
 use crate::platform::error_chain;
 use tera::{Context, Value};
 
-/// The contexts of one batch ([`TemplateCtx`] as Tera sees it).
+/// The contexts of one batch ([`TemplateCtx`] as Tera sees it; its
+/// `ipv4` and `ipv6` are split here from `neighbors`, whatever the typed
+/// context holds in them).
 pub struct Prepared<'a> {
     pub t: &'a TemplateCtx,
     /// What a content template sees for the whole batch.
