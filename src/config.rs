@@ -74,7 +74,7 @@ impl std::str::FromStr for LogFormat {
 pub struct StoreSettings {
     /// sled's page cache, MiB: what the store keeps in memory (records
     /// beyond it are read back from the file, usually from the OS page
-    /// cache). peerd's resident memory is about this plus 40 MiB.
+    /// cache). peerd's resident memory is well above it (README, Performance).
     pub cache_mb: u64,
 }
 
