@@ -44,6 +44,8 @@ pub struct Settings {
     pub ui: UiSettings,
     /// The asking side: remote peers and how to talk to them.
     pub outbound: OutboundSettings,
+    /// The embedded store.
+    pub store: StoreSettings,
 }
 
 /// The operator console (`{base_path}/ui`): on by default.
@@ -102,6 +104,22 @@ impl std::str::FromStr for LogFormat {
             "json" => Ok(LogFormat::Json),
             _ => Err(format!("{s:?} is not a log format (text or json)")),
         }
+    }
+}
+
+/// Settings of the embedded store (sled).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    /// sled's page cache, MiB: what the store keeps in memory (records
+    /// beyond it are read back from the file, usually from the OS page
+    /// cache). peerd's resident memory is well above it (README, Performance).
+    pub cache_mb: u64,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings { cache_mb: 64 }
     }
 }
 
@@ -243,6 +261,7 @@ impl Default for Settings {
             metrics_listen: None,
             ui: UiSettings::default(),
             outbound: OutboundSettings::default(),
+            store: StoreSettings::default(),
         }
     }
 }

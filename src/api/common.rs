@@ -6,7 +6,9 @@ use super::state::AppState;
 use crate::model::Caller;
 use crate::store::{self, Store};
 
-/// Runs a store call on the blocking pool (sled may touch the disk).
+/// Runs a store call on the blocking pool: a mutation (it waits for its
+/// batch to be applied) or a listing. Point reads need not: see the
+/// store's Reads.
 pub async fn blocking<T, F>(st: &AppState, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,

@@ -170,11 +170,13 @@ pub async fn intake(
         };
         let (idx, sessions): (Vec<usize>, Vec<Session>) = candidates.into_iter().unzip();
         let addrs: Vec<_> = sessions.iter().map(|s| s.local_ip).collect();
+        // The yes below must survive a crash: on disk before it is given.
         let inserted = ctx
-            .blocking(move |s| s.insert_request(&record, sessions))
-            .await?;
-        // The yes below must survive a crash.
-        ctx.durable().await?;
+            .store
+            .insert_request_durable(record, sessions)
+            .await
+            .map_err(AppError::from)?;
+        ctx.wake.notify_one();
         for ((i, addr), r) in idx.into_iter().zip(addrs).zip(inserted) {
             match r {
                 Inserted::New(s) => {

@@ -96,7 +96,7 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
         .map_err(|e| CliError::new(format!("PeeringDB client: {e}")))?
         .with_lookup_budget(settings.limits.token_lookups_per_minute);
     let store: Arc<dyn Store> =
-        Arc::new(SledStore::open(&settings.data_dir).map_err(|e| match e {
+        Arc::new(SledStore::open_with(&settings.data_dir, &store_options(&settings)).map_err(|e| match e {
             StoreError::Locked(dir) => CliError::new(format!(
                 "another peerd is using {dir} (its store; one process at a time): stop it, or give this one another --data-dir"
             )),
@@ -262,6 +262,13 @@ pub async fn run(args: ServeArgs) -> CliResult {
     store.durable().await?;
     tracing::info!("peerd stopped");
     Ok(())
+}
+
+/// The store's settings.
+pub fn store_options(s: &Settings) -> crate::store::sled_store::SledOptions {
+    crate::store::sled_store::SledOptions {
+        cache_bytes: s.store.cache_mb.max(1).saturating_mul(1 << 20),
+    }
 }
 
 /// Raises the descriptor limit and sizes the HTTP connection cap below it

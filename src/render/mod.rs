@@ -16,6 +16,7 @@ mod cli;
 pub mod context;
 mod env;
 mod error;
+mod prepared;
 #[cfg(test)]
 mod tests;
 

@@ -107,6 +107,25 @@ fn profiles() -> Profiles {
     Profiles::from_texts([("frr", "drivers/frr.yaml", PROFILE)]).unwrap()
 }
 
+/// Typed contexts of a batch (both families, a secret) and of one session.
+pub(crate) fn sample_contexts() -> Vec<context::TemplateCtx> {
+    let (inv, profiles) = (inv(), profiles());
+    let router = inv.router("rtr1").unwrap();
+    let loc = inv.location("pdb:ix:42").unwrap();
+    let rctx = context::router_ctx(router, profiles.get("frr").unwrap()).unwrap();
+    let ns: Vec<_> = [
+        session(1, "192.0.2.10", Some("s3cret")),
+        session(2, "2001:db8::10", None),
+        session(3, "192.0.2.11", None),
+    ]
+    .iter()
+    .map(|s| context::neighbor_ctx(s, &inv, router, loc).unwrap())
+    .collect();
+    let mut one = context::template_ctx(Op::Remove, 65001, rctx.clone(), vec![ns[0].clone()]);
+    one.neighbor = Some(ns[0].clone());
+    vec![context::template_ctx(Op::Add, 65001, rctx, ns), one]
+}
+
 #[test]
 fn batch_is_one_render_and_one_apply() {
     let e = env("{% for n in neighbors %}{{ n.address }}/{{ n.peer_as }}/{{ n.md5 or 'none' }}\n{% endfor %}");

@@ -4,8 +4,19 @@
 //! implementation. Every mutating call is one atomic transaction that also
 //! writes its audit record(s). A mutation is *applied* when the call returns,
 //! and *durable* once [`Store::durable`] (called after it) resolves: the API
-//! awaits `durable()` before it answers, and sled's group-commit flusher
-//! makes one `flush()` cover many waiters.
+//! awaits `durable()` before it answers, and one flush (or commit) covers
+//! many waiters. [`Store::insert_request_durable`] does both in one call,
+//! without a thread waiting.
+//!
+//! # Reads
+//!
+//! [`Store::get_session`] and [`Store::get_request`] are point reads: they
+//! never wait for a write to reach the disk, so callers may make them on
+//! an async runtime thread. Listings ([`Store::list_sessions`]) are served
+//! from indexes by owner, status and router, a page costing about what it
+//! returns, whatever the store holds; they hold nothing that writers wait
+//! for. A page is not a snapshot, but paging is exact: a session that is
+//! in the filter all along is listed once, none twice.
 //!
 //! Status changes go through [`Store::transition`], which refuses anything
 //! [`SessionStatus::can_transition_to`] does not allow, and keeps the job
@@ -179,6 +190,16 @@ pub trait Store: Send + Sync + 'static {
         sessions: Vec<Session>,
     ) -> Result<Vec<Inserted>>;
 
+    /// [`Store::insert_request`], resolving once the request is on disk
+    /// (as if [`Store::durable`] were awaited after it). Nothing blocks
+    /// while it waits: the API's write path.
+    fn insert_request_durable(
+        &self,
+        request: RequestRecord,
+        sessions: Vec<Session>,
+    ) -> BoxFuture<'static, Result<Vec<Inserted>>>;
+
+    /// A point read (see [Reads](self#reads)).
     fn get_session(&self, id: &str) -> Result<Option<Session>>;
 
     /// How many sessions there are per router and status (for the
@@ -213,11 +234,13 @@ pub trait Store: Send + Sync + 'static {
             .collect())
     }
 
+    /// A point read (see [Reads](self#reads)).
     fn get_request(&self, id: &str) -> Result<Option<RequestRecord>>;
 
-    /// Lists sessions in creation order (by `seq`), after the cursor.
-    /// Sessions created while a client pages appear at the end, so paging
-    /// neither skips nor repeats.
+    /// Lists sessions in creation order (by `seq`), after the cursor,
+    /// through an index where the filter has one (owner, router, status,
+    /// request). Sessions created while a client pages appear at the end,
+    /// so paging neither skips nor repeats.
     fn list_sessions(
         &self,
         filter: &SessionFilter,

@@ -66,6 +66,13 @@ impl Store for MetaStore {
     ) -> Result<Vec<Inserted>, StoreError> {
         unsupported()
     }
+    fn insert_request_durable(
+        &self,
+        _: RequestRecord,
+        _: Vec<Session>,
+    ) -> BoxFuture<'static, Result<Vec<Inserted>, StoreError>> {
+        Box::pin(async { unsupported() })
+    }
     fn get_session(&self, _: &str) -> Result<Option<Session>, StoreError> {
         unsupported()
     }

@@ -2,6 +2,7 @@
 
 mod addresses;
 mod durability;
+mod list;
 mod queue;
 mod remote;
 mod sessions;
@@ -78,4 +79,28 @@ pub fn opts(actor: &str) -> TransitionOpts {
         actor: actor.into(),
         ..Default::default()
     }
+}
+
+/// Rewrites a store's trees the way layout 2 kept them: `sessions` keyed
+/// by seq, `session_ids` from id to seq, no listing indexes; schema 2.
+/// `edit` may change each record on the way (as an older peerd wrote it).
+pub fn to_layout_2(st: &SledStore, edit: impl Fn(&mut serde_json::Value)) {
+    use super::keys;
+    let t = &st.inner.trees;
+    let ids = st.inner.db.open_tree("session_ids").unwrap();
+    let all: Vec<(sled::IVec, sled::IVec)> = t.sessions.iter().map(|i| i.unwrap()).collect();
+    for (id, v) in all {
+        let mut rec: serde_json::Value = serde_json::from_slice(&v).unwrap();
+        let seq = keys::u64_key(rec["seq"].as_u64().unwrap());
+        edit(&mut rec);
+        t.sessions.remove(&id).unwrap();
+        t.sessions
+            .insert(seq, serde_json::to_vec(&rec).unwrap())
+            .unwrap();
+        ids.insert(&id, &seq[..]).unwrap();
+    }
+    t.by_status.clear().unwrap();
+    t.by_router.clear().unwrap();
+    t.meta.insert(keys::SCHEMA, &keys::u64_key(2)[..]).unwrap();
+    st.inner.db.flush().unwrap();
 }
