@@ -20,6 +20,7 @@
 mod error;
 pub mod intake;
 pub mod lifecycle;
+pub mod maintenance;
 mod operator;
 pub mod outbound;
 mod peer;
