@@ -8,6 +8,7 @@ mod cli;
 mod cli_check;
 mod e2e_address;
 mod e2e_ask;
+mod e2e_drain;
 mod e2e_drift;
 mod e2e_edges;
 mod e2e_lab;
