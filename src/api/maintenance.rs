@@ -15,11 +15,17 @@ use axum::Json;
 fn list_out(ws: &[MaintenanceWindow], operator: bool) -> MaintenanceListOut {
     let now = now_ms();
     MaintenanceListOut {
-        windows: ws.iter().map(|w| MaintenanceOut::of(w, operator, now)).collect(),
+        windows: ws
+            .iter()
+            .map(|w| MaintenanceOut::of(w, operator, now))
+            .collect(),
     }
 }
 
-async fn visible(st: &AppState, caller: &crate::model::Caller) -> Result<Json<MaintenanceListOut>, ApiError> {
+async fn visible(
+    st: &AppState,
+    caller: &crate::model::Caller,
+) -> Result<Json<MaintenanceListOut>, ApiError> {
     let ws = maintenance::list_for(&st.app(), caller).await?;
     Ok(Json(list_out(&ws, caller.is_operator)))
 }

@@ -75,7 +75,10 @@ pub async fn create(
     }
     match &req.target {
         MaintenanceTarget::Router(r) if ctx.inventory.router(r).is_none() => {
-            return Err(AppError::invalid("router", "no such router in the inventory"));
+            return Err(AppError::invalid(
+                "router",
+                "no such router in the inventory",
+            ));
         }
         MaintenanceTarget::Location(l) if ctx.inventory.location(l).is_none() => {
             return Err(AppError::invalid(
@@ -89,7 +92,10 @@ pub async fn create(
     let start = req.start_ms.unwrap_or(now);
     if let Some(end) = req.end_ms {
         if end <= start.max(now) {
-            return Err(AppError::invalid("end", "must be after the start and in the future"));
+            return Err(AppError::invalid(
+                "end",
+                "must be after the start and in the future",
+            ));
         }
     }
     if let Some(r) = &req.reason {
@@ -271,7 +277,10 @@ pub fn pass(store: &dyn Store, now: UnixMillis) -> store::Result<PassReport> {
             let change = HoldChange {
                 actor: "maintenance".into(),
                 action: "maintenance".into(),
-                detail: Some(format!("held by maintenance window {} ({})", w.id, w.target)),
+                detail: Some(format!(
+                    "held by maintenance window {} ({})",
+                    w.id, w.target
+                )),
                 expect: SessionStatus::ALL
                     .into_iter()
                     .filter(|x| x.is_configured())
@@ -303,9 +312,17 @@ pub fn pass(store: &dyn Store, now: UnixMillis) -> store::Result<PassReport> {
                 Some(a) => {
                     let mut h2 = h.clone();
                     h2.window = a.id.clone();
-                    (Some(h2), false, format!("held by maintenance window {}", a.id))
+                    (
+                        Some(h2),
+                        false,
+                        format!("held by maintenance window {}", a.id),
+                    )
                 }
-                None => (None, true, format!("maintenance window {} over: restored", w.id)),
+                None => (
+                    None,
+                    true,
+                    format!("maintenance window {} over: restored", w.id),
+                ),
             };
             let change = HoldChange {
                 actor: "maintenance".into(),
@@ -349,7 +366,13 @@ pub async fn run(
         let s = store.clone();
         match tokio::task::spawn_blocking(move || pass(s.as_ref(), now_ms())).await {
             Ok(Ok(rep)) if rep != PassReport::default() => {
-                tracing::info!(started = rep.started, ended = rep.ended, held = rep.held, released = rep.released, "maintenance pass");
+                tracing::info!(
+                    started = rep.started,
+                    ended = rep.ended,
+                    held = rep.held,
+                    released = rep.released,
+                    "maintenance pass"
+                );
                 if let Err(e) = store.durable().await {
                     tracing::error!(error = %e, "flushing the store failed");
                 }

@@ -15,7 +15,11 @@ pub enum MaintenanceCmd {
     /// restored when the window ends (`--until`, or `end`).
     Start {
         /// The router (inventory name).
-        #[arg(long, conflicts_with = "location", required_unless_present = "location")]
+        #[arg(
+            long,
+            conflicts_with = "location",
+            required_unless_present = "location"
+        )]
         router: Option<String>,
         /// The location (`pdb:ix:42`).
         #[arg(long)]
@@ -50,12 +54,18 @@ fn print_windows(ws: &[MaintenanceOut]) {
                 w.status.clone(),
                 target,
                 local_time(&w.start),
-                w.end.as_deref().map(local_time).unwrap_or_else(|| "-".into()),
+                w.end
+                    .as_deref()
+                    .map(local_time)
+                    .unwrap_or_else(|| "-".into()),
                 w.reason.clone().unwrap_or_default(),
             ]
         })
         .collect();
-    print_table(&["WINDOW", "STATUS", "TARGET", "START", "END", "REASON"], &rows);
+    print_table(
+        &["WINDOW", "STATUS", "TARGET", "START", "END", "REASON"],
+        &rows,
+    );
 }
 
 /// `peerd admin maintenance ...`.

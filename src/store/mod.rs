@@ -40,8 +40,8 @@ mod changes;
 pub mod sled_store;
 
 use crate::model::{
-    AuditEvent, Direction, Drain, Job, MaintenanceHold, JobKind, RemoteState, RequestRecord, Session, SessionId,
-    SessionStatus, UnixMillis,
+    AuditEvent, Direction, Drain, Job, JobKind, MaintenanceHold, RemoteState, RequestRecord,
+    Session, SessionId, SessionStatus, UnixMillis,
 };
 use futures::future::BoxFuture;
 

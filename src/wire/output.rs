@@ -74,10 +74,15 @@ pub(crate) fn scrubbed_detail(s: &Session) -> Option<String> {
         };
         format!("maintenance {}: {what} until the window ends", m.window)
     });
-    let detail = s.status_detail.as_ref().map(|detail| match &s.session_secret {
-        Some(secret) if !secret.expose().is_empty() => detail.replace(secret.expose(), REDACTED),
-        _ => detail.clone(),
-    });
+    let detail = s
+        .status_detail
+        .as_ref()
+        .map(|detail| match &s.session_secret {
+            Some(secret) if !secret.expose().is_empty() => {
+                detail.replace(secret.expose(), REDACTED)
+            }
+            _ => detail.clone(),
+        });
     match (note, detail) {
         (Some(n), Some(d)) => Some(format!("{n}; {d}")),
         (n, d) => n.or(d),

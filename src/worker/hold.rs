@@ -58,9 +58,7 @@ impl Worker {
             match &s.drain {
                 Some(Drain { until_ms: Some(t) }) if now < *t => self.defer(&job, *t),
                 // shut down for maintenance: it sends no routes to tag
-                Some(Drain { until_ms: None })
-                    if s.form() == crate::model::NeighborForm::Drain =>
-                {
+                Some(Drain { until_ms: None }) if s.form() == crate::model::NeighborForm::Drain => {
                     start.push((job, s))
                 }
                 _ => ready.push((job, s)),

@@ -59,7 +59,13 @@ async fn drained_delete_on_frr_tags_routes_then_removes_and_survives_a_kill() {
     let id = post_one(
         &p,
         TOK_P1,
-        sess(65002, lab.get("PEER1_V6"), lab.get("RTR_V6"), "pdb:ix:1", None),
+        sess(
+            65002,
+            lab.get("PEER1_V6"),
+            lab.get("RTR_V6"),
+            "pdb:ix:1",
+            None,
+        ),
     )
     .await;
     wait_status(&p, TOK_P1, &id, "Established", 90).await;
@@ -124,13 +130,25 @@ async fn frr_maintenance_shuts_sessions_down_keeps_them_and_restores_them() {
     let v6 = post_one(
         &p,
         TOK_P1,
-        sess(65002, lab.get("PEER1_V6"), lab.get("RTR_V6"), "pdb:ix:1", None),
+        sess(
+            65002,
+            lab.get("PEER1_V6"),
+            lab.get("RTR_V6"),
+            "pdb:ix:1",
+            None,
+        ),
     )
     .await;
     let v4 = post_one(
         &p,
         TOK_P1,
-        sess(65002, lab.get("PEER1_V4"), lab.get("RTR_V4"), "pdb:ix:1", None),
+        sess(
+            65002,
+            lab.get("PEER1_V4"),
+            lab.get("RTR_V4"),
+            "pdb:ix:1",
+            None,
+        ),
     )
     .await;
     for id in [&v6, &v4] {
@@ -174,12 +192,21 @@ async fn frr_maintenance_shuts_sessions_down_keeps_them_and_restores_them() {
         "{run}"
     );
     let l = p.get("/sessions?asn=65002", TOK_P1).await;
-    assert_eq!(l.body["sessions"].as_array().unwrap().len(), 2, "{}", l.text);
+    assert_eq!(
+        l.body["sessions"].as_array().unwrap().len(),
+        2,
+        "{}",
+        l.text
+    );
     // the peer sees the window; another network with no session there does not
     let m = p.get("/maintenance", TOK_P1).await;
     assert_eq!(m.body["windows"][0]["id"], win.as_str(), "{}", m.text);
     assert_eq!(m.body["windows"][0]["reason"], "line card swap");
-    assert!(m.body["windows"][0].get("created_by").is_none(), "{}", m.text);
+    assert!(
+        m.body["windows"][0].get("created_by").is_none(),
+        "{}",
+        m.text
+    );
     let v0 = p.get("/v0/maintenance", TOK_P1).await;
     assert_eq!(v0.body, m.body);
     let other = p.get("/maintenance", TOK_P2).await;

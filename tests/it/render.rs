@@ -493,7 +493,10 @@ fn golden_drain_and_shutdown_forms() {
                 continue;
             }
             let wrap = |s: Session| if form == "drain" { drained(s) } else { shut(s) };
-            let batch = [wrap(session(1, false, false)), wrap(session(2, true, false))];
+            let batch = [
+                wrap(session(1, false, false)),
+                wrap(session(2, true, false)),
+            ];
             let text = render::render_for_cli(&env, &profiles, &inv, Op::Add, &batch, true)
                 .unwrap_or_else(|e| panic!("{platform} {form}: {e}"));
             golden(&format!("{platform}__add_{form}"), &text);

@@ -55,7 +55,14 @@ impl Inner {
             }
             tx.store_session(&s)?;
             let detail = change.detail.as_deref().map(clip);
-            let mut ev = event(&s, &change.actor, &change.action, Some(s.status), detail, now);
+            let mut ev = event(
+                &s,
+                &change.actor,
+                &change.action,
+                Some(s.status),
+                detail,
+                now,
+            );
             ev.to = None;
             tx.audit(&ev)?;
             Ok(s)

@@ -21,7 +21,10 @@ mod tx;
 #[cfg(test)]
 mod tests;
 
-use super::{HoldChange, Inserted, Page, RemoveOpts, Result, SessionFilter, Store, StoreError, TransitionOpts};
+use super::{
+    HoldChange, Inserted, Page, RemoveOpts, Result, SessionFilter, Store, StoreError,
+    TransitionOpts,
+};
 use crate::model::{
     AuditEvent, Job, JobKind, RemoteState, RequestRecord, Session, SessionId, SessionStatus,
     UnixMillis,
