@@ -6,18 +6,18 @@
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, Auth, Operator};
 use super::state::AppState;
-use crate::app::maintenance::{self, NewWindow};
-use crate::model::{now_ms, MaintenanceTarget, MaintenanceWindow};
+use crate::app::maintenance::{self, NewWindow, Visible};
+use crate::model::{now_ms, MaintenanceTarget};
 use crate::wire::{parse_rfc3339, MaintenanceIn, MaintenanceListOut, MaintenanceOut};
 use axum::extract::State;
 use axum::Json;
 
-fn list_out(ws: &[MaintenanceWindow], operator: bool) -> MaintenanceListOut {
+fn list_out(ws: &[Visible], operator: bool) -> MaintenanceListOut {
     let now = now_ms();
     MaintenanceListOut {
         windows: ws
             .iter()
-            .map(|w| MaintenanceOut::of(w, operator, now))
+            .map(|v| MaintenanceOut::of(&v.window, operator, &v.locations, now))
             .collect(),
     }
 }
@@ -118,7 +118,7 @@ pub async fn admin_create(
         reason: body.reason,
     };
     let w = maintenance::create(&st.app(), &op, req).await?;
-    Ok(Json(MaintenanceOut::of(&w, true, now_ms())))
+    Ok(Json(MaintenanceOut::of(&w, true, &[], now_ms())))
 }
 
 /// `POST /admin/maintenance/{id}/end`: ends (or cancels) a window.
@@ -139,5 +139,5 @@ pub async fn admin_end(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<MaintenanceOut>, ApiError> {
     let w = maintenance::end(&st.app(), &op, &id).await?;
-    Ok(Json(MaintenanceOut::of(&w, true, now_ms())))
+    Ok(Json(MaintenanceOut::of(&w, true, &[], now_ms())))
 }

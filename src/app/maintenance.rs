@@ -36,6 +36,15 @@ const KEEP_ENDED_MS: u64 = 7 * 86_400_000;
 /// Sessions read per page while scanning.
 const PAGE: usize = 500;
 
+/// Serialises the read-modify-write of windows (a pass, an end, a create):
+/// one peerd holds the store, so a process-wide lock is enough, and an
+/// `end` never races a pass that would write the window back unended.
+static WINDOWS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn windows_lock() -> std::sync::MutexGuard<'static, ()> {
+    WINDOWS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// What an operator asks for.
 #[derive(Clone, Debug)]
 pub struct NewWindow {
@@ -114,6 +123,7 @@ pub async fn create(
     };
     let w2 = w.clone();
     ctx.blocking(move |s| {
+        let _w = windows_lock();
         if s.meta_list(NS)?.len() >= MAX_WINDOWS {
             return Err(StoreError::Conflict(format!(
                 "{MAX_WINDOWS} maintenance windows are stored already"
@@ -145,6 +155,7 @@ pub async fn end(ctx: &Ctx, caller: &Caller, id: &str) -> Result<MaintenanceWind
     let id = id.to_string();
     let w = ctx
         .blocking(move |s| {
+            let _w = windows_lock();
             let Some(mut w) = load_all(s)?.into_iter().find(|w| w.id == id) else {
                 return Ok(None);
             };
@@ -166,15 +177,29 @@ pub async fn end(ctx: &Ctx, caller: &Caller, id: &str) -> Result<MaintenanceWind
     Ok(w)
 }
 
+/// A window as a caller sees it: for a peer, the locations of its own
+/// sessions that the window covers (a peer never learns router names).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Visible {
+    pub window: MaintenanceWindow,
+    pub locations: Vec<String>,
+}
+
 /// Current and planned windows: all of them for an operator; for a peer
 /// those whose router or location serves one of its sessions.
-pub async fn list_for(ctx: &Ctx, caller: &Caller) -> Result<Vec<MaintenanceWindow>, AppError> {
+pub async fn list_for(ctx: &Ctx, caller: &Caller) -> Result<Vec<Visible>, AppError> {
     let caller = caller.clone();
     ctx.blocking(move |s| {
         let windows: Vec<MaintenanceWindow> =
             load_all(s)?.into_iter().filter(|w| !w.ended).collect();
         if caller.is_operator || windows.is_empty() {
-            return Ok(windows);
+            return Ok(windows
+                .into_iter()
+                .map(|window| Visible {
+                    window,
+                    locations: vec![],
+                })
+                .collect());
         }
         let mut mine: Vec<Session> = Vec::new();
         for asn in &caller.asns {
@@ -189,7 +214,17 @@ pub async fn list_for(ctx: &Ctx, caller: &Caller) -> Result<Vec<MaintenanceWindo
         }
         Ok(windows
             .into_iter()
-            .filter(|w| mine.iter().any(|x| w.target.covers(x)))
+            .filter_map(|window| {
+                let locations: std::collections::BTreeSet<String> = mine
+                    .iter()
+                    .filter(|x| window.target.covers(x))
+                    .map(|x| x.location.id.clone())
+                    .collect();
+                (!locations.is_empty()).then(|| Visible {
+                    window,
+                    locations: locations.into_iter().collect(),
+                })
+            })
             .collect())
     })
     .await
@@ -245,6 +280,7 @@ pub struct PassReport {
 /// One look at the windows (see the module doc). Synchronous: the caller
 /// runs it on the blocking pool and awaits the disk after it.
 pub fn pass(store: &dyn Store, now: UnixMillis) -> store::Result<PassReport> {
+    let _w = windows_lock();
     let mut rep = PassReport::default();
     let mut windows = load_all(store)?;
     for w in windows.iter_mut() {

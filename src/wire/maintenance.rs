@@ -30,13 +30,15 @@ pub struct MaintenanceIn {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MaintenanceOut {
     pub id: String,
-    /// The router in maintenance (operators' view; a peer sees the
-    /// location or router name its sessions show).
+    /// The router in maintenance (operators only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub router: Option<String>,
     /// The location (`pdb:ix:42`) in maintenance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// The locations of the caller's sessions that it covers (peers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<String>,
     /// RFC 3339.
     pub start: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,10 +53,17 @@ pub struct MaintenanceOut {
 }
 
 impl MaintenanceOut {
-    /// The window as the caller may see it (`operator`: with its author).
-    pub fn of(w: &MaintenanceWindow, operator: bool, now: UnixMillis) -> Self {
+    /// The window as the caller may see it: an operator with the router
+    /// and its author; a peer with `locations`, its own sessions' locations
+    /// that the window covers, and never a router name.
+    pub fn of(
+        w: &MaintenanceWindow,
+        operator: bool,
+        locations: &[String],
+        now: UnixMillis,
+    ) -> Self {
         let (router, location) = match &w.target {
-            MaintenanceTarget::Router(r) => (Some(r.clone()), None),
+            MaintenanceTarget::Router(r) => (operator.then(|| r.clone()), None),
             MaintenanceTarget::Location(l) => (None, Some(l.clone())),
         };
         let status = if w.ended || w.over_at(now) {
@@ -71,6 +80,7 @@ impl MaintenanceOut {
             start: rfc3339(w.start_ms),
             end: w.end_ms.map(rfc3339),
             status: status.into(),
+            locations: if operator { vec![] } else { locations.to_vec() },
             reason: w.reason.clone(),
             created_by: operator.then(|| w.created_by.clone()),
         }
