@@ -331,6 +331,14 @@ pub struct WorkerSettings {
     /// its router's running config (seen on two polls in a row). Off: the
     /// drift is reported (status_detail, audit, metric) but not repaired.
     pub repair_drift: bool,
+    /// Graceful shutdown (RFC 8326): how long a neighbor's routes stay
+    /// tagged GRACEFUL_SHUTDOWN (65535:0) before it is removed (a `DELETE`
+    /// of an `Established` session) or shut down (maintenance). 0 = remove
+    /// or shut down at once.
+    pub drain_secs: u64,
+    /// How often maintenance windows are looked at (start, end, sessions
+    /// that reached their router meanwhile).
+    pub maintenance_tick_ms: u64,
     /// TEST HOOK, not for production (hidden: not in the example settings):
     /// a NETCONF push waits this long right after its confirmed commit was
     /// accepted, before it verifies and confirms, so a test can kill peerd
@@ -357,6 +365,8 @@ impl Default for WorkerSettings {
             backoff_max_ms: 300_000,
             poll_interval_ms: 5_000,
             repair_drift: true,
+            drain_secs: 300,
+            maintenance_tick_ms: 2_000,
             netconf_pause_after_confirmed_commit_ms: 0,
         }
     }

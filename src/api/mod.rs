@@ -20,6 +20,7 @@ pub mod extract;
 pub mod listen;
 pub mod locations;
 pub mod login;
+pub mod maintenance;
 pub mod openapi;
 pub mod ops;
 pub mod outbound;

@@ -8,7 +8,9 @@ use super::conn::watch_body;
 use super::error::ApiError;
 use super::listen::ConnSettings;
 use super::state::AppState;
-use super::{admin, admin_pdb, locations, login, openapi, ops, outbound, sessions, ui, v0};
+use super::{
+    admin, admin_pdb, locations, login, maintenance, openapi, ops, outbound, sessions, ui, v0,
+};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
@@ -50,6 +52,13 @@ fn routes(metrics_here: bool, console: Option<Router<AppState>>) -> Router<AppSt
         .route("/v0/list_locations", get(v0::list_locations))
         .route("/v0/add_sessions", post(v0::add_sessions))
         .route("/v0/get_status", get(v0::get_status))
+        .route("/maintenance", get(maintenance::list))
+        .route("/v0/maintenance", get(maintenance::list_v0))
+        .route(
+            "/admin/maintenance",
+            get(maintenance::admin_list).post(maintenance::admin_create),
+        )
+        .route("/admin/maintenance/{id}/end", post(maintenance::admin_end))
         .route("/admin/sessions", get(admin::list))
         .route("/admin/sessions/{session_id}", get(admin::get_one))
         .route("/admin/sessions/{session_id}/approve", post(admin::approve))

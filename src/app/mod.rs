@@ -20,6 +20,9 @@
 mod error;
 pub mod intake;
 pub mod lifecycle;
+pub mod maintenance;
+#[cfg(test)]
+mod maintenance_tests;
 mod operator;
 pub mod outbound;
 mod peer;

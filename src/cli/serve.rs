@@ -225,6 +225,14 @@ pub async fn run(args: ServeArgs) -> CliResult {
             window,
             stop_rx.clone(),
         )));
+        // maintenance windows: start, hold, end, restore
+        let tick = p.state.settings.worker.maintenance_tick_ms.max(100);
+        background.push(tokio::spawn(crate::app::maintenance::run(
+            store.clone(),
+            p.worker.waker(),
+            std::time::Duration::from_millis(tick),
+            stop_rx.clone(),
+        )));
     } else {
         tracing::warn!("worker disabled (worker.enabled: false): approved sessions stay queued");
         background.push(tokio::spawn(recovery));

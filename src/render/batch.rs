@@ -51,6 +51,15 @@ impl Renderer {
         state_request(&self.env, &self.profiles, router, &self.inv)
     }
 
+    /// True when `router`'s platform renders the drain form (graceful
+    /// shutdown, RFC 8326).
+    pub fn drains(&self, router: &str) -> bool {
+        self.inv
+            .router(router)
+            .and_then(|r| self.profiles.get(&r.platform))
+            .is_some_and(|p| p.graceful_shutdown)
+    }
+
     /// False when `router`'s platform cannot report BGP state (or the
     /// router or its profile is unknown).
     pub fn reads_state(&self, router: &str) -> bool {
@@ -214,7 +223,11 @@ fn batch_ctx<'a>(
                 session: s.session_id.clone(),
                 problem: format!("unknown location {:?}", s.location.id),
             })?;
-        neighbors.push(context::neighbor_ctx(s, inv, router, loc)?);
+        let mut n = context::neighbor_ctx(s, inv, router, loc)?;
+        if op == Op::Add {
+            n.form = context::form_for(s, profile);
+        }
+        neighbors.push(n);
     }
     let rctx = context::router_ctx(router, profile)?;
     // `ipv4` and `ipv6` stay empty: `Prepared` splits the families from

@@ -53,6 +53,10 @@ pub struct NeighborCtx {
     /// RFC 9234 roles (integers): ours and the requester's.
     pub local_role: Option<u8>,
     pub peer_role: Option<u8>,
+    /// What the router should hold: `normal`, `drain` (routes tagged
+    /// GRACEFUL_SHUTDOWN, RFC 8326) or `shutdown` (configured, down).
+    /// Only a form the platform supports (its profile says); else `normal`.
+    pub form: &'static str,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -268,6 +272,7 @@ pub fn neighbor_ctx(
         peer_type: s.peer_type.as_str(),
         local_role: s.peer_bgp_role,
         peer_role: s.local_bgp_role,
+        form: "normal",
     };
     let strings = [&n.location.id, &n.location.name, &n.description];
     if strings.iter().any(|v| !is_safe_text(v))
@@ -281,6 +286,17 @@ pub fn neighbor_ctx(
         ));
     }
     Ok(n)
+}
+
+/// The form a platform renders for `s`: the session's own
+/// ([`Session::form`]) where the profile supports it, else `normal`.
+pub fn form_for(s: &Session, profile: &Profile) -> &'static str {
+    use crate::model::NeighborForm;
+    match s.form() {
+        NeighborForm::Drain if profile.graceful_shutdown => "drain",
+        NeighborForm::Shutdown if profile.shutdown => "shutdown",
+        _ => "normal",
+    }
 }
 
 /// The context for a batch (and, for per-session rendering, one of it).

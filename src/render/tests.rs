@@ -320,6 +320,7 @@ fn injection_cannot_reach_a_template() {
             "export_policy",
             "family",
             "file",
+            "form",
             "import_policy",
             "local_address",
             "local_as",

@@ -16,6 +16,7 @@
 mod batch;
 mod drift;
 mod drive;
+mod hold;
 #[cfg(test)]
 mod lifecycle_tests;
 pub mod live;

@@ -380,7 +380,11 @@ impl Worker {
             // The window runs from the latest arrival in Configured: a
             // session re-pushed (drift repair, operator retry) gets a new one.
             let since = s.configured_ms.unwrap_or(0).max(s.updated_ms);
-            if s.status == SessionStatus::Configured && now.saturating_sub(since) > window_ms {
+            // a session held by maintenance is down on purpose
+            if s.status == SessionStatus::Configured
+                && s.maintenance.is_none()
+                && now.saturating_sub(since) > window_ms
+            {
                 let pending = match &pending_expire {
                     Some(p) => p,
                     None => {

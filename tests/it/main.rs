@@ -10,6 +10,7 @@ mod console;
 mod console_lab;
 mod e2e_address;
 mod e2e_ask;
+mod e2e_drain;
 mod e2e_drift;
 mod e2e_edges;
 mod e2e_lab;

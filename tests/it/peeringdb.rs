@@ -98,6 +98,12 @@ impl Store for MetaStore {
     fn set_detail(&self, _: &str, _: Option<String>, _: &str) -> Result<Session, StoreError> {
         unsupported()
     }
+    fn set_hold(&self, _: &str, _: &peerd::store::HoldChange) -> Result<Session, StoreError> {
+        unsupported()
+    }
+    fn defer(&self, _: u64, _: u64, _: UnixMillis) -> Result<Job, StoreError> {
+        unsupported()
+    }
     fn mark_pushed(&self, _: &[SessionId]) -> Result<Vec<SessionId>, StoreError> {
         unsupported()
     }

@@ -62,6 +62,8 @@ pub struct JobsSummary {
     pub provision: usize,
     pub deprovision: usize,
     pub expire: usize,
+    /// Re-pushes of a held session (drain, maintenance, release).
+    pub refresh: usize,
     /// Jobs waiting for a retry after failed attempts.
     pub retrying: usize,
     pub leased: usize,
@@ -79,6 +81,7 @@ impl JobsSummary {
                 JobKind::Provision => s.provision += 1,
                 JobKind::Deprovision => s.deprovision += 1,
                 JobKind::Expire => s.expire += 1,
+                JobKind::Refresh => s.refresh += 1,
             }
             if j.lease.is_some() {
                 s.leased += 1;

@@ -71,6 +71,7 @@ pub async fn show(State(ui): State<UiState>, op: Operator, uri: Uri) -> Response
                 "provision": j.provision,
                 "deprovision": j.deprovision,
                 "expire": j.expire,
+                "refresh": j.refresh,
                 "retrying": j.retrying,
                 "leased": j.leased,
             });

@@ -12,6 +12,7 @@
 //! cheap handle (`Clone`, an `Arc` inside); the database closes when the
 //! last handle is dropped.
 
+mod hold;
 mod keys;
 mod list;
 mod migrate;
@@ -24,7 +25,10 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-use super::{Inserted, Page, RemoveOpts, Result, SessionFilter, Store, StoreError, TransitionOpts};
+use super::{
+    HoldChange, Inserted, Page, RemoveOpts, Result, SessionFilter, Store, StoreError,
+    TransitionOpts,
+};
 use crate::model::{
     AuditEvent, Job, JobKind, RemoteState, RequestRecord, Session, SessionId, SessionStatus,
     UnixMillis,
@@ -207,6 +211,14 @@ impl Store for SledStore {
         actor: &str,
     ) -> Result<Session> {
         self.inner.set_remote(id, remote, detail, actor)
+    }
+
+    fn set_hold(&self, id: &str, change: &HoldChange) -> Result<Session> {
+        self.inner.set_hold(id, change)
+    }
+
+    fn defer(&self, job_id: u64, lease_token: u64, at: UnixMillis) -> Result<Job> {
+        self.inner.defer(job_id, lease_token, at)
     }
 
     fn remove_session(&self, id: &str, actor: &str) -> Result<()> {

@@ -79,6 +79,7 @@ fn kind_str(k: JobKind) -> &'static str {
         JobKind::Provision => "provision",
         JobKind::Deprovision => "deprovision",
         JobKind::Expire => "expire",
+        JobKind::Refresh => "refresh",
     }
 }
 

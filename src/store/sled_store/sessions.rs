@@ -260,9 +260,18 @@ fn transition(
             tx.new_job(&s.session_id, &s.router, JobKind::Provision, now, now)?;
         }
         SessionStatus::Deleting => {
-            // Unclaimed Provision/Expire jobs are moot now.
+            // graceful shutdown before removal: its routes flow now
+            if from == SessionStatus::Established {
+                s.drain = Some(crate::model::Drain::default());
+            }
+            // Unclaimed Provision/Expire/Refresh jobs are moot now.
             for j in &jobs {
-                if j.lease.is_none() && matches!(j.kind, JobKind::Provision | JobKind::Expire) {
+                if j.lease.is_none()
+                    && matches!(
+                        j.kind,
+                        JobKind::Provision | JobKind::Expire | JobKind::Refresh
+                    )
+                {
                     tx.delete_job(j)?;
                 }
             }

@@ -2,6 +2,7 @@
 
 mod addresses;
 mod durability;
+mod hold;
 mod list;
 mod queue;
 mod remote;
