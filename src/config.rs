@@ -2,8 +2,10 @@
 //! overrides, then command-line flags. Every field has a default, so
 //! `peerd serve` with no arguments runs.
 
+mod irr;
 mod remote;
 
+pub use irr::IrrSettings;
 pub use remote::{
     check_url, OutboundSettings, RemoteAuth, RemoteDialect, RemotePeer, SecretPolicy,
 };
@@ -42,6 +44,8 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     /// The asking side: remote peers and how to talk to them.
     pub outbound: OutboundSettings,
+    /// Prefix filters from IRR data: how `bgpq4` is run.
+    pub irr: IrrSettings,
 }
 
 /// How log lines are written.
@@ -203,6 +207,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             metrics_listen: None,
             outbound: OutboundSettings::default(),
+            irr: IrrSettings::default(),
         }
     }
 }
