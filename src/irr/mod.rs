@@ -4,7 +4,7 @@
 //! [`IrrObject`] is the validated name handed to `bgpq4`; [`parse`] turns
 //! its JSON output into a typed [`PrefixList`] (pure, bounded); [`bgpq4`]
 //! runs it (the I/O edge: a subprocess with a fixed argv, no shell,
-//! bounded time and output); [`CachedLists`] is what peerd keeps in the
+//! bounded time and output); [`CachedList`] is what peerd keeps in the
 //! store's meta area, with its age.
 
 mod asset;
@@ -75,16 +75,16 @@ impl PrefixList {
     }
 }
 
-/// The cached expansion for one peer: the lists last expanded well, when,
-/// and the latest failure (if the latest attempt failed).
+/// The cached expansion of one peer's list in one family: the list last
+/// expanded well, when, and why the latest attempt failed (if it did).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CachedLists {
+pub struct CachedList {
     /// The object expanded (`AS-FOO`, `AS65001`).
     pub object: String,
-    /// The last good lists (a family whose expansion was empty has none).
-    pub v4: Option<PrefixList>,
-    pub v6: Option<PrefixList>,
-    /// When the last good lists were expanded (ms since the epoch; 0 never).
+    /// The last good list (never empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<PrefixList>,
+    /// When the last good list was expanded (ms since the epoch; 0 never).
     pub fetched_ms: u64,
     /// When the latest attempt ran (good or not).
     pub tried_ms: u64,
@@ -93,11 +93,17 @@ pub struct CachedLists {
     pub error: Option<String>,
 }
 
-impl CachedLists {
-    /// The list of one family, if it is good.
-    pub fn list(&self, v4: bool) -> Option<&PrefixList> {
-        let l = if v4 { &self.v4 } else { &self.v6 };
-        l.as_ref().filter(|l| !l.is_empty() && l.is_valid(v4))
+impl CachedList {
+    /// The meta key of a peer's list: `as65001-v4`.
+    pub fn key(asn: u32, v4: bool) -> String {
+        format!("as{asn}-{}", if v4 { "v4" } else { "v6" })
+    }
+
+    /// The last good list, if it is valid (checked again on every read).
+    pub fn good(&self, v4: bool) -> Option<&PrefixList> {
+        self.list
+            .as_ref()
+            .filter(|l| !l.is_empty() && l.is_valid(v4))
     }
 }
 
@@ -138,12 +144,17 @@ mod tests {
             }],
         };
         assert!(!bad.is_valid(true));
-        let c = CachedLists {
-            v4: Some(good.clone()),
-            v6: Some(PrefixList::default()),
+        let c = CachedList {
+            list: Some(good.clone()),
             ..Default::default()
         };
-        assert_eq!(c.list(true), Some(&good));
-        assert_eq!(c.list(false), None);
+        assert_eq!(c.good(true), Some(&good));
+        assert_eq!(c.good(false), None);
+        let empty = CachedList {
+            list: Some(PrefixList::default()),
+            ..Default::default()
+        };
+        assert_eq!(empty.good(true), None);
+        assert_eq!(CachedList::key(65001, false), "as65001-v6");
     }
 }

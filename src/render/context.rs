@@ -11,6 +11,7 @@
 
 use super::error::RenderError;
 use crate::inventory::{Inventory, Location, Router};
+use crate::irr::PrefixList;
 use crate::model::{is_id, Session};
 use crate::platform::Profile;
 use serde::Serialize;
@@ -53,6 +54,62 @@ pub struct NeighborCtx {
     /// RFC 9234 roles (integers): ours and the requester's.
     pub local_role: Option<u8>,
     pub peer_role: Option<u8>,
+    /// True when the location's policy filters imports with an IRR prefix
+    /// list (so a removal also removes the list, on platforms that keep it
+    /// apart from the neighbor).
+    pub prefix_filter: bool,
+    /// The import prefix list of the session's family, when filtered: set
+    /// only for an add, never empty.
+    pub prefix_list: Option<PrefixListCtx>,
+}
+
+/// An IRR prefix list as templates see it: typed entries printed here.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PrefixListCtx {
+    /// `<neighbor name>_in`.
+    pub name: String,
+    pub entries: Vec<PrefixEntryCtx>,
+}
+
+/// One entry: `prefix` printed from an `IpNet`; `ge`/`le` checked against
+/// it ([`crate::irr::PrefixEntry::new`]).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PrefixEntryCtx {
+    pub prefix: String,
+    pub ge: Option<u8>,
+    pub le: Option<u8>,
+    /// Inclusive bounds on the length (for platforms that write ranges).
+    pub min_len: u8,
+    pub max_len: u8,
+}
+
+/// The template form of `list` for the neighbor `n`: `None` when the list
+/// is empty, of the other family or invalid (an empty filter is never
+/// rendered).
+pub fn prefix_list_ctx(n: &NeighborCtx, list: &PrefixList) -> Option<PrefixListCtx> {
+    let v4 = n.family == "ipv4";
+    if list.is_empty() || !list.is_valid(v4) {
+        return None;
+    }
+    let entries = list
+        .entries
+        .iter()
+        .map(|e| {
+            let len = e.prefix.prefix_len();
+            let min_len = e.ge.unwrap_or(len);
+            PrefixEntryCtx {
+                prefix: e.prefix.to_string(),
+                ge: e.ge,
+                le: e.le,
+                min_len,
+                max_len: e.le.unwrap_or(min_len),
+            }
+        })
+        .collect();
+    Some(PrefixListCtx {
+        name: format!("{}_in", n.name),
+        entries,
+    })
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -268,6 +325,8 @@ pub fn neighbor_ctx(
         peer_type: s.peer_type.as_str(),
         local_role: s.peer_bgp_role,
         peer_role: s.local_bgp_role,
+        prefix_filter: loc.filter(&inv.policy).is_some(),
+        prefix_list: None,
     };
     let strings = [&n.location.id, &n.location.name, &n.description];
     if strings.iter().any(|v| !is_safe_text(v))

@@ -15,6 +15,7 @@ mod e2e_netconf;
 mod e2e_openbgpd_gobgp;
 mod e2e_openconfig;
 mod e2e_ops;
+mod irr_render;
 mod lab;
 mod lab_check;
 mod lab_driver;
