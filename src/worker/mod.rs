@@ -16,9 +16,11 @@
 mod batch;
 mod drift;
 mod drive;
+mod irr;
 #[cfg(test)]
 mod lifecycle_tests;
 pub mod poller;
+pub use irr::{AsSetLookup, IrrSource};
 #[cfg(test)]
 mod tests;
 
@@ -49,6 +51,8 @@ pub struct Worker {
     /// Drift seen on the last poll, by session id (acted on when the next
     /// poll sees it again).
     drift: Arc<Mutex<HashMap<String, drift::Suspect>>>,
+    /// How IRR prefix lists are expanded (none: filtered sessions are held).
+    irr: Option<Arc<IrrSource>>,
 }
 
 impl Worker {
@@ -68,6 +72,7 @@ impl Worker {
             wake: Arc::default(),
             metrics: Arc::default(),
             drift: Arc::default(),
+            irr: None,
         }
     }
 
