@@ -16,6 +16,7 @@ mod e2e_openbgpd_gobgp;
 mod e2e_openconfig;
 mod e2e_ops;
 mod irr_render;
+mod irr_standin;
 mod lab;
 mod lab_check;
 mod lab_driver;
