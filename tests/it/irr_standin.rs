@@ -183,6 +183,12 @@ async fn bgpq4_expands_sets_and_asns_from_the_standin() {
             .unwrap();
         assert!(l.is_empty(), "{o}: {l:?}");
     }
+    // the data changed: the next expansion sees it
+    irr.data.lock().unwrap().routes.remove("AS65004");
+    assert!(expand(&cfg, &IrrObject::asn(65004), true)
+        .await
+        .unwrap()
+        .is_empty());
     // the queries bgpq4 sent: persistent mode, the set expanded recursively
     let q = irr.queries.lock().unwrap().clone();
     assert!(q.contains(&"!!".to_string()), "{q:?}");

@@ -10,6 +10,7 @@ mod e2e_address;
 mod e2e_ask;
 mod e2e_drift;
 mod e2e_edges;
+mod e2e_irr;
 mod e2e_lab;
 mod e2e_netconf;
 mod e2e_openbgpd_gobgp;
