@@ -108,6 +108,10 @@ pub struct PeeringDbSettings {
     /// count, rounded up).
     #[serde(default = "default_pdb_margin")]
     pub max_prefix_margin_percent: u32,
+    /// An absolute margin added on top of the percentage (a count of
+    /// prefixes), so small networks get headroom too.
+    #[serde(default)]
+    pub max_prefix_margin_abs: u32,
     /// Refuse requests from networks that have no `netixlan` row at the
     /// requested exchange in the PeeringDB data.
     #[serde(default)]
@@ -225,6 +229,7 @@ impl Default for PeeringDbSettings {
             sync_interval_secs: default_pdb_sync_interval(),
             sync_at_start: true,
             max_prefix_margin_percent: default_pdb_margin(),
+            max_prefix_margin_abs: 0,
             require_presence: false,
             policy_general_allowed: Vec::new(),
             client_id: String::new(),

@@ -122,13 +122,6 @@ pub const REFUSAL_REASONS: &[&str] = &[
     "not_operator",
 ];
 
-impl Metrics {
-    /// Records how many of `router`'s sessions are down on max-prefix.
-    pub fn set_max_prefix_down(&self, router: &str, n: u64) {
-        lock(&self.max_prefix_down).insert(router.to_string(), n);
-    }
-}
-
 /// The process's counters, histograms and heartbeats.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -142,9 +135,6 @@ pub struct Metrics {
     pub drift_repairs: AtomicU64,
     /// Pushes of a session held for want of a good IRR prefix list.
     pub irr_holds: AtomicU64,
-    /// Sessions seen down on the last polls because their max-prefix limit
-    /// was hit (a gauge, set by the poller per router).
-    max_prefix_down: Mutex<BTreeMap<String, u64>>,
     http: Mutex<Http>,
     routers: Mutex<BTreeMap<String, RouterStats>>,
     refused: Mutex<BTreeMap<&'static str, u64>>,
@@ -361,13 +351,7 @@ impl Metrics {
         ] {
             e.single(name, "counter", help, v.load(Ordering::Relaxed));
         }
-        let down: u64 = lock(&self.max_prefix_down).values().sum();
-        e.single(
-            "peerd_sessions_max_prefix_down",
-            "gauge",
-            "Sessions down because their max-prefix limit was hit, on the last poll of each router.",
-            down,
-        );
+
         if let Some(ms) = self.worker_last_beat() {
             e.single(
                 "peerd_worker_heartbeat_timestamp_seconds",

@@ -42,9 +42,10 @@ pub struct NeighborCtx {
     pub description: String,
     /// The TCP-MD5 password, if the session has one.
     pub md5: Option<String>,
-    /// The prefix limit for this neighbor: the session's own (derived from
-    /// PeeringDB at intake) if it has one, else the inventory policy's
-    /// default for the family. None = no limit.
+    /// The prefix limit for this neighbor: the operator's override for the
+    /// peer (`policy.max_prefix_overrides`), else the session's own
+    /// (derived from PeeringDB at intake, with the margins), else the
+    /// inventory policy's default for the family. None = no limit.
     pub max_prefix: Option<u32>,
     pub import_policy: Option<String>,
     pub export_policy: Option<String>,
@@ -300,6 +301,12 @@ pub fn neighbor_ctx(
     } else {
         inv.policy.max_prefix_v6
     };
+    let overridden = inv
+        .policy
+        .max_prefix_overrides
+        .get(&s.local_asn.0)
+        .and_then(|o| if fam == "ipv4" { o.v4 } else { o.v6 })
+        .filter(|n| *n > 0);
     let n = NeighborCtx {
         session_id: s.session_id.clone(),
         file: format!("{name}.conf"),
@@ -311,9 +318,8 @@ pub fn neighbor_ctx(
         family: fam,
         description: format!("peerd AS{} {}", s.local_asn.0, loc.id),
         md5,
-        max_prefix: s
-            .max_prefix
-            .filter(|n| *n > 0)
+        max_prefix: overridden
+            .or(s.max_prefix.filter(|n| *n > 0))
             .or((limit > 0).then_some(limit)),
         import_policy: router.import_policy.clone(),
         export_policy: router.export_policy.clone(),

@@ -222,3 +222,31 @@ fn bird_irr_renders_parse_with_bird_p() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// An operator's per-peer override replaces the PeeringDB-derived limit
+/// and the defaults, per family.
+#[test]
+fn max_prefix_override_per_peer() {
+    let (env, profiles) = shipped();
+    let mut inv = InventoryBuilder::golden("frr").build();
+    inv.policy.max_prefix_overrides.insert(
+        65002,
+        peerd::inventory::MaxPrefixOverride {
+            v4: Some(4242),
+            v6: None,
+        },
+    );
+    let mut v4 = session(1, false);
+    v4.max_prefix = Some(22);
+    let v6 = session(2, true);
+    let text = render::render_for_cli(&env, &profiles, &inv, Op::Add, &[v4, v6], true).unwrap();
+    assert!(
+        text.contains("neighbor 192.0.2.2 maximum-prefix 4242"),
+        "{text}"
+    );
+    assert!(
+        text.contains("neighbor 2001:db8::2 maximum-prefix 200"),
+        "{text}"
+    );
+    golden("frr__add_max_prefix_override", &text);
+}
