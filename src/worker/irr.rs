@@ -14,6 +14,7 @@ use crate::inventory::OnEmpty;
 use crate::irr::{expand, CachedList, IrrObject, PrefixList, META_NS};
 use crate::model::{now_ms, Job, Session};
 use crate::render::Filters;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -155,9 +156,8 @@ impl Worker {
                 continue;
             };
             let (asn, v4) = (s.local_asn.0, s.local_ip.is_ipv4());
-            if !seen.contains_key(&(asn, v4)) {
-                let o = self.lookup(asn, v4, f.on_empty).await;
-                seen.insert((asn, v4), o);
+            if let Entry::Vacant(e) = seen.entry((asn, v4)) {
+                e.insert(self.lookup(asn, v4, f.on_empty).await);
             }
             match &seen[&(asn, v4)] {
                 Outcome::List(l) => {
