@@ -2,8 +2,10 @@
 //! overrides, then command-line flags. Every field has a default, so
 //! `peerd serve` with no arguments runs.
 
+mod irr;
 mod remote;
 
+pub use irr::IrrSettings;
 pub use remote::{
     check_url, OutboundSettings, RemoteAuth, RemoteDialect, RemotePeer, SecretPolicy,
 };
@@ -46,6 +48,8 @@ pub struct Settings {
     pub outbound: OutboundSettings,
     /// The embedded store.
     pub store: StoreSettings,
+    /// Prefix filters from IRR data: how `bgpq4` is run.
+    pub irr: IrrSettings,
 }
 
 /// The operator console (`{base_path}/ui`): on by default.
@@ -161,6 +165,10 @@ pub struct PeeringDbSettings {
     /// count, rounded up).
     #[serde(default = "default_pdb_margin")]
     pub max_prefix_margin_percent: u32,
+    /// An absolute margin added on top of the percentage (a count of
+    /// prefixes), so small networks get headroom too.
+    #[serde(default)]
+    pub max_prefix_margin_abs: u32,
     /// Refuse requests from networks that have no `netixlan` row at the
     /// requested exchange in the PeeringDB data.
     #[serde(default)]
@@ -262,6 +270,7 @@ impl Default for Settings {
             ui: UiSettings::default(),
             outbound: OutboundSettings::default(),
             store: StoreSettings::default(),
+            irr: IrrSettings::default(),
         }
     }
 }
@@ -279,6 +288,7 @@ impl Default for PeeringDbSettings {
             sync_interval_secs: default_pdb_sync_interval(),
             sync_at_start: true,
             max_prefix_margin_percent: default_pdb_margin(),
+            max_prefix_margin_abs: 0,
             require_presence: false,
             policy_general_allowed: Vec::new(),
             client_id: String::new(),

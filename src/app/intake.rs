@@ -149,9 +149,9 @@ pub async fn intake(
                     now_ms: now,
                     created_by: caller.principal.clone(),
                 });
-                s.max_prefix = snap.as_ref().and_then(|snap| {
-                    pdb::max_prefix(snap, &valid, pdb_settings.max_prefix_margin_percent)
-                });
+                s.max_prefix = snap
+                    .as_ref()
+                    .and_then(|snap| pdb::max_prefix(snap, &valid, pdb_settings));
                 candidates.push((i, s));
             }
         }

@@ -144,6 +144,17 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     let render = Renderer::new(Arc::new(templates), profiles.clone(), inv.clone());
     let driver = Executors::new(inv).with_netconf(netconf.clone());
     let worker_cfg = settings.worker.clone();
+    let pdb = syncer.clone();
+    let irr = crate::worker::IrrSource {
+        settings: settings.irr.clone(),
+        as_set: Arc::new(move |asn| {
+            pdb.snapshot()
+                .and_then(|s| s.net(asn).map(|n| n.irr_as_set.clone()))
+        }),
+    };
+    if let Some(p) = settings.irr.problems().first() {
+        return Err(CliError::new(p.clone()));
+    }
     let mut state = AppState::new(settings, inventory, store.clone(), verifier)
         .with_peeringdb(syncer)
         .with_platforms(&profiles);
@@ -152,7 +163,8 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     }
     state = state.with_outbound(outbound);
     let worker = Worker::new(store, render, Arc::new(driver), worker_cfg)
-        .with_signals(state.wake.clone(), state.metrics.clone());
+        .with_signals(state.wake.clone(), state.metrics.clone())
+        .with_irr(irr);
     let state = state.with_worker(worker.clone());
     Ok(Prepared {
         state,
@@ -233,6 +245,9 @@ pub async fn run(args: ServeArgs) -> CliResult {
             std::time::Duration::from_millis(tick),
             stop_rx.clone(),
         )));
+        background.push(tokio::spawn(
+            p.worker.clone().run_irr_refresh(stop_rx.clone()),
+        ));
     } else {
         tracing::warn!("worker disabled (worker.enabled: false): approved sessions stay queued");
         background.push(tokio::spawn(recovery));

@@ -154,6 +154,8 @@ pub struct Metrics {
     pub drift_detected: AtomicU64,
     /// Missing neighbors the poller re-provisioned.
     pub drift_repairs: AtomicU64,
+    /// Pushes of a session held for want of a good IRR prefix list.
+    pub irr_holds: AtomicU64,
     http: Mutex<Http>,
     routers: Mutex<BTreeMap<String, RouterStats>>,
     refused: Mutex<BTreeMap<&'static str, u64>>,
@@ -406,9 +408,15 @@ impl Metrics {
                 "Missing neighbors re-provisioned by the poller.",
                 &self.drift_repairs,
             ),
+            (
+                "peerd_irr_holds_total",
+                "Pushes of a session held for want of a good IRR prefix list.",
+                &self.irr_holds,
+            ),
         ] {
             e.single(name, "counter", help, v.load(Ordering::Relaxed));
         }
+
         if let Some(ms) = self.worker_last_beat() {
             e.single(
                 "peerd_worker_heartbeat_timestamp_seconds",

@@ -9,12 +9,13 @@ use super::env::TemplateEnv;
 use super::error::RenderError;
 use super::prepared::Prepared;
 use crate::inventory::{Inventory, Router};
+use crate::irr::PrefixList;
 use crate::model::Session;
 use crate::platform::{
     ExecStep, ExpectedNeighbor, ForEach, NetconfRead, Op, ParserKind, Profile, Profiles, PushPlan,
     ReadCommon, ReadPlan, ReadRequest, RenderedPush, StepSpec, Transport,
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,6 +40,16 @@ impl Renderer {
     /// [`render_batch`].
     pub fn batch(&self, op: Op, sessions: &[Session]) -> Result<RenderedPush, RenderError> {
         render_batch(&self.env, &self.profiles, op, sessions, &self.inv)
+    }
+
+    /// [`render_batch_filtered`].
+    pub fn batch_filtered(
+        &self,
+        op: Op,
+        sessions: &[Session],
+        filters: &Filters,
+    ) -> Result<RenderedPush, RenderError> {
+        render_batch_filtered(&self.env, &self.profiles, op, sessions, &self.inv, filters)
     }
 
     /// [`verify_request`].
@@ -70,8 +81,12 @@ impl Renderer {
     }
 }
 
+/// IRR prefix lists by session id (each of its session's family).
+pub type Filters = HashMap<String, PrefixList>;
+
 /// Renders a batch of sessions for one router: every session must be for
 /// the same router; the router's platform profile decides what is rendered.
+/// No IRR prefix lists: [`render_batch_filtered`].
 pub fn render_batch(
     env: &TemplateEnv,
     profiles: &Profiles,
@@ -79,12 +94,40 @@ pub fn render_batch(
     sessions: &[Session],
     inv: &Inventory,
 ) -> Result<RenderedPush, RenderError> {
+    render_batch_filtered(env, profiles, op, sessions, inv, &Filters::new())
+}
+
+/// [`render_batch`], with the IRR prefix lists of the sessions whose
+/// location filters imports. An add of such a session without a good list
+/// is refused: an empty filter is never rendered.
+pub fn render_batch_filtered(
+    env: &TemplateEnv,
+    profiles: &Profiles,
+    op: Op,
+    sessions: &[Session],
+    inv: &Inventory,
+    filters: &Filters,
+) -> Result<RenderedPush, RenderError> {
     if sessions.len() > MAX_BATCH {
         return Err(RenderError::Batch(format!(
             "more than {MAX_BATCH} sessions in one batch"
         )));
     }
-    let (router, profile, tctx) = batch_ctx(profiles, op, sessions, inv)?;
+    let (router, profile, mut tctx) = batch_ctx(profiles, op, sessions, inv)?;
+    if op == Op::Add {
+        for n in tctx.neighbors.iter_mut().filter(|n| n.prefix_filter) {
+            n.prefix_list = filters
+                .get(&n.session_id)
+                .and_then(|l| context::prefix_list_ctx(n, l));
+            if n.prefix_list.is_none() {
+                return Err(RenderError::Session {
+                    session: n.session_id.clone(),
+                    problem: "its location filters imports with an IRR prefix list, and there is no good list for it; nothing was pushed".into(),
+                });
+            }
+        }
+        tctx = context::template_ctx(op, tctx.local_as, tctx.router, tctx.neighbors);
+    }
     if let Some(n) = tctx.neighbors.iter().find(|n| n.md5.is_some()) {
         if !profile.tcp_md5 {
             return Err(RenderError::Session {

@@ -332,9 +332,14 @@ fn injection_cannot_reach_a_template() {
             "peer_as",
             "peer_role",
             "peer_type",
+            "prefix_filter",
+            "prefix_list",
             "session_id"
         ]
     );
+    // the IRR list is typed data, set only for an add with a good list
+    assert_eq!(v["prefix_filter"], false);
+    assert_eq!(v["prefix_list"], serde_json::Value::Null);
     // XML templates escape what they print (here operator text with < & >).
     let x = e
         .render("frr", "x.xml.tera", &{

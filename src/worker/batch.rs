@@ -24,7 +24,7 @@ fn opts(
     }
 }
 
-fn token(job: &Job) -> u64 {
+pub(super) fn token(job: &Job) -> u64 {
     job.lease.as_ref().map(|l| l.token).unwrap_or_default()
 }
 
@@ -121,12 +121,16 @@ impl Worker {
         if work.is_empty() {
             return;
         }
+        let (work, filters) = self.prefix_filters(router, work).await;
+        if work.is_empty() {
+            return;
+        }
         let Some(work) = self.claim_addresses(router, work).await else {
             return;
         };
         let sessions: Vec<Session> = work.iter().map(|(_, s)| s.clone()).collect();
         tracing::info!(router, sessions = sessions.len(), "applying neighbors");
-        match self.push(Op::Add, &sessions).await {
+        match self.push_filtered(Op::Add, &sessions, &filters).await {
             Ok(out) => {
                 self.metrics
                     .router_ms_total

@@ -17,10 +17,12 @@ mod batch;
 mod drift;
 mod drive;
 mod hold;
+mod irr;
 #[cfg(test)]
 mod lifecycle_tests;
 pub mod live;
 pub mod poller;
+pub use irr::{AsSetLookup, IrrSource};
 #[cfg(test)]
 mod tests;
 
@@ -51,6 +53,8 @@ pub struct Worker {
     /// Drift seen on the last poll, by session id (acted on when the next
     /// poll sees it again).
     drift: Arc<Mutex<HashMap<String, drift::Suspect>>>,
+    /// How IRR prefix lists are expanded (none: filtered sessions are held).
+    irr: Option<Arc<IrrSource>>,
 }
 
 impl Worker {
@@ -70,6 +74,7 @@ impl Worker {
             wake: Arc::default(),
             metrics: Arc::default(),
             drift: Arc::default(),
+            irr: None,
         }
     }
 

@@ -62,7 +62,11 @@ fn taken_in(inv: &Inventory) -> Vec<Session> {
                 now_ms: 0,
                 created_by: caller.principal.clone(),
             });
-            s.max_prefix = max_prefix(&snap, &valid, MARGIN);
+            let st = peerd::config::PeeringDbSettings {
+                max_prefix_margin_percent: MARGIN,
+                ..Default::default()
+            };
+            s.max_prefix = max_prefix(&snap, &valid, &st);
             s
         })
         .collect()

@@ -78,6 +78,7 @@ pub(super) fn renderer(state: bool) -> Renderer {
         router: router.into(),
         prefixes: vec!["192.0.2.0/24".parse().unwrap()],
         our_ips: vec!["192.0.2.1".parse().unwrap()],
+        prefix_filter: None,
     };
     let inv = Inventory {
         asn: 65001,
