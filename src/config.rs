@@ -2,9 +2,11 @@
 //! overrides, then command-line flags. Every field has a default, so
 //! `peerd serve` with no arguments runs.
 
+mod irr;
 mod remote;
 mod store;
 
+pub use irr::IrrSettings;
 pub use remote::{
     check_url, OutboundSettings, RemoteAuth, RemoteDialect, RemotePeer, SecretPolicy,
 };
@@ -44,8 +46,49 @@ pub struct Settings {
     /// `/metrics` is not served on the API listener. Unset: `/metrics` is
     /// served on the API listener, under the base path.
     pub metrics_listen: Option<SocketAddr>,
+    /// The operator console at `{base_path}/ui`.
+    pub ui: UiSettings,
     /// The asking side: remote peers and how to talk to them.
     pub outbound: OutboundSettings,
+    /// Prefix filters from IRR data: how `bgpq4` is run.
+    pub irr: IrrSettings,
+}
+
+/// The operator console (`{base_path}/ui`): on by default.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiSettings {
+    /// Serve the console. Off: every `/ui` path is an unknown route (404).
+    pub enabled: bool,
+    /// How long a console login lasts, in seconds (the session cookie
+    /// expires then, whatever the operator does).
+    pub session_ttl_secs: u64,
+    /// The `Secure` flag of the session cookie: `auto` sets it when the
+    /// request came over HTTPS through a proxy that says so
+    /// (`X-Forwarded-Proto: https` or `Forwarded: proto=https`), `always`
+    /// sets it on every answer (put peerd behind HTTPS then), `never`
+    /// does not.
+    pub secure_cookie: SecureCookie,
+}
+
+/// When the console's session cookie is `Secure`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecureCookie {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        UiSettings {
+            enabled: true,
+            session_ttl_secs: 12 * 3600,
+            secure_cookie: SecureCookie::Auto,
+        }
+    }
 }
 
 /// How log lines are written.
@@ -108,6 +151,10 @@ pub struct PeeringDbSettings {
     /// count, rounded up).
     #[serde(default = "default_pdb_margin")]
     pub max_prefix_margin_percent: u32,
+    /// An absolute margin added on top of the percentage (a count of
+    /// prefixes), so small networks get headroom too.
+    #[serde(default)]
+    pub max_prefix_margin_abs: u32,
     /// Refuse requests from networks that have no `netixlan` row at the
     /// requested exchange in the PeeringDB data.
     #[serde(default)]
@@ -207,7 +254,9 @@ impl Default for Settings {
             worker: WorkerSettings::default(),
             log_format: LogFormat::Text,
             metrics_listen: None,
+            ui: UiSettings::default(),
             outbound: OutboundSettings::default(),
+            irr: IrrSettings::default(),
         }
     }
 }
@@ -225,6 +274,7 @@ impl Default for PeeringDbSettings {
             sync_interval_secs: default_pdb_sync_interval(),
             sync_at_start: true,
             max_prefix_margin_percent: default_pdb_margin(),
+            max_prefix_margin_abs: 0,
             require_presence: false,
             policy_general_allowed: Vec::new(),
             client_id: String::new(),
@@ -277,6 +327,14 @@ pub struct WorkerSettings {
     /// its router's running config (seen on two polls in a row). Off: the
     /// drift is reported (status_detail, audit, metric) but not repaired.
     pub repair_drift: bool,
+    /// Graceful shutdown (RFC 8326): how long a neighbor's routes stay
+    /// tagged GRACEFUL_SHUTDOWN (65535:0) before it is removed (a `DELETE`
+    /// of an `Established` session) or shut down (maintenance). 0 = remove
+    /// or shut down at once.
+    pub drain_secs: u64,
+    /// How often maintenance windows are looked at (start, end, sessions
+    /// that reached their router meanwhile).
+    pub maintenance_tick_ms: u64,
     /// TEST HOOK, not for production (hidden: not in the example settings):
     /// a NETCONF push waits this long right after its confirmed commit was
     /// accepted, before it verifies and confirms, so a test can kill peerd
@@ -303,6 +361,8 @@ impl Default for WorkerSettings {
             backoff_max_ms: 300_000,
             poll_interval_ms: 5_000,
             repair_drift: true,
+            drain_secs: 300,
+            maintenance_tick_ms: 2_000,
             netconf_pause_after_confirmed_commit_ms: 0,
         }
     }
@@ -444,6 +504,18 @@ impl Settings {
         if let Some(v) = get("PEERD_MAX_BODY_BYTES") {
             self.limits.max_body_bytes = parse("PEERD_MAX_BODY_BYTES", &v)?;
         }
+        if let Some(v) = get("PEERD_UI") {
+            self.ui.enabled = match v.trim().to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" | "yes" => true,
+                "off" | "false" | "0" | "no" => false,
+                _ => {
+                    return Err(ConfigError::Env {
+                        var: "PEERD_UI".into(),
+                        err: format!("{v:?} is not on or off"),
+                    })
+                }
+            };
+        }
         Ok(())
     }
 }
@@ -481,6 +553,26 @@ mod tests {
         assert_eq!(d.log_format, LogFormat::Json);
         assert!(d
             .apply_env(|k| (k == "PEERD_LOG_FORMAT").then(|| "yaml".into()))
+            .is_err());
+    }
+
+    #[test]
+    fn the_console_is_on_unless_turned_off() {
+        let d = Settings::default();
+        assert!(d.ui.enabled);
+        assert_eq!(d.ui.secure_cookie, SecureCookie::Auto);
+        let s: Settings =
+            serde_saphyr::from_str("ui:\n  enabled: false\n  secure_cookie: always\n").unwrap();
+        assert!(!s.ui.enabled);
+        assert_eq!(s.ui.secure_cookie, SecureCookie::Always);
+        assert_eq!(s.ui.session_ttl_secs, 12 * 3600);
+        assert!(serde_saphyr::from_str::<Settings>("ui:\n  colour: blue\n").is_err());
+        let mut e = Settings::default();
+        e.apply_env(|k| (k == "PEERD_UI").then(|| "off".into()))
+            .unwrap();
+        assert!(!e.ui.enabled);
+        assert!(e
+            .apply_env(|k| (k == "PEERD_UI").then(|| "maybe".into()))
             .is_err());
     }
 

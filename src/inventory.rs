@@ -86,9 +86,21 @@ pub struct Location {
     pub prefixes: Vec<IpNet>,
     /// Our addresses on the LAN.
     pub our_ips: Vec<IpAddr>,
+    /// IRR prefix filters for sessions here; unset = `policy.prefix_filter`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_filter: Option<PrefixFilter>,
 }
 
 impl Location {
+    /// The IRR filter policy for sessions here (the location's, else the
+    /// inventory's), when it is on.
+    pub fn filter<'a>(&'a self, policy: &'a Policy) -> Option<&'a PrefixFilter> {
+        self.prefix_filter
+            .as_ref()
+            .or(policy.prefix_filter.as_ref())
+            .filter(|f| f.enabled)
+    }
+
     /// The LAN prefix that contains `ip`, if any.
     pub fn prefix_for(&self, ip: IpAddr) -> Option<&IpNet> {
         self.prefixes.iter().find(|p| p.contains(&ip))
@@ -102,6 +114,45 @@ pub enum Approval {
     Auto,
     #[default]
     Manual,
+}
+
+/// What an empty or failed IRR expansion does (never an empty filter).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnEmpty {
+    /// Push with the last good list; with none yet, hold.
+    KeepLast,
+    /// Do not push the session: it waits (`status_detail` says why) and
+    /// is tried again.
+    #[default]
+    Hold,
+}
+
+/// Import prefix filters from IRR data (`bgpq4`), per family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixFilter {
+    /// Build and push the filter. False turns it off (e.g. for one
+    /// location under a policy that has it on).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// An empty or failed expansion: `keep_last` or `hold`.
+    #[serde(default)]
+    pub on_empty: OnEmpty,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A peer's own max-prefix limits, over what PeeringDB gives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxPrefixOverride {
+    #[serde(default)]
+    pub v4: Option<u32>,
+    #[serde(default)]
+    pub v6: Option<u32>,
 }
 
 /// Approval policy.
@@ -132,6 +183,14 @@ pub struct Policy {
     pub max_prefix_v4: u32,
     #[serde(default)]
     pub max_prefix_v6: u32,
+    /// Per peer ASN: max-prefix limits that replace the one derived from
+    /// PeeringDB (and the defaults above).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub max_prefix_overrides: BTreeMap<u32, MaxPrefixOverride>,
+    /// IRR prefix filters on import; unset = none. A location's own
+    /// `prefix_filter` takes precedence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_filter: Option<PrefixFilter>,
 }
 
 fn default_max_sessions() -> usize {
@@ -152,6 +211,8 @@ impl Default for Policy {
             time_window_secs: default_time_window(),
             max_prefix_v4: 0,
             max_prefix_v6: 0,
+            max_prefix_overrides: BTreeMap::new(),
+            prefix_filter: None,
         }
     }
 }

@@ -24,6 +24,7 @@
 //! | `driver` | the worker's port and its executors (ssh-exec, NETCONF); never renders |
 //! | `platform` | profiles from `drivers/*.yaml`, push and read plans, state parsers: pure data |
 //! | `transport` | SSH (russh exec) and NETCONF (RFC 6241/6242) |
+//! | `irr` | IRR prefix lists: as-set names checked, `bgpq4` run (the I/O edge) and its output parsed into typed lists |
 //! | `store` | the `Store` trait (the contract) and sled, with its job queue |
 //! | `wire` | the serde shapes of the API, in and out |
 //! | `config`, `inventory`, `metrics`, `model` | leaves: settings, our routers and locations, counters, the domain types |
@@ -62,6 +63,7 @@ pub mod cli;
 pub mod config;
 pub mod driver;
 pub mod inventory;
+pub mod irr;
 pub mod metrics;
 pub mod model;
 pub mod outbound;

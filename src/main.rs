@@ -4,6 +4,10 @@ use clap::{CommandFactory, Parser, Subcommand};
 use peerd::cli;
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator (see Cargo.toml).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "peerd",

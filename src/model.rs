@@ -406,6 +406,128 @@ pub struct Session {
     /// For an outbound session: the remote's side of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<RemoteState>,
+    /// Graceful shutdown before removal: set (in the same transaction)
+    /// when an `Established` session becomes `Deleting`. Internal; absent
+    /// in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<Drain>,
+    /// The maintenance window that holds this session (drained, then shut
+    /// down on its router). Internal; absent in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<MaintenanceHold>,
+}
+
+/// A drain (RFC 8326 graceful shutdown) in progress.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drain {
+    /// None: the tagged config is not (known to be) on the router yet.
+    /// Some: it is, and the next step (removal, shutdown) is due then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_ms: Option<UnixMillis>,
+}
+
+/// A session held by a maintenance window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaintenanceHold {
+    /// The window's id.
+    pub window: String,
+    /// Set while its routes are tagged GRACEFUL_SHUTDOWN, before the
+    /// shutdown (only for a session that was `Established`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<Drain>,
+    /// The neighbor is (to be) administratively shut down.
+    #[serde(default)]
+    pub shutdown: bool,
+}
+
+/// What the router should hold for a session: its neighbor as asked
+/// (`Normal`), its routes tagged GRACEFUL_SHUTDOWN (`Drain`), or the
+/// neighbor shut down (`Shutdown`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NeighborForm {
+    Normal,
+    Drain,
+    Shutdown,
+}
+
+/// What a maintenance window covers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaintenanceTarget {
+    /// A router of the inventory, by name.
+    Router(String),
+    /// A location of the inventory, by id.
+    Location(String),
+}
+
+impl MaintenanceTarget {
+    /// True when `s` is covered.
+    pub fn covers(&self, s: &Session) -> bool {
+        match self {
+            MaintenanceTarget::Router(r) => s.router == *r,
+            MaintenanceTarget::Location(l) => s.location.id == *l,
+        }
+    }
+}
+
+impl fmt::Display for MaintenanceTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MaintenanceTarget::Router(r) => write!(f, "router {r}"),
+            MaintenanceTarget::Location(l) => write!(f, "location {l}"),
+        }
+    }
+}
+
+/// A maintenance window: planned, active, then over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaintenanceWindow {
+    pub id: String,
+    pub target: MaintenanceTarget,
+    pub start_ms: UnixMillis,
+    /// None: until an operator ends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_ms: Option<UnixMillis>,
+    /// Operator's text (checked: bounded, plain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub created_by: String,
+    pub created_ms: UnixMillis,
+    /// The window was applied to its sessions (they are held).
+    #[serde(default)]
+    pub started: bool,
+    /// The window is over (ended or cancelled); its sessions are released.
+    #[serde(default)]
+    pub ended: bool,
+}
+
+impl MaintenanceWindow {
+    /// Due to start: not started, not over, start reached and end not.
+    pub fn due(&self, now: UnixMillis) -> bool {
+        !self.started && !self.ended && self.start_ms <= now && !self.over_at(now)
+    }
+    /// Its end time passed.
+    pub fn over_at(&self, now: UnixMillis) -> bool {
+        self.end_ms.is_some_and(|e| e <= now)
+    }
+    /// Active now: started and not over.
+    pub fn active(&self) -> bool {
+        self.started && !self.ended
+    }
+}
+
+impl Session {
+    /// The form the router should hold for this session now.
+    pub fn form(&self) -> NeighborForm {
+        match &self.maintenance {
+            Some(m) if m.shutdown => NeighborForm::Shutdown,
+            Some(m) if m.drain.is_some() => NeighborForm::Drain,
+            _ if self.drain.is_some() => NeighborForm::Drain,
+            Some(_) => NeighborForm::Shutdown,
+            None => NeighborForm::Normal,
+        }
+    }
 }
 
 impl Session {
@@ -451,6 +573,8 @@ impl Session {
             pushed: false,
             direction: Direction::Inbound,
             remote: None,
+            drain: None,
+            maintenance: None,
         }
     }
 
@@ -484,12 +608,20 @@ pub struct Caller {
     /// Operators may act for any ASN (requests that arrive by e-mail) and
     /// use the admin routes.
     pub is_operator: bool,
+    /// An operator key with the `viewer` role: it reads what an operator
+    /// reads and changes nothing (no request, approval, deletion, ...).
+    pub read_only: bool,
 }
 
 impl Caller {
     /// True when the caller may act for `asn`.
     pub fn may_act_for(&self, asn: u32) -> bool {
         self.is_operator || self.asns.contains(&asn)
+    }
+
+    /// True when the caller may change something (everyone but a viewer).
+    pub fn may_change(&self) -> bool {
+        !self.read_only
     }
 }
 
@@ -502,6 +634,10 @@ pub enum JobKind {
     Deprovision,
     /// Remove the neighbor because the time window passed (-> Unestablished).
     Expire,
+    /// Re-push the neighbor of a configured session in the form it should
+    /// have now ([`Session::form`]): drained, shut down (maintenance), or
+    /// back to normal; no status change.
+    Refresh,
 }
 
 /// A lease on a claimed job.

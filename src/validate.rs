@@ -179,6 +179,8 @@ impl ValidSession {
             pushed: false,
             direction: crate::model::Direction::Inbound,
             remote: None,
+            drain: None,
+            maintenance: None,
         }
     }
 }

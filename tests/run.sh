@@ -62,6 +62,10 @@ finish() {
         echo "cargo test:"
         grep -E '^(test result:|     Running|   Doc-tests)' "$TEST_LOG" | sed 's/^/  /'
     fi
+    local shots="${CARGO_TARGET_DIR:-$ROOT/target}/console-screenshots"
+    if [ -d "$shots" ]; then
+        echo "console screenshots (tests/it/console_lab.rs): $shots"
+    fi
     for s in "${STEPS[@]}"; do
         printf '  %-12s %s\n' "$s" "${RESULT[$s]}"
         [ "${RESULT[$s]}" = ok ] || rc=1

@@ -6,7 +6,9 @@ use super::state::AppState;
 use crate::model::Caller;
 use crate::store::{self, Store};
 
-/// Runs a store call on the blocking pool (sled may touch the disk).
+/// Runs a store call on the blocking pool: a mutation (it waits for its
+/// batch to be applied) or a listing. Point reads need not: see the
+/// store's Reads.
 pub async fn blocking<T, F>(st: &AppState, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
@@ -87,6 +89,7 @@ mod tests {
             principal: "pdb:1".into(),
             asns: BTreeSet::from([64600]),
             is_operator: false,
+            read_only: false,
         };
         assert_eq!(owner_asn(&one, None).unwrap(), Some(64600));
         assert_eq!(owner_asn(&one, Some(64600)).unwrap(), Some(64600));

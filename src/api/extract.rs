@@ -10,14 +10,15 @@ use crate::model::Caller;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// The authenticated caller. 401 without a valid bearer token, 400 with
 /// more than one `Authorization` header, 503 when the authority cannot be
 /// asked, 429 past the caller's rate or past the client address's budget of
-/// PeeringDB lookups (with `Retry-After`).
+/// PeeringDB lookups (with `Retry-After`), 403 for a viewer's operator key
+/// on any method but `GET` and `HEAD` (it reads, never changes).
 pub struct Auth(pub Caller);
 
 impl<S> FromRequestParts<S> for Auth
@@ -60,6 +61,13 @@ where
         };
         if !st.limiter.allow(&caller.principal) {
             return Err(refused("rate_limited", ApiError::rate_limited()));
+        }
+        let reads = matches!(parts.method, Method::GET | Method::HEAD);
+        if !caller.may_change() && !reads {
+            return Err(refused(
+                "read_only",
+                ApiError::from(crate::app::AppError::read_only()),
+            ));
         }
         Ok(Auth(caller))
     }

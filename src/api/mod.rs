@@ -7,7 +7,9 @@
 //! under the configurable base path and serves it through the accept loop
 //! in [`listen`] (connection cap, descriptor reserve) and [`conn`] (one
 //! connection: timeouts, eviction, clean closes). [`ops`] answers health,
-//! readiness and metrics; [`openapi`] describes every route.
+//! readiness and metrics; [`openapi`] describes every route. [`ui`] is the
+//! operator console (HTML pages at `/ui`, not described by the OpenAPI
+//! document), over the same use cases.
 
 pub mod admin;
 pub mod admin_pdb;
@@ -18,10 +20,12 @@ pub mod extract;
 pub mod listen;
 pub mod locations;
 pub mod login;
+pub mod maintenance;
 pub mod openapi;
 pub mod ops;
 pub mod outbound;
 pub mod server;
 pub mod sessions;
 pub mod state;
+pub mod ui;
 pub mod v0;

@@ -11,7 +11,7 @@
 //! `tests/it/ops.rs` holds the document to the router: every route is
 //! described and every described route exists.
 
-use super::{admin, admin_pdb, locations, login, ops, outbound, sessions, v0};
+use super::{admin, admin_pdb, locations, login, maintenance, ops, outbound, sessions, v0};
 use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
@@ -31,6 +31,11 @@ use utoipa::OpenApi;
         v0::list_locations,
         v0::add_sessions,
         v0::get_status,
+        maintenance::list,
+        maintenance::list_v0,
+        maintenance::admin_list,
+        maintenance::admin_create,
+        maintenance::admin_end,
         login::start_v0,
         login::start,
         login::callback,

@@ -8,7 +8,9 @@ use super::conn::watch_body;
 use super::error::ApiError;
 use super::listen::ConnSettings;
 use super::state::AppState;
-use super::{admin, admin_pdb, locations, login, openapi, ops, outbound, sessions, v0};
+use super::{
+    admin, admin_pdb, locations, login, maintenance, openapi, ops, outbound, sessions, ui, v0,
+};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
@@ -38,8 +40,8 @@ pub fn normalise_base_path(p: &str) -> Result<String, String> {
 }
 
 /// The API routes, relative to the base path; `/metrics` unless it has a
-/// listener of its own.
-fn routes(metrics_here: bool) -> Router<AppState> {
+/// listener of its own; the console's (`/ui...`, see [`ui`]) when given.
+fn routes(metrics_here: bool, console: Option<Router<AppState>>) -> Router<AppState> {
     let r = Router::new()
         .route("/locations", get(locations::list))
         .route("/sessions", get(sessions::list).post(sessions::create))
@@ -50,6 +52,13 @@ fn routes(metrics_here: bool) -> Router<AppState> {
         .route("/v0/list_locations", get(v0::list_locations))
         .route("/v0/add_sessions", post(v0::add_sessions))
         .route("/v0/get_status", get(v0::get_status))
+        .route("/maintenance", get(maintenance::list))
+        .route("/v0/maintenance", get(maintenance::list_v0))
+        .route(
+            "/admin/maintenance",
+            get(maintenance::admin_list).post(maintenance::admin_create),
+        )
+        .route("/admin/maintenance/{id}/end", post(maintenance::admin_end))
         .route("/admin/sessions", get(admin::list))
         .route("/admin/sessions/{session_id}", get(admin::get_one))
         .route("/admin/sessions/{session_id}/approve", post(admin::approve))
@@ -83,6 +92,10 @@ fn routes(metrics_here: bool) -> Router<AppState> {
     } else {
         r
     };
+    let r = match console {
+        Some(c) => r.merge(c),
+        None => r,
+    };
     r.route_layer(middleware::from_fn(tag_route))
 }
 
@@ -111,7 +124,12 @@ pub fn app(state: AppState) -> Result<Router, String> {
         .ops
         .openapi
         .get_or_init(|| openapi::document(&base).to_string());
-    let inner = routes(state.settings.metrics_listen.is_none());
+    let console = if state.settings.ui.enabled {
+        Some(ui::router(&state, &base)?)
+    } else {
+        None
+    };
+    let inner = routes(state.settings.metrics_listen.is_none(), console);
     let router = if base.is_empty() {
         inner
     } else {

@@ -1,6 +1,7 @@
 //! The shared state every handler sees: settings, inventory, store,
 //! verifier and the per-caller rate limiter, the peer login and its
-//! tokens, and the PeeringDB data in use.
+//! tokens, the PeeringDB data in use, and the worker (for the console's
+//! renders and on-demand router reads).
 
 use crate::app::outbound::Outbound;
 use crate::auth::{Login, Tokens, Verifier};
@@ -34,6 +35,10 @@ pub struct AppState {
     /// What `/readyz` and `/metrics` share between callers, and the
     /// OpenAPI document once built.
     pub ops: Arc<OpsCache>,
+    /// The provisioning worker, for the console: the config it renders for
+    /// a session, and reads of a router on demand. `None`: not wired (the
+    /// console says so).
+    pub worker: Option<crate::worker::Worker>,
     /// The asking side; `None` when it does not run.
     pub outbound: Option<Arc<Outbound>>,
     /// Routers whose platform cannot set a TCP-MD5 password.
@@ -61,9 +66,17 @@ impl AppState {
             login: None,
             peeringdb: None,
             ops: Arc::default(),
+            worker: None,
             outbound: None,
             no_md5_routers: Arc::default(),
         }
+    }
+
+    /// Lets the console render with `worker`'s renderer and read routers
+    /// through its driver.
+    pub fn with_worker(mut self, worker: crate::worker::Worker) -> Self {
+        self.worker = Some(worker);
+        self
     }
 
     /// Runs the asking side's routes with `outbound`.

@@ -57,6 +57,14 @@ impl AppError {
         Self::new(Refusal::NotFound, "request", format!("{what} not found"))
     }
 
+    /// A viewer (read-only operator key) asked for a change.
+    pub fn read_only() -> Self {
+        Self::forbidden(
+            "request",
+            "this operator key has the viewer role: it can read, not change",
+        )
+    }
+
     pub fn conflict(name: impl Into<String>, msg: impl Into<String>) -> Self {
         Self::new(Refusal::Conflict, name, msg)
     }

@@ -61,6 +61,9 @@ pub async fn intake(
     body: CreateBody,
     dialect: Dialect,
 ) -> Result<Outcome, AppError> {
+    if !caller.may_change() {
+        return Err(AppError::read_only());
+    }
     let inv = ctx.inventory.clone();
     let snap = ctx.snapshot.clone();
     let pdb_settings = &ctx.settings.peeringdb;
@@ -146,9 +149,9 @@ pub async fn intake(
                     now_ms: now,
                     created_by: caller.principal.clone(),
                 });
-                s.max_prefix = snap.as_ref().and_then(|snap| {
-                    pdb::max_prefix(snap, &valid, pdb_settings.max_prefix_margin_percent)
-                });
+                s.max_prefix = snap
+                    .as_ref()
+                    .and_then(|snap| pdb::max_prefix(snap, &valid, pdb_settings));
                 candidates.push((i, s));
             }
         }
@@ -167,11 +170,13 @@ pub async fn intake(
         };
         let (idx, sessions): (Vec<usize>, Vec<Session>) = candidates.into_iter().unzip();
         let addrs: Vec<_> = sessions.iter().map(|s| s.local_ip).collect();
+        // The yes below must survive a crash: on disk before it is given.
         let inserted = ctx
-            .blocking(move |s| s.insert_request(&record, sessions))
-            .await?;
-        // The yes below must survive a crash.
-        ctx.durable().await?;
+            .store
+            .insert_request_durable(record, sessions)
+            .await
+            .map_err(AppError::from)?;
+        ctx.wake.notify_one();
         for ((i, addr), r) in idx.into_iter().zip(addrs).zip(inserted) {
             match r {
                 Inserted::New(s) => {
@@ -242,6 +247,7 @@ pub fn preview(inv: &Inventory, body: &CreateBody) -> Result<Vec<Session>, AppEr
         principal: "operator:render".into(),
         asns: Default::default(),
         is_operator: true,
+        read_only: false,
     };
     let request_id = new_id();
     let mut out = Vec::new();

@@ -20,6 +20,9 @@
 mod error;
 pub mod intake;
 pub mod lifecycle;
+pub mod maintenance;
+#[cfg(test)]
+mod maintenance_tests;
 mod operator;
 pub mod outbound;
 mod peer;
@@ -58,7 +61,9 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Runs a store call on the blocking pool (sled may touch the disk).
+    /// Runs a store call on the blocking pool: a mutation (it waits for its
+    /// batch to be applied) or a listing. Point reads need not: see the
+    /// store's Reads.
     pub async fn blocking<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,

@@ -12,9 +12,12 @@ use crate::validate::text::check_text;
 /// Longest rejection reason.
 pub const REASON_MAX: usize = 500;
 
-/// Only operators decide.
+/// Only operators decide, and only those who may change things (not a
+/// viewer).
 fn operator_only(op: &Caller) -> Result<(), AppError> {
-    if op.is_operator {
+    if op.is_operator && !op.may_change() {
+        Err(AppError::read_only())
+    } else if op.is_operator {
         Ok(())
     } else {
         Err(AppError::forbidden(
@@ -30,9 +33,9 @@ pub async fn session(ctx: &Ctx, id: &str) -> Result<Session, AppError> {
     if !is_id(id) {
         return Err(AppError::not_found("session"));
     }
-    let id = id.to_string();
-    ctx.blocking(move |s| s.get_session(&id))
-        .await?
+    // a point read: it never waits for the disk (see store's Reads)
+    ctx.store
+        .get_session(id)?
         .ok_or_else(|| AppError::not_found("session"))
 }
 

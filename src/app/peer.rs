@@ -14,8 +14,8 @@ pub async fn visible_session(ctx: &Ctx, caller: &Caller, id: &str) -> Result<Ses
     if !is_id(id) {
         return Err(AppError::not_found("session"));
     }
-    let id = id.to_string();
-    match ctx.blocking(move |s| s.get_session(&id)).await? {
+    // a point read: it never waits for the disk (see store's Reads)
+    match ctx.store.get_session(id).map_err(AppError::from)? {
         Some(s) if caller.may_act_for(s.local_asn.0) => Ok(s),
         _ => Err(AppError::not_found("session")),
     }
@@ -27,6 +27,9 @@ pub async fn visible_session(ctx: &Ctx, caller: &Caller, id: &str) -> Result<Ses
 /// router; any other goes `Deleting`, which queues the removal from the
 /// router. On disk before it returns.
 pub async fn delete(ctx: &Ctx, caller: &Caller, id: &str) -> Result<Deletion, AppError> {
+    if !caller.may_change() {
+        return Err(AppError::read_only());
+    }
     let s = visible_session(ctx, caller, id).await?;
     if super::outbound::is_outbound(&s) {
         // ours at a remote: the remote's end goes too

@@ -49,6 +49,7 @@ fn peer(asn: u32) -> Caller {
         principal: format!("pdb:{asn}"),
         asns: BTreeSet::from([asn]),
         is_operator: false,
+        read_only: false,
     }
 }
 
@@ -57,6 +58,7 @@ fn operator() -> Caller {
         principal: "operator:ops".into(),
         asns: BTreeSet::new(),
         is_operator: true,
+        read_only: false,
     }
 }
 
@@ -150,6 +152,39 @@ async fn operators_approve_and_reject() {
     assert_eq!(e.refusal, Refusal::Conflict);
     let e = force_remove(&ctx, &op, &b.session_id).await.unwrap_err();
     assert_eq!(e.refusal, Refusal::Conflict);
+}
+
+/// A viewer's operator key reads and changes nothing: every use case that
+/// changes something refuses it (forbidden), and nothing moved.
+#[tokio::test]
+async fn viewers_change_nothing() {
+    let (_d, ctx) = ctx();
+    let viewer = Caller {
+        read_only: true,
+        ..operator()
+    };
+    let s = pending(&ctx, 65002, 2).await;
+    let id = s.session_id.as_str();
+    for e in [
+        approve(&ctx, &viewer, id).await.unwrap_err(),
+        reject(&ctx, &viewer, id, "no").await.unwrap_err(),
+        retry(&ctx, &viewer, id).await.unwrap_err(),
+        force_remove(&ctx, &viewer, id)
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+        delete(&ctx, &viewer, id).await.map(|_| ()).unwrap_err(),
+        intake(&ctx, &viewer, body(65003, 3), Dialect::Draft)
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+    ] {
+        assert_eq!(e.refusal, Refusal::Forbidden, "{e}");
+        assert!(e.to_string().contains("viewer"), "{e}");
+    }
+    // it still reads
+    let seen = session(&ctx, id).await.unwrap();
+    assert_eq!(seen.status, SessionStatus::Pending);
 }
 
 #[tokio::test]

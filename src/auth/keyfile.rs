@@ -1,6 +1,11 @@
 //! The operator keys file (`settings.operator_keys_file`): a YAML list of
-//! `{name, sha256}`, read strictly and edited by `peerd key add|revoke|
+//! `{name, sha256, role}`, read strictly and edited by `peerd key add|revoke|
 //! rotate`.
+//!
+//! A key's [`Role`] is `admin` (reads and changes everything; the default,
+//! so entries written before roles existed stay admins) or `viewer` (reads
+//! everything an operator reads, changes nothing: the admin API's `GET`
+//! routes and the console's pages, never a `POST` or `DELETE`).
 //!
 //! Keys are 256 random bits with the [`KEY_PREFIX`]; only their SHA-256 is
 //! written. Every edit reads the file, changes the list and replaces the
@@ -22,6 +27,37 @@ pub const KEY_PREFIX: &str = "peerd_op_";
 const HEADER: &str =
     "# peerd operator API keys: name and SHA-256 of each key (written by `peerd key add`).\n";
 
+/// What an operator key may do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads and changes everything.
+    #[default]
+    Admin,
+    /// Reads everything an operator reads; changes nothing.
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "admin" => Ok(Role::Admin),
+            "viewer" => Ok(Role::Viewer),
+            _ => Err(format!("{s:?} is not a role (admin or viewer)")),
+        }
+    }
+}
+
 /// One entry of the keys file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,6 +65,9 @@ pub struct OperatorKey {
     pub name: String,
     /// Lowercase hex SHA-256 of the key.
     pub sha256: String,
+    /// `admin` when absent (keys written before roles existed).
+    #[serde(default)]
+    pub role: Role,
 }
 
 impl OperatorKey {
@@ -125,16 +164,23 @@ fn check_name(name: &str) -> Result<(), KeysError> {
     }
 }
 
-fn entry(name: &str, key: &str) -> OperatorKey {
+fn entry(name: &str, key: &str, role: Role) -> OperatorKey {
     OperatorKey {
         name: name.to_string(),
         sha256: hex::encode(token_hash(key)),
+        role,
     }
 }
 
-/// Creates a key named `name`, adds its hash to the keys file (created
-/// with mode 0600 if missing) and returns the key, which is never stored.
+/// Creates an admin key named `name` ([`add_key_with_role`]).
 pub fn add_key(path: &Path, name: &str) -> Result<String, KeysError> {
+    add_key_with_role(path, name, Role::Admin)
+}
+
+/// Creates a key named `name` with `role`, adds its hash to the keys file
+/// (created with mode 0600 if missing) and returns the key, which is never
+/// stored.
+pub fn add_key_with_role(path: &Path, name: &str, role: Role) -> Result<String, KeysError> {
     check_name(name)?;
     let mut keys = load_keys(path)?;
     if keys.iter().any(|k| k.name == name) {
@@ -144,7 +190,7 @@ pub fn add_key(path: &Path, name: &str) -> Result<String, KeysError> {
         )));
     }
     let key = generate_key();
-    keys.push(entry(name, &key));
+    keys.push(entry(name, &key, role));
     save_keys(path, &keys)?;
     Ok(key)
 }
@@ -159,13 +205,13 @@ pub fn revoke_key(path: &Path, name: &str) -> Result<OperatorKey, KeysError> {
     Ok(gone)
 }
 
-/// Replaces the key `name` with a fresh one (the old one stops working)
-/// and returns the new key, which is never stored.
+/// Replaces the key `name` with a fresh one of the same role (the old one
+/// stops working) and returns the new key, which is never stored.
 pub fn rotate_key(path: &Path, name: &str) -> Result<String, KeysError> {
     let mut keys = load_keys(path)?;
     let i = find(&keys, path, name)?;
     let key = generate_key();
-    keys[i] = entry(name, &key);
+    keys[i] = entry(name, &key, keys[i].role);
     save_keys(path, &keys)?;
     Ok(key)
 }
@@ -192,7 +238,12 @@ fn render(keys: &[OperatorKey]) -> String {
         text.push_str("[]\n");
     }
     for k in keys {
-        text.push_str(&format!("- name: {}\n  sha256: {}\n", k.name, k.sha256));
+        text.push_str(&format!(
+            "- name: {}\n  sha256: {}\n  role: {}\n",
+            k.name,
+            k.sha256,
+            k.role.as_str()
+        ));
     }
     text
 }
@@ -320,15 +371,18 @@ mod tests {
         let k3 = rotate_key(&p, "noc").unwrap();
         assert_ne!(k3, k1);
         let keys = load_keys(&p).unwrap();
-        assert_eq!(keys[0], entry("noc", &k3));
-        assert_eq!(keys[1], entry("alice", &k2));
+        assert_eq!(keys[0], entry("noc", &k3, Role::Admin));
+        assert_eq!(keys[1], entry("alice", &k2, Role::Admin));
         assert!(rotate_key(&p, "bob")
             .unwrap_err()
             .to_string()
             .contains("noc, alice"));
 
         assert_eq!(revoke_key(&p, "noc").unwrap().name, "noc");
-        assert_eq!(load_keys(&p).unwrap(), vec![entry("alice", &k2)]);
+        assert_eq!(
+            load_keys(&p).unwrap(),
+            vec![entry("alice", &k2, Role::Admin)]
+        );
         assert!(revoke_key(&p, "noc").is_err());
         revoke_key(&p, "alice").unwrap();
         assert!(load_keys(&p).unwrap().is_empty());
@@ -341,6 +395,30 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("keys.yaml")]);
+    }
+
+    #[test]
+    fn roles_default_to_admin_and_survive_rotation() {
+        let h = "0".repeat(64);
+        // a file written before roles existed: every key is an admin
+        let old = parse_keys(&format!("- name: a\n  sha256: {h}\n"), "k").unwrap();
+        assert_eq!(old[0].role, Role::Admin);
+        let v = parse_keys(&format!("- name: a\n  sha256: {h}\n  role: viewer\n"), "k").unwrap();
+        assert_eq!(v[0].role, Role::Viewer);
+        assert!(parse_keys(&format!("- name: a\n  sha256: {h}\n  role: root\n"), "k").is_err());
+        assert_eq!("Viewer".parse::<Role>(), Ok(Role::Viewer));
+        assert!("root".parse::<Role>().is_err());
+
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("keys.yaml");
+        add_key(&p, "noc").unwrap();
+        add_key_with_role(&p, "watch", Role::Viewer).unwrap();
+        rotate_key(&p, "watch").unwrap();
+        let keys = load_keys(&p).unwrap();
+        assert_eq!(
+            keys.iter().map(|k| k.role).collect::<Vec<_>>(),
+            [Role::Admin, Role::Viewer]
+        );
     }
 
     #[cfg(unix)]

@@ -37,6 +37,9 @@
 //! `Tokens` is itself a [`Verifier`], second in `peerd serve`'s chain) from
 //! PeeringDB access tokens (checked at `/profile/v1`, last).
 //!
+//! Operators log in to the console with an operator key and get a session
+//! cookie ([`console`]: stored hashed, expiring, with its own CSRF token).
+//!
 //! The asking side's own PeeringDB login ([`own`]) uses the same OAuth
 //! client: an operator logs in once, peerd keeps and refreshes the access
 //! token it presents to remote peers configured with `auth: peeringdb`.
@@ -45,6 +48,7 @@
 //! ever logged; records and logs name a token by its id (12 hex digits of
 //! its hash).
 
+pub mod console;
 pub mod gate;
 pub mod keyfile;
 pub mod login;

@@ -94,6 +94,7 @@ impl Profile {
             principal: format!("pdb:{}", self.id),
             asns,
             is_operator: false,
+            read_only: false,
         }
     }
 }

@@ -256,6 +256,7 @@ impl Tokens {
             principal: rec.principal,
             asns: rec.asns,
             is_operator: false,
+            read_only: false,
         })
     }
 

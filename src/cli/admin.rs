@@ -68,6 +68,11 @@ pub enum AdminCmd {
     Audit { session_id: String },
     /// The job queue.
     Jobs,
+    /// Maintenance windows of routers and locations.
+    Maintenance {
+        #[command(subcommand)]
+        cmd: super::maintenance::MaintenanceCmd,
+    },
 }
 
 fn encode_id(id: &str) -> CliResult<&str> {
@@ -159,6 +164,7 @@ pub async fn run(g: &Global, a: AdminArgs) -> CliResult {
             show_session(json, &v)?;
         }
         AdminCmd::Delete { session_id } => delete(&c, json, session_id).await?,
+        AdminCmd::Maintenance { cmd } => super::maintenance::run(&c, json, cmd).await?,
         AdminCmd::ForceRemove { session_id } => {
             let v = c
                 .post(&session_path(session_id, "/force-remove")?, &json!({}))

@@ -2,11 +2,13 @@
 //! operator keys file (edited in place, atomically, keeping its mode; a
 //! running daemon re-reads it on its next request). A key is printed once,
 //! on stdout, when it is made (`add`, `rotate`); only its SHA-256 is kept,
-//! and `list` shows names and hash ids, never keys.
+//! and `list` shows names, roles and hash ids, never keys. A key is an
+//! `admin` unless added with `--role viewer` (reads everything, changes
+//! nothing: the admin API's `GET` routes and the console's pages).
 
 use super::output::{print_json, print_table};
 use super::{CliResult, Global};
-use crate::auth::operator::{add_key, load_keys, revoke_key, rotate_key};
+use crate::auth::operator::{add_key_with_role, load_keys, revoke_key, rotate_key, Role};
 use crate::config::Settings;
 use serde_json::json;
 use std::path::PathBuf;
@@ -29,8 +31,12 @@ pub enum KeyCmd {
     Add {
         /// Name of the key (who holds it), e.g. `noc` or `alice`.
         name: String,
+        /// `admin` (reads and changes everything) or `viewer` (reads
+        /// everything, changes nothing).
+        #[arg(long, value_name = "ROLE", default_value = "admin", value_parser = clap::value_parser!(Role))]
+        role: Role,
     },
-    /// List the keys: names and hash ids (never the keys).
+    /// List the keys: names, roles and hash ids (never the keys).
     List,
     /// Remove the key NAME: it stops working at once, in a running daemon too.
     Revoke { name: String },
@@ -48,12 +54,15 @@ pub fn run(g: &Global, a: KeyArgs) -> CliResult {
     let json = g.format().is_json();
     let file = path.display().to_string();
     match &a.cmd {
-        KeyCmd::Add { name } => {
-            let key = add_key(&path, name)?;
+        KeyCmd::Add { name, role } => {
+            let key = add_key_with_role(&path, name, *role)?;
+            let role = role.as_str();
             if json {
-                print_json(&json!({"name": name, "file": file, "key": key}));
+                print_json(&json!({"name": name, "role": role, "file": file, "key": key}));
             } else {
-                eprintln!("peerd: added operator key {name:?} to {file}; it is shown only now:");
+                eprintln!(
+                    "peerd: added operator key {name:?} ({role}) to {file}; it is shown only now:"
+                );
                 println!("{key}");
             }
         }
@@ -62,15 +71,21 @@ pub fn run(g: &Global, a: KeyArgs) -> CliResult {
             if json {
                 let list: Vec<_> = keys
                     .iter()
-                    .map(|k| json!({"name": k.name, "id": k.id()}))
+                    .map(|k| json!({"name": k.name, "role": k.role.as_str(), "id": k.id()}))
                     .collect();
                 print_json(&json!({"file": file, "keys": list}));
             } else {
                 let rows: Vec<Vec<String>> = keys
                     .iter()
-                    .map(|k| vec![k.name.clone(), k.id().to_string()])
+                    .map(|k| {
+                        vec![
+                            k.name.clone(),
+                            k.role.as_str().to_string(),
+                            k.id().to_string(),
+                        ]
+                    })
                     .collect();
-                print_table(&["NAME", "ID"], &rows);
+                print_table(&["NAME", "ROLE", "ID"], &rows);
                 if keys.is_empty() {
                     eprintln!("peerd: no operator keys in {file} (`peerd key add NAME` makes one)");
                 }

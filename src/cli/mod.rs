@@ -10,6 +10,7 @@ pub mod admin;
 pub mod check;
 pub mod completions;
 pub mod key;
+pub mod maintenance;
 pub mod output;
 pub mod peeringdb;
 pub mod remote;

@@ -87,7 +87,7 @@ pub struct Prepared {
 pub fn open_store(settings: &Settings) -> CliResult<(Arc<dyn Store>, Option<PgStore>)> {
     match settings.store.backend {
         StoreBackend::Sled => Ok((
-            Arc::new(SledStore::open(&settings.data_dir).map_err(|e| match e {
+            Arc::new(SledStore::open_with(&settings.data_dir, &store_options(settings)).map_err(|e| match e {
                 StoreError::Locked(dir) => CliError::new(format!(
                     "another peerd is using {dir} (its store; one process at a time): stop it, or give this one another --data-dir"
                 )),
@@ -161,6 +161,17 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     let driver = Executors::new(inv).with_netconf(netconf.clone());
     let worker_cfg = settings.worker.clone();
     let shared_store = settings.store.backend == StoreBackend::Postgres;
+    let pdb = syncer.clone();
+    let irr = crate::worker::IrrSource {
+        settings: settings.irr.clone(),
+        as_set: Arc::new(move |asn| {
+            pdb.snapshot()
+                .and_then(|s| s.net(asn).map(|n| n.irr_as_set.clone()))
+        }),
+    };
+    if let Some(p) = settings.irr.problems().first() {
+        return Err(CliError::new(p.clone()));
+    }
     let mut state = AppState::new(settings, inventory, store.clone(), verifier)
         .with_peeringdb(syncer)
         .with_platforms(&profiles);
@@ -173,7 +184,9 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     }
     let worker = Worker::new(store, render, Arc::new(driver), worker_cfg)
         .with_signals(state.wake.clone(), state.metrics.clone())
-        .with_shared_store(shared_store);
+        .with_shared_store(shared_store)
+        .with_irr(irr);
+    let state = state.with_worker(worker.clone());
     Ok(Prepared {
         state,
         worker,
@@ -245,6 +258,17 @@ pub async fn run(args: ServeArgs) -> CliResult {
             window,
             stop_rx.clone(),
         )));
+        // maintenance windows: start, hold, end, restore
+        let tick = p.state.settings.worker.maintenance_tick_ms.max(100);
+        background.push(tokio::spawn(crate::app::maintenance::run(
+            store.clone(),
+            p.worker.waker(),
+            std::time::Duration::from_millis(tick),
+            stop_rx.clone(),
+        )));
+        background.push(tokio::spawn(
+            p.worker.clone().run_irr_refresh(stop_rx.clone()),
+        ));
     } else {
         tracing::warn!("worker disabled (worker.enabled: false): approved sessions stay queued");
         background.push(tokio::spawn(recovery));
@@ -282,6 +306,13 @@ pub async fn run(args: ServeArgs) -> CliResult {
     store.durable().await?;
     tracing::info!("peerd stopped");
     Ok(())
+}
+
+/// The store's settings.
+pub fn store_options(s: &Settings) -> crate::store::sled_store::SledOptions {
+    crate::store::sled_store::SledOptions {
+        cache_bytes: s.store.cache_mb.max(1).saturating_mul(1 << 20),
+    }
 }
 
 /// Raises the descriptor limit and sizes the HTTP connection cap below it

@@ -26,6 +26,11 @@ pub struct StoreSettings {
     pub pool_size: usize,
     /// Timeout for opening one connection, in seconds.
     pub connect_timeout_secs: u64,
+    /// sled's page cache, MiB: what the store keeps in memory (records
+    /// beyond it are read back from the file, usually from the OS page
+    /// cache). peerd's resident memory is well above it (README,
+    /// Performance). sled only.
+    pub cache_mb: u64,
 }
 
 /// The store implementations.
@@ -46,6 +51,7 @@ impl Default for StoreSettings {
             password_env: None,
             pool_size: 8,
             connect_timeout_secs: 10,
+            cache_mb: 64,
         }
     }
 }

@@ -39,6 +39,7 @@ fn kind_label(k: JobKind) -> &'static str {
         JobKind::Provision => "provision",
         JobKind::Deprovision => "deprovision",
         JobKind::Expire => "expire",
+        JobKind::Refresh => "refresh",
     }
 }
 

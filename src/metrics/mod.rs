@@ -53,6 +53,20 @@ pub struct LastPush {
     pub ms: u64,
 }
 
+/// One push as the console lists it: [`LastPush`] and the router's error
+/// when it failed (as the driver worded it, the sessions' secrets
+/// redacted; at most [`MAX_ERROR_CHARS`] characters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushRecord {
+    pub push: LastPush,
+    pub error: Option<String>,
+}
+
+/// Pushes kept per router for [`Metrics::recent_pushes`].
+pub const RECENT_PUSHES: usize = 20;
+/// Longest push error kept.
+pub const MAX_ERROR_CHARS: usize = 500;
+
 /// The last poll of one router.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LastPoll {
@@ -73,6 +87,10 @@ struct RouterStats {
     pushes: BTreeMap<(&'static str, PushResult), u64>,
     push_seconds: Histogram,
     last_push: Option<LastPush>,
+    /// The last [`RECENT_PUSHES`] pushes, oldest first.
+    recent: std::collections::VecDeque<PushRecord>,
+    /// The last push that failed (kept when it leaves `recent`).
+    last_failure: Option<PushRecord>,
     bgp: Option<BgpCounts>,
     last_poll: Option<LastPoll>,
     poll_failures: u64,
@@ -84,6 +102,8 @@ impl Default for RouterStats {
             pushes: BTreeMap::new(),
             push_seconds: Histogram::new(expo::PUSH_BUCKETS),
             last_push: None,
+            recent: Default::default(),
+            last_failure: None,
             bgp: None,
             last_poll: None,
             poll_failures: 0,
@@ -120,6 +140,7 @@ pub const REFUSAL_REASONS: &[&str] = &[
     "lookup_budget",
     "unavailable",
     "not_operator",
+    "read_only",
 ];
 
 /// The process's counters, histograms and heartbeats.
@@ -133,6 +154,8 @@ pub struct Metrics {
     pub drift_detected: AtomicU64,
     /// Missing neighbors the poller re-provisioned.
     pub drift_repairs: AtomicU64,
+    /// Pushes of a session held for want of a good IRR prefix list.
+    pub irr_holds: AtomicU64,
     http: Mutex<Http>,
     routers: Mutex<BTreeMap<String, RouterStats>>,
     refused: Mutex<BTreeMap<&'static str, u64>>,
@@ -213,17 +236,61 @@ impl Metrics {
         sessions: usize,
         took: Duration,
     ) {
+        self.record_push_result(router, op, result, sessions, took, None);
+    }
+
+    /// [`Self::record_push`] with the router's error of a failed push
+    /// (already free of secrets), kept for the console.
+    pub fn record_push_result(
+        &self,
+        router: &str,
+        op: &'static str,
+        result: PushResult,
+        sessions: usize,
+        took: Duration,
+        error: Option<&str>,
+    ) {
         let mut r = lock(&self.routers);
         let st = r.entry(router.to_string()).or_default();
         *st.pushes.entry((op, result)).or_default() += 1;
         st.push_seconds.observe(took.as_secs_f64());
-        st.last_push = Some(LastPush {
+        let push = LastPush {
             at_ms: now_ms(),
             result,
             op,
             sessions,
             ms: took.as_millis() as u64,
+        };
+        st.last_push = Some(push);
+        let error = error.map(|e| {
+            e.chars()
+                .filter(|c| !c.is_control() || *c == '\n')
+                .take(MAX_ERROR_CHARS)
+                .collect::<String>()
         });
+        let rec = PushRecord { push, error };
+        if result != PushResult::Success {
+            st.last_failure = Some(rec.clone());
+        }
+        if st.recent.len() == RECENT_PUSHES {
+            st.recent.pop_front();
+        }
+        st.recent.push_back(rec);
+    }
+
+    /// The last pushes to `router` (at most [`RECENT_PUSHES`]), newest first.
+    pub fn recent_pushes(&self, router: &str) -> Vec<PushRecord> {
+        lock(&self.routers)
+            .get(router)
+            .map(|s| s.recent.iter().rev().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The last push to `router` that failed, with its error.
+    pub fn last_failure(&self, router: &str) -> Option<PushRecord> {
+        lock(&self.routers)
+            .get(router)
+            .and_then(|s| s.last_failure.clone())
     }
 
     /// Successful pushes to `router` (one per coalesced apply).
@@ -341,9 +408,15 @@ impl Metrics {
                 "Missing neighbors re-provisioned by the poller.",
                 &self.drift_repairs,
             ),
+            (
+                "peerd_irr_holds_total",
+                "Pushes of a session held for want of a good IRR prefix list.",
+                &self.irr_holds,
+            ),
         ] {
             e.single(name, "counter", help, v.load(Ordering::Relaxed));
         }
+
         if let Some(ms) = self.worker_last_beat() {
             e.single(
                 "peerd_worker_heartbeat_timestamp_seconds",

@@ -321,3 +321,49 @@ fn store_gauges() {
         Some("1")
     );
 }
+
+#[test]
+fn recent_pushes_are_bounded_and_keep_the_last_failure() {
+    let m = Metrics::default();
+    assert!(m.recent_pushes("r1").is_empty());
+    let long = "x".repeat(2 * MAX_ERROR_CHARS);
+    m.record_push_result(
+        "r1",
+        "add",
+        PushResult::Transient,
+        1,
+        Duration::from_millis(5),
+        Some(&format!("connect refused\u{1b}[31m {long}")),
+    );
+    for _ in 0..RECENT_PUSHES {
+        m.record_push(
+            "r1",
+            "add",
+            PushResult::Success,
+            1,
+            Duration::from_millis(2),
+        );
+    }
+    let recent = m.recent_pushes("r1");
+    assert_eq!(recent.len(), RECENT_PUSHES);
+    assert!(recent.iter().all(|p| p.push.result == PushResult::Success));
+    // the failure left the list but is still the last failure
+    let f = m.last_failure("r1").unwrap();
+    assert_eq!(f.push.result, PushResult::Transient);
+    let e = f.error.unwrap();
+    assert!(e.starts_with("connect refused") && !e.contains('\u{1b}'));
+    assert_eq!(e.chars().count(), MAX_ERROR_CHARS);
+    m.record_push_result(
+        "r1",
+        "remove",
+        PushResult::Permanent,
+        2,
+        Duration::from_millis(9),
+        Some("refused"),
+    );
+    let newest = &m.recent_pushes("r1")[0];
+    assert_eq!(
+        (newest.push.op, newest.error.as_deref()),
+        ("remove", Some("refused"))
+    );
+}

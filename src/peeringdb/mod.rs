@@ -132,6 +132,7 @@ mod tests {
                     router: "r".into(),
                     prefixes: vec![],
                     our_ips: vec![],
+                    prefix_filter: None,
                 })
                 .collect(),
             policy: Default::default(),

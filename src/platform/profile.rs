@@ -53,6 +53,15 @@ pub struct Profile {
     /// false`, e.g. the GoBGP CLI): a batch holding a session with a
     /// `session_secret` is refused at render, never pushed without it.
     pub tcp_md5: bool,
+    /// True when the add templates render a neighbor's drain form (its
+    /// routes tagged GRACEFUL_SHUTDOWN, RFC 8326: `form == "drain"`).
+    /// False: a `DELETE` removes at once and maintenance shuts down at
+    /// once, without a drain.
+    pub graceful_shutdown: bool,
+    /// True when the add templates render a neighbor's shutdown form
+    /// (`form == "shutdown"`: configured but administratively down), for
+    /// maintenance. False: maintenance leaves its sessions as they are.
+    pub shutdown: bool,
     /// The transport and everything that depends on it.
     pub transport: Transport,
 }
@@ -102,6 +111,10 @@ struct SshExecDoc {
     vars: BTreeMap<String, String>,
     #[serde(default = "default_true")]
     tcp_md5: bool,
+    #[serde(default)]
+    graceful_shutdown: bool,
+    #[serde(default)]
+    shutdown: bool,
     add: StepsSpec,
     remove: StepsSpec,
     verify: CommandRead,
@@ -121,6 +134,10 @@ struct NetconfDoc {
     vars: BTreeMap<String, String>,
     #[serde(default = "default_true")]
     tcp_md5: bool,
+    #[serde(default)]
+    graceful_shutdown: bool,
+    #[serde(default)]
+    shutdown: bool,
     netconf: NetconfSettings,
     add: ConfigSpec,
     remove: ConfigSpec,
@@ -154,7 +171,7 @@ impl Profile {
                 None => msg,
             }
         };
-        let (description, vars, tcp_md5, transport) = match kind {
+        let (description, vars, caps, transport) = match kind {
             TransportKind::SshExec => {
                 let d: SshExecDoc = serde_saphyr::from_str(text).map_err(located)?;
                 let spec = SshExecSpec {
@@ -163,7 +180,8 @@ impl Profile {
                     verify: d.verify,
                     state: d.state,
                 };
-                (d.description, d.vars, d.tcp_md5, Transport::SshExec(spec))
+                let caps = (d.tcp_md5, d.graceful_shutdown, d.shutdown);
+                (d.description, d.vars, caps, Transport::SshExec(spec))
             }
             TransportKind::Netconf => {
                 let d: NetconfDoc = serde_saphyr::from_str(text).map_err(located)?;
@@ -174,7 +192,8 @@ impl Profile {
                     verify: d.verify,
                     state: d.state,
                 };
-                (d.description, d.vars, d.tcp_md5, Transport::Netconf(spec))
+                let caps = (d.tcp_md5, d.graceful_shutdown, d.shutdown);
+                (d.description, d.vars, caps, Transport::Netconf(spec))
             }
         };
         Ok(Profile {
@@ -182,7 +201,9 @@ impl Profile {
             file: file.to_string(),
             description,
             vars,
-            tcp_md5,
+            tcp_md5: caps.0,
+            graceful_shutdown: caps.1,
+            shutdown: caps.2,
             transport,
         })
     }

@@ -8,9 +8,16 @@ use crate::validate::ValidSession;
 
 /// The session's prefix limit: the requester's published
 /// `info_prefixes4`/`info_prefixes6` (by the session's family) plus
-/// `margin_percent`, rounded up. `None` when the network publishes none.
-pub fn max_prefix(snap: &Snapshot, s: &ValidSession, margin_percent: u32) -> Option<u32> {
-    snap.max_prefix(s.local_asn.0, Family::of(s.local_ip), margin_percent)
+/// `max_prefix_margin_percent` (rounded up), plus `max_prefix_margin_abs`.
+/// `None` when the network publishes none. (An operator's per-peer
+/// override, `policy.max_prefix_overrides`, is applied when rendering.)
+pub fn max_prefix(snap: &Snapshot, s: &ValidSession, settings: &PeeringDbSettings) -> Option<u32> {
+    snap.max_prefix(
+        s.local_asn.0,
+        Family::of(s.local_ip),
+        settings.max_prefix_margin_percent,
+    )
+    .map(|n| n.saturating_add(settings.max_prefix_margin_abs))
 }
 
 /// Why an automatic approval of `asn` must wait for an operator, if it

@@ -4,16 +4,18 @@
 //! [`state_request`] render the reads the worker asks the driver to make,
 //! and [`Renderer`] bundles what they need for the worker.
 
-use super::context::{self, NeighborCtx, OnceCommandCtx, SessionCommandCtx, TemplateCtx};
+use super::context::{self, TemplateCtx};
 use super::env::TemplateEnv;
 use super::error::RenderError;
+use super::prepared::Prepared;
 use crate::inventory::{Inventory, Router};
+use crate::irr::PrefixList;
 use crate::model::Session;
 use crate::platform::{
-    error_chain, ExecStep, ExpectedNeighbor, ForEach, NetconfRead, Op, ParserKind, Profile,
-    Profiles, PushPlan, ReadCommon, ReadPlan, ReadRequest, RenderedPush, StepSpec, Transport,
+    ExecStep, ExpectedNeighbor, ForEach, NetconfRead, Op, ParserKind, Profile, Profiles, PushPlan,
+    ReadCommon, ReadPlan, ReadRequest, RenderedPush, StepSpec, Transport,
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,6 +42,16 @@ impl Renderer {
         render_batch(&self.env, &self.profiles, op, sessions, &self.inv)
     }
 
+    /// [`render_batch_filtered`].
+    pub fn batch_filtered(
+        &self,
+        op: Op,
+        sessions: &[Session],
+        filters: &Filters,
+    ) -> Result<RenderedPush, RenderError> {
+        render_batch_filtered(&self.env, &self.profiles, op, sessions, &self.inv, filters)
+    }
+
     /// [`verify_request`].
     pub fn verify(&self, sessions: &[Session]) -> Result<ReadPlan, RenderError> {
         verify_request(&self.env, &self.profiles, sessions, &self.inv)
@@ -48,6 +60,15 @@ impl Renderer {
     /// [`state_request`].
     pub fn state(&self, router: &str) -> Result<Option<ReadPlan>, RenderError> {
         state_request(&self.env, &self.profiles, router, &self.inv)
+    }
+
+    /// True when `router`'s platform renders the drain form (graceful
+    /// shutdown, RFC 8326).
+    pub fn drains(&self, router: &str) -> bool {
+        self.inv
+            .router(router)
+            .and_then(|r| self.profiles.get(&r.platform))
+            .is_some_and(|p| p.graceful_shutdown)
     }
 
     /// False when `router`'s platform cannot report BGP state (or the
@@ -60,12 +81,12 @@ impl Renderer {
     }
 }
 
-fn ctx_of<T: serde::Serialize>(v: &T) -> Result<tera::Context, RenderError> {
-    tera::Context::from_serialize(v).map_err(|e| RenderError::Command(error_chain(&e)))
-}
+/// IRR prefix lists by session id (each of its session's family).
+pub type Filters = HashMap<String, PrefixList>;
 
 /// Renders a batch of sessions for one router: every session must be for
 /// the same router; the router's platform profile decides what is rendered.
+/// No IRR prefix lists: [`render_batch_filtered`].
 pub fn render_batch(
     env: &TemplateEnv,
     profiles: &Profiles,
@@ -73,12 +94,40 @@ pub fn render_batch(
     sessions: &[Session],
     inv: &Inventory,
 ) -> Result<RenderedPush, RenderError> {
+    render_batch_filtered(env, profiles, op, sessions, inv, &Filters::new())
+}
+
+/// [`render_batch`], with the IRR prefix lists of the sessions whose
+/// location filters imports. An add of such a session without a good list
+/// is refused: an empty filter is never rendered.
+pub fn render_batch_filtered(
+    env: &TemplateEnv,
+    profiles: &Profiles,
+    op: Op,
+    sessions: &[Session],
+    inv: &Inventory,
+    filters: &Filters,
+) -> Result<RenderedPush, RenderError> {
     if sessions.len() > MAX_BATCH {
         return Err(RenderError::Batch(format!(
             "more than {MAX_BATCH} sessions in one batch"
         )));
     }
-    let (router, profile, tctx) = batch_ctx(profiles, op, sessions, inv)?;
+    let (router, profile, mut tctx) = batch_ctx(profiles, op, sessions, inv)?;
+    if op == Op::Add {
+        for n in tctx.neighbors.iter_mut().filter(|n| n.prefix_filter) {
+            n.prefix_list = filters
+                .get(&n.session_id)
+                .and_then(|l| context::prefix_list_ctx(n, l));
+            if n.prefix_list.is_none() {
+                return Err(RenderError::Session {
+                    session: n.session_id.clone(),
+                    problem: "its location filters imports with an IRR prefix list, and there is no good list for it; nothing was pushed".into(),
+                });
+            }
+        }
+        tctx = context::template_ctx(op, tctx.local_as, tctx.router, tctx.neighbors);
+    }
     if let Some(n) = tctx.neighbors.iter().find(|n| n.md5.is_some()) {
         if !profile.tcp_md5 {
             return Err(RenderError::Session {
@@ -91,6 +140,7 @@ pub fn render_batch(
             });
         }
     }
+    let tctx = &Prepared::new(&tctx)?;
     let (plan, verify) = match &profile.transport {
         Transport::SshExec(x) => {
             let spec = match op {
@@ -98,18 +148,10 @@ pub fn render_batch(
                 Op::Remove => &x.remove,
             };
             let plan = PushPlan::Exec {
-                steps: exec_steps(env, profiles, profile, op, "steps", &spec.steps, &tctx)?,
-                rollback: exec_steps(
-                    env,
-                    profiles,
-                    profile,
-                    op,
-                    "rollback",
-                    &spec.rollback,
-                    &tctx,
-                )?,
+                steps: exec_steps(env, profiles, profile, op, "steps", &spec.steps, tctx)?,
+                rollback: exec_steps(env, profiles, profile, op, "rollback", &spec.rollback, tctx)?,
             };
-            let verify = command_plan(profiles, profile, "verify", &x.verify, &tctx)?;
+            let verify = command_plan(profiles, profile, "verify", &x.verify, tctx)?;
             (plan, verify)
         }
         Transport::Netconf(n) => {
@@ -117,16 +159,17 @@ pub fn render_batch(
                 Op::Add => &n.add,
                 Op::Remove => &n.remove,
             };
-            let text = env.render(&profile.platform, &spec.config, &tctx)?;
+            let text = env.render_with(&profile.platform, &spec.config, tctx.batch())?;
             let plan = PushPlan::Netconf {
                 settings: n.netconf.clone(),
                 config: text.trim().to_string(),
             };
-            let verify = netconf_plan(env, profile, "verify", &n.verify, &tctx)?;
+            let verify = netconf_plan(env, profile, "verify", &n.verify, tctx)?;
             (plan, verify)
         }
     };
     let expected = tctx
+        .t
         .neighbors
         .iter()
         .zip(sessions)
@@ -137,6 +180,7 @@ pub fn render_batch(
         })
         .collect();
     let secrets = tctx
+        .t
         .neighbors
         .iter()
         .filter_map(|n| n.md5.clone())
@@ -164,9 +208,10 @@ pub fn verify_request(
     inv: &Inventory,
 ) -> Result<ReadPlan, RenderError> {
     let (_, profile, tctx) = batch_ctx(profiles, Op::Add, sessions, inv)?;
+    let tctx = &Prepared::new(&tctx)?;
     match &profile.transport {
-        Transport::SshExec(x) => command_plan(profiles, profile, "verify", &x.verify, &tctx),
-        Transport::Netconf(n) => netconf_plan(env, profile, "verify", &n.verify, &tctx),
+        Transport::SshExec(x) => command_plan(profiles, profile, "verify", &x.verify, tctx),
+        Transport::Netconf(n) => netconf_plan(env, profile, "verify", &n.verify, tctx),
     }
 }
 
@@ -221,14 +266,25 @@ fn batch_ctx<'a>(
                 session: s.session_id.clone(),
                 problem: format!("unknown location {:?}", s.location.id),
             })?;
-        neighbors.push(context::neighbor_ctx(s, inv, router, loc)?);
+        let mut n = context::neighbor_ctx(s, inv, router, loc)?;
+        if op == Op::Add {
+            n.form = context::form_for(s, profile);
+        }
+        neighbors.push(n);
     }
     let rctx = context::router_ctx(router, profile)?;
-    Ok((
-        router,
-        profile,
-        context::template_ctx(op, inv.asn, rctx, neighbors),
-    ))
+    // `ipv4` and `ipv6` stay empty: `Prepared` splits the families from
+    // the neighbors' values, without copying a neighbor
+    let tctx = TemplateCtx {
+        op: op.as_str(),
+        local_as: inv.asn,
+        router: rctx,
+        neighbors,
+        ipv4: Vec::new(),
+        ipv6: Vec::new(),
+        neighbor: None,
+    };
+    Ok((router, profile, tctx))
 }
 
 /// The read that fetches BGP state from `router` (None when its platform
@@ -254,35 +310,19 @@ pub fn state_request(
     let rctx = context::router_ctx(r, profile)?;
     let mut tctx = context::template_ctx(Op::Add, inv.asn, rctx, vec![]);
     tctx.op = "state";
+    let tctx = &Prepared::new(&tctx)?;
     match &profile.transport {
         Transport::SshExec(x) => x
             .state
             .as_ref()
-            .map(|s| command_plan(profiles, profile, "state", s, &tctx))
+            .map(|s| command_plan(profiles, profile, "state", s, tctx))
             .transpose(),
         Transport::Netconf(n) => n
             .state
             .as_ref()
-            .map(|s| netconf_plan(env, profile, "state", s, &tctx))
+            .map(|s| netconf_plan(env, profile, "state", s, tctx))
             .transpose(),
     }
-}
-
-fn once_ctx(t: &TemplateCtx) -> OnceCommandCtx {
-    OnceCommandCtx {
-        vars: context::command_vars(&t.router),
-        router: t.router.name.clone(),
-        session_ids: t.neighbors.iter().map(|n| n.session_id.clone()).collect(),
-        names: t.neighbors.iter().map(|n| n.name.clone()).collect(),
-        files: t.neighbors.iter().map(|n| n.file.clone()).collect(),
-    }
-}
-
-fn one_session_ctx(t: &TemplateCtx, n: &NeighborCtx) -> TemplateCtx {
-    let mut c = context::template_ctx(Op::Add, t.local_as, t.router.clone(), vec![n.clone()]);
-    c.op = t.op;
-    c.neighbor = Some(n.clone());
-    c
 }
 
 fn exec_steps(
@@ -292,46 +332,40 @@ fn exec_steps(
     op: Op,
     list: &str,
     specs: &[StepSpec],
-    t: &TemplateCtx,
+    t: &Prepared<'_>,
 ) -> Result<Vec<ExecStep>, RenderError> {
     let mut out = Vec::new();
     for (i, s) in specs.iter().enumerate() {
         let path = format!("{}.{list}[{i}].command", op.as_str());
-        let step = |command: String, stdin: Option<String>, n: Option<&NeighborCtx>| ExecStep {
-            command,
-            stdin,
-            session_id: n.map(|n| n.session_id.clone()),
-            file: n.map(|n| n.file.clone()),
-            expect_exit: s.expect_exit.clone(),
-            expect_output: s.expect_output.clone(),
-            fail_output: s.fail_output.clone(),
-            timeout: Duration::from_secs(s.timeout_secs),
-        };
+        let step =
+            |command: String, stdin: Option<String>, n: Option<&context::NeighborCtx>| ExecStep {
+                command,
+                stdin,
+                session_id: n.map(|n| n.session_id.clone()),
+                file: n.map(|n| n.file.clone()),
+                expect_exit: s.expect_exit.clone(),
+                expect_output: s.expect_output.clone(),
+                fail_output: s.fail_output.clone(),
+                timeout: Duration::from_secs(s.timeout_secs),
+            };
         match s.for_each {
             ForEach::Once => {
                 let command = profiles
-                    .render_command(&p.platform, &path, &ctx_of(&once_ctx(t))?)
+                    .render_command(&p.platform, &path, t.once())
                     .map_err(RenderError::Command)?;
                 let stdin = match &s.stdin {
-                    Some(f) => Some(env.render(&p.platform, f, t)?),
+                    Some(f) => Some(env.render_with(&p.platform, f, t.batch())?),
                     None => None,
                 };
                 out.push(step(command, stdin, None));
             }
             ForEach::Session => {
-                for n in &t.neighbors {
-                    let cctx = SessionCommandCtx {
-                        vars: context::command_vars(&t.router),
-                        router: t.router.name.clone(),
-                        session_id: n.session_id.clone(),
-                        name: n.name.clone(),
-                        file: n.file.clone(),
-                    };
+                for (i, n) in t.t.neighbors.iter().enumerate() {
                     let command = profiles
-                        .render_command(&p.platform, &path, &ctx_of(&cctx)?)
+                        .render_command(&p.platform, &path, &t.session_cmd(n))
                         .map_err(RenderError::Command)?;
                     let stdin = match &s.stdin {
-                        Some(f) => Some(env.render(&p.platform, f, &one_session_ctx(t, n))?),
+                        Some(f) => Some(env.render_with(&p.platform, f, &t.one(i))?),
                         None => None,
                     };
                     out.push(step(command, stdin, Some(n)));
@@ -348,14 +382,10 @@ fn command_plan(
     p: &Profile,
     which: &str,
     spec: &crate::platform::CommandRead,
-    t: &TemplateCtx,
+    t: &Prepared<'_>,
 ) -> Result<ReadPlan, RenderError> {
     let command = profiles
-        .render_command(
-            &p.platform,
-            &format!("{which}.command"),
-            &ctx_of(&once_ctx(t))?,
-        )
+        .render_command(&p.platform, &format!("{which}.command"), t.once())
         .map_err(RenderError::Command)?;
     let timeout = Duration::from_secs(spec.timeout_secs);
     read_plan(
@@ -372,23 +402,32 @@ fn netconf_plan(
     p: &Profile,
     which: &str,
     spec: &NetconfRead,
-    t: &TemplateCtx,
+    t: &Prepared<'_>,
 ) -> Result<ReadPlan, RenderError> {
     let timeout = Duration::from_secs(spec.timeout_secs);
     let request = if let Some(g) = &spec.get_config {
         ReadRequest::NetconfGetConfig {
             source: g.source,
-            filter: env.render(&p.platform, &g.filter, t)?.trim().to_string(),
+            filter: env
+                .render_with(&p.platform, &g.filter, t.batch())?
+                .trim()
+                .to_string(),
             timeout,
         }
     } else if let Some(g) = &spec.get {
         ReadRequest::NetconfGet {
-            filter: env.render(&p.platform, &g.filter, t)?.trim().to_string(),
+            filter: env
+                .render_with(&p.platform, &g.filter, t.batch())?
+                .trim()
+                .to_string(),
             timeout,
         }
     } else if let Some(r) = &spec.rpc {
         ReadRequest::NetconfRpc {
-            body: env.render(&p.platform, r, t)?.trim().to_string(),
+            body: env
+                .render_with(&p.platform, r, t.batch())?
+                .trim()
+                .to_string(),
             timeout,
         }
     } else {

@@ -101,6 +101,7 @@ fn sample_inventory(inv: &Inventory, router: &Router) -> Inventory {
                 "192.0.2.1".parse().expect("static"),
                 "2001:db8::1".parse().expect("static"),
             ],
+            prefix_filter: None,
         }]
     } else {
         locations

@@ -11,6 +11,7 @@
 
 use super::error::RenderError;
 use crate::inventory::{Inventory, Location, Router};
+use crate::irr::PrefixList;
 use crate::model::{is_id, Session};
 use crate::platform::Profile;
 use serde::Serialize;
@@ -41,9 +42,10 @@ pub struct NeighborCtx {
     pub description: String,
     /// The TCP-MD5 password, if the session has one.
     pub md5: Option<String>,
-    /// The prefix limit for this neighbor: the session's own (derived from
-    /// PeeringDB at intake) if it has one, else the inventory policy's
-    /// default for the family. None = no limit.
+    /// The prefix limit for this neighbor: the operator's override for the
+    /// peer (`policy.max_prefix_overrides`), else the session's own
+    /// (derived from PeeringDB at intake, with the margins), else the
+    /// inventory policy's default for the family. None = no limit.
     pub max_prefix: Option<u32>,
     pub import_policy: Option<String>,
     pub export_policy: Option<String>,
@@ -53,6 +55,66 @@ pub struct NeighborCtx {
     /// RFC 9234 roles (integers): ours and the requester's.
     pub local_role: Option<u8>,
     pub peer_role: Option<u8>,
+    /// What the router should hold: `normal`, `drain` (routes tagged
+    /// GRACEFUL_SHUTDOWN, RFC 8326) or `shutdown` (configured, down).
+    /// Only a form the platform supports (its profile says); else `normal`.
+    pub form: &'static str,
+    /// True when the location's policy filters imports with an IRR prefix
+    /// list (so a removal also removes the list, on platforms that keep it
+    /// apart from the neighbor).
+    pub prefix_filter: bool,
+    /// The import prefix list of the session's family, when filtered: set
+    /// only for an add, never empty.
+    pub prefix_list: Option<PrefixListCtx>,
+}
+
+/// An IRR prefix list as templates see it: typed entries printed here.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PrefixListCtx {
+    /// `<neighbor name>_in`.
+    pub name: String,
+    pub entries: Vec<PrefixEntryCtx>,
+}
+
+/// One entry: `prefix` printed from an `IpNet`; `ge`/`le` checked against
+/// it ([`crate::irr::PrefixEntry::new`]).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PrefixEntryCtx {
+    pub prefix: String,
+    pub ge: Option<u8>,
+    pub le: Option<u8>,
+    /// Inclusive bounds on the length (for platforms that write ranges).
+    pub min_len: u8,
+    pub max_len: u8,
+}
+
+/// The template form of `list` for the neighbor `n`: `None` when the list
+/// is empty, of the other family or invalid (an empty filter is never
+/// rendered).
+pub fn prefix_list_ctx(n: &NeighborCtx, list: &PrefixList) -> Option<PrefixListCtx> {
+    let v4 = n.family == "ipv4";
+    if list.is_empty() || !list.is_valid(v4) {
+        return None;
+    }
+    let entries = list
+        .entries
+        .iter()
+        .map(|e| {
+            let len = e.prefix.prefix_len();
+            let min_len = e.ge.unwrap_or(len);
+            PrefixEntryCtx {
+                prefix: e.prefix.to_string(),
+                ge: e.ge,
+                le: e.le,
+                min_len,
+                max_len: e.le.unwrap_or(min_len),
+            }
+        })
+        .collect();
+    Some(PrefixListCtx {
+        name: format!("{}_in", n.name),
+        entries,
+    })
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -243,6 +305,12 @@ pub fn neighbor_ctx(
     } else {
         inv.policy.max_prefix_v6
     };
+    let overridden = inv
+        .policy
+        .max_prefix_overrides
+        .get(&s.local_asn.0)
+        .and_then(|o| if fam == "ipv4" { o.v4 } else { o.v6 })
+        .filter(|n| *n > 0);
     let n = NeighborCtx {
         session_id: s.session_id.clone(),
         file: format!("{name}.conf"),
@@ -254,9 +322,8 @@ pub fn neighbor_ctx(
         family: fam,
         description: format!("peerd AS{} {}", s.local_asn.0, loc.id),
         md5,
-        max_prefix: s
-            .max_prefix
-            .filter(|n| *n > 0)
+        max_prefix: overridden
+            .or(s.max_prefix.filter(|n| *n > 0))
             .or((limit > 0).then_some(limit)),
         import_policy: router.import_policy.clone(),
         export_policy: router.export_policy.clone(),
@@ -268,6 +335,9 @@ pub fn neighbor_ctx(
         peer_type: s.peer_type.as_str(),
         local_role: s.peer_bgp_role,
         peer_role: s.local_bgp_role,
+        form: "normal",
+        prefix_filter: loc.filter(&inv.policy).is_some(),
+        prefix_list: None,
     };
     let strings = [&n.location.id, &n.location.name, &n.description];
     if strings.iter().any(|v| !is_safe_text(v))
@@ -281,6 +351,17 @@ pub fn neighbor_ctx(
         ));
     }
     Ok(n)
+}
+
+/// The form a platform renders for `s`: the session's own
+/// ([`Session::form`]) where the profile supports it, else `normal`.
+pub fn form_for(s: &Session, profile: &Profile) -> &'static str {
+    use crate::model::NeighborForm;
+    match s.form() {
+        NeighborForm::Drain if profile.graceful_shutdown => "drain",
+        NeighborForm::Shutdown if profile.shutdown => "shutdown",
+        _ => "normal",
+    }
 }
 
 /// The context for a batch (and, for per-session rendering, one of it).

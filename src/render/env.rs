@@ -144,18 +144,33 @@ impl TemplateEnv {
         file: &str,
         ctx: &TemplateCtx,
     ) -> Result<String, RenderError> {
+        let c = tera::Context::from_serialize(ctx).map_err(|e| RenderError::Template {
+            name: format!("{platform}/{file}"),
+            msg: error_chain(&e),
+        })?;
+        self.render_with(platform, file, &c)
+    }
+
+    /// Renders `templates/<platform>/<file>` with a Tera context built from
+    /// a [`TemplateCtx`] (see `prepared.rs`).
+    pub(crate) fn render_with(
+        &self,
+        platform: &str,
+        file: &str,
+        c: &tera::Context,
+    ) -> Result<String, RenderError> {
         let name = format!("{platform}/{file}");
-        let terr = |e: &dyn std::error::Error| RenderError::Template {
-            name: name.clone(),
-            msg: error_chain(e),
-        };
         if !self.names.contains(&name) {
             return Err(RenderError::Template {
                 name,
                 msg: "no such template".into(),
             });
         }
-        let c = tera::Context::from_serialize(ctx).map_err(|e| terr(&e))?;
-        self.tera.render(&name, &c).map_err(|e| terr(&e))
+        self.tera
+            .render(&name, c)
+            .map_err(|e| RenderError::Template {
+                msg: error_chain(&e),
+                name,
+            })
     }
 }

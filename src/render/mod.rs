@@ -16,10 +16,14 @@ mod cli;
 pub mod context;
 mod env;
 mod error;
+mod prepared;
 #[cfg(test)]
 mod tests;
 
-pub use batch::{render_batch, state_request, verify_request, Renderer, MAX_BATCH};
+pub use batch::{
+    render_batch, render_batch_filtered, state_request, verify_request, Filters, Renderer,
+    MAX_BATCH,
+};
 pub use check::{check_all, sample_sessions, sample_sessions_for, SAMPLE_SECRET};
 pub use cli::{format_push, render_for_cli};
 pub use env::{xml_escape, TemplateEnv};

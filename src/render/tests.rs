@@ -107,6 +107,25 @@ fn profiles() -> Profiles {
     Profiles::from_texts([("frr", "drivers/frr.yaml", PROFILE)]).unwrap()
 }
 
+/// Typed contexts of a batch (both families, a secret) and of one session.
+pub(crate) fn sample_contexts() -> Vec<context::TemplateCtx> {
+    let (inv, profiles) = (inv(), profiles());
+    let router = inv.router("rtr1").unwrap();
+    let loc = inv.location("pdb:ix:42").unwrap();
+    let rctx = context::router_ctx(router, profiles.get("frr").unwrap()).unwrap();
+    let ns: Vec<_> = [
+        session(1, "192.0.2.10", Some("s3cret")),
+        session(2, "2001:db8::10", None),
+        session(3, "192.0.2.11", None),
+    ]
+    .iter()
+    .map(|s| context::neighbor_ctx(s, &inv, router, loc).unwrap())
+    .collect();
+    let mut one = context::template_ctx(Op::Remove, 65001, rctx.clone(), vec![ns[0].clone()]);
+    one.neighbor = Some(ns[0].clone());
+    vec![context::template_ctx(Op::Add, 65001, rctx, ns), one]
+}
+
 #[test]
 fn batch_is_one_render_and_one_apply() {
     let e = env("{% for n in neighbors %}{{ n.address }}/{{ n.peer_as }}/{{ n.md5 or 'none' }}\n{% endfor %}");
@@ -301,6 +320,7 @@ fn injection_cannot_reach_a_template() {
             "export_policy",
             "family",
             "file",
+            "form",
             "import_policy",
             "local_address",
             "local_as",
@@ -312,9 +332,14 @@ fn injection_cannot_reach_a_template() {
             "peer_as",
             "peer_role",
             "peer_type",
+            "prefix_filter",
+            "prefix_list",
             "session_id"
         ]
     );
+    // the IRR list is typed data, set only for an add with a good list
+    assert_eq!(v["prefix_filter"], false);
+    assert_eq!(v["prefix_list"], serde_json::Value::Null);
     // XML templates escape what they print (here operator text with < & >).
     let x = e
         .render("frr", "x.xml.tera", &{

@@ -4,8 +4,19 @@
 //! implementation. Every mutating call is one atomic transaction that also
 //! writes its audit record(s). A mutation is *applied* when the call returns,
 //! and *durable* once [`Store::durable`] (called after it) resolves: the API
-//! awaits `durable()` before it answers, and sled's group-commit flusher
-//! makes one `flush()` cover many waiters.
+//! awaits `durable()` before it answers, and one flush (or commit) covers
+//! many waiters. [`Store::insert_request_durable`] does both in one call,
+//! without a thread waiting.
+//!
+//! # Reads
+//!
+//! [`Store::get_session`] and [`Store::get_request`] are point reads: they
+//! never wait for a write to reach the disk, so callers may make them on
+//! an async runtime thread. Listings ([`Store::list_sessions`]) are served
+//! from indexes by owner, status and router, a page costing about what it
+//! returns, whatever the store holds; they hold nothing that writers wait
+//! for. A page is not a snapshot, but paging is exact: a session that is
+//! in the filter all along is listed once, none twice.
 //!
 //! Status changes go through [`Store::transition`], which refuses anything
 //! [`SessionStatus::can_transition_to`] does not allow, and keeps the job
@@ -44,8 +55,8 @@ pub mod rules;
 pub mod sled_store;
 
 use crate::model::{
-    AuditEvent, Direction, Job, JobKind, RemoteState, RequestRecord, Session, SessionId,
-    SessionStatus, UnixMillis,
+    AuditEvent, Direction, Drain, Job, JobKind, MaintenanceHold, RemoteState, RequestRecord,
+    Session, SessionId, SessionStatus, UnixMillis,
 };
 use futures::future::BoxFuture;
 
@@ -157,6 +168,27 @@ pub struct TransitionOpts {
     pub expect: Vec<SessionStatus>,
 }
 
+/// A change of a session's holds ([`Store::set_hold`]).
+#[derive(Clone, Debug, Default)]
+pub struct HoldChange {
+    /// Who did it, and the audit verb and detail.
+    pub actor: String,
+    pub action: String,
+    pub detail: Option<String>,
+    /// Only if the session is in one of these (empty = any).
+    pub expect: Vec<SessionStatus>,
+    /// Only if its maintenance hold / drain is exactly this (compare and set).
+    pub expect_maintenance: Option<Option<MaintenanceHold>>,
+    pub expect_drain: Option<Option<Drain>>,
+    /// New values (`None` keeps the current one).
+    pub maintenance: Option<Option<MaintenanceHold>>,
+    pub drain: Option<Option<Drain>>,
+    /// New `status_detail` (`Some(None)` clears it; `None` keeps it).
+    pub status_detail: Option<Option<String>>,
+    /// Queue a `Refresh` job (unless one is waiting already).
+    pub refresh: bool,
+}
+
 /// The store contract. Implementations must be safe to share across tasks,
 /// and enforce the address rule of the [module doc](self) (one owner per
 /// neighbor address at a router, decided inside the insert transaction;
@@ -184,6 +216,16 @@ pub trait Store: Send + Sync + 'static {
         sessions: Vec<Session>,
     ) -> Result<Vec<Inserted>>;
 
+    /// [`Store::insert_request`], resolving once the request is on disk
+    /// (as if [`Store::durable`] were awaited after it). Nothing blocks
+    /// while it waits: the API's write path.
+    fn insert_request_durable(
+        &self,
+        request: RequestRecord,
+        sessions: Vec<Session>,
+    ) -> BoxFuture<'static, Result<Vec<Inserted>>>;
+
+    /// A point read (see [Reads](self#reads)).
     fn get_session(&self, id: &str) -> Result<Option<Session>>;
 
     /// How many sessions there are per router and status (for the
@@ -218,11 +260,13 @@ pub trait Store: Send + Sync + 'static {
             .collect())
     }
 
+    /// A point read (see [Reads](self#reads)).
     fn get_request(&self, id: &str) -> Result<Option<RequestRecord>>;
 
-    /// Lists sessions in creation order (by `seq`), after the cursor.
-    /// Sessions created while a client pages appear at the end, so paging
-    /// neither skips nor repeats.
+    /// Lists sessions in creation order (by `seq`), after the cursor,
+    /// through an index where the filter has one (owner, router, status,
+    /// request). Sessions created while a client pages appear at the end,
+    /// so paging neither skips nor repeats.
     fn list_sessions(
         &self,
         filter: &SessionFilter,
@@ -233,7 +277,9 @@ pub trait Store: Send + Sync + 'static {
     /// Moves a session to `to` if the table allows it (and `opts.expect`
     /// holds), writes an audit event, and keeps the queue in step:
     /// `Approved` enqueues `Provision`, `Deleting` enqueues `Deprovision`
-    /// (cancelling an unclaimed `Provision` for the session). Reaching
+    /// (cancelling an unclaimed `Provision`, `Expire` or `Refresh` for the
+    /// session); an `Established` session that becomes `Deleting` is marked
+    /// for a drain ([`Session::drain`]: graceful shutdown before removal). Reaching
     /// `Configured` for the first time sets `configured_ms`. A session
     /// that becomes terminal leaves the holders of its address;
     /// `Unestablished` also clears [`Session::pushed`] (its neighbor was
@@ -252,6 +298,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Updates `status_detail` only (no status change), with an audit event.
     fn set_detail(&self, id: &str, detail: Option<String>, actor: &str) -> Result<Session>;
+
+    /// Changes [`Session::drain`] and [`Session::maintenance`] under the
+    /// conditions of `change` (else `Conflict`), with an audit event, and
+    /// with `change.refresh` queues a `Refresh` job in the same
+    /// transaction. No status change.
+    fn set_hold(&self, id: &str, change: &HoldChange) -> Result<Session>;
 
     /// Records the remote network's side of an outbound session
     /// ([`Session::remote`]) and, when `detail` is `Some`, its
@@ -323,6 +375,10 @@ pub trait Store: Send + Sync + 'static {
     /// the error recorded. `LeaseLost` as for `complete`.
     fn fail(&self, job_id: u64, lease_token: u64, retry_at: UnixMillis, error: &str)
         -> Result<Job>;
+
+    /// Gives a leased job back, claimable at `at`, without counting an
+    /// attempt (a drain that waits). `LeaseLost` as for `complete`.
+    fn defer(&self, job_id: u64, lease_token: u64, at: UnixMillis) -> Result<Job>;
 
     /// Extends a live lease to `now + lease_ms`.
     fn renew(&self, job_id: u64, lease_token: u64, now: UnixMillis, lease_ms: u64) -> Result<()>;

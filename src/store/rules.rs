@@ -57,6 +57,7 @@ pub fn kind_str(k: JobKind) -> &'static str {
         JobKind::Provision => "provision",
         JobKind::Deprovision => "deprovision",
         JobKind::Expire => "expire",
+        JobKind::Refresh => "refresh",
     }
 }
 

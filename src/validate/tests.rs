@@ -54,6 +54,7 @@ fn caller(asns: &[u32]) -> Caller {
         principal: "pdb:1".into(),
         asns: asns.iter().copied().collect::<BTreeSet<_>>(),
         is_operator: false,
+        read_only: false,
     }
 }
 
@@ -62,6 +63,7 @@ fn operator() -> Caller {
         principal: "operator:noc".into(),
         asns: BTreeSet::new(),
         is_operator: true,
+        read_only: false,
     }
 }
 

@@ -95,6 +95,7 @@ impl From<&Job> for JobOut {
                 JobKind::Provision => "Provision",
                 JobKind::Deprovision => "Deprovision",
                 JobKind::Expire => "Expire",
+                JobKind::Refresh => "Refresh",
             }
             .into(),
             session_id: j.session_id.clone(),

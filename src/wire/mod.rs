@@ -28,6 +28,7 @@
 
 mod admin;
 mod input;
+mod maintenance;
 mod ops;
 mod outbound;
 mod output;
@@ -44,6 +45,7 @@ pub use admin::{
 
 pub(crate) use input::unknown_keys;
 pub use input::{CreateBody, SessionIn, CREATE_FIELDS, LOCATION_FIELDS, SESSION_FIELDS};
+pub use maintenance::{MaintenanceIn, MaintenanceListOut, MaintenanceOut};
 pub use ops::{CheckOut, ChecksOut, HealthOut, LastPollOut, LastPushOut, ReadyOut, RouterReadyOut};
 pub use outbound::{
     OpenRequestOut, OutboundOut, OutboundRequestIn, OutboundStateOut, OwnLoginOut,
@@ -52,7 +54,7 @@ pub use outbound::{
 pub use output::{
     CreateOut, ListLocationsOut, ListSessionsOut, LocationOut, Redacted, SessionOut, REDACTED,
 };
-pub use time::rfc3339;
+pub use time::{parse_rfc3339, rfc3339};
 pub use tokens::{RevokedOut, TokenOut, TokensOut};
 pub use v0::{V0ListLocationsOut, V0Location, V0Md5, V0SessionOut, V0SessionsOut};
 

@@ -64,12 +64,29 @@ pub struct SessionOut {
 
 /// `status_detail` with any occurrence of the session's secret replaced,
 /// in case a router error message quoted a config line.
+/// A session held by a maintenance window says so first (see `GET
+/// /maintenance` for the window).
 pub(crate) fn scrubbed_detail(s: &Session) -> Option<String> {
-    let detail = s.status_detail.as_ref()?;
-    Some(match &s.session_secret {
-        Some(secret) if !secret.expose().is_empty() => detail.replace(secret.expose(), REDACTED),
-        _ => detail.clone(),
-    })
+    let note = s.maintenance.as_ref().map(|m| {
+        let what = match s.form() {
+            crate::model::NeighborForm::Drain => "draining (graceful shutdown), then shut down",
+            _ => "shut down",
+        };
+        format!("maintenance {}: {what} until the window ends", m.window)
+    });
+    let detail = s
+        .status_detail
+        .as_ref()
+        .map(|detail| match &s.session_secret {
+            Some(secret) if !secret.expose().is_empty() => {
+                detail.replace(secret.expose(), REDACTED)
+            }
+            _ => detail.clone(),
+        });
+    match (note, detail) {
+        (Some(n), Some(d)) => Some(format!("{n}; {d}")),
+        (n, d) => n.or(d),
+    }
 }
 
 impl From<&Session> for SessionOut {

@@ -36,6 +36,7 @@ fn location() -> inventory::Location {
         router: "rtr1".into(),
         prefixes: vec!["192.0.2.0/24".parse().unwrap()],
         our_ips: vec!["192.0.2.1".parse().unwrap()],
+        prefix_filter: None,
     }
 }
 

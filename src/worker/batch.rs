@@ -24,7 +24,7 @@ fn opts(
     }
 }
 
-fn token(job: &Job) -> u64 {
+pub(super) fn token(job: &Job) -> u64 {
     job.lease.as_ref().map(|l| l.token).unwrap_or_default()
 }
 
@@ -32,12 +32,13 @@ impl Worker {
     /// Runs every claimed job of `router`: removals first, then additions.
     pub(super) async fn run_router_batch(&self, router: &str, jobs: Vec<Job>) {
         let renewer = self.spawn_renewer(&jobs);
-        let (mut adds, mut removes, mut expires) = (vec![], vec![], vec![]);
+        let (mut adds, mut removes, mut expires, mut refreshes) = (vec![], vec![], vec![], vec![]);
         for j in jobs {
             match j.kind {
                 JobKind::Provision => adds.push(j),
                 JobKind::Deprovision => removes.push(j),
                 JobKind::Expire => expires.push(j),
+                JobKind::Refresh => refreshes.push(j),
             }
         }
         if !removes.is_empty() {
@@ -49,6 +50,9 @@ impl Worker {
         }
         if !adds.is_empty() {
             self.run_add(router, adds).await;
+        }
+        if !refreshes.is_empty() {
+            self.run_refresh(router, refreshes).await;
         }
         renewer.abort();
         if let Err(e) = self.store.durable().await {
@@ -72,7 +76,7 @@ impl Worker {
         })
     }
 
-    fn complete(&self, job: &Job) {
+    pub(super) fn complete(&self, job: &Job) {
         if let Err(e) = self.store.complete(job.job_id, token(job)) {
             tracing::warn!(job = job.job_id, error = %e, "completing job failed");
         }
@@ -117,12 +121,16 @@ impl Worker {
         if work.is_empty() {
             return;
         }
+        let (work, filters) = self.prefix_filters(router, work).await;
+        if work.is_empty() {
+            return;
+        }
         let Some(work) = self.claim_addresses(router, work).await else {
             return;
         };
         let sessions: Vec<Session> = work.iter().map(|(_, s)| s.clone()).collect();
         tracing::info!(router, sessions = sessions.len(), "applying neighbors");
-        match self.push(Op::Add, &sessions).await {
+        match self.push_filtered(Op::Add, &sessions, &filters).await {
             Ok(out) => {
                 self.metrics
                     .router_ms_total
@@ -271,6 +279,9 @@ impl Worker {
                 }
             }
         }
+        if kind == JobKind::Deprovision {
+            work = self.drain_first(router, work).await;
+        }
         if work.is_empty() {
             return;
         }
@@ -333,7 +344,7 @@ impl Worker {
     /// move to `exhausted` with the router's message. Running out of file
     /// descriptors (here or on the router) is never permanent and never
     /// spends the budget: it retries at the longest backoff.
-    fn handle_failure(
+    pub(super) fn handle_failure(
         &self,
         router: &str,
         work: &[(Job, Session)],

@@ -10,7 +10,7 @@ use crate::driver::{NeighborState, PushError, PushOutcome, RouterReads};
 use crate::metrics::PushResult;
 use crate::model::Session;
 use crate::platform::{ObservedNeighbor, Op};
-use crate::render::RenderError;
+use crate::render::{Filters, RenderError};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Instant;
@@ -45,8 +45,22 @@ impl Worker {
         op: Op,
         sessions: &[Session],
     ) -> Result<PushOutcome, PushError> {
+        self.push_filtered(op, sessions, &Filters::new()).await
+    }
+
+    /// [`Self::push`] with the sessions' IRR prefix lists.
+    pub(super) async fn push_filtered(
+        &self,
+        op: Op,
+        sessions: &[Session],
+        filters: &Filters,
+    ) -> Result<PushOutcome, PushError> {
         let started = Instant::now();
-        let result = match self.render.batch(op, sessions).map_err(render_err) {
+        let result = match self
+            .render
+            .batch_filtered(op, sessions, filters)
+            .map_err(render_err)
+        {
             Ok(push) => self.driver.push(push).await,
             Err(e) => Err(e),
         };
@@ -63,8 +77,16 @@ impl Worker {
                 PushError::Transient(_) => PushResult::Transient,
             },
         };
-        self.metrics
-            .record_push(router, op_name, outcome, sessions.len(), took);
+        // the driver redacted the sessions' secrets from its message
+        let error = result.as_ref().err().map(|e| e.to_string());
+        self.metrics.record_push_result(
+            router,
+            op_name,
+            outcome,
+            sessions.len(),
+            took,
+            error.as_deref(),
+        );
         let ids: Vec<&str> = sessions
             .iter()
             .take(20)

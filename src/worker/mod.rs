@@ -16,9 +16,13 @@
 mod batch;
 mod drift;
 mod drive;
+mod hold;
+mod irr;
 #[cfg(test)]
 mod lifecycle_tests;
+pub mod live;
 pub mod poller;
+pub use irr::{AsSetLookup, IrrSource};
 #[cfg(test)]
 mod tests;
 
@@ -52,6 +56,8 @@ pub struct Worker {
     /// Other processes share the store (PostgreSQL): a lease present at
     /// start may be a live one of another instance.
     shared_store: bool,
+    /// How IRR prefix lists are expanded (none: filtered sessions are held).
+    irr: Option<Arc<IrrSource>>,
 }
 
 impl Worker {
@@ -72,6 +78,7 @@ impl Worker {
             metrics: Arc::default(),
             drift: Arc::default(),
             shared_store: false,
+            irr: None,
         }
     }
 

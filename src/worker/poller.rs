@@ -28,7 +28,7 @@ use crate::driver::NeighborState;
 use crate::metrics::BgpCounts;
 use crate::model::{now_ms, JobKind, Session, SessionStatus};
 use crate::platform::ObservedNeighbor;
-use crate::store::{SessionFilter, TransitionOpts};
+use crate::store::{SessionFilter, Store, TransitionOpts};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
@@ -102,29 +102,6 @@ impl Worker {
         }
     }
 
-    /// Sessions of `router` in the given status (all pages).
-    fn sessions_in(
-        &self,
-        router: &str,
-        status: SessionStatus,
-    ) -> crate::store::Result<Vec<Session>> {
-        let filter = SessionFilter {
-            router: Some(router.to_string()),
-            status: Some(status),
-            ..Default::default()
-        };
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self.store.list_sessions(&filter, after.as_deref(), 100)?;
-            out.extend(page.sessions);
-            match page.next {
-                Some(n) => after = Some(n),
-                None => return Ok(out),
-            }
-        }
-    }
-
     /// One poll of one router: one poll read, then drift, then BGP state.
     /// `Ok(true)` when drift was seen for the first time and wants a
     /// confirming read soon. Recorded in the metrics (and the heartbeat
@@ -143,14 +120,13 @@ impl Worker {
         window_ms: u64,
         bgp: &mut Option<BgpCounts>,
     ) -> Result<bool, String> {
-        let mut sessions = Vec::new();
-        for st in [
-            SessionStatus::Configured,
-            SessionStatus::Established,
-            SessionStatus::Down,
-        ] {
-            sessions.extend(self.sessions_in(router, st).map_err(|e| e.to_string())?);
-        }
+        // through the router's index, off the async threads (a router may
+        // hold many sessions), holding nothing the API waits for
+        let (store, r) = (self.store.clone(), router.to_string());
+        let sessions = tokio::task::spawn_blocking(move || live_sessions(store.as_ref(), &r))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
         if sessions.is_empty() {
             self.remember_drift(router, Vec::new());
             if self.render.reads_state(router) {
@@ -404,7 +380,11 @@ impl Worker {
             // The window runs from the latest arrival in Configured: a
             // session re-pushed (drift repair, operator retry) gets a new one.
             let since = s.configured_ms.unwrap_or(0).max(s.updated_ms);
-            if s.status == SessionStatus::Configured && now.saturating_sub(since) > window_ms {
+            // a session held by maintenance is down on purpose
+            if s.status == SessionStatus::Configured
+                && s.maintenance.is_none()
+                && now.saturating_sub(since) > window_ms
+            {
                 let pending = match &pending_expire {
                     Some(p) => p,
                     None => {
@@ -427,4 +407,32 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+/// The sessions of `router` the poller judges (`Configured`,
+/// `Established`, `Down`), read through the store's router index, all
+/// pages.
+fn live_sessions(store: &dyn Store, router: &str) -> crate::store::Result<Vec<Session>> {
+    let mut out = Vec::new();
+    for status in [
+        SessionStatus::Configured,
+        SessionStatus::Established,
+        SessionStatus::Down,
+    ] {
+        let filter = SessionFilter {
+            router: Some(router.to_string()),
+            status: Some(status),
+            ..Default::default()
+        };
+        let mut after: Option<String> = None;
+        loop {
+            let page = store.list_sessions(&filter, after.as_deref(), 100)?;
+            out.extend(page.sessions);
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+    }
+    Ok(out)
 }

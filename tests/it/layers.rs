@@ -37,6 +37,7 @@ const LAYERS: &[&str] = &[
     "driver",
     "platform",
     "transport",
+    "irr",
     "store",
     "wire",
     "config",

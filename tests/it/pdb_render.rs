@@ -34,6 +34,7 @@ fn taken_in(inv: &Inventory) -> Vec<Session> {
         principal: "pdb:1234".into(),
         asns: BTreeSet::from([65002]),
         is_operator: false,
+        read_only: false,
     };
     let body = CreateBody::from_slice(
         br#"[{"local_asn": 65002, "local_ip": "192.0.2.2", "peer_asn": 65001, "peer_ip": "192.0.2.1",
@@ -61,7 +62,11 @@ fn taken_in(inv: &Inventory) -> Vec<Session> {
                 now_ms: 0,
                 created_by: caller.principal.clone(),
             });
-            s.max_prefix = max_prefix(&snap, &valid, MARGIN);
+            let st = peerd::config::PeeringDbSettings {
+                max_prefix_margin_percent: MARGIN,
+                ..Default::default()
+            };
+            s.max_prefix = max_prefix(&snap, &valid, &st);
             s
         })
         .collect()

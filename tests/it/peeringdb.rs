@@ -66,6 +66,13 @@ impl Store for MetaStore {
     ) -> Result<Vec<Inserted>, StoreError> {
         unsupported()
     }
+    fn insert_request_durable(
+        &self,
+        _: RequestRecord,
+        _: Vec<Session>,
+    ) -> BoxFuture<'static, Result<Vec<Inserted>, StoreError>> {
+        Box::pin(async { unsupported() })
+    }
     fn get_session(&self, _: &str) -> Result<Option<Session>, StoreError> {
         unsupported()
     }
@@ -89,6 +96,12 @@ impl Store for MetaStore {
         unsupported()
     }
     fn set_detail(&self, _: &str, _: Option<String>, _: &str) -> Result<Session, StoreError> {
+        unsupported()
+    }
+    fn set_hold(&self, _: &str, _: &peerd::store::HoldChange) -> Result<Session, StoreError> {
+        unsupported()
+    }
+    fn defer(&self, _: u64, _: u64, _: UnixMillis) -> Result<Job, StoreError> {
         unsupported()
     }
     fn mark_pushed(&self, _: &[SessionId]) -> Result<Vec<SessionId>, StoreError> {

@@ -457,3 +457,59 @@ fn openbgpd_renders_parse_with_bgpd_n() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The drain form (graceful shutdown before a removal or a maintenance
+/// shutdown) and the shutdown form (maintenance), as one batch of an IPv4
+/// and an IPv6 session, on every platform whose profile renders them.
+#[test]
+fn golden_drain_and_shutdown_forms() {
+    use peerd::model::{Drain, MaintenanceHold};
+    let (env, profiles) = shipped();
+    let drained = |s: Session| Session {
+        drain: Some(Drain::default()),
+        ..s
+    };
+    let shut = |s: Session| Session {
+        maintenance: Some(MaintenanceHold {
+            window: "7e57da7a-0000-4000-8000-00000000aaaa".into(),
+            drain: None,
+            shutdown: true,
+        }),
+        ..s
+    };
+    for platform in shipped_platforms() {
+        let platform = platform.as_str();
+        let p = profiles.get(platform).unwrap();
+        let inv = InventoryBuilder::golden(platform)
+            .edit_router("rtr1", |r| {
+                r.import_policy = Some("PEERD_IN".into());
+                r.export_policy = Some("PEERD_OUT".into());
+                r.vars
+                    .insert("drain_export_policy".into(), "PEERD_OUT_GSHUT".into());
+            })
+            .build();
+        for (form, supported) in [("drain", p.graceful_shutdown), ("shutdown", p.shutdown)] {
+            if !supported {
+                continue;
+            }
+            let wrap = |s: Session| if form == "drain" { drained(s) } else { shut(s) };
+            let batch = [
+                wrap(session(1, false, false)),
+                wrap(session(2, true, false)),
+            ];
+            let text = render::render_for_cli(&env, &profiles, &inv, Op::Add, &batch, true)
+                .unwrap_or_else(|e| panic!("{platform} {form}: {e}"));
+            golden(&format!("{platform}__add_{form}"), &text);
+        }
+        // a form the platform does not render is its normal add
+        if !p.graceful_shutdown {
+            let batch = [drained(session(1, false, false))];
+            let normal = [session(1, false, false)];
+            assert_eq!(
+                render::render_for_cli(&env, &profiles, &inv, Op::Add, &batch, true).ok(),
+                render::render_for_cli(&env, &profiles, &inv, Op::Add, &normal, true).ok(),
+                "{platform}"
+            );
+        }
+    }
+}

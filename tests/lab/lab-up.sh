@@ -126,6 +126,12 @@ hostname rtr
 router bgp $RTR_ASN
  bgp router-id $RTR_V4
  bgp log-neighbor-changes
+ ! a route of our own for the peers (the graceful-shutdown test reads its
+ ! communities at peer1)
+ no bgp network import-check
+ address-family ipv6 unicast
+  network $RTR_OWN_V6
+ exit-address-family
 exit
 !
 ! Policies the inventory names (FRR needs a policy on eBGP sessions).
@@ -662,6 +668,7 @@ PEERD_LAB_LAN_V6='$LAN_V6'
 PEERD_LAB_RTR_ASN='$RTR_ASN'
 PEERD_LAB_RTR_V4='$RTR_V4'
 PEERD_LAB_RTR_V6='$RTR_V6'
+PEERD_LAB_RTR_OWN_V6='$RTR_OWN_V6'
 PEERD_LAB_RTR_POLICY_IN='PEERD-IN'
 PEERD_LAB_RTR_POLICY_OUT='PEERD-OUT'
 PEERD_LAB_RTR_VTYSH='$LAB_DIR/bin/rtr/vtysh'

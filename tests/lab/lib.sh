@@ -49,6 +49,7 @@ NS_RTR4=${LAB_NS_PREFIX}rtr4
 LAN_V4=192.0.2.0/24
 LAN_V6=2001:db8::/64
 RTR_ASN=65001;   RTR_V4=192.0.2.1;   RTR_V6=2001:db8::1
+RTR_OWN_V6=2001:db8:fff::/48   # announced by rtr (FRR)
 PEER1_ASN=65002; PEER1_V4=192.0.2.2; PEER1_V6=2001:db8::2
 PEER2_ASN=65003; PEER2_V4=192.0.2.3; PEER2_V6=2001:db8::3
 RTR2_ASN=65001;  RTR2_V4=192.0.2.4;  RTR2_V6=2001:db8::4
@@ -111,6 +112,10 @@ ensure_packages() {
     [ -x /usr/bin/python3 ] || need+=(python3)   # oc-prep.py
     command -v useradd >/dev/null 2>&1 || need+=(passwd)
     command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)   # run.sh: unit check
+    # the console's browser test (tests/it/console_lab.rs): headless Chromium over WebDriver
+    [ -x /usr/bin/chromium ] || need+=(chromium)
+    [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+    fc-list 2>/dev/null | grep -q . || need+=(fonts-dejavu-core)
     [ ${#need[@]} -eq 0 ] && return 0
     mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
     [ "${PEERD_LAB_NO_INSTALL:-0}" = 1 ] && die "missing packages: ${need[*]} (PEERD_LAB_NO_INSTALL=1)"

@@ -287,8 +287,7 @@ pub async fn plan(
                     now_ms: now,
                     created_by: op.principal.clone(),
                 });
-                s.max_prefix =
-                    pdb::max_prefix(&snap, &valid, pdb_settings.max_prefix_margin_percent);
+                s.max_prefix = pdb::max_prefix(&snap, &valid, pdb_settings);
                 s.direction = Direction::Outbound;
                 s.remote = Some(RemoteState::default());
                 sessions.push(s);

@@ -1,6 +1,7 @@
 //! Unit tests of the policy drawn from PeeringDB data.
 
 use super::*;
+use crate::config::PeeringDbSettings;
 use crate::peeringdb::types::{Ix, IxLan, Net, NetIxLan, RawData};
 use std::collections::BTreeSet;
 
@@ -85,11 +86,44 @@ fn policy_general_gate() {
 #[test]
 fn max_prefix_by_family() {
     let s = snap();
+    let st = |percent, abs| PeeringDbSettings {
+        max_prefix_margin_percent: percent,
+        max_prefix_margin_abs: abs,
+        ..Default::default()
+    };
     let mut v = crate::policy::tests::session(65002);
-    assert_eq!(max_prefix(&s, &v, 10), Some(22));
+    assert_eq!(max_prefix(&s, &v, &st(10, 0)), Some(22));
     v.local_ip = "2001:db8::2".parse().unwrap();
-    assert_eq!(max_prefix(&s, &v, 10), Some(11));
+    assert_eq!(max_prefix(&s, &v, &st(10, 0)), Some(11));
     v.local_asn = crate::model::Asn(65003);
     v.local_ip = "192.0.2.3".parse().unwrap();
-    assert_eq!(max_prefix(&s, &v, 10), None, "not published");
+    assert_eq!(max_prefix(&s, &v, &st(10, 0)), None, "not published");
+}
+
+#[test]
+fn max_prefix_margin_math() {
+    // 20 published (IPv4), 10 (IPv6): percent rounded up, then the absolute margin
+    let s = snap();
+    let v = crate::policy::tests::session(65002);
+    for (percent, abs, want) in [
+        (0, 0, 20),
+        (10, 0, 22),
+        (10, 5, 27),
+        (0, 100, 120),
+        (15, 0, 23),
+        (1, 0, 21),
+    ] {
+        let st = PeeringDbSettings {
+            max_prefix_margin_percent: percent,
+            max_prefix_margin_abs: abs,
+            ..Default::default()
+        };
+        assert_eq!(max_prefix(&s, &v, &st), Some(want), "{percent}% + {abs}");
+    }
+    let huge = PeeringDbSettings {
+        max_prefix_margin_percent: u32::MAX,
+        max_prefix_margin_abs: u32::MAX,
+        ..Default::default()
+    };
+    assert_eq!(max_prefix(&s, &v, &huge), Some(u32::MAX), "saturates");
 }

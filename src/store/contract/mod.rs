@@ -1,11 +1,13 @@
 //! The store contract: one test suite that every [`Store`] implementation
 //! passes unchanged (sessions, requests, dedup and the address owner,
-//! transitions, audit, paging under writes, the queue, the metadata area).
+//! transitions, holds and deferred jobs, audit, paging under writes, the queue, the metadata area).
 //! Each test is a function of a factory of fresh, empty stores;
 //! [`contract_tests!`] instantiates all of them for one backend (see
 //! `sled_store/tests` and `postgres/tests.rs`).
 
 pub mod addresses;
+pub mod hold;
+pub mod listing;
 pub mod queue;
 pub mod remote;
 pub mod sessions;
@@ -267,6 +269,48 @@ macro_rules! contract_tests {
         fn sessions__meta_is_namespaced() {
             if let Some(mk) = $mk() {
                 $crate::store::contract::sessions::meta_is_namespaced(&*mk);
+            }
+        }
+        #[test]
+        #[allow(non_snake_case)]
+        fn hold__deleting_an_established_session_marks_it_for_a_drain() {
+            if let Some(mk) = $mk() {
+                $crate::store::contract::hold::deleting_an_established_session_marks_it_for_a_drain(&*mk);
+            }
+        }
+        #[test]
+        #[allow(non_snake_case)]
+        fn hold__set_hold_is_compare_and_set_and_queues_one_refresh() {
+            if let Some(mk) = $mk() {
+                $crate::store::contract::hold::set_hold_is_compare_and_set_and_queues_one_refresh(&*mk);
+            }
+        }
+        #[test]
+        #[allow(non_snake_case)]
+        fn hold__defer_gives_the_job_back_for_later_without_an_attempt() {
+            if let Some(mk) = $mk() {
+                $crate::store::contract::hold::defer_gives_the_job_back_for_later_without_an_attempt(&*mk);
+            }
+        }
+        #[test]
+        #[allow(non_snake_case)]
+        fn listing__listing_by_router_and_by_status_through_the_indexes() {
+            if let Some(mk) = $mk() {
+                $crate::store::contract::listing::listing_by_router_and_by_status_through_the_indexes(&*mk);
+            }
+        }
+        #[test]
+        #[allow(non_snake_case)]
+        fn listing__paging_by_router_and_status_under_writes_skips_and_repeats_nothing() {
+            if let Some(mk) = $mk() {
+                $crate::store::contract::listing::paging_by_router_and_status_under_writes_skips_and_repeats_nothing(&*mk);
+            }
+        }
+        #[test]
+        #[allow(non_snake_case)]
+        fn listing__session_counts_from_the_router_index_match_a_full_read() {
+            if let Some(mk) = $mk() {
+                $crate::store::contract::listing::session_counts_from_the_router_index_match_a_full_read(&*mk);
             }
         }
     };

@@ -23,7 +23,10 @@ mod tx;
 #[cfg(test)]
 mod tests;
 
-use super::{Inserted, Page, RemoveOpts, Result, SessionFilter, Store, StoreError, TransitionOpts};
+use super::{
+    HoldChange, Inserted, Page, RemoveOpts, Result, SessionFilter, Store, StoreError,
+    TransitionOpts,
+};
 use crate::config::StoreSettings;
 use crate::model::{
     AuditEvent, Job, JobKind, RemoteState, RequestRecord, Session, SessionId, SessionStatus,
@@ -132,6 +135,24 @@ impl Store for PgStore {
         self.pg_insert_request(request, sessions)
     }
 
+    fn insert_request_durable(
+        &self,
+        request: RequestRecord,
+        sessions: Vec<Session>,
+    ) -> BoxFuture<'static, Result<Vec<Inserted>>> {
+        // committed when it returns; off the async runtime's threads
+        let this = self.clone();
+        Box::pin(async move {
+            match tokio::runtime::Handle::try_current() {
+                Ok(h) => h
+                    .spawn_blocking(move || this.pg_insert_request(&request, sessions))
+                    .await
+                    .map_err(|e| StoreError::Backend(format!("insert task: {e}")))?,
+                Err(_) => this.pg_insert_request(&request, sessions),
+            }
+        })
+    }
+
     fn get_session(&self, id: &str) -> Result<Option<Session>> {
         self.pg_get_session(id)
     }
@@ -159,6 +180,10 @@ impl Store for PgStore {
 
     fn set_detail(&self, id: &str, detail: Option<String>, actor: &str) -> Result<Session> {
         self.pg_set_detail(id, detail, actor)
+    }
+
+    fn set_hold(&self, id: &str, change: &HoldChange) -> Result<Session> {
+        self.pg_set_hold(id, change)
     }
 
     fn set_remote(
@@ -224,6 +249,10 @@ impl Store for PgStore {
         error: &str,
     ) -> Result<Job> {
         self.pg_fail(job_id, lease_token, retry_at, error)
+    }
+
+    fn defer(&self, job_id: u64, lease_token: u64, at: UnixMillis) -> Result<Job> {
+        self.pg_defer(job_id, lease_token, at)
     }
 
     fn renew(&self, job_id: u64, lease_token: u64, now: UnixMillis, lease_ms: u64) -> Result<()> {

@@ -187,6 +187,17 @@ impl PgStore {
         })
     }
 
+    /// [`crate::store::Store::defer`]: the job is released, claimable at
+    /// `at`, its attempts unchanged.
+    pub(super) fn pg_defer(&self, job_id: u64, lease_token: u64, at: UnixMillis) -> Result<Job> {
+        self.write(|tx| {
+            let mut job = leased_job(tx, job_id, lease_token)?;
+            job.not_before_ms = at;
+            tx.release_job(&mut job)?;
+            Ok(job)
+        })
+    }
+
     pub(super) fn pg_renew(
         &self,
         job_id: u64,

@@ -13,7 +13,8 @@ use crate::store::rules::{
     visible_remote, HANDOVER_DETAIL, INITIAL,
 };
 use crate::store::{
-    log_change, Inserted, Page, RemoveOpts, Result, SessionFilter, StoreError, TransitionOpts,
+    log_change, HoldChange, Inserted, Page, RemoveOpts, Result, SessionFilter, StoreError,
+    TransitionOpts,
 };
 
 fn expect_conflict(from: SessionStatus, expect: &[SessionStatus]) -> StoreError {
@@ -187,9 +188,17 @@ impl PgStore {
                     queued = true;
                 }
                 SessionStatus::Deleting => {
+                    // graceful shutdown before removal: its routes flow now
+                    if from == SessionStatus::Established {
+                        s.drain = Some(crate::model::Drain::default());
+                    }
+                    // Unclaimed Provision/Expire/Refresh jobs are moot now.
                     for j in &jobs {
                         if j.lease.is_none()
-                            && matches!(j.kind, JobKind::Provision | JobKind::Expire)
+                            && matches!(
+                                j.kind,
+                                JobKind::Provision | JobKind::Expire | JobKind::Refresh
+                            )
                         {
                             tx.delete_job(j)?;
                         }
@@ -256,6 +265,68 @@ impl PgStore {
                 detail.clone(),
                 now,
             ))?;
+            Ok(s)
+        })
+    }
+
+    /// [`crate::store::Store::set_hold`]: compare and set of the holds,
+    /// one audit record, a `Refresh` queued unless one waits already.
+    pub(super) fn pg_set_hold(&self, id: &str, change: &HoldChange) -> Result<Session> {
+        let now = now_ms();
+        self.write(|tx| {
+            let mut s = tx.session(id)?;
+            if !change.expect.is_empty() && !change.expect.contains(&s.status) {
+                return Err(StoreError::Conflict(format!(
+                    "session is {}, not one this change applies to",
+                    s.status
+                )));
+            }
+            if change
+                .expect_maintenance
+                .as_ref()
+                .is_some_and(|m| s.maintenance != *m)
+            {
+                return Err(StoreError::Conflict(
+                    "the session's maintenance changed meanwhile".into(),
+                ));
+            }
+            if change.expect_drain.as_ref().is_some_and(|d| s.drain != *d) {
+                return Err(StoreError::Conflict(
+                    "the session's drain changed meanwhile".into(),
+                ));
+            }
+            if let Some(d) = &change.drain {
+                s.drain = d.clone();
+            }
+            if let Some(m) = &change.maintenance {
+                s.maintenance = m.clone();
+            }
+            if let Some(d) = &change.status_detail {
+                s.status_detail = d.as_deref().map(clip);
+            }
+            s.updated_ms = now;
+            if change.refresh {
+                let waiting = tx
+                    .session_jobs(&s.session_id)?
+                    .iter()
+                    .any(|j| j.kind == JobKind::Refresh && j.lease.is_none());
+                if !waiting {
+                    tx.new_job(&s.session_id, &s.router, JobKind::Refresh, now, now)?;
+                    tx.notify_jobs()?;
+                }
+            }
+            tx.store_session(&s)?;
+            let detail = change.detail.as_deref().map(clip);
+            let mut ev = event(
+                &s,
+                &change.actor,
+                &change.action,
+                Some(s.status),
+                detail,
+                now,
+            );
+            ev.to = None;
+            tx.audit(&ev)?;
             Ok(s)
         })
     }

@@ -1,12 +1,22 @@
 //! Opening a store that an older peerd wrote: its layout version (in
-//! `meta`) is brought up to [`keys::SCHEMA_VERSION`] in one transaction.
+//! `meta`) is brought up to [`keys::SCHEMA_VERSION`].
 //!
-//! 1 -> 2: the `dedup` tree (requester, location and both addresses) gave
+//! To 3 (from 1 or 2), first: `sessions` keyed by seq (with `session_ids`
+//! from id to seq) become keyed by id, and the listing indexes `by_status`
+//! and `by_router` are built, in batches of [`REKEY_BATCH`]. Each session
+//! moves in one batch (its old key goes, its new key and index entries
+//! come), so an interrupted upgrade simply runs again on what is left;
+//! `session_ids` is dropped at the end.
+//!
+//! 1 -> 2, then: the `dedup` tree (requester, location and both addresses) gave
 //! way to `addresses` (router and neighbor address, one owner, see
 //! [`crate::store`]). Every non-terminal session becomes a holder of its
 //! address. Layout 1 stores may predate [`Session::pushed`]: a session whose
 //! status says its config reached (or was being pushed to) the router is
-//! marked pushed, so that its deletion still removes the neighbor.
+//! marked pushed, so that its deletion still removes the neighbor. One
+//! transaction.
+//!
+//! The version is written last.
 
 use super::keys;
 use super::tx::{backend, decode, is_terminal, Trees};
@@ -22,19 +32,71 @@ const PUSHED_STATUSES: [SessionStatus; 5] = [
     SessionStatus::Deleting,
 ];
 
+/// Sessions moved per batch on the way to layout 3.
+pub const REKEY_BATCH: usize = 5000;
+
 /// Brings the layout from `from` up to the current version.
 pub fn upgrade(db: &sled::Db, trees: &Trees, from: u64) -> Result<()> {
-    if from != 1 {
+    if !(1..keys::SCHEMA_VERSION).contains(&from) {
         return Err(StoreError::Corrupt(format!(
             "unknown store layout version {from}"
         )));
     }
+    rekey(db, trees)?;
+    if from == 1 {
+        v1_to_v2(db, trees)?;
+    }
+    trees.run_now(|tx| {
+        tx.meta
+            .insert(keys::SCHEMA, &keys::u64_key(keys::SCHEMA_VERSION)[..])
+    })?;
+    tracing::info!(from, to = keys::SCHEMA_VERSION, "store layout upgraded");
+    Ok(())
+}
+
+/// `sessions` by seq -> by id, with their listing index entries.
+fn rekey(db: &sled::Db, trees: &Trees) -> Result<()> {
+    let mut moved = 0usize;
+    loop {
+        // seq keys (8 bytes, first byte 0 below 2^56) sort before any id
+        let mut batch: Vec<(sled::IVec, Session)> = Vec::new();
+        for item in trees.sessions.iter() {
+            let (k, v) = item.map_err(backend)?;
+            if k.len() != 8 || batch.len() == REKEY_BATCH {
+                break;
+            }
+            batch.push((k, decode(&v, "session")?));
+        }
+        if batch.is_empty() {
+            break;
+        }
+        moved += batch.len();
+        trees.run_now(|tx| {
+            for (old, s) in &batch {
+                tx.sessions.remove(old)?;
+                tx.store_session(s)?;
+                tx.index(s)?;
+            }
+            Ok(())
+        })?;
+    }
+    db.drop_tree("session_ids").map_err(backend)?;
+    if moved > 0 {
+        tracing::info!(
+            sessions = moved,
+            "sessions keyed by id, listing indexes built"
+        );
+    }
+    Ok(())
+}
+
+fn v1_to_v2(db: &sled::Db, trees: &Trees) -> Result<()> {
     let mut sessions: Vec<Session> = Vec::new();
     for item in trees.sessions.iter() {
         let (_, v) = item.map_err(backend)?;
         sessions.push(decode(&v, "session")?);
     }
-    let shared = trees.run(|tx| {
+    let shared = trees.run_now(|tx| {
         let mut shared = 0usize;
         for s in &sessions {
             let mut s = s.clone();
@@ -54,8 +116,7 @@ pub fn upgrade(db: &sled::Db, trees: &Trees, from: u64) -> Result<()> {
                 tx.hold_address(&s)?;
             }
         }
-        tx.meta
-            .insert(keys::SCHEMA, &keys::u64_key(keys::SCHEMA_VERSION))?;
+        tx.meta.insert(keys::SCHEMA, &keys::u64_key(2)[..])?;
         Ok(shared)
     })?;
     if shared > 0 {

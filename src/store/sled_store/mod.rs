@@ -1,33 +1,41 @@
 //! The sled implementation of [`Store`] (the embedded default).
 //!
 //! One sled database in the data directory, with one tree per record kind
-//! and index (layout in `keys.rs`). Every mutating call is one multi-tree
-//! transaction (`tx.rs`) that also writes its audit record(s); `durable()`
-//! is served by a group-commit flusher thread (`flusher.rs`).
+//! and index (layout in `keys.rs`). Every mutating call is one mutation
+//! (`tx.rs`) that also writes its audit record(s), run by the store's one
+//! writer thread (`writer.rs`), many to a sled transaction; the same
+//! thread serves `durable()` by group commit. Reads go to the trees
+//! directly, on the caller's thread: point reads never wait for a flush.
+//! Listings by status and router use their indexes (`list.rs`).
 //!
 //! sled locks its directory: one process at a time. [`SledStore`] is a
 //! cheap handle (`Clone`, an `Arc` inside); the database closes when the
 //! last handle is dropped.
 
-mod flusher;
+mod hold;
 mod keys;
+mod list;
 mod migrate;
 mod queue;
 mod remote;
 mod sessions;
 mod tx;
+mod writer;
 
 #[cfg(test)]
 mod tests;
 
-use super::{Inserted, Page, RemoveOpts, Result, SessionFilter, Store, StoreError, TransitionOpts};
+use super::{
+    HoldChange, Inserted, Page, RemoveOpts, Result, SessionFilter, Store, StoreError,
+    TransitionOpts,
+};
 use crate::model::{
     AuditEvent, Job, JobKind, RemoteState, RequestRecord, Session, SessionId, SessionStatus,
     UnixMillis,
 };
 use futures::future::BoxFuture;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use tx::{backend, Trees};
 
 /// The sled-backed store. Clones share one open database.
@@ -39,15 +47,27 @@ pub struct SledStore {
 struct Inner {
     db: sled::Db,
     trees: Trees,
-    commit: flusher::GroupCommit,
-    /// Writers that add or remove sessions take it exclusively, listings
-    /// shared, so a page never sees half of a transaction.
-    list_lock: RwLock<()>,
+    writer: writer::Writer,
+}
+
+/// Settings of the sled store.
+#[derive(Clone, Debug)]
+pub struct SledOptions {
+    /// sled's page cache, bytes (sled's own default is 1 GiB).
+    pub cache_bytes: u64,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        SledOptions {
+            cache_bytes: 64 << 20,
+        }
+    }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        self.commit.stop();
+        self.writer.stop();
         if let Err(e) = self.db.flush() {
             tracing::error!(error = %e, "store flush on close failed");
         }
@@ -73,8 +93,14 @@ impl SledStore {
     /// Opens (or creates) the store in `dir`. Fails with
     /// [`StoreError::Locked`] if another process holds it open.
     pub fn open(dir: &Path) -> Result<SledStore> {
+        Self::open_with(dir, &SledOptions::default())
+    }
+
+    /// [`SledStore::open`] with settings.
+    pub fn open_with(dir: &Path, opts: &SledOptions) -> Result<SledStore> {
         let db = sled::Config::new()
             .path(dir)
+            .cache_capacity(opts.cache_bytes)
             .open()
             .map_err(|e| open_error(dir, e))?;
         let trees = Trees::open(&db)?;
@@ -97,22 +123,20 @@ impl SledStore {
                 )))
             }
         }
-        let commit = flusher::GroupCommit::start(db.clone())?;
-        commit.note_write();
+        let seq = match trees.meta.get(keys::COUNTER_SEQ).map_err(backend)? {
+            Some(v) => keys::read_u64(&v).ok_or_else(|| StoreError::Corrupt("counter".into()))?,
+            None => 0,
+        };
+        let writer = writer::Writer::start(db.clone(), trees.clone(), seq)?;
         Ok(SledStore {
-            inner: Arc::new(Inner {
-                db,
-                trees,
-                commit,
-                list_lock: RwLock::new(()),
-            }),
+            inner: Arc::new(Inner { db, trees, writer }),
         })
     }
 }
 
 impl Store for SledStore {
     fn durable(&self) -> BoxFuture<'static, Result<()>> {
-        self.inner.commit.durable()
+        self.inner.writer.durable()
     }
 
     fn insert_request(
@@ -120,11 +144,38 @@ impl Store for SledStore {
         request: &RequestRecord,
         sessions: Vec<Session>,
     ) -> Result<Vec<Inserted>> {
-        self.inner.insert_request(request, sessions)
+        let (request, now) = (request.clone(), crate::model::now_ms());
+        let out = self
+            .inner
+            .writer
+            .write(move |tx| sessions::insert_request(tx, &request, &sessions, now))?;
+        sessions::log_created(&out);
+        Ok(out)
+    }
+
+    fn insert_request_durable(
+        &self,
+        request: RequestRecord,
+        sessions: Vec<Session>,
+    ) -> BoxFuture<'static, Result<Vec<Inserted>>> {
+        let now = crate::model::now_ms();
+        let done = self
+            .inner
+            .writer
+            .write_durable(move |tx| sessions::insert_request(tx, &request, &sessions, now));
+        Box::pin(async move {
+            let out = done.await?;
+            sessions::log_created(&out);
+            Ok(out)
+        })
     }
 
     fn get_session(&self, id: &str) -> Result<Option<Session>> {
         self.inner.trees.load_session(id)
+    }
+
+    fn session_counts(&self) -> Result<Vec<super::SessionCount>> {
+        self.inner.session_counts()
     }
 
     fn get_request(&self, id: &str) -> Result<Option<RequestRecord>> {
@@ -162,12 +213,20 @@ impl Store for SledStore {
         self.inner.set_remote(id, remote, detail, actor)
     }
 
+    fn set_hold(&self, id: &str, change: &HoldChange) -> Result<Session> {
+        self.inner.set_hold(id, change)
+    }
+
+    fn defer(&self, job_id: u64, lease_token: u64, at: UnixMillis) -> Result<Job> {
+        self.inner.defer(job_id, lease_token, at)
+    }
+
     fn remove_session(&self, id: &str, actor: &str) -> Result<()> {
         self.inner.remove_session(id, actor)
     }
 
     fn remove_session_if(&self, id: &str, opts: RemoveOpts) -> Result<Session> {
-        self.inner.remove_session_if(id, &opts)
+        self.inner.remove_session_if(id, opts)
     }
 
     fn requeue_now(&self, id: &str, actor: &str) -> Result<Session> {
@@ -236,23 +295,13 @@ impl Store for SledStore {
     }
 
     fn meta_put(&self, ns: &str, key: &str, value: &[u8]) -> Result<()> {
-        self.inner
-            .trees
-            .meta
-            .insert(keys::meta_key(ns, key), value)
-            .map_err(backend)?;
-        self.inner.commit.note_write();
-        Ok(())
+        let (k, v) = (keys::meta_key(ns, key), value.to_vec());
+        self.inner.writer.write(move |tx| tx.meta.insert(k, v))
     }
 
     fn meta_delete(&self, ns: &str, key: &str) -> Result<()> {
-        self.inner
-            .trees
-            .meta
-            .remove(keys::meta_key(ns, key))
-            .map_err(backend)?;
-        self.inner.commit.note_write();
-        Ok(())
+        let k = keys::meta_key(ns, key);
+        self.inner.writer.write(move |tx| tx.meta.remove(k))
     }
 
     fn meta_list(&self, ns: &str) -> Result<Vec<(String, Vec<u8>)>> {

@@ -1,10 +1,11 @@
 //! The job queue: enqueue, claim with a lease, complete, fail, renew, reclaim.
 //!
 //! Ready jobs are indexed by `(not_before_ms, job_id)`, leased ones by
-//! `(until_ms, job_id)`. Claims scan the ready index outside a transaction
-//! for candidates, then take them in one transaction that re-checks each
-//! ready entry: sled serialises transactions, so a job whose entry another
-//! claimer removed first is skipped, and no job is ever leased twice.
+//! `(until_ms, job_id)`. Claims scan the ready index outside the writer
+//! for candidates, then take them in one mutation that re-checks each
+//! ready entry: mutations run one after the other, so a job whose entry
+//! another claimer removed first is skipped, and no job is ever leased
+//! twice.
 //!
 //! A `Provision` job whose session shares its address with a `Deleting`
 //! holder (a repeat of a session being deleted) is passed over until that
@@ -78,6 +79,7 @@ fn kind_str(k: JobKind) -> &'static str {
         JobKind::Provision => "provision",
         JobKind::Deprovision => "deprovision",
         JobKind::Expire => "expire",
+        JobKind::Refresh => "refresh",
     }
 }
 
@@ -90,15 +92,14 @@ impl Inner {
         not_before: UnixMillis,
     ) -> Result<u64> {
         let now = now_ms();
-        let id = self.trees.run(|tx| {
-            tx.session(session_id)?;
-            let job = tx.new_job(session_id, router, kind, not_before, now)?;
+        let (session_id, router) = (session_id.clone(), router.to_string());
+        self.writer.write(move |tx| {
+            tx.session(&session_id)?;
+            let job = tx.new_job(&session_id, &router, kind, not_before, now)?;
             let detail = format!("{} job {} for router {router}", kind_str(kind), job.job_id);
             job_audit(tx, &job, "queue", "enqueued", detail)?;
             Ok(job.job_id)
-        })?;
-        self.commit.note_write();
-        Ok(id)
+        })
     }
 
     pub fn claim(
@@ -135,7 +136,9 @@ impl Inner {
                 break;
             }
             let until = now.saturating_add(lease_ms);
-            let got = self.trees.run(|tx| {
+            let asked = candidates.len();
+            let owner = owner.to_string();
+            let got = self.writer.write(move |tx| {
                 let mut got = Vec::new();
                 for k in &candidates {
                     if tx.ready.get(k)?.is_none() {
@@ -151,7 +154,7 @@ impl Inner {
                         continue;
                     }
                     tx.ready.remove(&k[..])?;
-                    tx.leased.insert(&keys::timed_key(until, job_id), &[][..])?;
+                    tx.leased.insert(keys::timed_key(until, job_id), &[][..])?;
                     job.lease = Some(Lease {
                         owner: owner.to_string(),
                         token: rand::random::<u64>(),
@@ -164,15 +167,12 @@ impl Inner {
                         job.job_id,
                         job.attempts + 1
                     );
-                    job_audit(tx, &job, owner, "job_claimed", detail)?;
+                    job_audit(tx, &job, &owner, "job_claimed", detail)?;
                     got.push(job);
                 }
                 Ok(got)
             })?;
-            let lost_some = got.len() < candidates.len();
-            if !got.is_empty() {
-                self.commit.note_write();
-            }
+            let lost_some = got.len() < asked;
             claimed.extend(got);
             if !lost_some {
                 break;
@@ -183,7 +183,7 @@ impl Inner {
 
     pub fn complete(&self, job_id: u64, lease_token: u64) -> Result<()> {
         let now = now_ms();
-        self.trees.run(|tx| {
+        self.writer.write(move |tx| {
             let job = leased_job(tx, job_id, lease_token)?;
             tx.delete_job(&job)?;
             let owner = job.lease.as_ref().map(|l| l.owner.as_str()).unwrap_or("");
@@ -206,9 +206,7 @@ impl Inner {
                 }
             }
             Ok(())
-        })?;
-        self.commit.note_write();
-        Ok(())
+        })
     }
 
     pub fn fail(
@@ -219,7 +217,7 @@ impl Inner {
         error: &str,
     ) -> Result<Job> {
         let error = clip(error);
-        let job = self.trees.run(|tx| {
+        self.writer.write(move |tx| {
             let mut job = leased_job(tx, job_id, lease_token)?;
             let owner = job
                 .lease
@@ -239,9 +237,7 @@ impl Inner {
             );
             job_audit(tx, &job, &owner, "job_failed", detail)?;
             Ok(job)
-        })?;
-        self.commit.note_write();
-        Ok(job)
+        })
     }
 
     pub fn renew(
@@ -251,19 +247,17 @@ impl Inner {
         now: UnixMillis,
         lease_ms: u64,
     ) -> Result<()> {
-        self.trees.run(|tx| {
+        self.writer.write(move |tx| {
             let mut job = leased_job(tx, job_id, lease_token)?;
             let Some(lease) = job.lease.as_mut() else {
                 return abort(StoreError::LeaseLost(job_id));
             };
-            tx.leased.remove(&keys::timed_key(lease.until_ms, job_id))?;
+            tx.leased.remove(keys::timed_key(lease.until_ms, job_id))?;
             lease.until_ms = now.saturating_add(lease_ms);
             tx.leased
-                .insert(&keys::timed_key(lease.until_ms, job_id), &[][..])?;
+                .insert(keys::timed_key(lease.until_ms, job_id), &[][..])?;
             tx.put_job(&job)
-        })?;
-        self.commit.note_write();
-        Ok(())
+        })
     }
 
     pub fn reclaim_expired(&self, now: UnixMillis) -> Result<usize> {
@@ -280,7 +274,7 @@ impl Inner {
             if expired.is_empty() {
                 break;
             }
-            let n = self.trees.run(|tx| {
+            let n = self.writer.write(move |tx| {
                 let mut n = 0;
                 for k in &expired {
                     if tx.leased.get(k)?.is_none() {
@@ -310,7 +304,6 @@ impl Inner {
                 }
                 Ok(n)
             })?;
-            self.commit.note_write();
             total += n;
         }
         Ok(total)
@@ -318,9 +311,10 @@ impl Inner {
 
     pub fn requeue_now(&self, id: &str, actor: &str) -> Result<Session> {
         let now = now_ms();
-        let s = self.trees.run(|tx| {
-            let mut s = tx.session(id)?;
-            let jobs = tx.session_jobs(id)?;
+        let (id, actor) = (id.to_string(), actor.to_string());
+        self.writer.write(move |tx| {
+            let mut s = tx.session(&id)?;
+            let jobs = tx.session_jobs(&id)?;
             let running = jobs.iter().any(|j| j.lease.is_some());
             let waiting: Vec<Job> = jobs.into_iter().filter(|j| j.lease.is_none()).collect();
             if waiting.is_empty() {
@@ -336,12 +330,12 @@ impl Inner {
             let mut done = Vec::new();
             for mut j in waiting {
                 tx.ready
-                    .remove(&keys::timed_key(j.not_before_ms, j.job_id))?;
+                    .remove(keys::timed_key(j.not_before_ms, j.job_id))?;
                 j.not_before_ms = j.not_before_ms.min(now);
                 j.attempts = 0;
                 j.last_error = None;
                 tx.ready
-                    .insert(&keys::timed_key(j.not_before_ms, j.job_id), &[][..])?;
+                    .insert(keys::timed_key(j.not_before_ms, j.job_id), &[][..])?;
                 tx.put_job(&j)?;
                 done.push(format!("{} job {}", kind_str(j.kind), j.job_id));
             }
@@ -351,16 +345,14 @@ impl Inner {
             let detail = format!("{} ready now, attempts reset", done.join(", "));
             tx.audit(&event(
                 &s,
-                actor,
+                &actor,
                 "retry",
                 Some(s.status),
                 Some(detail),
                 now,
             ))?;
             Ok(s)
-        })?;
-        self.commit.note_write();
-        Ok(s)
+        })
     }
 
     pub fn jobs(&self) -> Result<Vec<Job>> {

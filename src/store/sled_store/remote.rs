@@ -33,8 +33,9 @@ impl Inner {
     ) -> Result<Session> {
         let now = now_ms();
         let detail = detail.map(|d| d.map(|d| clip(&d)));
-        let s = self.trees.run(|tx| {
-            let mut s = tx.session(id)?;
+        let (id, actor) = (id.to_string(), actor.to_string());
+        self.writer.write(move |tx| {
+            let mut s = tx.session(&id)?;
             if s.direction != Direction::Outbound {
                 return abort(StoreError::Conflict(
                     "only outbound sessions have a remote side".into(),
@@ -61,13 +62,11 @@ impl Inner {
                         .map(|d| format!(": {d}"))
                         .unwrap_or_default(),
                 );
-                let ev = event(&s, actor, "remote", Some(s.status), Some(clip(&what)), now);
+                let ev = event(&s, &actor, "remote", Some(s.status), Some(clip(&what)), now);
                 tx.audit(&ev)?;
             }
             tx.store_session(&s)?;
             Ok(s)
-        })?;
-        self.commit.note_write();
-        Ok(s)
+        })
     }
 }

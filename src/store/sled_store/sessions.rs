@@ -1,10 +1,8 @@
 //! Requests and sessions: insert under the address rule (one owner per
-//! neighbor address at a router, see [`crate::store`]), listing,
-//! transitions, removal.
+//! neighbor address at a router, see [`crate::store`]), transitions,
+//! removal. (Listing is in `list.rs`.)
 
-use super::super::{
-    log_change, Inserted, Page, RemoveOpts, Result, SessionFilter, StoreError, TransitionOpts,
-};
+use super::super::{log_change, Inserted, RemoveOpts, Result, StoreError, TransitionOpts};
 use super::keys;
 use super::tx::{abort, backend, decode, encode, is_terminal, Tx, TxResult};
 use super::Inner;
@@ -48,50 +46,47 @@ pub fn event(
     }
 }
 
-impl Inner {
-    pub fn insert_request(
-        &self,
-        request: &RequestRecord,
-        sessions: Vec<Session>,
-    ) -> Result<Vec<Inserted>> {
-        let now = now_ms();
-        // Listing takes the read side: a page sees all of a request's new
-        // sessions or none of them (sled makes a commit visible key by key).
-        let _w = self.list_lock.write().unwrap_or_else(|e| e.into_inner());
-        let out = self.trees.run(|tx| {
-            if tx.requests.get(request.request_id.as_bytes())?.is_some() {
-                return abort(StoreError::Conflict(format!(
-                    "request {} already exists",
-                    request.request_id
-                )));
+/// Stores a request and its sessions (see [`crate::store::Store::insert_request`]).
+pub fn insert_request(
+    tx: &Tx<'_>,
+    request: &RequestRecord,
+    sessions: &[Session],
+    now: UnixMillis,
+) -> TxResult<Vec<Inserted>> {
+    if tx.requests.get(request.request_id.as_bytes())?.is_some() {
+        return abort(StoreError::Conflict(format!(
+            "request {} already exists",
+            request.request_id
+        )));
+    }
+    let mut out = Vec::with_capacity(sessions.len());
+    let mut answered: Vec<String> = Vec::new();
+    for s in sessions {
+        let r = insert_one(tx, s, now)?;
+        if let Inserted::New(s) | Inserted::Existing(s) = &r {
+            if !answered.contains(&s.session_id) {
+                answered.push(s.session_id.clone());
             }
-            let mut out = Vec::with_capacity(sessions.len());
-            let mut answered: Vec<String> = Vec::new();
-            for s in &sessions {
-                let r = insert_one(tx, s, now)?;
-                if let Inserted::New(s) | Inserted::Existing(s) = &r {
-                    if !answered.contains(&s.session_id) {
-                        answered.push(s.session_id.clone());
-                    }
-                }
-                out.push(r);
-            }
-            let mut rec = request.clone();
-            rec.session_ids = answered;
-            tx.requests
-                .insert(rec.request_id.as_bytes(), encode(&rec).map_err(abort_err)?)?;
-            Ok(out)
-        })?;
-        self.commit.note_write();
-        for s in out.iter().filter_map(|r| match r {
-            Inserted::New(s) => Some(s),
-            _ => None,
-        }) {
+        }
+        out.push(r);
+    }
+    let mut rec = request.clone();
+    rec.session_ids = answered;
+    tx.requests
+        .insert(rec.request_id.as_bytes(), encode(&rec)?)?;
+    Ok(out)
+}
+
+/// Logs the sessions a committed insert created ([`log_change`]).
+pub fn log_created(out: &[Inserted]) {
+    for r in out {
+        if let Inserted::New(s) = r {
             log_change(s, None, Some(s.status), &s.created_by, "created");
         }
-        Ok(out)
     }
+}
 
+impl Inner {
     pub fn get_request(&self, id: &str) -> Result<Option<crate::model::RequestRecord>> {
         match self.trees.requests.get(id).map_err(backend)? {
             Some(v) => Ok(Some(decode(&v, "request")?)),
@@ -99,173 +94,30 @@ impl Inner {
         }
     }
 
-    pub fn list_sessions(
-        &self,
-        filter: &SessionFilter,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Page> {
-        let after = match after {
-            Some(c) => keys::decode_cursor(c)?,
-            None => 0,
-        };
-        let limit = limit.max(1);
-        let _r = self.list_lock.read().unwrap_or_else(|e| e.into_inner());
-        let mut sessions = Vec::new();
-        let mut more = false;
-        // Returns false to stop the scan.
-        let mut visit = |s: Session| -> bool {
-            if !matches(filter, &s) {
-                return true;
-            }
-            if sessions.len() == limit {
-                more = true;
-                return false;
-            }
-            sessions.push(s);
-            true
-        };
-        let Some(first) = after.checked_add(1) else {
-            return Ok(Page {
-                sessions: Vec::new(),
-                next: None,
-            });
-        };
-        if let Some(rid) = &filter.request_id {
-            // The sessions of that request's answer (new and existing).
-            let Some(rec) = self.get_request(rid)? else {
-                return Ok(Page {
-                    sessions: Vec::new(),
-                    next: None,
-                });
-            };
-            let mut seqs = Vec::new();
-            for id in &rec.session_ids {
-                if let Some(k) = self.trees.session_ids.get(id).map_err(backend)? {
-                    match keys::read_u64(&k) {
-                        Some(seq) if seq >= first => seqs.push(seq),
-                        Some(_) => {}
-                        None => return Err(StoreError::Corrupt("session index".into())),
-                    }
-                }
-            }
-            seqs.sort_unstable();
-            seqs.dedup();
-            for seq in seqs {
-                if let Some(s) = self.trees.session_by_seq(&keys::u64_key(seq))? {
-                    if !visit(s) {
-                        break;
-                    }
-                }
-            }
-        } else if let Some(asn) = filter.owner_asn {
-            let range = keys::owner_key(asn, first)..=keys::owner_key(asn, u64::MAX);
-            for item in self.trees.owners.range(range) {
-                let (k, _) = item.map_err(backend)?;
-                let seq =
-                    keys::owner_seq(&k).ok_or_else(|| StoreError::Corrupt("owner index".into()))?;
-                if let Some(s) = self.trees.session_by_seq(&keys::u64_key(seq))? {
-                    if !visit(s) {
-                        break;
-                    }
-                }
-            }
-        } else {
-            for item in self.trees.sessions.range(keys::u64_key(first)..) {
-                let (_, v) = item.map_err(backend)?;
-                if !visit(decode(&v, "session")?) {
-                    break;
-                }
-            }
-        }
-        let next = match (more, sessions.last()) {
-            (true, Some(last)) => Some(keys::encode_cursor(last.seq)),
-            _ => None,
-        };
-        Ok(Page { sessions, next })
-    }
-
     pub fn transition(&self, id: &str, to: SessionStatus, opts: TransitionOpts) -> Result<Session> {
         let now = now_ms();
-        let (s, from) = self.trees.run(|tx| {
-            let mut s = tx.session(id)?;
-            let from = s.status;
-            if !opts.expect.is_empty() && !opts.expect.contains(&from) {
-                let want: Vec<&str> = opts.expect.iter().map(|x| x.as_str()).collect();
-                return abort(StoreError::Conflict(format!(
-                    "session is {from}, expected {}",
-                    want.join(" or ")
-                )));
-            }
-            if !from.can_transition_to(to) {
-                return abort(StoreError::BadTransition { from, to });
-            }
-            s.status = to;
-            if let Some(d) = &opts.detail {
-                s.status_detail = d.as_deref().map(clip);
-            }
-            s.updated_ms = now;
-            if to == SessionStatus::Configured && s.configured_ms.is_none() {
-                s.configured_ms = Some(now);
-            }
-            if is_terminal(to) {
-                tx.release_address(&s)?;
-            }
-            if to == SessionStatus::Unestablished {
-                // the worker removed its neighbor before this transition
-                s.pushed = false;
-            }
-            if is_terminal(from) && !is_terminal(to) {
-                if !tx.other_holders(&s)?.is_empty() {
-                    return abort(StoreError::Conflict(format!(
-                        "neighbor address {} is in use by another session",
-                        s.local_ip
-                    )));
-                }
-                tx.hold_address(&s)?;
-            }
-            let jobs = tx.session_jobs(&s.session_id)?;
-            let has = |k: JobKind| jobs.iter().any(|j| j.kind == k);
-            match to {
-                // A Provision job already queued or running covers it (a
-                // retry goes back through `fail`); a running one is
-                // re-queued by `complete` if the session is still Approved
-                // when it finishes (see queue.rs).
-                SessionStatus::Approved if !has(JobKind::Provision) => {
-                    tx.new_job(&s.session_id, &s.router, JobKind::Provision, now, now)?;
-                }
-                SessionStatus::Deleting => {
-                    // Unclaimed Provision/Expire jobs are moot now.
-                    for j in &jobs {
-                        if j.lease.is_none()
-                            && matches!(j.kind, JobKind::Provision | JobKind::Expire)
-                        {
-                            tx.delete_job(j)?;
-                        }
-                    }
-                    if !has(JobKind::Deprovision) {
-                        tx.new_job(&s.session_id, &s.router, JobKind::Deprovision, now, now)?;
-                    }
-                }
-                _ => {}
-            }
-            tx.store_session(&s)?;
-            let action = opts.action.as_deref().unwrap_or("transition");
-            let detail = opts.detail.clone().flatten().map(|d| clip(&d));
-            tx.audit(&event(&s, &opts.actor, action, Some(from), detail, now))?;
-            Ok((s, from))
-        })?;
-        self.commit.note_write();
-        let action = opts.action.as_deref().unwrap_or("transition");
-        log_change(&s, Some(from), Some(s.status), &opts.actor, action);
+        let id = id.to_string();
+        let action = opts.action.clone();
+        let actor = opts.actor.clone();
+        let (s, from) = self
+            .writer
+            .write(move |tx| transition(tx, &id, to, &opts, now))?;
+        log_change(
+            &s,
+            Some(from),
+            Some(s.status),
+            &actor,
+            action.as_deref().unwrap_or("transition"),
+        );
         Ok(s)
     }
 
     pub fn mark_pushed(&self, ids: &[String]) -> Result<Vec<String>> {
-        let marked = self.trees.run(|tx| {
+        let ids = ids.to_vec();
+        self.writer.write(move |tx| {
             let mut marked = Vec::with_capacity(ids.len());
             for id in ids {
-                let Some(mut s) = tx.load_session(id)? else {
+                let Some(mut s) = tx.load_session(&id)? else {
                     continue;
                 };
                 if s.status != SessionStatus::Provisioning {
@@ -275,34 +127,24 @@ impl Inner {
                     s.pushed = true;
                     tx.store_session(&s)?;
                 }
-                marked.push(id.clone());
+                marked.push(id);
             }
             Ok(marked)
-        })?;
-        self.commit.note_write();
-        Ok(marked)
+        })
     }
 
     pub fn set_detail(&self, id: &str, detail: Option<String>, actor: &str) -> Result<Session> {
         let now = now_ms();
         let detail = detail.map(|d| clip(&d));
-        let s = self.trees.run(|tx| {
-            let mut s = tx.session(id)?;
+        let (id, actor) = (id.to_string(), actor.to_string());
+        self.writer.write(move |tx| {
+            let mut s = tx.session(&id)?;
             s.status_detail = detail.clone();
             s.updated_ms = now;
             tx.store_session(&s)?;
-            tx.audit(&event(
-                &s,
-                actor,
-                "detail",
-                Some(s.status),
-                detail.clone(),
-                now,
-            ))?;
+            tx.audit(&event(&s, &actor, "detail", Some(s.status), detail, now))?;
             Ok(s)
-        })?;
-        self.commit.note_write();
-        Ok(s)
+        })
     }
 
     pub fn remove_session(&self, id: &str, actor: &str) -> Result<()> {
@@ -310,14 +152,16 @@ impl Inner {
             actor: actor.to_string(),
             ..Default::default()
         };
-        self.remove_session_if(id, &opts).map(|_| ())
+        self.remove_session_if(id, opts).map(|_| ())
     }
 
-    pub fn remove_session_if(&self, id: &str, opts: &RemoveOpts) -> Result<Session> {
+    pub fn remove_session_if(&self, id: &str, opts: RemoveOpts) -> Result<Session> {
         let now = now_ms();
-        let _w = self.list_lock.write().unwrap_or_else(|e| e.into_inner());
-        let s = self.trees.run(|tx| {
-            let s = tx.session(id)?;
+        let id = id.to_string();
+        let actor = opts.actor.clone();
+        let action = opts.action.clone();
+        let s = self.writer.write(move |tx| {
+            let s = tx.session(&id)?;
             if !opts.expect.is_empty() && !opts.expect.contains(&s.status) {
                 let want: Vec<&str> = opts.expect.iter().map(|x| x.as_str()).collect();
                 return abort(StoreError::Conflict(format!(
@@ -331,9 +175,7 @@ impl Inner {
                     "the session's config may have reached its router".into(),
                 ));
             }
-            tx.sessions.remove(&keys::u64_key(s.seq))?;
-            tx.session_ids.remove(s.session_id.as_bytes())?;
-            tx.owners.remove(&keys::owner_key(s.local_asn.0, s.seq))?;
+            tx.delete_session(&s)?;
             tx.release_address(&s)?;
             // Leased jobs stay so their worker can still complete them.
             for j in tx.session_jobs(&s.session_id)? {
@@ -348,9 +190,8 @@ impl Inner {
             tx.audit(&ev)?;
             Ok(s)
         })?;
-        self.commit.note_write();
-        let action = opts.action.as_deref().unwrap_or("removed");
-        log_change(&s, Some(s.status), None, &opts.actor, action);
+        let action = action.as_deref().unwrap_or("removed");
+        log_change(&s, Some(s.status), None, &actor, action);
         Ok(s)
     }
 
@@ -364,8 +205,87 @@ impl Inner {
     }
 }
 
-fn abort_err(e: StoreError) -> sled::transaction::ConflictableTransactionError<StoreError> {
-    sled::transaction::ConflictableTransactionError::Abort(e)
+/// [`crate::store::Store::transition`], inside a batch.
+fn transition(
+    tx: &Tx<'_>,
+    id: &str,
+    to: SessionStatus,
+    opts: &TransitionOpts,
+    now: UnixMillis,
+) -> TxResult<(Session, SessionStatus)> {
+    let mut s = tx.session(id)?;
+    let from = s.status;
+    if !opts.expect.is_empty() && !opts.expect.contains(&from) {
+        let want: Vec<&str> = opts.expect.iter().map(|x| x.as_str()).collect();
+        return abort(StoreError::Conflict(format!(
+            "session is {from}, expected {}",
+            want.join(" or ")
+        )));
+    }
+    if !from.can_transition_to(to) {
+        return abort(StoreError::BadTransition { from, to });
+    }
+    s.status = to;
+    if let Some(d) = &opts.detail {
+        s.status_detail = d.as_deref().map(clip);
+    }
+    s.updated_ms = now;
+    if to == SessionStatus::Configured && s.configured_ms.is_none() {
+        s.configured_ms = Some(now);
+    }
+    if is_terminal(to) {
+        tx.release_address(&s)?;
+    }
+    if to == SessionStatus::Unestablished {
+        // the worker removed its neighbor before this transition
+        s.pushed = false;
+    }
+    if is_terminal(from) && !is_terminal(to) {
+        if !tx.other_holders(&s)?.is_empty() {
+            return abort(StoreError::Conflict(format!(
+                "neighbor address {} is in use by another session",
+                s.local_ip
+            )));
+        }
+        tx.hold_address(&s)?;
+    }
+    let jobs = tx.session_jobs(&s.session_id)?;
+    let has = |k: JobKind| jobs.iter().any(|j| j.kind == k);
+    match to {
+        // A Provision job already queued or running covers it (a
+        // retry goes back through `fail`); a running one is
+        // re-queued by `complete` if the session is still Approved
+        // when it finishes (see queue.rs).
+        SessionStatus::Approved if !has(JobKind::Provision) => {
+            tx.new_job(&s.session_id, &s.router, JobKind::Provision, now, now)?;
+        }
+        SessionStatus::Deleting => {
+            // graceful shutdown before removal: its routes flow now
+            if from == SessionStatus::Established {
+                s.drain = Some(crate::model::Drain::default());
+            }
+            // Unclaimed Provision/Expire/Refresh jobs are moot now.
+            for j in &jobs {
+                if j.lease.is_none()
+                    && matches!(
+                        j.kind,
+                        JobKind::Provision | JobKind::Expire | JobKind::Refresh
+                    )
+                {
+                    tx.delete_job(j)?;
+                }
+            }
+            if !has(JobKind::Deprovision) {
+                tx.new_job(&s.session_id, &s.router, JobKind::Deprovision, now, now)?;
+            }
+        }
+        _ => {}
+    }
+    tx.store_moved(&s, from)?;
+    let action = opts.action.as_deref().unwrap_or("transition");
+    let detail = opts.detail.clone().flatten().map(|d| clip(&d));
+    tx.audit(&event(&s, &opts.actor, action, Some(from), detail, now))?;
+    Ok((s, from))
 }
 
 /// What the holders of a neighbor address make of a new session there
@@ -412,7 +332,7 @@ fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> TxResult<Inserted> {
             s.status
         )));
     }
-    if tx.session_ids.get(s.session_id.as_bytes())?.is_some() {
+    if tx.sessions.get(s.session_id.as_bytes())?.is_some() {
         return abort(StoreError::Conflict(format!(
             "session {} already exists",
             s.session_id
@@ -431,14 +351,12 @@ fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> TxResult<Inserted> {
         );
     }
     n.status_detail = n.status_detail.as_deref().map(clip);
-    let seq_key = keys::u64_key(n.seq);
-    tx.sessions
-        .insert(&seq_key, encode(&n).map_err(abort_err)?)?;
-    tx.session_ids.insert(n.session_id.as_bytes(), &seq_key)?;
+    tx.store_session(&n)?;
     tx.owners.insert(
-        &keys::owner_key(n.local_asn.0, n.seq),
+        keys::owner_key(n.local_asn.0, n.seq),
         n.session_id.as_bytes(),
     )?;
+    tx.index(&n)?;
     if !is_terminal(n.status) {
         tx.hold_address(&n)?;
     }
@@ -448,11 +366,4 @@ fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> TxResult<Inserted> {
     let detail = Some(format!("request {}", n.request_id));
     tx.audit(&event(&n, &n.created_by, "created", None, detail, now))?;
     Ok(Inserted::New(n))
-}
-
-fn matches(f: &SessionFilter, s: &Session) -> bool {
-    f.owner_asn.is_none_or(|a| s.local_asn.0 == a)
-        && f.status.is_none_or(|st| s.status == st)
-        && f.router.as_deref().is_none_or(|r| s.router == r)
-        && f.direction.is_none_or(|d| s.direction == d)
 }

@@ -1,25 +1,32 @@
-//! The trees of the store and one multi-tree transaction over all of them.
+//! The trees of the store, and [`Tx`]: one batch of writes over all of
+//! them, applied atomically.
 //!
-//! Every mutating call runs exactly one [`Trees::run`]; the helpers on
-//! [`Tx`] keep indexes, counters and audit records in step inside it.
-//! (sled 0.34 serialises transactions with one process-wide lock, so a
-//! transaction never conflicts and is never retried in practice; closures
-//! are still written to be re-runnable.)
+//! Every write goes through the store's one writer thread (`writer.rs`).
+//! A mutation is a closure over a [`Tx`]: it reads through the batch's
+//! overlay (its own writes and those of the mutations before it in the
+//! batch, then the trees) and writes into the overlay only. A mutation
+//! that fails leaves nothing behind ([`Overlay::rollback`]). The writer
+//! then applies the whole batch in one sled transaction that only copies
+//! the overlay's writes in: sled's process-wide transaction lock is held
+//! for that copy, not while mutations decode, decide and encode. Nobody
+//! else writes to the trees, so the overlay never reads a stale value.
 
 use super::super::{Result, StoreError};
 use super::keys;
 use crate::model::{AuditEvent, Job, JobKind, Session, SessionStatus, UnixMillis};
 use serde::{de::DeserializeOwned, Serialize};
-use sled::transaction::{
-    ConflictableTransactionError, ConflictableTransactionResult, TransactionError, Transactional,
-    TransactionalTree,
-};
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::IVec;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 
-pub type TxResult<T> = ConflictableTransactionResult<T, StoreError>;
+/// What a mutation returns (kept for the code's shape: a mutation fails
+/// with a plain [`StoreError`], and everything it wrote is rolled back).
+pub type TxResult<T> = Result<T>;
 
-/// Aborts the running transaction with `e`.
+/// Fails the running mutation with `e`.
 pub fn abort<T>(e: StoreError) -> TxResult<T> {
-    Err(ConflictableTransactionError::Abort(e))
+    Err(e)
 }
 
 pub fn backend(e: sled::Error) -> StoreError {
@@ -34,26 +41,22 @@ pub fn decode<T: DeserializeOwned>(b: &[u8], what: &str) -> std::result::Result<
     serde_json::from_slice(b).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-fn enc<T: Serialize>(v: &T) -> TxResult<Vec<u8>> {
-    encode(v).map_err(ConflictableTransactionError::Abort)
-}
-
-fn dec<T: DeserializeOwned>(b: &[u8], what: &str) -> TxResult<T> {
-    decode(b, what).map_err(ConflictableTransactionError::Abort)
-}
-
 /// Statuses after which a session no longer holds its neighbor address
 /// (it leaves the `addresses` index). A removed session is gone anyway.
 pub fn is_terminal(s: SessionStatus) -> bool {
     matches!(s, SessionStatus::Rejected | SessionStatus::Unestablished)
 }
 
+/// How many trees [`Trees`] has.
+const TREES: usize = 12;
+
 /// The sled trees of one store (layout in [`keys`]).
 #[derive(Clone)]
 pub struct Trees {
     pub sessions: sled::Tree,
-    pub session_ids: sled::Tree,
     pub owners: sled::Tree,
+    pub by_status: sled::Tree,
+    pub by_router: sled::Tree,
     pub addresses: sled::Tree,
     pub requests: sled::Tree,
     pub jobs: sled::Tree,
@@ -64,19 +67,113 @@ pub struct Trees {
     pub meta: sled::Tree,
 }
 
-/// A transaction's view of every tree.
+/// One write to undo: tree, key, and what the overlay held for it before.
+type Undo = (usize, Vec<u8>, Option<Option<IVec>>);
+
+/// The writes of one batch, what it read from the trees (nobody else
+/// writes them, so a read stays true for the whole batch), and the undo
+/// log of the mutation running now.
+#[derive(Default)]
+pub struct Overlay {
+    writes: RefCell<[BTreeMap<Vec<u8>, Option<IVec>>; TREES]>,
+    reads: RefCell<[BTreeMap<Vec<u8>, Option<IVec>>; TREES]>,
+    undo: RefCell<Vec<Undo>>,
+}
+
+impl Overlay {
+    /// Where the running mutation starts: [`Overlay::rollback`] to it
+    /// undoes everything written since.
+    pub fn mark(&self) -> usize {
+        self.undo.borrow().len()
+    }
+
+    pub fn rollback(&self, mark: usize) {
+        let mut undo = self.undo.borrow_mut();
+        let mut writes = self.writes.borrow_mut();
+        while undo.len() > mark {
+            let Some((t, k, prev)) = undo.pop() else {
+                break;
+            };
+            match prev {
+                Some(p) => writes[t].insert(k, p),
+                None => writes[t].remove(&k),
+            };
+        }
+    }
+
+    /// The running mutation succeeded: its writes stay.
+    pub fn keep(&self) {
+        self.undo.borrow_mut().clear();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.writes.borrow().iter().all(|w| w.is_empty())
+    }
+
+    /// The value the batch wrote for `key` of tree `t`, if it wrote one
+    /// (`Some(None)`: removed).
+    fn written(&self, t: usize, key: &[u8]) -> Option<Option<IVec>> {
+        self.writes.borrow()[t].get(key).cloned()
+    }
+
+    fn put(&self, t: usize, key: &[u8], value: Option<IVec>) {
+        let prev = self.writes.borrow_mut()[t].insert(key.to_vec(), value);
+        self.undo.borrow_mut().push((t, key.to_vec(), prev));
+    }
+}
+
+/// One tree as a mutation sees it: the batch's writes over the tree.
+pub struct View<'a> {
+    t: usize,
+    tree: &'a sled::Tree,
+    ov: &'a Overlay,
+}
+
+impl View<'_> {
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<IVec>> {
+        let key = key.as_ref();
+        if let Some(v) = self.ov.written(self.t, key) {
+            return Ok(v);
+        }
+        if let Some(v) = self.ov.reads.borrow()[self.t].get(key) {
+            return Ok(v.clone());
+        }
+        let v = self.tree.get(key).map_err(backend)?;
+        self.ov.reads.borrow_mut()[self.t].insert(key.to_vec(), v.clone());
+        Ok(v)
+    }
+
+    pub fn insert(&self, key: impl AsRef<[u8]>, value: impl Into<IVec>) -> Result<()> {
+        self.ov.put(self.t, key.as_ref(), Some(value.into()));
+        Ok(())
+    }
+
+    pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<()> {
+        self.ov.put(self.t, key.as_ref(), None);
+        Ok(())
+    }
+
+    /// What this batch wrote for `key`, if anything (`Some(None)`:
+    /// removed); the tree is not read.
+    pub fn written(&self, key: impl AsRef<[u8]>) -> Option<Option<IVec>> {
+        self.ov.written(self.t, key.as_ref())
+    }
+}
+
+/// A mutation's view of every tree.
 pub struct Tx<'a> {
-    pub sessions: &'a TransactionalTree,
-    pub session_ids: &'a TransactionalTree,
-    pub owners: &'a TransactionalTree,
-    pub addresses: &'a TransactionalTree,
-    pub requests: &'a TransactionalTree,
-    pub jobs: &'a TransactionalTree,
-    pub ready: &'a TransactionalTree,
-    pub leased: &'a TransactionalTree,
-    pub session_jobs: &'a TransactionalTree,
-    pub audit: &'a TransactionalTree,
-    pub meta: &'a TransactionalTree,
+    pub sessions: View<'a>,
+    pub owners: View<'a>,
+    pub by_status: View<'a>,
+    pub by_router: View<'a>,
+    pub addresses: View<'a>,
+    pub requests: View<'a>,
+    pub jobs: View<'a>,
+    pub ready: View<'a>,
+    pub leased: View<'a>,
+    pub session_jobs: View<'a>,
+    pub audit: View<'a>,
+    pub meta: View<'a>,
 }
 
 impl Trees {
@@ -84,8 +181,9 @@ impl Trees {
         let t = |name: &str| db.open_tree(name).map_err(backend);
         Ok(Trees {
             sessions: t("sessions")?,
-            session_ids: t("session_ids")?,
             owners: t("owners")?,
+            by_status: t("by_status")?,
+            by_router: t("by_router")?,
             addresses: t("addresses")?,
             requests: t("requests")?,
             jobs: t("jobs")?,
@@ -97,14 +195,15 @@ impl Trees {
         })
     }
 
-    /// Runs `f` as one atomic transaction over all trees.
-    pub fn run<A>(&self, f: impl Fn(&Tx<'_>) -> TxResult<A>) -> Result<A> {
-        // The primary `sessions` tree comes first: sled commits trees in
-        // this order, so an index entry is never visible before its record.
-        let trees = (
+    /// Every tree, in [`Tx`] order. The primary `sessions` tree comes
+    /// first: sled commits trees in this order, so an index entry is never
+    /// visible before its record.
+    fn all(&self) -> [&sled::Tree; TREES] {
+        [
             &self.sessions,
-            &self.session_ids,
             &self.owners,
+            &self.by_status,
+            &self.by_router,
             &self.addresses,
             &self.requests,
             &self.jobs,
@@ -113,60 +212,77 @@ impl Trees {
             &self.session_jobs,
             &self.audit,
             &self.meta,
-        );
+        ]
+    }
+
+    /// The view of a batch in `ov`.
+    pub fn tx<'a>(&'a self, ov: &'a Overlay) -> Tx<'a> {
+        let [sessions, owners, by_status, by_router, addresses, requests, jobs, ready, leased, session_jobs, audit, meta] =
+            self.all();
+        let v = |t: usize, tree: &'a sled::Tree| View { t, tree, ov };
+        Tx {
+            sessions: v(0, sessions),
+            owners: v(1, owners),
+            by_status: v(2, by_status),
+            by_router: v(3, by_router),
+            addresses: v(4, addresses),
+            requests: v(5, requests),
+            jobs: v(6, jobs),
+            ready: v(7, ready),
+            leased: v(8, leased),
+            session_jobs: v(9, session_jobs),
+            audit: v(10, audit),
+            meta: v(11, meta),
+        }
+    }
+
+    /// Applies a batch's writes atomically (one sled transaction over the
+    /// trees it wrote to).
+    pub fn apply(&self, ov: Overlay) -> Result<()> {
+        let writes = ov.writes.into_inner();
+        let all = self.all();
+        let touched: Vec<usize> = (0..TREES).filter(|t| !writes[*t].is_empty()).collect();
+        if touched.is_empty() {
+            return Ok(());
+        }
+        let trees: Vec<&sled::Tree> = touched.iter().map(|t| all[*t]).collect();
         trees
-            .transaction(
-                |(
-                    sessions,
-                    session_ids,
-                    owners,
-                    addresses,
-                    requests,
-                    jobs,
-                    ready,
-                    leased,
-                    session_jobs,
-                    audit,
-                    meta,
-                )| {
-                    f(&Tx {
-                        sessions,
-                        session_ids,
-                        owners,
-                        addresses,
-                        requests,
-                        jobs,
-                        ready,
-                        leased,
-                        session_jobs,
-                        audit,
-                        meta,
-                    })
-                },
-            )
+            .as_slice()
+            .transaction(|views| {
+                for (view, t) in views.iter().zip(&touched) {
+                    for (k, v) in &writes[*t] {
+                        match v {
+                            Some(v) => view.insert(k.as_slice(), v.clone())?,
+                            None => view.remove(k.as_slice())?,
+                        };
+                    }
+                }
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
             .map_err(|e| match e {
-                TransactionError::Abort(e) => e,
+                TransactionError::Abort(()) => StoreError::Backend("transaction aborted".into()),
                 TransactionError::Storage(e) => backend(e),
             })
     }
 
-    /// A session by id, outside a transaction.
-    pub fn load_session(&self, id: &str) -> Result<Option<Session>> {
-        let Some(seq) = self.session_ids.get(id).map_err(backend)? else {
-            return Ok(None);
-        };
-        self.session_by_seq(&seq)
+    /// Runs `f` as one batch of its own and applies it, on the calling
+    /// thread. Only where no writer thread runs (opening the store).
+    pub fn run_now<A>(&self, f: impl FnOnce(&Tx<'_>) -> TxResult<A>) -> Result<A> {
+        let ov = Overlay::default();
+        let a = f(&self.tx(&ov))?;
+        self.apply(ov)?;
+        Ok(a)
     }
 
-    /// A session by its `sessions` key, outside a transaction.
-    pub fn session_by_seq(&self, seq_key: &[u8]) -> Result<Option<Session>> {
-        match self.sessions.get(seq_key).map_err(backend)? {
+    /// A session by id, outside a batch (one lookup).
+    pub fn load_session(&self, id: impl AsRef<[u8]>) -> Result<Option<Session>> {
+        match self.sessions.get(id).map_err(backend)? {
             Some(v) => Ok(Some(decode(&v, "session")?)),
             None => Ok(None),
         }
     }
 
-    /// The ids holding `s`'s neighbor address, outside a transaction.
+    /// The ids holding `s`'s neighbor address, outside a batch.
     pub fn holders(&self, s: &Session) -> Result<Vec<String>> {
         match self
             .addresses
@@ -204,19 +320,14 @@ impl Tx<'_> {
     pub fn audit(&self, ev: &AuditEvent) -> TxResult<()> {
         let n = self.next_counter(keys::COUNTER_AUDIT)?;
         self.audit
-            .insert(keys::audit_key(&ev.session_id, n), enc(ev)?)?;
+            .insert(keys::audit_key(&ev.session_id, n), encode(ev)?)?;
         Ok(())
     }
 
     pub fn load_session(&self, id: &str) -> TxResult<Option<Session>> {
-        let Some(seq) = self.session_ids.get(id)? else {
-            return Ok(None);
-        };
-        match self.sessions.get(&seq)? {
-            Some(v) => Ok(Some(dec(&v, "session")?)),
-            None => abort(StoreError::Corrupt(format!(
-                "session index points to a missing record: {id}"
-            ))),
+        match self.sessions.get(id)? {
+            Some(v) => Ok(Some(decode(&v, "session")?)),
+            None => Ok(None),
         }
     }
 
@@ -228,9 +339,41 @@ impl Tx<'_> {
         }
     }
 
-    /// Writes the record of an existing (already indexed) session.
+    /// Writes the record of an existing (already indexed) session whose
+    /// status did not change.
     pub fn store_session(&self, s: &Session) -> TxResult<()> {
-        self.sessions.insert(&keys::u64_key(s.seq), enc(s)?)?;
+        self.sessions.insert(s.session_id.as_bytes(), encode(s)?)?;
+        Ok(())
+    }
+
+    /// Writes the record of a session that was in `from` and moves its
+    /// listing index entries along.
+    pub fn store_moved(&self, s: &Session, from: SessionStatus) -> TxResult<()> {
+        if from != s.status {
+            self.by_status.remove(keys::status_key(from, s.seq))?;
+            self.index(s)?;
+        }
+        self.store_session(s)
+    }
+
+    /// Writes the listing index entries of `s` (owners aside): new, or
+    /// `by_router`'s status rewritten in place.
+    pub fn index(&self, s: &Session) -> TxResult<()> {
+        self.by_status
+            .insert(keys::status_key(s.status, s.seq), s.session_id.as_bytes())?;
+        self.by_router.insert(
+            keys::router_key(&s.router, s.seq),
+            keys::router_value(s.status, &s.session_id),
+        )?;
+        Ok(())
+    }
+
+    /// Removes a session's record and every index entry of it.
+    pub fn delete_session(&self, s: &Session) -> TxResult<()> {
+        self.sessions.remove(s.session_id.as_bytes())?;
+        self.owners.remove(keys::owner_key(s.local_asn.0, s.seq))?;
+        self.by_status.remove(keys::status_key(s.status, s.seq))?;
+        self.by_router.remove(keys::router_key(&s.router, s.seq))?;
         Ok(())
     }
 
@@ -240,7 +383,7 @@ impl Tx<'_> {
             .addresses
             .get(keys::address_key(&s.router, &s.local_ip))?
         {
-            Some(v) => dec(&v, "address holders"),
+            Some(v) => decode(&v, "address holders"),
             None => Ok(Vec::new()),
         }
     }
@@ -250,7 +393,7 @@ impl Tx<'_> {
         if ids.is_empty() {
             self.addresses.remove(key)?;
         } else {
-            self.addresses.insert(key, enc(&ids)?)?;
+            self.addresses.insert(key, encode(&ids)?)?;
         }
         Ok(())
     }
@@ -293,19 +436,19 @@ impl Tx<'_> {
 
     pub fn load_job(&self, job_id: u64) -> TxResult<Option<Job>> {
         match self.jobs.get(keys::u64_key(job_id))? {
-            Some(v) => Ok(Some(dec(&v, "job")?)),
+            Some(v) => Ok(Some(decode(&v, "job")?)),
             None => Ok(None),
         }
     }
 
     pub fn put_job(&self, job: &Job) -> TxResult<()> {
-        self.jobs.insert(&keys::u64_key(job.job_id), enc(job)?)?;
+        self.jobs.insert(keys::u64_key(job.job_id), encode(job)?)?;
         Ok(())
     }
 
     pub fn session_job_ids(&self, session_id: &str) -> TxResult<Vec<u64>> {
         match self.session_jobs.get(session_id)? {
-            Some(v) => dec(&v, "session jobs"),
+            Some(v) => decode(&v, "session jobs"),
             None => Ok(Vec::new()),
         }
     }
@@ -314,7 +457,7 @@ impl Tx<'_> {
         if ids.is_empty() {
             self.session_jobs.remove(session_id)?;
         } else {
-            self.session_jobs.insert(session_id, enc(&ids)?)?;
+            self.session_jobs.insert(session_id, encode(&ids)?)?;
         }
         Ok(())
     }
@@ -352,7 +495,7 @@ impl Tx<'_> {
         };
         self.put_job(&job)?;
         self.ready
-            .insert(&keys::timed_key(not_before_ms, job.job_id), &[][..])?;
+            .insert(keys::timed_key(not_before_ms, job.job_id), &[][..])?;
         let mut ids = self.session_job_ids(session_id)?;
         ids.push(job.job_id);
         self.set_session_job_ids(session_id, &ids)?;
@@ -361,12 +504,12 @@ impl Tx<'_> {
 
     /// Removes a job and all its index entries.
     pub fn delete_job(&self, job: &Job) -> TxResult<()> {
-        self.jobs.remove(&keys::u64_key(job.job_id))?;
+        self.jobs.remove(keys::u64_key(job.job_id))?;
         self.ready
-            .remove(&keys::timed_key(job.not_before_ms, job.job_id))?;
+            .remove(keys::timed_key(job.not_before_ms, job.job_id))?;
         if let Some(l) = &job.lease {
             self.leased
-                .remove(&keys::timed_key(l.until_ms, job.job_id))?;
+                .remove(keys::timed_key(l.until_ms, job.job_id))?;
         }
         let mut ids = self.session_job_ids(&job.session_id)?;
         ids.retain(|i| *i != job.job_id);
@@ -378,10 +521,45 @@ impl Tx<'_> {
     pub fn release_job(&self, job: &mut Job) -> TxResult<()> {
         if let Some(l) = job.lease.take() {
             self.leased
-                .remove(&keys::timed_key(l.until_ms, job.job_id))?;
+                .remove(keys::timed_key(l.until_ms, job.job_id))?;
         }
         self.ready
-            .insert(&keys::timed_key(job.not_before_ms, job.job_id), &[][..])?;
+            .insert(keys::timed_key(job.not_before_ms, job.job_id), &[][..])?;
         self.put_job(job)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_mutation_leaves_nothing_and_the_batch_applies_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let trees = Trees::open(&db).unwrap();
+        let ov = Overlay::default();
+        let tx = trees.tx(&ov);
+        tx.meta.insert(b"a", &b"1"[..]).unwrap();
+        ov.keep();
+        let mark = ov.mark();
+        tx.meta.insert(b"a", &b"2"[..]).unwrap();
+        tx.meta.insert(b"b", &b"2"[..]).unwrap();
+        tx.sessions.remove(b"x").unwrap();
+        assert_eq!(tx.meta.get(b"a").unwrap().as_deref(), Some(&b"2"[..]));
+        ov.rollback(mark);
+        assert_eq!(tx.meta.get(b"a").unwrap().as_deref(), Some(&b"1"[..]));
+        assert_eq!(tx.meta.get(b"b").unwrap(), None);
+        assert!(ov.writes.borrow()[0].is_empty());
+        // nothing reaches the trees before the batch is applied
+        assert_eq!(trees.meta.get(b"a").unwrap(), None);
+        tx.sessions.insert(b"s", &b"v"[..]).unwrap();
+        trees.apply(ov).unwrap();
+        assert_eq!(trees.meta.get(b"a").unwrap().as_deref(), Some(&b"1"[..]));
+        assert_eq!(
+            trees.sessions.get(b"s").unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
+        assert_eq!(trees.meta.get(b"b").unwrap(), None);
     }
 }

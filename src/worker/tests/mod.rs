@@ -78,6 +78,7 @@ pub(super) fn renderer(state: bool) -> Renderer {
         router: router.into(),
         prefixes: vec!["192.0.2.0/24".parse().unwrap()],
         our_ips: vec!["192.0.2.1".parse().unwrap()],
+        prefix_filter: None,
     };
     let inv = Inventory {
         asn: 65001,
@@ -368,8 +369,19 @@ async fn transient_errors_retry_then_fail_with_the_message() {
     driver.fail_transient.store(true, Ordering::SeqCst);
     let ids = insert(&store, vec![session(1, "rtr1")]);
     w.tick_once().unwrap();
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let s = store.get_session(&ids[0]).unwrap().unwrap();
+    // the first attempt's detail (within 5 s: the machine may be busy)
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    let s = loop {
+        let s = store.get_session(&ids[0]).unwrap().unwrap();
+        let tried = s
+            .status_detail
+            .as_deref()
+            .is_some_and(|d| d.contains("attempt 1"));
+        if tried || std::time::Instant::now() > until {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     assert_eq!(s.status, St::Provisioning);
     let d = s.status_detail.unwrap();
     assert!(

@@ -73,6 +73,7 @@ impl InventoryBuilder {
             router: router.into(),
             prefixes: prefixes.iter().map(|p| p.parse().unwrap()).collect(),
             our_ips: our_ips.iter().map(|p| p.parse().unwrap()).collect(),
+            prefix_filter: None,
         });
         self
     }

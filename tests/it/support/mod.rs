@@ -7,6 +7,7 @@
 pub mod inventory;
 pub mod pdb;
 pub mod remote;
+pub mod webdriver;
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
@@ -207,7 +208,12 @@ limits:
             rpm = o.requests_per_minute,
             root = o.platform_root.clone().unwrap_or_else(repo_root).display(),
             worker = o.worker,
-            worker_yaml = o.worker_yaml,
+            // no graceful-shutdown wait unless a test asks for one
+            worker_yaml = if o.worker_yaml.contains("drain_secs:") {
+                o.worker_yaml.clone()
+            } else {
+                format!("  drain_secs: 0\n{}", o.worker_yaml)
+            },
             pdb_timeout = o.pdb_timeout_secs,
             pdb_sync = o.pdb_sync_secs,
             pdb_api = o

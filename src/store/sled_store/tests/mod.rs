@@ -3,11 +3,12 @@
 //! (reopening, the directory lock, group commit, the layout upgrade).
 
 mod durability;
+mod list;
 mod upgrade;
 
 use super::SledStore;
 use crate::model::{Session, SessionStatus};
-pub use crate::store::contract::{insert, insert_one, opts, session, session_at, Fresh};
+pub use crate::store::contract::{insert, insert_one, opts, request, session, session_at, Fresh};
 use crate::store::{Inserted, Store};
 use std::sync::Arc;
 
@@ -44,4 +45,28 @@ fn cursors_have_the_shared_form() {
             crate::store::rules::encode_cursor(n)
         );
     }
+}
+
+/// Rewrites a store's trees the way layout 2 kept them: `sessions` keyed
+/// by seq, `session_ids` from id to seq, no listing indexes; schema 2.
+/// `edit` may change each record on the way (as an older peerd wrote it).
+pub fn to_layout_2(st: &SledStore, edit: impl Fn(&mut serde_json::Value)) {
+    use super::keys;
+    let t = &st.inner.trees;
+    let ids = st.inner.db.open_tree("session_ids").unwrap();
+    let all: Vec<(sled::IVec, sled::IVec)> = t.sessions.iter().map(|i| i.unwrap()).collect();
+    for (id, v) in all {
+        let mut rec: serde_json::Value = serde_json::from_slice(&v).unwrap();
+        let seq = keys::u64_key(rec["seq"].as_u64().unwrap());
+        edit(&mut rec);
+        t.sessions.remove(&id).unwrap();
+        t.sessions
+            .insert(seq, serde_json::to_vec(&rec).unwrap())
+            .unwrap();
+        ids.insert(&id, &seq[..]).unwrap();
+    }
+    t.by_status.clear().unwrap();
+    t.by_router.clear().unwrap();
+    t.meta.insert(keys::SCHEMA, &keys::u64_key(2)[..]).unwrap();
+    st.inner.db.flush().unwrap();
 }

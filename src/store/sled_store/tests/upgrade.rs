@@ -33,18 +33,14 @@ fn layout_1_is_upgraded_at_open() {
         let c = insert_one(&st, session(64512, 3, Pending));
         st.transition(&c.session_id, Rejected, opts("operator:noc"))
             .unwrap();
-        // Make it look like layout 1: no `addresses`, a `dedup` tree, and
-        // records written before `pushed` existed.
+        // Make it look like layout 1: layout 2's trees without
+        // `addresses`, a `dedup` tree, and records written before `pushed`
+        // existed.
+        to_layout_2(&st, |rec| {
+            rec.as_object_mut().unwrap().remove("pushed");
+        });
         let t = &st.inner.trees;
         t.addresses.clear().unwrap();
-        let mut old = t.load_session(&a.session_id).unwrap().unwrap();
-        old.pushed = false;
-        t.sessions
-            .insert(
-                super::super::keys::u64_key(old.seq),
-                serde_json::to_vec(&old).unwrap(),
-            )
-            .unwrap();
         st.inner
             .db
             .open_tree("dedup")
@@ -52,7 +48,10 @@ fn layout_1_is_upgraded_at_open() {
             .insert("k", "v")
             .unwrap();
         t.meta
-            .insert(super::super::keys::SCHEMA, &super::super::keys::u64_key(1))
+            .insert(
+                super::super::keys::SCHEMA,
+                &super::super::keys::u64_key(1)[..],
+            )
             .unwrap();
         st.inner.db.flush().unwrap();
         (a, b, c)

@@ -1,0 +1,403 @@
+//! The one writer: every mutation of the store runs on its thread, many
+//! to a batch; a flusher thread beside it flushes (group commit).
+//!
+//! A caller hands in a mutation (a closure over a [`Tx`]) and waits: for
+//! it to be *applied* ([`Writer::write`], the synchronous store calls), or
+//! to be *on disk* ([`Writer::write_durable`], a future). The writer takes
+//! every mutation queued, runs them one after the other into one overlay
+//! (a failing one is rolled back alone), applies the overlay as one sled
+//! transaction and answers. Whenever someone waits for the disk, the
+//! flusher calls `db.flush()` and releases every waiter that flush
+//! covered.
+//!
+//! Why so: in sled 0.34.7 a transaction takes a process-wide lock
+//! exclusively and `flush()` holds it shared for its whole disk write, so
+//! commits from many threads and flushes take turns, one commit each.
+//! Here one commit carries a whole batch and the lock is held only to copy
+//! it in. The writer works out the next batch while a flush runs, and
+//! applies it only once the flush is done: it never queues for the lock
+//! behind a flush, so neither do readers behind it.
+//!
+//! [`Writer::durable`] resolves once every write applied before the call
+//! is flushed; concurrent callers share one flush. sled's `flush_async()`
+//! is never used: in 0.34.7 it hangs when seven or more tasks await it at
+//! once (sled#1308).
+
+use super::super::{Result, StoreError};
+use super::keys;
+use super::tx::{Overlay, Trees, Tx};
+use futures::future::{BoxFuture, FutureExt};
+use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use tokio::sync::oneshot;
+
+/// Most mutations in one batch (the rest wait for the next).
+const MAX_BATCH: usize = 512;
+
+type Value = Box<dyn Any + Send>;
+type Work = Box<dyn FnOnce(&Tx<'_>) -> Result<Value> + Send>;
+
+enum Reply {
+    /// Answer once applied.
+    Applied(std::sync::mpsc::SyncSender<Result<Value>>),
+    /// Answer once on disk.
+    Durable(oneshot::Sender<Result<Value>>),
+}
+
+struct Op {
+    work: Work,
+    reply: Reply,
+}
+
+/// Someone waiting for the disk: write generation `target` must be flushed.
+enum Waiter {
+    Flush(u64, oneshot::Sender<Result<()>>),
+    Op(u64, oneshot::Sender<Result<Value>>, Value),
+}
+
+impl Waiter {
+    fn target(&self) -> u64 {
+        match self {
+            Waiter::Flush(t, _) | Waiter::Op(t, _, _) => *t,
+        }
+    }
+
+    fn release(self, res: &std::result::Result<(), String>) {
+        let err = |e: &String| StoreError::Backend(format!("flush: {e}"));
+        match self {
+            Waiter::Flush(_, tx) => {
+                let _ = tx.send(res.clone().map_err(|e| err(&e)));
+            }
+            Waiter::Op(_, tx, v) => {
+                let _ = tx.send(match res {
+                    Ok(()) => Ok(v),
+                    Err(e) => Err(err(e)),
+                });
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    ops: Vec<Op>,
+    waiters: Vec<Waiter>,
+    /// Write generation: batches applied so far (plus writes noted at open).
+    written: u64,
+    /// Highest generation known to be on disk.
+    flushed: u64,
+    /// The writer is applying a batch / the flusher is flushing.
+    applying: bool,
+    flushing: bool,
+    shutdown: bool,
+    /// The writer thread has applied its last batch.
+    writer_done: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    wake: Condvar,
+    /// The highest session `seq` whose batch is applied (with every lower
+    /// one): listings show no session above it.
+    visible_seq: AtomicU64,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The writer and flusher threads of one open store.
+pub struct Writer {
+    shared: Arc<Shared>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Writer {
+    /// Starts the thread for `db`; `visible_seq` is the seq counter as
+    /// stored.
+    pub fn start(db: sled::Db, trees: Trees, visible_seq: u64) -> Result<Self> {
+        let shared = Arc::new(Shared::default());
+        shared.visible_seq.store(visible_seq, Ordering::SeqCst);
+        // whatever opening the store wrote is flushed by the first durable()
+        shared.lock().written = 1;
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map_err(|e| StoreError::Backend(format!("cannot start {name}: {e}")))
+        };
+        let w = spawn(
+            "peerd-store-writer",
+            Box::new({
+                let shared = shared.clone();
+                move || write_loop(&shared, &trees)
+            }),
+        )?;
+        let writer = Writer {
+            shared: shared.clone(),
+            threads: Mutex::new(vec![w]),
+        };
+        let f = spawn(
+            "peerd-store-flush",
+            Box::new(move || flush_loop(&shared, &db)),
+        )?;
+        writer
+            .threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(f);
+        Ok(writer)
+    }
+
+    /// The highest session seq a listing may show.
+    pub fn visible_seq(&self) -> u64 {
+        self.shared.visible_seq.load(Ordering::SeqCst)
+    }
+
+    fn submit(&self, work: Work, reply: Reply) -> std::result::Result<(), Reply> {
+        let mut st = self.shared.lock();
+        if st.shutdown {
+            return Err(reply);
+        }
+        st.ops.push(Op { work, reply });
+        drop(st);
+        self.shared.wake.notify_all();
+        Ok(())
+    }
+
+    /// Runs `f` on the writer thread, in the next batch, and returns its
+    /// result once the batch is applied (not yet flushed: see
+    /// [`Writer::durable`]). Blocks the calling thread meanwhile.
+    pub fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        if self.submit(boxed(f), Reply::Applied(tx)).is_err() {
+            return Err(closed());
+        }
+        match rx.recv() {
+            Ok(r) => r.map(unbox),
+            Err(_) => Err(StoreError::Backend("store writer stopped".into())),
+        }
+    }
+
+    /// Like [`Writer::write`], but the future resolves once the batch is
+    /// on disk, and nothing blocks meanwhile.
+    pub fn write_durable<T, F>(&self, f: F) -> BoxFuture<'static, Result<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        if self.submit(boxed(f), Reply::Durable(tx)).is_err() {
+            return futures::future::ready(Err(closed())).boxed();
+        }
+        async move {
+            match rx.await {
+                Ok(r) => r.map(unbox),
+                Err(_) => Err(StoreError::Backend("store writer stopped".into())),
+            }
+        }
+        .boxed()
+    }
+
+    /// Resolves once every write applied before this call is flushed.
+    pub fn durable(&self) -> BoxFuture<'static, Result<()>> {
+        let mut st = self.shared.lock();
+        let target = st.written;
+        if st.flushed >= target {
+            return futures::future::ready(Ok(())).boxed();
+        }
+        if st.shutdown {
+            return futures::future::ready(Err(closed())).boxed();
+        }
+        let (tx, rx) = oneshot::channel();
+        st.waiters.push(Waiter::Flush(target, tx));
+        drop(st);
+        self.shared.wake.notify_all();
+        async move {
+            rx.await
+                .unwrap_or_else(|_| Err(StoreError::Backend("store writer stopped".into())))
+        }
+        .boxed()
+    }
+
+    /// Stops the threads after they have applied and flushed what they
+    /// were given (idempotent).
+    pub fn stop(&self) {
+        self.shared.lock().shutdown = true;
+        self.shared.wake.notify_all();
+        let handles = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        for h in handles {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Backend("store is closed".into())
+}
+
+fn boxed<T, F>(f: F) -> Work
+where
+    T: Send + 'static,
+    F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
+{
+    Box::new(move |tx: &Tx<'_>| f(tx).map(|v| Box::new(v) as Value))
+}
+
+fn unbox<T: 'static>(v: Value) -> T {
+    match v.downcast::<T>() {
+        Ok(v) => *v,
+        Err(_) => unreachable!("a mutation answers the type it was given"),
+    }
+}
+
+fn write_loop(shared: &Shared, trees: &Trees) {
+    loop {
+        let mut st = shared.lock();
+        while st.ops.is_empty() && !st.shutdown {
+            st = shared.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        if st.ops.is_empty() {
+            // shut down, nothing left; the flusher serves the last waiters
+            st.writer_done = true;
+            drop(st);
+            shared.wake.notify_all();
+            return;
+        }
+        let n = st.ops.len().min(MAX_BATCH);
+        let ops: Vec<Op> = st.ops.drain(..n).collect();
+        drop(st);
+        apply_batch(shared, trees, ops);
+    }
+}
+
+fn flush_loop(shared: &Shared, db: &sled::Db) {
+    loop {
+        let mut st = shared.lock();
+        loop {
+            let want = wants_flush(&st);
+            if (want && !st.applying) || (!want && st.writer_done) {
+                break;
+            }
+            st = shared.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        if !wants_flush(&st) {
+            return; // shut down, nobody waits
+        }
+        // Everything counted in `start` was applied before this flush began.
+        let start = st.written;
+        st.flushing = true;
+        drop(st);
+        let res = db.flush().map(|_| ()).map_err(|e| e.to_string());
+        if let Err(e) = &res {
+            tracing::error!(error = %e, "store flush failed");
+        }
+        let mut st = shared.lock();
+        st.flushing = false;
+        if res.is_ok() {
+            st.flushed = st.flushed.max(start);
+        }
+        let (done, rest): (Vec<Waiter>, Vec<Waiter>) = std::mem::take(&mut st.waiters)
+            .into_iter()
+            .partition(|w| w.target() <= start);
+        st.waiters = rest;
+        drop(st);
+        // the writer may wait for this flush to end
+        shared.wake.notify_all();
+        for w in done {
+            w.release(&res);
+        }
+    }
+}
+
+fn wants_flush(st: &State) -> bool {
+    st.waiters.iter().any(|w| w.target() > st.flushed)
+}
+
+/// Runs `ops` into one overlay, applies it, and answers (or queues the
+/// answers of those that wait for the disk).
+fn apply_batch(shared: &Shared, trees: &Trees, ops: Vec<Op>) {
+    let ov = Overlay::default();
+    let mut results = Vec::with_capacity(ops.len());
+    let mut replies = Vec::with_capacity(ops.len());
+    let seq = {
+        let tx = trees.tx(&ov);
+        for op in ops {
+            let mark = ov.mark();
+            let r = (op.work)(&tx);
+            if r.is_err() {
+                ov.rollback(mark);
+            }
+            ov.keep();
+            results.push(r);
+            replies.push(op.reply);
+        }
+        tx.meta
+            .written(keys::COUNTER_SEQ)
+            .flatten()
+            .and_then(|v| keys::read_u64(&v))
+    };
+    let wrote = !ov.is_empty();
+    if wrote {
+        // not while a flush holds sled's lock: we would queue for it, and
+        // every reader behind us
+        let mut st = shared.lock();
+        while st.flushing {
+            st = shared.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        st.applying = true;
+    }
+    let applied = if wrote { trees.apply(ov) } else { Ok(()) };
+    let mut st = shared.lock();
+    st.applying = false;
+    if wrote {
+        st.written += 1;
+    }
+    // An answer may rest on writes of earlier batches (a session found
+    // again): it waits for everything applied so far.
+    let gen = st.written;
+    if applied.is_ok() {
+        if let Some(seq) = seq {
+            shared.visible_seq.fetch_max(seq, Ordering::SeqCst);
+        }
+    }
+    let mut now = Vec::new();
+    for (r, reply) in results.into_iter().zip(replies) {
+        let r = match &applied {
+            Ok(()) => r,
+            Err(e) => Err(StoreError::Backend(format!("store write failed: {e}"))),
+        };
+        match (reply, r) {
+            (Reply::Applied(tx), r) => now.push((tx, r)),
+            (Reply::Durable(tx), Ok(v)) if gen > st.flushed => {
+                st.waiters.push(Waiter::Op(gen, tx, v))
+            }
+            (Reply::Durable(tx), r) => {
+                let _ = tx.send(r);
+            }
+        }
+    }
+    let flush = wants_flush(&st);
+    drop(st);
+    if flush {
+        shared.wake.notify_all();
+    }
+    for (tx, r) in now {
+        let _ = tx.send(r);
+    }
+}
