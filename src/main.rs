@@ -44,6 +44,9 @@ enum Cmd {
     /// Ask another network for sessions (`request ASN [--dry-run]`), or
     /// `request status` / `request login` (through the admin routes).
     Request(cli::request::RequestArgs),
+    /// The store: `store copy --from DIR --to URL` copies a sled store
+    /// (its peerd stopped) into PostgreSQL.
+    Store(cli::store::StoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Cmd::Render(a) => cli::render::run(a),
         Cmd::Completions(a) => cli::completions::run(a, Cli::command()),
         Cmd::Request(a) => runtime().and_then(|rt| rt.block_on(cli::request::run(g, a))),
+        Cmd::Store(a) => cli::store::run(g, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

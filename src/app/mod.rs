@@ -26,6 +26,7 @@ mod maintenance_tests;
 mod operator;
 pub mod outbound;
 mod peer;
+pub mod store_copy;
 
 pub use error::{AppError, Refusal};
 pub use intake::{intake, Outcome};

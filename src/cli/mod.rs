@@ -17,6 +17,7 @@ pub mod remote;
 pub mod render;
 pub mod request;
 pub mod serve;
+pub mod store;
 pub mod token;
 
 pub use output::Format;

@@ -398,4 +398,6 @@ pub trait Store: Send + Sync + 'static {
     fn meta_put(&self, ns: &str, key: &str, value: &[u8]) -> Result<()>;
     fn meta_delete(&self, ns: &str, key: &str) -> Result<()>;
     fn meta_list(&self, ns: &str) -> Result<Vec<(String, Vec<u8>)>>;
+    /// The namespaces that have at least one key, in order.
+    fn meta_namespaces(&self) -> Result<Vec<String>>;
 }

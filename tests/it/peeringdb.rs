@@ -181,6 +181,17 @@ impl Store for MetaStore {
         self.meta.lock().unwrap().remove(&(ns.into(), key.into()));
         Ok(())
     }
+    fn meta_namespaces(&self) -> Result<Vec<String>, StoreError> {
+        let mut ns: Vec<String> = self
+            .meta
+            .lock()
+            .unwrap()
+            .keys()
+            .map(|(n, _)| n.clone())
+            .collect();
+        ns.dedup();
+        Ok(ns)
+    }
     fn meta_list(&self, ns: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         Ok(self
             .meta

@@ -13,6 +13,7 @@
 //! `synchronous_commit` decides what committed means on the server; keep
 //! it `on`), so [`Store::durable`] has nothing left to wait for.
 
+mod import;
 mod listen;
 mod pool;
 mod queue;
@@ -21,7 +22,7 @@ mod sessions;
 mod tx;
 
 #[cfg(test)]
-mod tests;
+pub mod tests;
 
 use super::{
     HoldChange, Inserted, Page, RemoveOpts, Result, SessionFilter, Store, StoreError,
@@ -38,6 +39,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use import::{Import, Imported};
 pub use schema::latest as schema_version;
 
 /// The PostgreSQL-backed store. Clones share one pool.
@@ -296,6 +298,13 @@ impl Store for PgStore {
         ))
         .map_err(pg)?;
         Ok(())
+    }
+
+    fn meta_namespaces(&self) -> Result<Vec<String>> {
+        let c = self.pool.get()?;
+        let rows =
+            block(c.query("SELECT DISTINCT ns FROM peerd_meta ORDER BY ns", &[])).map_err(pg)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     fn meta_list(&self, ns: &str) -> Result<Vec<(String, Vec<u8>)>> {

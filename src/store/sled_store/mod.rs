@@ -304,6 +304,38 @@ impl Store for SledStore {
         self.inner.writer.write(move |tx| tx.meta.remove(k))
     }
 
+    fn meta_namespaces(&self) -> Result<Vec<String>> {
+        // keys are a u32 length, the namespace, the key; the store's own
+        // counters start with 0xff (no namespace is that long)
+        let mut out: Vec<String> = Vec::new();
+        let mut from: Vec<u8> = Vec::new();
+        loop {
+            let next = self
+                .inner
+                .trees
+                .meta
+                .range(from.clone()..)
+                .next()
+                .transpose()
+                .map_err(backend)?;
+            let Some((k, _)) = next else { break };
+            if k.first() == Some(&0xff) || k.len() < 4 {
+                break;
+            }
+            let len = u32::from_be_bytes([k[0], k[1], k[2], k[3]]) as usize;
+            let ns = k
+                .get(4..4 + len)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .ok_or_else(|| StoreError::Corrupt("meta key".into()))?
+                .to_string();
+            // the next namespace sorts after every key of this one
+            from = next_prefix(&keys::meta_prefix(&ns));
+            out.push(ns);
+        }
+        out.sort();
+        Ok(out)
+    }
+
     fn meta_list(&self, ns: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let prefix = keys::meta_prefix(ns);
         let mut out = Vec::new();
@@ -315,4 +347,16 @@ impl Store for SledStore {
         }
         Ok(out)
     }
+}
+
+/// The smallest key after every key starting with `p`.
+fn next_prefix(p: &[u8]) -> Vec<u8> {
+    let mut k = p.to_vec();
+    while let Some(last) = k.pop() {
+        if last < 0xff {
+            k.push(last + 1);
+            return k;
+        }
+    }
+    vec![0xff]
 }
