@@ -27,4 +27,5 @@ pub use batch::{
 pub use check::{check_all, unfiltered_locations, sample_sessions, sample_sessions_for, SAMPLE_SECRET};
 pub use cli::{format_push, render_for_cli};
 pub use env::{xml_escape, TemplateEnv};
+pub use context::max_prefix;
 pub use error::RenderError;

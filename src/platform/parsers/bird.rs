@@ -2,7 +2,7 @@
 //! protocol exists with the right neighbor address and AS) and for state
 //! (`BGP state:`).
 
-use super::common::{merge_into, parse_addr, router_words, ObservedNeighbor};
+use super::common::{merge_into, parse_addr, router_words, DownReason, ObservedNeighbor};
 
 /// One `protocol bgp` block of the output.
 #[derive(Default)]
@@ -12,7 +12,12 @@ struct Block {
     state: Option<String>,
     address: Option<String>,
     asn: Option<u32>,
+    /// "Route limit exceeded" in the info column or the last error.
+    limit_hit: bool,
 }
+
+/// BIRD 2's words for a session its receive or import limit shut down.
+const LIMIT_HIT: &str = "Route limit exceeded";
 
 pub(super) fn protocols_all(text: &str) -> Result<Vec<ObservedNeighbor>, String> {
     // "BIRD 2.0.12 ready." then the table header.
@@ -39,6 +44,7 @@ pub(super) fn protocols_all(text: &str) -> Result<Vec<ObservedNeighbor>, String>
             cur = Some(Block {
                 name: cols.first().unwrap_or(&"").to_string(),
                 is_bgp: cols.get(1) == Some(&"BGP"),
+                limit_hit: line.contains(LIMIT_HIT),
                 ..Block::default()
             });
             continue;
@@ -51,6 +57,8 @@ pub(super) fn protocols_all(text: &str) -> Result<Vec<ObservedNeighbor>, String>
             b.address = Some(v.trim().to_string());
         } else if let Some(v) = t.strip_prefix("Neighbor AS:") {
             b.asn = v.trim().parse().ok();
+        } else if let Some(v) = t.strip_prefix("Last error:") {
+            b.limit_hit |= v.contains(LIMIT_HIT);
         }
     }
     if let Some(b) = cur.take() {
@@ -68,6 +76,8 @@ pub(super) fn protocols_all(text: &str) -> Result<Vec<ObservedNeighbor>, String>
                 peer_as: b.asn,
                 state: b.state,
                 established,
+                down_reason: (established != Some(true) && b.limit_hit)
+                    .then_some(DownReason::MaxPrefix),
                 name: Some(b.name),
                 ..ObservedNeighbor::new(ip)
             },

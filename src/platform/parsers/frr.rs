@@ -1,7 +1,7 @@
 //! FRR parsers: `show running-config bgpd` (verify) and the JSON of
 //! `show bgp neighbors json` / `show bgp summary json` (state).
 
-use super::common::{merge_into, parse_addr, router_words, ObservedNeighbor};
+use super::common::{merge_into, parse_addr, router_words, DownReason, ObservedNeighbor};
 use std::collections::{HashMap, HashSet};
 
 /// Neighbors of the default-VRF `router bgp` block with their remote-as
@@ -132,18 +132,44 @@ pub(super) fn neighbors_json(text: &str) -> Result<Vec<ObservedNeighbor>, String
             .and_then(|a| u32::try_from(a).ok())
             .filter(|a| *a != 0);
         let (state, established) = state_of(v.get("bgpState").and_then(|s| s.as_str()));
+        let down_reason = if established == Some(true) {
+            None
+        } else {
+            down_reason(v)
+        };
         merge_into(
             &mut out,
             ObservedNeighbor {
                 peer_as: asn,
                 state,
                 established,
+                down_reason,
                 ..ObservedNeighbor::new(ip)
             },
         );
     }
     out.sort_by_key(|n| n.address);
     Ok(out)
+}
+
+/// Why a neighbor of `show bgp neighbors json` is down, in the words peerd
+/// knows: the prefix overflow flag (`prefixesConfigExceedMax`), the last
+/// reset (FRR 8.4: "Max prefix received") or the last NOTIFICATION (Cease
+/// subcode 1: "Cease/Maximum Number of Prefixes Reached").
+fn down_reason(v: &serde_json::Value) -> Option<DownReason> {
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(|s| s.as_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default()
+    };
+    let flagged = v.get("prefixesConfigExceedMax").and_then(|b| b.as_bool()) == Some(true);
+    let reset = text("lastResetDueTo");
+    let notified = text("lastNotificationReason");
+    (flagged
+        || reset.contains("max prefix")
+        || notified.contains("maximum number of prefixes"))
+    .then_some(DownReason::MaxPrefix)
 }
 
 /// `show bgp summary json`: per address family, `peers.<addr>.state`.
