@@ -91,6 +91,27 @@ pub(super) fn protocols_all(text: &str) -> Result<Vec<ObservedNeighbor>, String>
 mod tests {
     use super::*;
 
+    /// A session BIRD 2 shut down on its receive limit ("Route limit
+    /// exceeded" in the info column and as the last error; the file is
+    /// the 2.0.12 layout of bird-router-all.txt with the limit-hit lines
+    /// of BIRD 2's bgp.c, not a capture), next to one that is only idle.
+    #[test]
+    fn route_limit_exceeded_is_a_max_prefix_down() {
+        let v = protocols_all(include_str!("testdata/bird-router-limit-hit.txt")).unwrap();
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!(v[0].address.to_string(), "192.0.2.2");
+        assert_eq!(v[0].established, Some(false));
+        assert_eq!(v[0].down_reason, Some(DownReason::MaxPrefix));
+        assert_eq!(v[1].down_reason, None);
+        // the peer side and a plain router side carry no reason
+        for t in [
+            include_str!("testdata/bird-peer1-all.txt"),
+            include_str!("testdata/bird-router-all.txt"),
+        ] {
+            assert!(protocols_all(t).unwrap().iter().all(|n| n.down_reason.is_none()));
+        }
+    }
+
     #[test]
     fn peer_side_output_from_bird_2_0_12() {
         let v = protocols_all(include_str!("testdata/bird-peer1-all.txt")).unwrap();

@@ -261,6 +261,34 @@ mod tests {
         assert_eq!(find(&v, "192.0.2.77").has_secret, Some(false));
     }
 
+    /// FRR 8.4 tears a session down on its limit with a Cease/1
+    /// NOTIFICATION (the captured frr-neighbors-mixed.json with the Idle
+    /// neighbor's last NOTIFICATION set to FRR's words for it); newer FRR
+    /// also flags `prefixesConfigExceedMax`, and older ones reset with
+    /// "Max prefix received".
+    #[test]
+    fn neighbors_json_max_prefix_down() {
+        let v = neighbors_json(include_str!("testdata/frr-neighbors-maxprefix.json")).unwrap();
+        assert_eq!(find(&v, "192.0.2.2").down_reason, Some(DownReason::MaxPrefix));
+        assert!(v
+            .iter()
+            .filter(|n| n.address.to_string() != "192.0.2.2")
+            .all(|n| n.down_reason.is_none()));
+        let v = neighbors_json(include_str!("testdata/frr-neighbors-mixed.json")).unwrap();
+        assert!(v.iter().all(|n| n.down_reason.is_none()), "{v:?}");
+        for extra in [
+            r#""prefixesConfigExceedMax":true"#,
+            r#""lastResetDueTo":"Max prefix received""#,
+        ] {
+            let t = format!(r#"{{"192.0.2.5":{{"remoteAs":65005,"bgpState":"Idle",{extra}}}}}"#);
+            let v = neighbors_json(&t).unwrap();
+            assert_eq!(v[0].down_reason, Some(DownReason::MaxPrefix), "{extra}");
+        }
+        // an established session has no down reason, whatever its history
+        let t = r#"{"192.0.2.5":{"remoteAs":65005,"bgpState":"Established","lastResetDueTo":"Max prefix received"}}"#;
+        assert_eq!(neighbors_json(t).unwrap()[0].down_reason, None);
+    }
+
     #[test]
     fn running_config_without_bgpd_is_not_an_empty_config() {
         // vtysh's answer (exit status 0) while bgpd is not running, FRR 8.4
