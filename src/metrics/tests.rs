@@ -218,7 +218,12 @@ fn polls_and_heartbeats() {
         Some("1")
     );
     assert_eq!(
-        value(&text, "peerd_bgp_sessions_down_max_prefix", &[("router", "r1")]).as_deref(),
+        value(
+            &text,
+            "peerd_bgp_sessions_down_max_prefix",
+            &[("router", "r1")]
+        )
+        .as_deref(),
         Some("1")
     );
     assert!(!m.last_poll("r1").unwrap().ok);

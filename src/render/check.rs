@@ -149,7 +149,11 @@ fn sample_filters(sessions: &[Session]) -> Filters {
 /// platform cannot render prefix lists (`prefix_lists: false`).
 pub fn unfiltered_locations(inv: &Inventory, profiles: &Profiles) -> Vec<String> {
     let mut out = Vec::new();
-    for l in inv.locations.iter().filter(|l| l.filter(&inv.policy).is_some()) {
+    for l in inv
+        .locations
+        .iter()
+        .filter(|l| l.filter(&inv.policy).is_some())
+    {
         let Some(r) = inv.routers.iter().find(|r| r.name == l.router) else {
             continue;
         };

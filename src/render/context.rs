@@ -411,6 +411,25 @@ pub fn command_vars(router: &RouterCtx) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The session's max-prefix limit as rendered: the peer's override
+/// (`policy.max_prefix_overrides`), else the session's own (PeeringDB with
+/// the margins), else the policy's for its family; `None` = no limit.
+pub fn max_prefix(s: &Session, inv: &Inventory) -> Option<u32> {
+    let v4 = s.local_ip.is_ipv4();
+    let limit = if v4 {
+        inv.policy.max_prefix_v4
+    } else {
+        inv.policy.max_prefix_v6
+    };
+    inv.policy
+        .max_prefix_overrides
+        .get(&s.local_asn.0)
+        .and_then(|o| if v4 { o.v4 } else { o.v6 })
+        .filter(|n| *n > 0)
+        .or(s.max_prefix.filter(|n| *n > 0))
+        .or((limit > 0).then_some(limit))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,23 +484,4 @@ mod tests {
         assert!(n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
         assert_eq!(object_name("../../etc", 1), None);
     }
-}
-
-/// The session's max-prefix limit as rendered: the peer's override
-/// (`policy.max_prefix_overrides`), else the session's own (PeeringDB with
-/// the margins), else the policy's for its family; `None` = no limit.
-pub fn max_prefix(s: &Session, inv: &Inventory) -> Option<u32> {
-    let v4 = s.local_ip.is_ipv4();
-    let limit = if v4 {
-        inv.policy.max_prefix_v4
-    } else {
-        inv.policy.max_prefix_v6
-    };
-    inv.policy
-        .max_prefix_overrides
-        .get(&s.local_asn.0)
-        .and_then(|o| if v4 { o.v4 } else { o.v6 })
-        .filter(|n| *n > 0)
-        .or(s.max_prefix.filter(|n| *n > 0))
-        .or((limit > 0).then_some(limit))
 }

@@ -108,7 +108,10 @@ mod tests {
             include_str!("testdata/bird-peer1-all.txt"),
             include_str!("testdata/bird-router-all.txt"),
         ] {
-            assert!(protocols_all(t).unwrap().iter().all(|n| n.down_reason.is_none()));
+            assert!(protocols_all(t)
+                .unwrap()
+                .iter()
+                .all(|n| n.down_reason.is_none()));
         }
     }
 

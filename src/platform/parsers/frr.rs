@@ -166,10 +166,8 @@ fn down_reason(v: &serde_json::Value) -> Option<DownReason> {
     let flagged = v.get("prefixesConfigExceedMax").and_then(|b| b.as_bool()) == Some(true);
     let reset = text("lastResetDueTo");
     let notified = text("lastNotificationReason");
-    (flagged
-        || reset.contains("max prefix")
-        || notified.contains("maximum number of prefixes"))
-    .then_some(DownReason::MaxPrefix)
+    (flagged || reset.contains("max prefix") || notified.contains("maximum number of prefixes"))
+        .then_some(DownReason::MaxPrefix)
 }
 
 /// `show bgp summary json`: per address family, `peers.<addr>.state`.
@@ -269,7 +267,10 @@ mod tests {
     #[test]
     fn neighbors_json_max_prefix_down() {
         let v = neighbors_json(include_str!("testdata/frr-neighbors-maxprefix.json")).unwrap();
-        assert_eq!(find(&v, "192.0.2.2").down_reason, Some(DownReason::MaxPrefix));
+        assert_eq!(
+            find(&v, "192.0.2.2").down_reason,
+            Some(DownReason::MaxPrefix)
+        );
         assert!(v
             .iter()
             .filter(|n| n.address.to_string() != "192.0.2.2")

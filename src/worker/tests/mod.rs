@@ -533,10 +533,8 @@ async fn poller_reports_a_session_down_on_its_max_prefix_limit() {
     let (_d, store, driver, w) = setup(fast());
     let ids = insert(&store, vec![session(1, "rtr1"), session(2, "rtr1")]);
     drain(&w).await;
-    let (up, never): (IpAddr, IpAddr) = (
-        "192.0.2.11".parse().unwrap(),
-        "192.0.2.12".parse().unwrap(),
-    );
+    let (up, never): (IpAddr, IpAddr) =
+        ("192.0.2.11".parse().unwrap(), "192.0.2.12".parse().unwrap());
     driver
         .state
         .lock()
@@ -560,7 +558,13 @@ async fn poller_reports_a_session_down_on_its_max_prefix_limit() {
     // one that never came up stays Configured, with the same detail
     let s2 = store.get_session(&ids[1]).unwrap().unwrap();
     assert_eq!(s2.status, St::Configured);
-    assert!(s2.status_detail.as_deref().unwrap_or("").contains("(max-prefix)"), "{s2:?}");
+    assert!(
+        s2.status_detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("(max-prefix)"),
+        "{s2:?}"
+    );
     let text = w.metrics.render();
     assert!(
         text.contains("peerd_bgp_sessions_down_max_prefix{router=\"rtr1\"} 2"),
