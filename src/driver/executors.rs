@@ -170,10 +170,10 @@ fn states_of(observed: Vec<ObservedNeighbor>) -> HashMap<IpAddr, NeighborState> 
     observed
         .into_iter()
         .map(|o| {
-            let st = if o.established == Some(true) {
-                NeighborState::Established
-            } else {
-                NeighborState::NotEstablished
+            let st = match (o.established, o.down_reason) {
+                (Some(true), _) => NeighborState::Established,
+                (_, Some(r)) => NeighborState::Down(r),
+                _ => NeighborState::NotEstablished,
             };
             (o.address, st)
         })

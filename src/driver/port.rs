@@ -20,7 +20,7 @@
 //!   NETCONF `<rpc-error>`), a rollback that failed, a plan the platform
 //!   cannot run.
 
-use crate::platform::{ObservedNeighbor, ReadPlan, RenderedPush};
+use crate::platform::{DownReason, ObservedNeighbor, ReadPlan, RenderedPush};
 use crate::transport::netconf::NetconfError;
 use crate::transport::TransportError;
 use futures::future::BoxFuture;
@@ -116,6 +116,9 @@ pub enum NeighborState {
     Established,
     /// Configured but not established (Idle, Connect, Active, ...).
     NotEstablished,
+    /// Configured, not established, and the router says why (e.g. its
+    /// max-prefix limit was hit).
+    Down(DownReason),
     /// The router has no such neighbor.
     Absent,
 }

@@ -78,6 +78,9 @@ pub struct LastPoll {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BgpCounts {
     pub established: u64,
+    /// Of `not_established`: those the router keeps down because the
+    /// peer sent more prefixes than the limit (max-prefix).
+    pub down_max_prefix: u64,
     pub not_established: u64,
     pub absent: u64,
 }
@@ -519,6 +522,20 @@ impl Metrics {
                         n,
                     );
                 }
+            }
+        }
+        e.family(
+            "peerd_bgp_sessions_down_max_prefix",
+            "gauge",
+            "Polled sessions the router keeps down because the peer sent more prefixes than the session's limit (max-prefix), as its last state read saw them.",
+        );
+        for (router, st) in r.iter() {
+            if let Some(b) = st.bgp {
+                e.sample(
+                    "peerd_bgp_sessions_down_max_prefix",
+                    &[("router", router)],
+                    b.down_max_prefix,
+                );
             }
         }
         e.family(

@@ -197,6 +197,7 @@ fn polls_and_heartbeats() {
     let bgp = BgpCounts {
         established: 2,
         not_established: 1,
+        down_max_prefix: 1,
         absent: 0,
     };
     m.record_poll("r1", true, Some(bgp));
@@ -214,6 +215,15 @@ fn polls_and_heartbeats() {
     );
     assert_eq!(
         value(&text, "peerd_poll_failures_total", &[("router", "r1")]).as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        value(
+            &text,
+            "peerd_bgp_sessions_down_max_prefix",
+            &[("router", "r1")]
+        )
+        .as_deref(),
         Some("1")
     );
     assert!(!m.last_poll("r1").unwrap().ok);

@@ -17,7 +17,7 @@ pub mod profile;
 mod profiles;
 
 pub use check::ProfileIssue;
-pub use parsers::{ObservedNeighbor, ParserKind};
+pub use parsers::{DownReason, ObservedNeighbor, ParserKind};
 pub use plan::{ExecStep, ExpectedNeighbor, Op, PushPlan, ReadPlan, ReadRequest, RenderedPush};
 pub use profile::{
     CommandRead, ConfigSpec, ForEach, NetconfRead, NetconfSettings, NetconfSpec, Profile,

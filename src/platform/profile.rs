@@ -62,6 +62,11 @@ pub struct Profile {
     /// (`form == "shutdown"`: configured but administratively down), for
     /// maintenance. False: maintenance leaves its sessions as they are.
     pub shutdown: bool,
+    /// True when the add templates render the neighbor's IRR import prefix
+    /// list (`prefix_lists: true`). False (the default): an add of a
+    /// session at a location that filters imports is refused at render,
+    /// never pushed without its filter.
+    pub prefix_lists: bool,
     /// The transport and everything that depends on it.
     pub transport: Transport,
 }
@@ -115,6 +120,8 @@ struct SshExecDoc {
     graceful_shutdown: bool,
     #[serde(default)]
     shutdown: bool,
+    #[serde(default)]
+    prefix_lists: bool,
     add: StepsSpec,
     remove: StepsSpec,
     verify: CommandRead,
@@ -138,6 +145,8 @@ struct NetconfDoc {
     graceful_shutdown: bool,
     #[serde(default)]
     shutdown: bool,
+    #[serde(default)]
+    prefix_lists: bool,
     netconf: NetconfSettings,
     add: ConfigSpec,
     remove: ConfigSpec,
@@ -180,7 +189,7 @@ impl Profile {
                     verify: d.verify,
                     state: d.state,
                 };
-                let caps = (d.tcp_md5, d.graceful_shutdown, d.shutdown);
+                let caps = (d.tcp_md5, d.graceful_shutdown, d.shutdown, d.prefix_lists);
                 (d.description, d.vars, caps, Transport::SshExec(spec))
             }
             TransportKind::Netconf => {
@@ -192,7 +201,7 @@ impl Profile {
                     verify: d.verify,
                     state: d.state,
                 };
-                let caps = (d.tcp_md5, d.graceful_shutdown, d.shutdown);
+                let caps = (d.tcp_md5, d.graceful_shutdown, d.shutdown, d.prefix_lists);
                 (d.description, d.vars, caps, Transport::Netconf(spec))
             }
         };
@@ -204,6 +213,7 @@ impl Profile {
             tcp_md5: caps.0,
             graceful_shutdown: caps.1,
             shutdown: caps.2,
+            prefix_lists: caps.3,
             transport,
         })
     }

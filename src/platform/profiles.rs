@@ -242,6 +242,15 @@ state:
     }
 
     #[test]
+    fn prefix_lists_are_off_unless_the_profile_says_so() {
+        assert!(!load(FRR).unwrap().get("frr").unwrap().prefix_lists);
+        let p = load(&format!("prefix_lists: true\n{FRR}")).unwrap();
+        assert!(p.get("frr").unwrap().prefix_lists);
+        let e = load(&format!("prefix_lists: maybe\n{FRR}")).unwrap_err();
+        assert!(e.contains("prefix_lists"), "{e}");
+    }
+
+    #[test]
     fn unknown_key_names_file_and_key() {
         let e = load(&FRR.replace(
             "      stdin: add.vtysh.tera",

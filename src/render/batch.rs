@@ -114,6 +114,19 @@ pub fn render_batch_filtered(
         )));
     }
     let (router, profile, mut tctx) = batch_ctx(profiles, op, sessions, inv)?;
+    if op == Op::Add && !profile.prefix_lists {
+        if let Some(n) = tctx.neighbors.iter().find(|n| n.prefix_filter) {
+            return Err(RenderError::Session {
+                session: n.session_id.clone(),
+                problem: format!(
+                    "its location filters imports with an IRR prefix list (prefix_filter), and \
+                     platform {} cannot render prefix lists (drivers/{}.yaml: prefix_lists: \
+                     false); nothing was pushed",
+                    profile.platform, profile.platform
+                ),
+            });
+        }
+    }
     if op == Op::Add {
         for n in tctx.neighbors.iter_mut().filter(|n| n.prefix_filter) {
             n.prefix_list = filters

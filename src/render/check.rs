@@ -1,13 +1,17 @@
 //! `peerd check` for templates: render every template of every platform
 //! against sample sessions (IPv4, IPv6, each with and without MD5 (without
 //! only, for a platform with `tcp_md5: false`); alone and as one batch; add
-//! and remove; with and without policies and limits) and collect every
-//! error.
+//! and remove; with and without policies and limits, and with sample IRR
+//! prefix lists where the platform renders them) and collect every error.
+//! Also names each location that filters imports with an IRR prefix list
+//! while its router's platform cannot render one (every add there would be
+//! refused).
 
-use super::batch::{render_batch, state_request};
+use super::batch::{render_batch_filtered, state_request, Filters};
 use super::env::TemplateEnv;
 use super::error::RenderError;
-use crate::inventory::{Credential, HostKey, Inventory, Location, Router};
+use crate::inventory::{Credential, HostKey, Inventory, Location, OnEmpty, PrefixFilter, Router};
+use crate::irr::{PrefixEntry, PrefixList};
 use crate::model::{LocationRef, LocationType, Secret, Session};
 use crate::platform::{Op, Profiles};
 use std::net::IpAddr;
@@ -106,12 +110,64 @@ fn sample_inventory(inv: &Inventory, router: &Router) -> Inventory {
     } else {
         locations
     };
+    // Prefix filters are off in the base samples; the variant turns them
+    // on where the platform renders them (with sample lists).
+    let locations = locations
+        .into_iter()
+        .map(|l| Location {
+            prefix_filter: None,
+            ..l
+        })
+        .collect();
+    let mut policy = inv.policy.clone();
+    policy.prefix_filter = None;
     Inventory {
         asn: inv.asn,
         routers: vec![router.clone()],
         locations,
-        policy: inv.policy.clone(),
+        policy,
     }
+}
+
+/// A one-entry prefix list per sample session, of its family.
+fn sample_filters(sessions: &[Session]) -> Filters {
+    sessions
+        .iter()
+        .filter_map(|s| {
+            let net = if s.local_ip.is_ipv4() {
+                "198.51.100.0/24"
+            } else {
+                "2001:db8:100::/48"
+            };
+            let e = PrefixEntry::new(net.parse().ok()?, None, None)?;
+            Some((s.session_id.clone(), PrefixList { entries: vec![e] }))
+        })
+        .collect()
+}
+
+/// One line per location whose `prefix_filter` is on while its router's
+/// platform cannot render prefix lists (`prefix_lists: false`).
+pub fn unfiltered_locations(inv: &Inventory, profiles: &Profiles) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in inv
+        .locations
+        .iter()
+        .filter(|l| l.filter(&inv.policy).is_some())
+    {
+        let Some(r) = inv.routers.iter().find(|r| r.name == l.router) else {
+            continue;
+        };
+        if profiles.get(&r.platform).is_some_and(|p| !p.prefix_lists) {
+            out.push(format!(
+                "location {} (router {}, platform {}): filters imports with an IRR prefix list \
+                 (prefix_filter), and platform {} cannot render prefix lists (drivers/{}.yaml: \
+                 prefix_lists: false): every add there would be refused; turn prefix_filter \
+                 off for this location (prefix_filter: {{enabled: false}})",
+                l.id, r.name, r.platform, r.platform, r.platform
+            ));
+        }
+    }
+    out
 }
 
 /// A router on `platform` for platforms no inventory router uses.
@@ -149,6 +205,7 @@ pub fn check_all(
     if !errors.is_empty() {
         return Err(errors);
     }
+    errors.extend(unfiltered_locations(inv, profiles));
     for p in profiles.iter() {
         let mut routers: Vec<Router> = inv
             .routers
@@ -181,9 +238,18 @@ pub fn check_all(
             } else {
                 0
             };
+            if p.prefix_lists {
+                variant.policy.prefix_filter = Some(PrefixFilter {
+                    enabled: true,
+                    on_empty: OnEmpty::Hold,
+                });
+            }
             for (label, tinv) in [
                 ("", &base),
-                (" (variant: policies/limits flipped)", &variant),
+                (
+                    " (variant: policies/limits flipped, prefix lists where rendered)",
+                    &variant,
+                ),
             ] {
                 let mut sessions = sample_sessions(tinv);
                 // a platform without TCP-MD5 refuses those (render_batch)
@@ -201,6 +267,10 @@ pub fn check_all(
                     );
                     continue;
                 }
+                let filters = sample_filters(&sessions);
+                let render_batch = |env, profiles, op, sessions: &[Session], tinv| {
+                    render_batch_filtered(env, profiles, op, sessions, tinv, &filters)
+                };
                 for op in [Op::Add, Op::Remove] {
                     if let Err(e) = render_batch(env, profiles, op, &sessions, tinv) {
                         err(&format!("{} batch of {}", op.as_str(), sessions.len()), e);

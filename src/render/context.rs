@@ -300,17 +300,6 @@ pub fn neighbor_ctx(
         }
     };
     let fam = family(s.local_ip);
-    let limit = if fam == "ipv4" {
-        inv.policy.max_prefix_v4
-    } else {
-        inv.policy.max_prefix_v6
-    };
-    let overridden = inv
-        .policy
-        .max_prefix_overrides
-        .get(&s.local_asn.0)
-        .and_then(|o| if fam == "ipv4" { o.v4 } else { o.v6 })
-        .filter(|n| *n > 0);
     let n = NeighborCtx {
         session_id: s.session_id.clone(),
         file: format!("{name}.conf"),
@@ -322,9 +311,7 @@ pub fn neighbor_ctx(
         family: fam,
         description: format!("peerd AS{} {}", s.local_asn.0, loc.id),
         md5,
-        max_prefix: overridden
-            .or(s.max_prefix.filter(|n| *n > 0))
-            .or((limit > 0).then_some(limit)),
+        max_prefix: max_prefix(s, inv),
         import_policy: router.import_policy.clone(),
         export_policy: router.export_policy.clone(),
         location: LocationCtx {
@@ -422,6 +409,25 @@ pub fn command_vars(router: &RouterCtx) -> BTreeMap<String, String> {
         .filter(|(k, v)| is_token(k) && is_token(v))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
+}
+
+/// The session's max-prefix limit as rendered: the peer's override
+/// (`policy.max_prefix_overrides`), else the session's own (PeeringDB with
+/// the margins), else the policy's for its family; `None` = no limit.
+pub fn max_prefix(s: &Session, inv: &Inventory) -> Option<u32> {
+    let v4 = s.local_ip.is_ipv4();
+    let limit = if v4 {
+        inv.policy.max_prefix_v4
+    } else {
+        inv.policy.max_prefix_v6
+    };
+    inv.policy
+        .max_prefix_overrides
+        .get(&s.local_asn.0)
+        .and_then(|o| if v4 { o.v4 } else { o.v6 })
+        .filter(|n| *n > 0)
+        .or(s.max_prefix.filter(|n| *n > 0))
+        .or((limit > 0).then_some(limit))
 }
 
 #[cfg(test)]

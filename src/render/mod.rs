@@ -24,7 +24,10 @@ pub use batch::{
     render_batch, render_batch_filtered, state_request, verify_request, Filters, Renderer,
     MAX_BATCH,
 };
-pub use check::{check_all, sample_sessions, sample_sessions_for, SAMPLE_SECRET};
+pub use check::{
+    check_all, sample_sessions, sample_sessions_for, unfiltered_locations, SAMPLE_SECRET,
+};
 pub use cli::{format_push, render_for_cli};
+pub use context::max_prefix;
 pub use env::{xml_escape, TemplateEnv};
 pub use error::RenderError;

@@ -409,3 +409,109 @@ fn state_request_without_state_section() {
     );
     assert!(state_request(&env("x"), &profiles(), "nope", &inv()).is_err());
 }
+
+/// The inventory with IRR prefix filters on at pdb:ix:42.
+fn filtered_inv() -> Inventory {
+    let mut inv = inv();
+    inv.locations[0].prefix_filter = Some(crate::inventory::PrefixFilter {
+        enabled: true,
+        on_empty: crate::inventory::OnEmpty::Hold,
+    });
+    inv
+}
+
+fn list_for(s: &Session) -> Filters {
+    let e = crate::irr::PrefixEntry::new("198.51.100.0/24".parse().unwrap(), None, None).unwrap();
+    [(
+        s.session_id.clone(),
+        crate::irr::PrefixList { entries: vec![e] },
+    )]
+    .into_iter()
+    .collect()
+}
+
+#[test]
+fn a_filtered_session_is_refused_where_the_platform_renders_no_prefix_lists() {
+    let (env, inv) = (env("{{ neighbors | length }}"), filtered_inv());
+    let s = session(1, "192.0.2.10", None);
+    let f = list_for(&s);
+    // PROFILE says nothing: prefix_lists is false
+    let e = render_batch_filtered(
+        &env,
+        &profiles(),
+        Op::Add,
+        std::slice::from_ref(&s),
+        &inv,
+        &f,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains(&s.session_id), "{e}");
+    assert!(e.contains("cannot render prefix lists"), "{e}");
+    assert!(e.contains("prefix_lists: false"), "{e}");
+    assert!(e.contains("nothing was pushed"), "{e}");
+    // one filtered session refuses its whole batch; without the filter
+    // the same batch renders
+    let two = [s.clone(), session(2, "2001:db8::10", None)];
+    assert!(render_batch_filtered(&env, &profiles(), Op::Add, &two, &inv, &f).is_err());
+    assert!(
+        render_batch_filtered(&env, &profiles(), Op::Add, &two, &super::tests::inv(), &f).is_ok()
+    );
+    // removal renders no list: allowed
+    assert!(render_batch_filtered(
+        &env,
+        &profiles(),
+        Op::Remove,
+        std::slice::from_ref(&s),
+        &inv,
+        &f
+    )
+    .is_ok());
+    // a platform that renders them: allowed
+    let yes = Profiles::from_texts([(
+        "frr",
+        "drivers/frr.yaml",
+        &format!("prefix_lists: true\n{PROFILE}") as &str,
+    )])
+    .unwrap();
+    assert!(render_batch_filtered(&env, &yes, Op::Add, &[s], &inv, &f).is_ok());
+}
+
+#[test]
+fn check_names_locations_that_filter_where_the_platform_cannot() {
+    assert!(unfiltered_locations(&inv(), &profiles()).is_empty());
+    let lines = unfiltered_locations(&filtered_inv(), &profiles());
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("location pdb:ix:42 (router rtr1, platform frr)"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains("cannot render prefix lists"),
+        "{}",
+        lines[0]
+    );
+    let errors = check_all(
+        &filtered_inv(),
+        &profiles(),
+        &env("{{ neighbors | length }}"),
+    )
+    .unwrap_err();
+    assert!(
+        errors.iter().any(|e| e.contains("location pdb:ix:42")),
+        "{errors:?}"
+    );
+    // the policy-wide setting counts too, and a location can turn it off
+    let mut inv = inv();
+    inv.policy.prefix_filter = Some(crate::inventory::PrefixFilter {
+        enabled: true,
+        on_empty: crate::inventory::OnEmpty::KeepLast,
+    });
+    assert_eq!(unfiltered_locations(&inv, &profiles()).len(), 2);
+    inv.locations[1].prefix_filter = Some(crate::inventory::PrefixFilter {
+        enabled: false,
+        on_empty: crate::inventory::OnEmpty::Hold,
+    });
+    assert_eq!(unfiltered_locations(&inv, &profiles()).len(), 1);
+}

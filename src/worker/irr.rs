@@ -143,6 +143,15 @@ impl Worker {
         work: Vec<(Job, Session)>,
     ) -> (Vec<(Job, Session)>, Filters) {
         let inv = self.render.inv.clone();
+        // A platform that renders no prefix list: no expansion; the render
+        // refuses its filtered sessions (nothing is pushed without a filter).
+        let renders_lists = inv
+            .router(router)
+            .and_then(|r| self.render.profiles.get(&r.platform))
+            .is_some_and(|p| p.prefix_lists);
+        if !renders_lists {
+            return (work, Filters::new());
+        }
         let mut filters = Filters::new();
         let mut seen: HashMap<(u32, bool), Outcome> = HashMap::new();
         let mut keep = Vec::with_capacity(work.len());

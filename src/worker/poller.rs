@@ -27,7 +27,7 @@ use super::Worker;
 use crate::driver::NeighborState;
 use crate::metrics::BgpCounts;
 use crate::model::{now_ms, JobKind, Session, SessionStatus};
-use crate::platform::ObservedNeighbor;
+use crate::platform::{DownReason, ObservedNeighbor};
 use crate::store::{SessionFilter, Store, TransitionOpts};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -44,6 +44,10 @@ fn count_states(sessions: &[Session], states: &HashMap<IpAddr, NeighborState>) -
         match states.get(&s.local_ip) {
             Some(NeighborState::Established) => c.established += 1,
             Some(NeighborState::NotEstablished) => c.not_established += 1,
+            Some(NeighborState::Down(DownReason::MaxPrefix)) => {
+                c.not_established += 1;
+                c.down_max_prefix += 1;
+            }
             Some(NeighborState::Absent) | None => c.absent += 1,
         }
     }
@@ -332,6 +336,16 @@ impl Worker {
         }
     }
 
+    /// The `status_detail` of a session its router keeps down for `r`.
+    fn down_detail(&self, s: &Session, r: DownReason) -> String {
+        match r {
+            DownReason::MaxPrefix => match crate::render::max_prefix(s, &self.render.inv) {
+                Some(n) => format!("down: the peer sent more than {n} prefixes (max-prefix)"),
+                None => "down: the peer sent more prefixes than its limit (max-prefix)".into(),
+            },
+        }
+    }
+
     /// BGP state: `Configured`/`Down` -> `Established` -> `Down`, and the
     /// time window. Sessions in `skip` were just changed by drift.
     fn apply_state(
@@ -359,6 +373,19 @@ impl Worker {
                     SessionStatus::Down,
                     Some("BGP session is not established".to_string()),
                 )),
+                (SessionStatus::Established, NeighborState::Down(r)) => {
+                    Some((SessionStatus::Down, Some(self.down_detail(s, r))))
+                }
+                (SessionStatus::Configured | SessionStatus::Down, NeighborState::Down(r))
+                    if s.maintenance.is_none() =>
+                {
+                    // stays where it is; the detail says why
+                    let detail = self.down_detail(s, r);
+                    if s.status_detail.as_deref() != Some(detail.as_str()) {
+                        self.record(s, Some(detail), "bgp-state");
+                    }
+                    None
+                }
                 _ => None,
             };
             if let Some((to, detail)) = change {

@@ -275,6 +275,9 @@ pub async fn router_read(
         Some(Ok(st)) => json!({"text": match st {
             NeighborState::Established => "Established",
             NeighborState::NotEstablished => "configured, not established",
+            NeighborState::Down(crate::platform::DownReason::MaxPrefix) => {
+                "configured, down: the peer sent more prefixes than its limit (max-prefix)"
+            }
             NeighborState::Absent => "no such neighbor",
         }}),
         Some(Err(e)) => json!({"error": e}),

@@ -2,7 +2,7 @@
 //! protocol exists with the right neighbor address and AS) and for state
 //! (`BGP state:`).
 
-use super::common::{merge_into, parse_addr, router_words, ObservedNeighbor};
+use super::common::{merge_into, parse_addr, router_words, DownReason, ObservedNeighbor};
 
 /// One `protocol bgp` block of the output.
 #[derive(Default)]
@@ -12,7 +12,12 @@ struct Block {
     state: Option<String>,
     address: Option<String>,
     asn: Option<u32>,
+    /// "Route limit exceeded" in the info column or the last error.
+    limit_hit: bool,
 }
+
+/// BIRD 2's words for a session its receive or import limit shut down.
+const LIMIT_HIT: &str = "Route limit exceeded";
 
 pub(super) fn protocols_all(text: &str) -> Result<Vec<ObservedNeighbor>, String> {
     // "BIRD 2.0.12 ready." then the table header.
@@ -39,6 +44,7 @@ pub(super) fn protocols_all(text: &str) -> Result<Vec<ObservedNeighbor>, String>
             cur = Some(Block {
                 name: cols.first().unwrap_or(&"").to_string(),
                 is_bgp: cols.get(1) == Some(&"BGP"),
+                limit_hit: line.contains(LIMIT_HIT),
                 ..Block::default()
             });
             continue;
@@ -51,6 +57,8 @@ pub(super) fn protocols_all(text: &str) -> Result<Vec<ObservedNeighbor>, String>
             b.address = Some(v.trim().to_string());
         } else if let Some(v) = t.strip_prefix("Neighbor AS:") {
             b.asn = v.trim().parse().ok();
+        } else if let Some(v) = t.strip_prefix("Last error:") {
+            b.limit_hit |= v.contains(LIMIT_HIT);
         }
     }
     if let Some(b) = cur.take() {
@@ -68,6 +76,8 @@ pub(super) fn protocols_all(text: &str) -> Result<Vec<ObservedNeighbor>, String>
                 peer_as: b.asn,
                 state: b.state,
                 established,
+                down_reason: (established != Some(true) && b.limit_hit)
+                    .then_some(DownReason::MaxPrefix),
                 name: Some(b.name),
                 ..ObservedNeighbor::new(ip)
             },
@@ -80,6 +90,30 @@ pub(super) fn protocols_all(text: &str) -> Result<Vec<ObservedNeighbor>, String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A session BIRD 2 shut down on its receive limit ("Route limit
+    /// exceeded" in the info column and as the last error; the file is
+    /// the 2.0.12 layout of bird-router-all.txt with the limit-hit lines
+    /// of BIRD 2's bgp.c, not a capture), next to one that is only idle.
+    #[test]
+    fn route_limit_exceeded_is_a_max_prefix_down() {
+        let v = protocols_all(include_str!("testdata/bird-router-limit-hit.txt")).unwrap();
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!(v[0].address.to_string(), "192.0.2.2");
+        assert_eq!(v[0].established, Some(false));
+        assert_eq!(v[0].down_reason, Some(DownReason::MaxPrefix));
+        assert_eq!(v[1].down_reason, None);
+        // the peer side and a plain router side carry no reason
+        for t in [
+            include_str!("testdata/bird-peer1-all.txt"),
+            include_str!("testdata/bird-router-all.txt"),
+        ] {
+            assert!(protocols_all(t)
+                .unwrap()
+                .iter()
+                .all(|n| n.down_reason.is_none()));
+        }
+    }
 
     #[test]
     fn peer_side_output_from_bird_2_0_12() {

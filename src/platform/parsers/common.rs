@@ -21,6 +21,19 @@ pub struct ObservedNeighbor {
     /// the answer does not show it, or the profile does not trust it
     /// (`verify.secret_visible`).
     pub has_secret: Option<bool>,
+    /// Why a session that is not established is down, when the router
+    /// says so in words peerd knows (a state parser).
+    pub down_reason: Option<DownReason>,
+}
+
+/// Why the router keeps a session down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DownReason {
+    /// The peer sent more prefixes than the session's limit (max-prefix):
+    /// FRR `prefixesConfigExceedMax`, `lastResetDueTo` "Max prefix
+    /// received" or the Cease "Maximum Number of Prefixes Reached"; BIRD
+    /// "Route limit exceeded".
+    MaxPrefix,
 }
 
 impl ObservedNeighbor {
@@ -33,6 +46,7 @@ impl ObservedNeighbor {
             established: None,
             name: None,
             has_secret: None,
+            down_reason: None,
         }
     }
 }
@@ -68,6 +82,11 @@ pub(super) fn merge_into(out: &mut Vec<ObservedNeighbor>, n: ObservedNeighbor) {
             }
             if o.name.is_none() {
                 o.name = n.name;
+            }
+            if o.established != Some(true) {
+                o.down_reason = o.down_reason.or(n.down_reason);
+            } else {
+                o.down_reason = None;
             }
             o.has_secret = match (o.has_secret, n.has_secret) {
                 (Some(a), Some(b)) => Some(a || b),

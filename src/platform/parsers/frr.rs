@@ -1,7 +1,7 @@
 //! FRR parsers: `show running-config bgpd` (verify) and the JSON of
 //! `show bgp neighbors json` / `show bgp summary json` (state).
 
-use super::common::{merge_into, parse_addr, router_words, ObservedNeighbor};
+use super::common::{merge_into, parse_addr, router_words, DownReason, ObservedNeighbor};
 use std::collections::{HashMap, HashSet};
 
 /// Neighbors of the default-VRF `router bgp` block with their remote-as
@@ -132,18 +132,42 @@ pub(super) fn neighbors_json(text: &str) -> Result<Vec<ObservedNeighbor>, String
             .and_then(|a| u32::try_from(a).ok())
             .filter(|a| *a != 0);
         let (state, established) = state_of(v.get("bgpState").and_then(|s| s.as_str()));
+        let down_reason = if established == Some(true) {
+            None
+        } else {
+            down_reason(v)
+        };
         merge_into(
             &mut out,
             ObservedNeighbor {
                 peer_as: asn,
                 state,
                 established,
+                down_reason,
                 ..ObservedNeighbor::new(ip)
             },
         );
     }
     out.sort_by_key(|n| n.address);
     Ok(out)
+}
+
+/// Why a neighbor of `show bgp neighbors json` is down, in the words peerd
+/// knows: the prefix overflow flag (`prefixesConfigExceedMax`), the last
+/// reset (FRR 8.4: "Max prefix received") or the last NOTIFICATION (Cease
+/// subcode 1: "Cease/Maximum Number of Prefixes Reached").
+fn down_reason(v: &serde_json::Value) -> Option<DownReason> {
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(|s| s.as_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default()
+    };
+    let flagged = v.get("prefixesConfigExceedMax").and_then(|b| b.as_bool()) == Some(true);
+    let reset = text("lastResetDueTo");
+    let notified = text("lastNotificationReason");
+    (flagged || reset.contains("max prefix") || notified.contains("maximum number of prefixes"))
+        .then_some(DownReason::MaxPrefix)
 }
 
 /// `show bgp summary json`: per address family, `peers.<addr>.state`.
@@ -233,6 +257,37 @@ mod tests {
         let v = running_config(text).unwrap();
         assert_eq!(find(&v, "192.0.2.78").has_secret, Some(true));
         assert_eq!(find(&v, "192.0.2.77").has_secret, Some(false));
+    }
+
+    /// FRR 8.4 tears a session down on its limit with a Cease/1
+    /// NOTIFICATION (the captured frr-neighbors-mixed.json with the Idle
+    /// neighbor's last NOTIFICATION set to FRR's words for it); newer FRR
+    /// also flags `prefixesConfigExceedMax`, and older ones reset with
+    /// "Max prefix received".
+    #[test]
+    fn neighbors_json_max_prefix_down() {
+        let v = neighbors_json(include_str!("testdata/frr-neighbors-maxprefix.json")).unwrap();
+        assert_eq!(
+            find(&v, "192.0.2.2").down_reason,
+            Some(DownReason::MaxPrefix)
+        );
+        assert!(v
+            .iter()
+            .filter(|n| n.address.to_string() != "192.0.2.2")
+            .all(|n| n.down_reason.is_none()));
+        let v = neighbors_json(include_str!("testdata/frr-neighbors-mixed.json")).unwrap();
+        assert!(v.iter().all(|n| n.down_reason.is_none()), "{v:?}");
+        for extra in [
+            r#""prefixesConfigExceedMax":true"#,
+            r#""lastResetDueTo":"Max prefix received""#,
+        ] {
+            let t = format!(r#"{{"192.0.2.5":{{"remoteAs":65005,"bgpState":"Idle",{extra}}}}}"#);
+            let v = neighbors_json(&t).unwrap();
+            assert_eq!(v[0].down_reason, Some(DownReason::MaxPrefix), "{extra}");
+        }
+        // an established session has no down reason, whatever its history
+        let t = r#"{"192.0.2.5":{"remoteAs":65005,"bgpState":"Established","lastResetDueTo":"Max prefix received"}}"#;
+        assert_eq!(neighbors_json(t).unwrap()[0].down_reason, None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod xml;
 
 #[cfg(test)]
 use common::parse_addr;
-pub use common::{router_words, ObservedNeighbor};
+pub use common::{router_words, DownReason, ObservedNeighbor};
 
 /// Largest answer a parser accepts.
 pub const MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;

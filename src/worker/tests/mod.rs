@@ -527,6 +527,65 @@ async fn poller_moves_states_and_expires_after_the_window() {
     assert_eq!(status(&store, &ids[0]), St::Down);
 }
 
+#[tokio::test]
+async fn poller_reports_a_session_down_on_its_max_prefix_limit() {
+    use crate::platform::DownReason;
+    let (_d, store, driver, w) = setup(fast());
+    let ids = insert(&store, vec![session(1, "rtr1"), session(2, "rtr1")]);
+    drain(&w).await;
+    let (up, never): (IpAddr, IpAddr) =
+        ("192.0.2.11".parse().unwrap(), "192.0.2.12".parse().unwrap());
+    driver
+        .state
+        .lock()
+        .unwrap()
+        .insert(up, NeighborState::Established);
+    w.poll_router("rtr1", 3_600_000).await.unwrap();
+    assert_eq!(status(&store, &ids[0]), St::Established);
+    {
+        let mut st = driver.state.lock().unwrap();
+        st.insert(up, NeighborState::Down(DownReason::MaxPrefix));
+        st.insert(never, NeighborState::Down(DownReason::MaxPrefix));
+    }
+    w.poll_router("rtr1", 3_600_000).await.unwrap();
+    let s = store.get_session(&ids[0]).unwrap().unwrap();
+    assert_eq!(s.status, St::Down);
+    let want = match crate::render::max_prefix(&s, &w.render.inv) {
+        Some(n) => format!("down: the peer sent more than {n} prefixes (max-prefix)"),
+        None => "down: the peer sent more prefixes than its limit (max-prefix)".into(),
+    };
+    assert_eq!(s.status_detail.as_deref(), Some(want.as_str()));
+    // one that never came up stays Configured, with the same detail
+    let s2 = store.get_session(&ids[1]).unwrap().unwrap();
+    assert_eq!(s2.status, St::Configured);
+    assert!(
+        s2.status_detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("(max-prefix)"),
+        "{s2:?}"
+    );
+    let text = w.metrics.render();
+    assert!(
+        text.contains("peerd_bgp_sessions_down_max_prefix{router=\"rtr1\"} 2"),
+        "{text}"
+    );
+    // back up: Established, the detail cleared, the gauge at 0
+    driver
+        .state
+        .lock()
+        .unwrap()
+        .insert(up, NeighborState::Established);
+    w.poll_router("rtr1", 3_600_000).await.unwrap();
+    let s = store.get_session(&ids[0]).unwrap().unwrap();
+    assert_eq!(s.status, St::Established);
+    assert_eq!(s.status_detail, None);
+    assert!(w
+        .metrics
+        .render()
+        .contains("peerd_bgp_sessions_down_max_prefix{router=\"rtr1\"} 1"));
+}
+
 #[test]
 fn backoff_doubles_and_caps() {
     let c = WorkerSettings {
