@@ -1,8 +1,8 @@
 //! Pure rules every store applies the same way: which statuses a session
 //! may start in or hold its address in, the address rule's verdict from
 //! the holders of an address (see the [module doc](super)), audit records,
-//! clipping of free text, list filters. (The sled store keeps its own
-//! copies of these for now; the PostgreSQL store uses these.)
+//! clipping of free text, list filters, list cursors. Both the sled and
+//! the PostgreSQL store use these.
 
 use super::{Inserted, SessionFilter};
 use crate::model::{AuditEvent, JobKind, RemoteState, Session, SessionStatus, UnixMillis};
@@ -132,8 +132,7 @@ pub fn remote_text(remote: &RemoteState) -> String {
 
 const CURSOR_VERSION: u8 = 1;
 
-/// Opaque list cursor: base64url of a version byte and the last seq seen
-/// (the form the sled store's `keys.rs` also makes).
+/// Opaque list cursor: base64url of a version byte and the last seq seen.
 pub fn encode_cursor(seq: u64) -> String {
     use base64::Engine;
     let mut b = [0u8; 9];

@@ -42,10 +42,7 @@
 //! (2 keyed them by seq, with a `session_ids` tree from id to seq) and adds
 //! `by_status` and `by_router` (each migrated at open, see `migrate.rs`).
 
-use super::super::{Result, StoreError};
 use crate::model::SessionStatus;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 
 /// Next session `seq` (counter in `meta`).
 pub const COUNTER_SEQ: &[u8] = b"\xffcounter:seq";
@@ -172,33 +169,12 @@ pub fn meta_key(ns: &str, key: &str) -> Vec<u8> {
     k
 }
 
-const CURSOR_VERSION: u8 = 1;
-
-/// Opaque list cursor: base64url of a version byte and the last seq seen.
-pub fn encode_cursor(seq: u64) -> String {
-    let mut b = [0u8; 9];
-    b[0] = CURSOR_VERSION;
-    b[1..].copy_from_slice(&seq.to_be_bytes());
-    URL_SAFE_NO_PAD.encode(b)
-}
-
-/// Parses a cursor made by [`encode_cursor`]; anything else is `BadCursor`.
-pub fn decode_cursor(s: &str) -> Result<u64> {
-    if s.len() > 32 {
-        return Err(StoreError::BadCursor);
-    }
-    let b = URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|_| StoreError::BadCursor)?;
-    if b.len() != 9 || b[0] != CURSOR_VERSION {
-        return Err(StoreError::BadCursor);
-    }
-    read_u64(&b[1..]).ok_or(StoreError::BadCursor)
-}
+pub use crate::store::rules::{decode_cursor, encode_cursor};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoreError;
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {

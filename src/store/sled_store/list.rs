@@ -17,6 +17,7 @@ use super::keys;
 use super::tx::{backend, decode};
 use super::Inner;
 use crate::model::{Session, SessionStatus};
+use crate::store::rules::matches;
 use sled::IVec;
 use std::iter::Peekable;
 
@@ -224,11 +225,4 @@ impl Iterator for Merge<'_> {
         let (i, _) = best?;
         self.0[i].next()
     }
-}
-
-fn matches(f: &SessionFilter, s: &Session) -> bool {
-    f.owner_asn.is_none_or(|a| s.local_asn.0 == a)
-        && f.status.is_none_or(|st| s.status == st)
-        && f.router.as_deref().is_none_or(|r| s.router == r)
-        && f.direction.is_none_or(|d| s.direction == d)
 }

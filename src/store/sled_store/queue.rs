@@ -17,6 +17,7 @@ use super::sessions::{clip, event};
 use super::tx::{abort, backend, decode, Trees, Tx, TxResult};
 use super::Inner;
 use crate::model::{now_ms, Job, JobKind, Lease, Session, SessionId, SessionStatus, UnixMillis};
+use crate::store::rules::kind_str;
 
 /// Jobs reclaimed per transaction.
 const RECLAIM_BATCH: usize = 256;
@@ -72,15 +73,6 @@ fn waits_for_removal_tx(tx: &Tx<'_>, job: &Job) -> TxResult<bool> {
     };
     let others: Vec<Session> = tx.other_holders(&s)?;
     Ok(others.iter().any(|h| h.status == SessionStatus::Deleting))
-}
-
-fn kind_str(k: JobKind) -> &'static str {
-    match k {
-        JobKind::Provision => "provision",
-        JobKind::Deprovision => "deprovision",
-        JobKind::Expire => "expire",
-        JobKind::Refresh => "refresh",
-    }
 }
 
 impl Inner {

@@ -7,21 +7,7 @@ use super::sessions::{clip, event};
 use super::tx::abort;
 use super::Inner;
 use crate::model::{now_ms, Direction, RemoteState, Session};
-
-/// What an operator reads of a session's remote side and detail (attempt
-/// counters and check times change on every poll and are not worth an
-/// audit record of their own).
-fn visible(s: &Session) -> impl PartialEq {
-    let r = s.remote.as_ref();
-    (
-        r.map(|r| r.phase),
-        r.and_then(|r| r.session_id.clone()),
-        r.and_then(|r| r.request_id.clone()),
-        r.and_then(|r| r.status.clone()),
-        r.and_then(|r| r.detail.clone()),
-        s.status_detail.clone(),
-    )
-}
+use crate::store::rules::{remote_text, visible_remote as visible};
 
 impl Inner {
     pub fn set_remote(
@@ -48,20 +34,7 @@ impl Inner {
             }
             if before != visible(&s) {
                 s.updated_ms = now;
-                let what = format!(
-                    "remote {}{}{}",
-                    remote.phase.as_str(),
-                    remote
-                        .status
-                        .as_deref()
-                        .map(|st| format!(", status {st}"))
-                        .unwrap_or_default(),
-                    remote
-                        .detail
-                        .as_deref()
-                        .map(|d| format!(": {d}"))
-                        .unwrap_or_default(),
-                );
+                let what = remote_text(&remote);
                 let ev = event(&s, &actor, "remote", Some(s.status), Some(clip(&what)), now);
                 tx.audit(&ev)?;
             }

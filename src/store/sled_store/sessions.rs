@@ -10,41 +10,8 @@ use crate::model::{
     now_ms, AuditEvent, JobKind, RequestRecord, Session, SessionStatus, UnixMillis,
 };
 
-/// Statuses a session may be created in.
-const INITIAL: [SessionStatus; 3] = [
-    SessionStatus::Pending,
-    SessionStatus::Approved,
-    SessionStatus::Rejected,
-];
-
-/// Longest `status_detail` / audit detail kept (characters).
-pub const MAX_DETAIL: usize = 2000;
-
-pub fn clip(s: &str) -> String {
-    match s.char_indices().nth(MAX_DETAIL) {
-        Some((i, _)) => s[..i].to_string(),
-        None => s.to_string(),
-    }
-}
-
-pub fn event(
-    s: &Session,
-    actor: &str,
-    action: &str,
-    from: Option<SessionStatus>,
-    detail: Option<String>,
-    now: UnixMillis,
-) -> AuditEvent {
-    AuditEvent {
-        at_ms: now,
-        session_id: s.session_id.clone(),
-        actor: actor.to_string(),
-        action: action.to_string(),
-        from,
-        to: Some(s.status),
-        detail,
-    }
-}
+use crate::store::rules::INITIAL;
+pub use crate::store::rules::{clip, event};
 
 /// Stores a request and its sessions (see [`crate::store::Store::insert_request`]).
 pub fn insert_request(
@@ -288,36 +255,11 @@ fn transition(
     Ok((s, from))
 }
 
-/// What the holders of a neighbor address make of a new session there
-/// (the address rule of [`crate::store`]): `Err` is the answer without a
-/// write; `Ok(true)` a hand-over from `Deleting` holders.
+/// The address rule of [`crate::store`] over the address's holders in
+/// `tx`: `Err` is the answer without a write; `Ok(true)` a hand-over from
+/// `Deleting` holders.
 fn address_rule(tx: &Tx<'_>, s: &Session) -> TxResult<std::result::Result<bool, Inserted>> {
-    let holders: Vec<Session> = tx
-        .other_holders(s)?
-        .into_iter()
-        .filter(|h| !is_terminal(h.status))
-        .collect();
-    let refusal = |h: &Session| {
-        if h.local_asn != s.local_asn {
-            Inserted::Taken
-        } else if h.same_request_as(s) {
-            Inserted::Existing(h.clone())
-        } else {
-            Inserted::Conflict(h.clone())
-        }
-    };
-    if let Some(owner) = holders.iter().find(|h| h.status != SessionStatus::Deleting) {
-        return Ok(Err(refusal(owner)));
-    }
-    // Only Deleting holders: a repeat of the same network's session may
-    // take over; anything else waits until they are gone.
-    if let Some(h) = holders.iter().find(|h| !h.same_request_as(s)) {
-        return Ok(Err(match refusal(h) {
-            Inserted::Taken => Inserted::Taken,
-            _ => Inserted::Conflict(h.clone()),
-        }));
-    }
-    Ok(Ok(!holders.is_empty()))
+    Ok(crate::store::rules::address_rule(s, tx.other_holders(s)?).map_err(|b| *b))
 }
 
 /// Inserts one session of a request (or finds its twin), inside `tx`.

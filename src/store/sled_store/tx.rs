@@ -41,11 +41,7 @@ pub fn decode<T: DeserializeOwned>(b: &[u8], what: &str) -> std::result::Result<
     serde_json::from_slice(b).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-/// Statuses after which a session no longer holds its neighbor address
-/// (it leaves the `addresses` index). A removed session is gone anyway.
-pub fn is_terminal(s: SessionStatus) -> bool {
-    matches!(s, SessionStatus::Rejected | SessionStatus::Unestablished)
-}
+pub use crate::store::rules::is_terminal;
 
 /// How many trees [`Trees`] has.
 const TREES: usize = 12;
