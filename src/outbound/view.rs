@@ -36,53 +36,54 @@ pub struct RemoteView {
     pub detail: Option<String>,
 }
 
-/// An id: 1 to [`ID_MAX`] of `A-Z a-z 0-9 . _ : -`.
-pub fn check_id(field: &str, s: &str) -> Result<String, String> {
-    if s.is_empty() || s.len() > ID_MAX {
-        return Err(format!("{field}: must be 1 to {ID_MAX} characters"));
+/// `s` if it has 1 to `max` bytes, each one `ok` allows; else the error
+/// names `field` and says what is allowed (`what`).
+fn check_chars(
+    field: &str,
+    s: &str,
+    max: usize,
+    ok: impl Fn(u8) -> bool,
+    what: &str,
+) -> Result<String, String> {
+    if s.is_empty() || s.len() > max {
+        return Err(format!("{field}: must be 1 to {max} characters"));
     }
-    if !s
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
-    {
-        return Err(format!(
-            "{field}: may hold only letters, digits and . _ : -"
-        ));
+    if !s.bytes().all(ok) {
+        return Err(format!("{field}: may hold only {what}"));
     }
     Ok(s.to_string())
 }
 
+fn id_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"._:-".contains(&b)
+}
+
+/// An id: 1 to [`ID_MAX`] of `A-Z a-z 0-9 . _ : -`.
+pub fn check_id(field: &str, s: &str) -> Result<String, String> {
+    check_chars(field, s, ID_MAX, id_byte, "letters, digits and . _ : -")
+}
+
 /// A status: 1 to [`STATUS_MAX`] letters, digits, spaces, `_` or `-`.
 pub fn check_status(field: &str, s: &str) -> Result<String, String> {
-    if s.is_empty() || s.len() > STATUS_MAX {
-        return Err(format!("{field}: must be 1 to {STATUS_MAX} characters"));
-    }
-    if !s
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b" _-".contains(&b))
-    {
-        return Err(format!(
-            "{field}: may hold only letters, digits, spaces, _ and -"
-        ));
-    }
-    Ok(s.to_string())
+    check_chars(
+        field,
+        s,
+        STATUS_MAX,
+        |b| b.is_ascii_alphanumeric() || b" _-".contains(&b),
+        "letters, digits, spaces, _ and -",
+    )
 }
 
 /// A location id: `pdb:ix:<digits>` or another id of at most
 /// [`LOCATION_MAX`] plain characters.
 pub fn check_location(field: &str, s: &str) -> Result<String, String> {
-    if s.is_empty() || s.len() > LOCATION_MAX {
-        return Err(format!("{field}: must be 1 to {LOCATION_MAX} characters"));
-    }
-    if !s
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
-    {
-        return Err(format!(
-            "{field}: may hold only letters, digits and . _ : -"
-        ));
-    }
-    Ok(s.to_string())
+    check_chars(
+        field,
+        s,
+        LOCATION_MAX,
+        id_byte,
+        "letters, digits and . _ : -",
+    )
 }
 
 /// Free text from a remote made harmless: printable ASCII, none of
