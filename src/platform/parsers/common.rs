@@ -95,6 +95,14 @@ pub(super) fn merge_into(out: &mut Vec<ObservedNeighbor>, n: ObservedNeighbor) {
         }
     }
 }
+/// The neighbor at `ip` in a parser's answer (tests; panics when missing).
+#[cfg(test)]
+pub(super) fn find<'a>(v: &'a [ObservedNeighbor], ip: &str) -> &'a ObservedNeighbor {
+    let ip: IpAddr = ip.parse().unwrap();
+    v.iter()
+        .find(|n| n.address == ip)
+        .unwrap_or_else(|| panic!("{ip} missing in {v:?}"))
+}
 
 /// The last non-empty lines of a command's output, bounded, for status_detail.
 pub fn router_words(stdout: &str, stderr: &str) -> String {

@@ -203,14 +203,8 @@ pub(super) fn summary_json(text: &str) -> Result<Vec<ObservedNeighbor>, String> 
 
 #[cfg(test)]
 mod tests {
+    use super::super::common::find;
     use super::*;
-
-    fn find<'a>(v: &'a [ObservedNeighbor], ip: &str) -> &'a ObservedNeighbor {
-        let ip: std::net::IpAddr = ip.parse().unwrap();
-        v.iter()
-            .find(|n| n.address == ip)
-            .unwrap_or_else(|| panic!("{ip} missing in {v:?}"))
-    }
 
     #[test]
     fn running_config_from_frr_8_4() {

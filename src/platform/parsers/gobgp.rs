@@ -96,14 +96,8 @@ pub(super) fn neighbors_json(text: &str) -> Result<Vec<ObservedNeighbor>, String
 
 #[cfg(test)]
 mod tests {
+    use super::super::common::find;
     use super::*;
-
-    fn find<'a>(v: &'a [ObservedNeighbor], ip: &str) -> &'a ObservedNeighbor {
-        let ip: std::net::IpAddr = ip.parse().unwrap();
-        v.iter()
-            .find(|n| n.address == ip)
-            .unwrap_or_else(|| panic!("{ip} missing in {v:?}"))
-    }
 
     /// Captured from GoBGP 3.10 in the lab: two neighbors added with the
     /// CLI, Established with the BIRD peer over IPv4 and IPv6.

@@ -71,14 +71,8 @@ pub(super) fn neighbors_json(text: &str) -> Result<Vec<ObservedNeighbor>, String
 
 #[cfg(test)]
 mod tests {
+    use super::super::common::find;
     use super::*;
-
-    fn find<'a>(v: &'a [ObservedNeighbor], ip: &str) -> &'a ObservedNeighbor {
-        let ip: std::net::IpAddr = ip.parse().unwrap();
-        v.iter()
-            .find(|n| n.address == ip)
-            .unwrap_or_else(|| panic!("{ip} missing in {v:?}"))
-    }
 
     /// Captured from OpenBGPD 7.7 in the lab: three peerd neighbors up with
     /// the BIRD peers (one with TCP-MD5), a neighbor configured by hand in a
