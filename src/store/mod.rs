@@ -50,6 +50,7 @@
 mod changes;
 #[cfg(test)]
 pub mod contract;
+pub mod lease;
 pub mod postgres;
 pub mod rules;
 pub mod sled_store;
@@ -400,4 +401,20 @@ pub trait Store: Send + Sync + 'static {
     fn meta_list(&self, ns: &str) -> Result<Vec<(String, Vec<u8>)>>;
     /// The namespaces that have at least one key, in order.
     fn meta_namespaces(&self) -> Result<Vec<String>>;
+
+    // ---- named leases ----------------------------------------------------------
+
+    /// Takes or renews the lease `name` for `owner` until `now + ttl_ms`:
+    /// granted when nobody holds it, `owner` holds it already, or the
+    /// holder's lease ended before `now`. True when `owner` holds it after
+    /// the call; false (and nothing changed) when another owner's lease is
+    /// live. Atomic: of several owners asking at once, one wins. Instances
+    /// sharing a store use it to do per-router and singleton background
+    /// work (polling, maintenance windows, syncs) once across them
+    /// ([`lease`]).
+    fn hold_lease(&self, name: &str, owner: &str, now: UnixMillis, ttl_ms: u64) -> Result<bool>;
+
+    /// Gives the lease `name` up if `owner` holds it (a clean shutdown:
+    /// another instance takes over at once instead of after the ttl).
+    fn release_lease(&self, name: &str, owner: &str) -> Result<()>;
 }

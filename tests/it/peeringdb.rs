@@ -181,6 +181,12 @@ impl Store for MetaStore {
         self.meta.lock().unwrap().remove(&(ns.into(), key.into()));
         Ok(())
     }
+    fn hold_lease(&self, _: &str, _: &str, _: UnixMillis, _: u64) -> Result<bool, StoreError> {
+        unsupported()
+    }
+    fn release_lease(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        unsupported()
+    }
     fn meta_namespaces(&self) -> Result<Vec<String>, StoreError> {
         let mut ns: Vec<String> = self
             .meta

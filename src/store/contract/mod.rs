@@ -1,12 +1,14 @@
 //! The store contract: one test suite that every [`Store`] implementation
 //! passes unchanged (sessions, requests, dedup and the address owner,
-//! transitions, holds and deferred jobs, audit, paging under writes, the queue, the metadata area).
+//! transitions, holds and deferred jobs, audit, paging under writes, the queue, the metadata area,
+//! named leases).
 //! Each test is a function of a factory of fresh, empty stores;
 //! [`contract_tests!`] instantiates all of them for one backend (see
 //! `sled_store/tests` and `postgres/tests.rs`).
 
 pub mod addresses;
 pub mod hold;
+pub mod leases;
 pub mod listing;
 pub mod queue;
 pub mod remote;
@@ -311,6 +313,27 @@ macro_rules! contract_tests {
         fn listing__session_counts_from_the_router_index_match_a_full_read() {
             if let Some(mk) = $mk() {
                 $crate::store::contract::listing::session_counts_from_the_router_index_match_a_full_read(&*mk);
+            }
+        }
+        #[test]
+        #[allow(non_snake_case)]
+        fn leases__a_lease_is_held_by_one_owner_until_it_ends() {
+            if let Some(mk) = $mk() {
+                $crate::store::contract::leases::a_lease_is_held_by_one_owner_until_it_ends(&*mk);
+            }
+        }
+        #[test]
+        #[allow(non_snake_case)]
+        fn leases__release_frees_only_the_owners_lease() {
+            if let Some(mk) = $mk() {
+                $crate::store::contract::leases::release_frees_only_the_owners_lease(&*mk);
+            }
+        }
+        #[test]
+        #[allow(non_snake_case)]
+        fn leases__of_owners_racing_for_a_lease_one_wins() {
+            if let Some(mk) = $mk() {
+                $crate::store::contract::leases::of_owners_racing_for_a_lease_one_wins(&*mk);
             }
         }
     };

@@ -7,13 +7,14 @@
 //!   open under an advisory lock; a newer database is refused;
 //! - `tx.rs`: one write transaction per mutating call, serialised across
 //!   instances by a transaction-scoped advisory lock;
-//! - `sessions.rs`, `queue.rs`: the contract's operations.
+//! - `sessions.rs`, `queue.rs`, `leases.rs`: the contract's operations.
 //!
 //! Every mutation has committed when its call returns (PostgreSQL's
 //! `synchronous_commit` decides what committed means on the server; keep
 //! it `on`), so [`Store::durable`] has nothing left to wait for.
 
 mod import;
+mod leases;
 mod listen;
 mod pool;
 mod queue;
@@ -315,5 +316,13 @@ impl Store for PgStore {
         ))
         .map_err(pg)?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn hold_lease(&self, name: &str, owner: &str, now: UnixMillis, ttl_ms: u64) -> Result<bool> {
+        self.pg_hold_lease(name, owner, now, ttl_ms)
+    }
+
+    fn release_lease(&self, name: &str, owner: &str) -> Result<()> {
+        self.pg_release_lease(name, owner)
     }
 }

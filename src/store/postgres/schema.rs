@@ -67,6 +67,14 @@ CREATE TABLE peerd_meta (
     PRIMARY KEY (ns, key)
 );
 "#,
+    // 2: named leases (background work once across instances).
+    r#"
+CREATE TABLE peerd_leases (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    until_ms BIGINT NOT NULL
+);
+"#,
 ];
 
 /// The schema version this binary writes.

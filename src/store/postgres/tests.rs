@@ -171,3 +171,48 @@ fn a_dead_instances_router_is_free_when_its_lease_expires() {
     // both of rtr1's jobs, in one claim (the worker coalesces them)
     assert_eq!(st.claim(t0 + 1001, 1000, "b", 10, &[]).unwrap().len(), 2);
 }
+
+#[test]
+fn two_instances_on_one_database_share_each_lease() {
+    let Some(url) = test_url() else { return };
+    let config = fresh_config(&url);
+    // two instances: two pools on one schema
+    let a = PgStore::open_config(config.clone(), 4).unwrap();
+    let b = PgStore::open_config(config, 4).unwrap();
+    let t = 5_000_000;
+    let routers = ["rtr1", "rtr2", "rtr3"];
+    // both ask for every router's poll at once: each router goes to one
+    let (ha, hb) = std::thread::scope(|s| {
+        let ja = s.spawn(|| {
+            routers
+                .iter()
+                .map(|r| a.hold_lease(&format!("poll:{r}"), "a", t, 1000).unwrap())
+                .collect::<Vec<_>>()
+        });
+        let jb = s.spawn(|| {
+            routers
+                .iter()
+                .map(|r| b.hold_lease(&format!("poll:{r}"), "b", t, 1000).unwrap())
+                .collect::<Vec<_>>()
+        });
+        (ja.join().unwrap(), jb.join().unwrap())
+    });
+    for i in 0..routers.len() {
+        assert!(ha[i] ^ hb[i], "{}: a {} b {}", routers[i], ha[i], hb[i]);
+    }
+    // a renews what it holds and cannot take b's
+    for (i, r) in routers.iter().enumerate() {
+        let name = format!("poll:{r}");
+        assert_eq!(a.hold_lease(&name, "a", t + 500, 1000).unwrap(), ha[i]);
+        assert_eq!(b.hold_lease(&name, "b", t + 600, 1000).unwrap(), hb[i]);
+    }
+    // a dies (stops renewing): b takes over everything once a's end
+    for r in routers {
+        let name = format!("poll:{r}");
+        assert!(b.hold_lease(&name, "b", t + 1501, 1000).unwrap(), "{r}");
+        assert!(!a.hold_lease(&name, "a", t + 1502, 1000).unwrap(), "{r}");
+    }
+    // b shuts down cleanly: a takes over at once
+    b.release_lease("poll:rtr1", "b").unwrap();
+    assert!(a.hold_lease("poll:rtr1", "a", t + 1503, 1000).unwrap());
+}

@@ -48,6 +48,10 @@ struct Inner {
     db: sled::Db,
     trees: Trees,
     writer: writer::Writer,
+    /// sled lets one process open a directory, so this process is the only
+    /// one that could hold a lease: they live in memory (the same rules as
+    /// PostgreSQL's table, nothing to persist).
+    leases: crate::store::lease::LocalLeases,
 }
 
 /// Settings of the sled store.
@@ -129,7 +133,12 @@ impl SledStore {
         };
         let writer = writer::Writer::start(db.clone(), trees.clone(), seq)?;
         Ok(SledStore {
-            inner: Arc::new(Inner { db, trees, writer }),
+            inner: Arc::new(Inner {
+                db,
+                trees,
+                writer,
+                leases: Default::default(),
+            }),
         })
     }
 }
@@ -346,6 +355,15 @@ impl Store for SledStore {
             out.push((key.to_string(), v.to_vec()));
         }
         Ok(out)
+    }
+
+    fn hold_lease(&self, name: &str, owner: &str, now: UnixMillis, ttl_ms: u64) -> Result<bool> {
+        Ok(self.inner.leases.hold(name, owner, now, ttl_ms))
+    }
+
+    fn release_lease(&self, name: &str, owner: &str) -> Result<()> {
+        self.inner.leases.release(name, owner);
+        Ok(())
     }
 }
 
