@@ -384,12 +384,14 @@ pub fn pass(store: &dyn Store, now: UnixMillis) -> store::Result<PassReport> {
     Ok(rep)
 }
 
-/// Runs [`pass`] every `tick` until `shutdown`; wakes the worker when a
-/// pass changed something.
+/// Runs [`pass`] every `tick` until `shutdown`, while `lease` is held
+/// (instances sharing a store run it once); wakes the worker when a pass
+/// changed something.
 pub async fn run(
     store: std::sync::Arc<dyn Store>,
     wake: std::sync::Arc<tokio::sync::Notify>,
     tick: std::time::Duration,
+    lease: crate::store::lease::Keeper,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
@@ -398,6 +400,9 @@ pub async fn run(
             r = shutdown.changed() => {
                 if r.is_err() || *shutdown.borrow() { break; }
             }
+        }
+        if !lease.held() {
+            continue;
         }
         let s = store.clone();
         match tokio::task::spawn_blocking(move || pass(s.as_ref(), now_ms())).await {

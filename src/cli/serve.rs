@@ -20,6 +20,7 @@ use crate::inventory::Inventory;
 use crate::peeringdb::Syncer;
 use crate::platform::Profiles;
 use crate::render::{Renderer, TemplateEnv};
+use crate::store::lease::{self, Keeper};
 use crate::store::{PgStore, SledStore, Store, StoreError};
 use crate::worker::Worker;
 use std::io::Write;
@@ -224,9 +225,25 @@ pub async fn run(args: ServeArgs) -> CliResult {
         out.flush()?;
     }
     let store = p.state.store.clone();
-    // the PeeringDB schedule (sync_interval_secs; none when 0)
-    let pdb_sync = p.state.peeringdb.as_ref().and_then(|s| s.spawn());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Background work done once across instances sharing the store: each
+    // loop runs while it holds its lease (sled: this process alone).
+    let lease_ms = p.state.settings.worker.lease_ms;
+    let keep = |name: &str| {
+        Keeper::spawn(
+            store.clone(),
+            name,
+            p.worker.owner().to_string(),
+            lease_ms,
+            p.state.metrics.clone(),
+            stop_rx.clone(),
+        )
+    };
+    // the PeeringDB schedule (sync_interval_secs; none when 0)
+    let pdb_sync = match &p.state.peeringdb {
+        Some(s) if !s.interval().is_zero() => s.spawn_leased(keep(lease::PEERINGDB_SYNC)),
+        _ => None,
+    };
     let mut background = Vec::new();
     // Settle NETCONF confirmed commits left pending by a previous run first;
     // the worker starts after that (it re-runs their jobs).
@@ -264,11 +281,16 @@ pub async fn run(args: ServeArgs) -> CliResult {
             store.clone(),
             p.worker.waker(),
             std::time::Duration::from_millis(tick),
+            keep(lease::MAINTENANCE),
             stop_rx.clone(),
         )));
-        background.push(tokio::spawn(
-            p.worker.clone().run_irr_refresh(stop_rx.clone()),
-        ));
+        if p.state.settings.irr.refresh_secs > 0 {
+            background.push(tokio::spawn(
+                p.worker
+                    .clone()
+                    .run_irr_refresh(keep(lease::IRR_REFRESH), stop_rx.clone()),
+            ));
+        }
     } else {
         tracing::warn!("worker disabled (worker.enabled: false): approved sessions stay queued");
         background.push(tokio::spawn(recovery));
@@ -277,7 +299,8 @@ pub async fn run(args: ServeArgs) -> CliResult {
     // through the worker's queue once a remote accepts)
     if let Some(ob) = p.state.outbound.clone() {
         let follower = Follower::new(p.state.app(), ob);
-        background.push(tokio::spawn(follower.run(stop_rx.clone())));
+        let lease = keep(lease::OUTBOUND_FOLLOWER);
+        background.push(tokio::spawn(follower.run(lease, stop_rx.clone())));
     }
     if let Some(l) = p.metrics_listener {
         let mut stop = stop_rx.clone();

@@ -168,6 +168,9 @@ pub struct Metrics {
     poller_started: AtomicBool,
     /// When each router's poll loop last went round (epoch ms).
     poll_beats: Mutex<BTreeMap<String, u64>>,
+    /// The named leases this instance asked for, and whether it holds
+    /// each (`poll:<router>`, the singleton loops').
+    leases: Mutex<BTreeMap<String, bool>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -359,6 +362,30 @@ impl Metrics {
         self.poller_started.store(true, Ordering::Relaxed);
     }
 
+    /// Another instance holds `router`'s poll lease: this one skipped the
+    /// poll, and its loop still went round.
+    pub fn poll_skipped(&self, router: &str) {
+        lock(&self.poll_beats).insert(router.to_string(), now_ms());
+    }
+
+    /// Whether this instance holds the lease `name` now.
+    pub fn set_lease(&self, name: &str, held: bool) {
+        lock(&self.leases).insert(name.to_string(), held);
+    }
+
+    /// The leases asked for, and whether each is held.
+    pub fn leases(&self) -> BTreeMap<String, bool> {
+        lock(&self.leases).clone()
+    }
+
+    /// How many routers this instance polls (holds the poll lease of).
+    pub fn routers_polled(&self) -> u64 {
+        lock(&self.leases)
+            .iter()
+            .filter(|(k, v)| **v && k.starts_with("poll:"))
+            .count() as u64
+    }
+
     /// `None` before the poller started; else each router's last beat.
     pub fn poll_beats(&self) -> Option<BTreeMap<String, u64>> {
         self.poller_started
@@ -420,6 +447,7 @@ impl Metrics {
             e.single(name, "counter", help, v.load(Ordering::Relaxed));
         }
 
+        self.render_leases(&mut e);
         if let Some(ms) = self.worker_last_beat() {
             e.single(
                 "peerd_worker_heartbeat_timestamp_seconds",
@@ -429,6 +457,26 @@ impl Metrics {
             );
         }
         e.finish()
+    }
+
+    fn render_leases(&self, e: &mut Expo) {
+        if !lock(&self.poll_beats).is_empty() {
+            e.single(
+                "peerd_poller_routers",
+                "gauge",
+                "Routers this instance polls (holds the poll lease of).",
+                self.routers_polled(),
+            );
+        }
+        let leases = self.leases();
+        e.family(
+            "peerd_lease_held",
+            "gauge",
+            "Named leases (background work done once across instances): 1 when this instance holds it.",
+        );
+        for (name, held) in &leases {
+            e.sample("peerd_lease_held", &[("lease", name)], u64::from(*held));
+        }
     }
 
     fn render_http(&self, e: &mut Expo) {

@@ -14,6 +14,7 @@ use super::{inventory_ix_ids, PdbError, Result};
 use crate::config::PeeringDbSettings;
 use crate::inventory::Inventory;
 use crate::model::{now_ms, UnixMillis};
+use crate::store::lease::{Keeper, PEERINGDB_SYNC};
 use crate::store::Store;
 use serde::Serialize;
 use std::sync::{Arc, RwLock};
@@ -325,11 +326,23 @@ impl Syncer {
         }
     }
 
+    /// The sync schedule's interval (zero: none).
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
     /// Starts the scheduled sync: at once if the data in use is older than
     /// the interval or absent (unless `sync_at_start` is off), then every
     /// interval; after failures, see [`FAILURE_RETRY`]. `None` when the
     /// interval is 0.
     pub fn spawn(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        self.spawn_leased(Keeper::always(PEERINGDB_SYNC))
+    }
+
+    /// [`Self::spawn`] on an instance that shares its store: it syncs only
+    /// while `lease` is held; otherwise, when a sync is due, it puts in use
+    /// what the instance holding the lease stored.
+    pub fn spawn_leased(self: &Arc<Self>, lease: Keeper) -> Option<tokio::task::JoinHandle<()>> {
         if self.interval.is_zero() {
             return None;
         }
@@ -338,7 +351,20 @@ impl Syncer {
             let mut first = true;
             loop {
                 tokio::time::sleep(me.next_delay(first)).await;
+                if first {
+                    lease.decided().await;
+                }
                 first = false;
+                if !lease.held() {
+                    let m = me.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        if let Err(e) = m.load_from_store() {
+                            tracing::warn!(error = %e, "reading the PeeringDB data another instance stored failed");
+                        }
+                    })
+                    .await;
+                    continue;
+                }
                 let failed_before = me.read().failures;
                 match me.sync_now().await {
                     Ok(_) if failed_before > 0 => {

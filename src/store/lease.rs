@@ -12,7 +12,8 @@
 //! lease, once, not on every tick. [`LocalLeases`] is the table of a store
 //! that one process has alone (sled).
 
-use super::{Result, Store};
+use super::Store;
+use crate::metrics::Metrics;
 use crate::model::{now_ms, UnixMillis};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -120,6 +121,11 @@ impl Held {
     pub fn held(&self) -> bool {
         self.last.load(Ordering::Relaxed) == 1
     }
+
+    /// Whether the store answered at least once.
+    pub fn asked(&self) -> bool {
+        self.last.load(Ordering::Relaxed) != 0
+    }
 }
 
 /// Keeps one singleton lease: takes or renews it every third of its ttl
@@ -139,12 +145,14 @@ struct KeeperState {
 }
 
 impl Keeper {
-    /// Starts keeping `name` for `owner` on the current tokio runtime.
+    /// Starts keeping `name` for `owner` on the current tokio runtime;
+    /// `metrics` shows whether it is held (`peerd_lease_held`).
     pub fn spawn(
         store: Arc<dyn Store>,
         name: &str,
         owner: String,
         ttl_ms: u64,
+        metrics: Arc<Metrics>,
         mut shutdown: watch::Receiver<bool>,
     ) -> Keeper {
         let ttl_ms = ttl_ms.max(300);
@@ -176,7 +184,9 @@ impl Keeper {
                 };
                 let until = if held { started + ttl_ms } else { 0 };
                 me.state.until.store(until, Ordering::Relaxed);
-                me.state.held.note(held);
+                if me.state.held.note(held) {
+                    metrics.set_lease(me.state.held.name(), held);
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(every) => {}
                     r = shutdown.changed() => {
@@ -186,6 +196,7 @@ impl Keeper {
             }
             me.state.running.store(false, Ordering::Relaxed);
             me.state.until.store(0, Ordering::Relaxed);
+            metrics.set_lease(me.state.held.name(), false);
             let name = me.state.held.name().to_string();
             let _ = tokio::task::spawn_blocking(move || store.release_lease(&name, &owner)).await;
         });
@@ -205,6 +216,17 @@ impl Keeper {
         k
     }
 
+    /// Resolves once the store answered the first time (at most 5 s): a
+    /// loop that starts at once does not stand back for want of an answer.
+    pub async fn decided(&self) {
+        for _ in 0..250 {
+            if self.state.held.asked() || !self.state.running.load(Ordering::Relaxed) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// True while this instance holds the lease: the last renewal won and
     /// has not ended yet (a renewal that cannot reach the store lets the
     /// lease run out here as it does for the others).
@@ -213,18 +235,6 @@ impl Keeper {
             && self.state.held.held()
             && now_ms() < self.state.until.load(Ordering::Relaxed)
     }
-}
-
-/// [`Store::hold_lease`] off the async threads.
-pub async fn hold_async(
-    store: Arc<dyn Store>,
-    name: String,
-    owner: String,
-    ttl_ms: u64,
-) -> Result<bool> {
-    tokio::task::spawn_blocking(move || store.hold_lease(&name, &owner, now_ms(), ttl_ms))
-        .await
-        .map_err(|e| super::StoreError::Backend(format!("lease task: {e}")))?
 }
 
 #[cfg(test)]

@@ -203,7 +203,11 @@ impl Worker {
     /// The refresh schedule: every cached list older than
     /// `irr.refresh_secs` is expanded again (a failure keeps the last good
     /// list). Pushes take the refreshed list.
-    pub async fn run_irr_refresh(self, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run_irr_refresh(
+        self,
+        lease: crate::store::lease::Keeper,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         let Some(irr) = self.irr.clone() else { return };
         if irr.settings.refresh_secs == 0 {
             return;
@@ -215,6 +219,10 @@ impl Worker {
                 r = shutdown.changed() => {
                     if r.is_err() || *shutdown.borrow() { break; }
                 }
+            }
+            // instances sharing a store refresh once (the cache is shared)
+            if !lease.held() {
+                continue;
             }
             let entries = match self.store.meta_list(META_NS) {
                 Ok(e) => e,

@@ -96,6 +96,11 @@ impl Worker {
         self
     }
 
+    /// Who this instance is in the store: its job and lease owner.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
     /// A handle the API uses to wake the worker right after it queued work.
     pub fn waker(&self) -> Arc<Notify> {
         self.wake.clone()

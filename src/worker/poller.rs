@@ -21,6 +21,10 @@
 //! status and `updated_ms`, no job queued for it) and still unchanged when
 //! it is acted on. A push, a removal, or a router daemon restarting or
 //! reloading is therefore never taken for drift.
+//!
+//! Several instances sharing a store poll each router once: a poll first
+//! takes the router's lease (`poll:<router>`), and skips when another
+//! instance holds it; that instance's death frees it after the lease's ttl.
 
 use super::drift::{differences, Finding, Suspect};
 use super::Worker;
@@ -28,6 +32,7 @@ use crate::driver::NeighborState;
 use crate::metrics::BgpCounts;
 use crate::model::{now_ms, JobKind, Session, SessionStatus};
 use crate::platform::{DownReason, ObservedNeighbor};
+use crate::store::lease::{poll_name, Held};
 use crate::store::{SessionFilter, Store, TransitionOpts};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -58,7 +63,11 @@ const DRIFT: &str = "drift: ";
 
 impl Worker {
     /// Polls every router in `routers` each `poll_interval_ms`, one task
-    /// per router so a slow router delays only itself.
+    /// per router so a slow router delays only itself. Before each poll
+    /// the task takes the router's lease (`poll:<router>`,
+    /// [`Self::poll_lease_ttl_ms`]); while another instance sharing the
+    /// store holds it, this one skips the poll. Leases are released at
+    /// shutdown.
     pub async fn run_poller(
         self,
         routers: Vec<String>,
@@ -81,6 +90,7 @@ impl Worker {
                 // drift seen once is read again soon, not a whole interval
                 // later, so a repair lands within two poll intervals
                 let confirm = (every / 4).clamp(Duration::from_millis(100), Duration::from_secs(2));
+                let lease = Held::new(poll_name(&router));
                 let mut next = every;
                 loop {
                     tokio::select! {
@@ -88,22 +98,70 @@ impl Worker {
                         r = stop.changed() => { if r.is_err() || *stop.borrow() { break; } }
                     }
                     next = match me
-                        .poll_router(&router, window_secs.saturating_mul(1000))
+                        .poll_if_held(&router, window_secs.saturating_mul(1000), &lease)
                         .await
                     {
-                        Ok(true) => confirm,
-                        Ok(false) => every,
-                        Err(e) => {
+                        None | Some(Ok(false)) => every,
+                        Some(Ok(true)) => confirm,
+                        Some(Err(e)) => {
                             tracing::warn!(router, error = %e, "poll failed");
                             every
                         }
                     };
+                }
+                if lease.held() {
+                    let (store, owner) = (me.store.clone(), me.owner.clone());
+                    let name = lease.name().to_string();
+                    let _ = tokio::task::spawn_blocking(move || store.release_lease(&name, &owner))
+                        .await;
+                    me.metrics.set_lease(lease.name(), false);
                 }
             }));
         }
         for t in tasks {
             let _ = t.await;
         }
+    }
+
+    /// How long a poll lease lasts: `worker.lease_ms`, and at least three
+    /// poll intervals (a live instance renews it at every poll).
+    pub fn poll_lease_ttl_ms(&self) -> u64 {
+        self.cfg
+            .lease_ms
+            .max(self.cfg.poll_interval_ms.max(100).saturating_mul(3))
+    }
+
+    /// Takes `router`'s poll lease (`lease`) and polls it; `None`, without
+    /// touching the router, when another instance holds the lease (its
+    /// heartbeat still beats: the router is looked after).
+    pub async fn poll_if_held(
+        &self,
+        router: &str,
+        window_ms: u64,
+        lease: &Held,
+    ) -> Option<Result<bool, String>> {
+        let (store, owner) = (self.store.clone(), self.owner.clone());
+        let (name, ttl) = (lease.name().to_string(), self.poll_lease_ttl_ms());
+        let held = match tokio::task::spawn_blocking(move || {
+            store.hold_lease(&name, &owner, now_ms(), ttl)
+        })
+        .await
+        {
+            Ok(Ok(h)) => h,
+            Ok(Err(e)) => {
+                tracing::warn!(router, error = %e, "taking the poll lease failed");
+                false
+            }
+            Err(_) => false,
+        };
+        if lease.note(held) {
+            self.metrics.set_lease(lease.name(), held);
+        }
+        if !held {
+            self.metrics.poll_skipped(router);
+            return None;
+        }
+        Some(self.poll_router(router, window_ms).await)
     }
 
     /// One poll of one router: one poll read, then drift, then BGP state.

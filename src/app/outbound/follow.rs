@@ -26,6 +26,7 @@ use super::{
 };
 use crate::config::RemoteDialect;
 use crate::model::{now_ms, RemotePhase, Session, SessionStatus};
+use crate::store::lease::Keeper;
 use crate::outbound::{is_gone, is_refused, RemoteError, RemoteView, Target};
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,8 +47,9 @@ impl Follower {
         Follower { ctx, ob }
     }
 
-    /// Runs until `shutdown` turns true.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// Runs until `shutdown` turns true, a tick only while `lease` is held
+    /// (instances sharing a store follow each open request once).
+    pub async fn run(self, lease: Keeper, mut shutdown: watch::Receiver<bool>) {
         let tick = Duration::from_millis(500);
         loop {
             tokio::select! {
@@ -55,6 +57,9 @@ impl Follower {
                 r = shutdown.changed() => {
                     if r.is_err() || *shutdown.borrow() { break; }
                 }
+            }
+            if !lease.held() {
+                continue;
             }
             // a tick may wait on slow remotes; shutting down does not wait
             // for it (every step is safe to cut short, as a crash is)

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 mod drift;
+mod lease;
 
 /// The test platforms: ssh-exec with a verify and (`test`) a state read,
 /// or (`test-nostate`) none. The driver here never runs the commands.
