@@ -19,6 +19,7 @@ mod e2e_netconf;
 mod e2e_openbgpd_gobgp;
 mod e2e_openconfig;
 mod e2e_ops;
+mod e2e_two;
 mod irr_render;
 mod irr_standin;
 mod lab;

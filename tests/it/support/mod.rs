@@ -79,6 +79,9 @@ pub struct Options {
     pub wrap: Vec<String>,
     /// Extra top-level settings (e.g. an `outbound:` section).
     pub extra_yaml: String,
+    /// The `store:` section instead of [`store_yaml`]'s (several
+    /// instances on one database).
+    pub store_yaml: Option<String>,
 }
 
 impl Options {
@@ -103,6 +106,7 @@ impl Options {
             nofile: None,
             wrap: Vec::new(),
             extra_yaml: String::new(),
+            store_yaml: None,
         }
     }
 }
@@ -223,7 +227,10 @@ limits:
                 .unwrap_or_default(),
             pdb_yaml = o.pdb_yaml,
             limits_yaml = o.limits_yaml,
-            store_yaml = store_yaml().await,
+            store_yaml = match &o.store_yaml {
+                Some(y) => y.clone(),
+                None => store_yaml().await,
+            },
             extra_yaml = o.extra_yaml,
         );
         std::fs::write(d.join("peerd.yaml"), cfg).unwrap();
