@@ -170,10 +170,9 @@ impl Keeper {
                 let (st, o) = (store.clone(), owner.clone());
                 let name = me.state.held.name().to_string();
                 let started = now_ms();
-                let r = tokio::task::spawn_blocking(move || {
-                    st.hold_lease(&name, &o, now_ms(), ttl_ms)
-                })
-                .await;
+                let r =
+                    tokio::task::spawn_blocking(move || st.hold_lease(&name, &o, now_ms(), ttl_ms))
+                        .await;
                 let held = match r {
                     Ok(Ok(h)) => h,
                     Ok(Err(e)) => {

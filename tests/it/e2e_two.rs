@@ -232,7 +232,10 @@ async fn two_instances_share_one_database_and_survive_a_sigkill() {
         if lb.get("poll:rtr") == Some(&true) && lb.get("poll:rtr2") == Some(&true) {
             break;
         }
-        assert!(Instant::now() < deadline, "b never took over the polls: {lb:?}");
+        assert!(
+            Instant::now() < deadline,
+            "b never took over the polls: {lb:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 

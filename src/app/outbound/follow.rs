@@ -26,8 +26,8 @@ use super::{
 };
 use crate::config::RemoteDialect;
 use crate::model::{now_ms, RemotePhase, Session, SessionStatus};
-use crate::store::lease::Keeper;
 use crate::outbound::{is_gone, is_refused, RemoteError, RemoteView, Target};
+use crate::store::lease::Keeper;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;

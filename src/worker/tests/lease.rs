@@ -46,7 +46,9 @@ async fn an_ended_lease_is_taken_over_without_a_release() {
     let lease = Held::new(poll_name("rtr1"));
     // a dead instance's lease, ended a moment ago
     let now = crate::model::now_ms();
-    assert!(store.hold_lease("poll:rtr1", "dead", now - 10_000, 5_000).unwrap());
+    assert!(store
+        .hold_lease("poll:rtr1", "dead", now - 10_000, 5_000)
+        .unwrap());
     let reads = driver.reads.load(Ordering::SeqCst);
     assert!(w.poll_if_held("rtr1", 3_600_000, &lease).await.is_some());
     assert!(driver.reads.load(Ordering::SeqCst) > reads);
