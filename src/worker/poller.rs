@@ -156,6 +156,9 @@ impl Worker {
         };
         if lease.note(held) {
             self.metrics.set_lease(lease.name(), held);
+            // drift seen before another instance polled it is stale: a
+            // taken-over router's drift is confirmed by two reads of ours
+            self.remember_drift(router, Vec::new());
         }
         if !held {
             self.metrics.poll_skipped(router);
