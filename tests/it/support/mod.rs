@@ -146,6 +146,17 @@ impl Peerd {
                 .unwrap_or_else(|| InventoryBuilder::api(o.approval, o.allow_private).yaml()),
         )
         .unwrap();
+        // no graceful-shutdown wait unless a test asks for one
+        let drain = if o.worker_yaml.contains("drain_secs:") {
+            ""
+        } else {
+            "  drain_secs: 0\n"
+        };
+        let worker_yaml = format!(
+            "{drain}{}{}",
+            store::lease_yaml(&o.worker_yaml),
+            o.worker_yaml
+        );
         let cfg = format!(
             r#"listen: 127.0.0.1:0
 base_path: "{base}"
@@ -178,17 +189,6 @@ limits:
             rpm = o.requests_per_minute,
             root = o.platform_root.clone().unwrap_or_else(repo_root).display(),
             worker = o.worker,
-            // no graceful-shutdown wait unless a test asks for one
-            worker_yaml = format!(
-                "{}{}{}",
-                if o.worker_yaml.contains("drain_secs:") {
-                    ""
-                } else {
-                    "  drain_secs: 0\n"
-                },
-                store::lease_yaml(&o.worker_yaml),
-                o.worker_yaml
-            ),
             pdb_timeout = o.pdb_timeout_secs,
             pdb_sync = o.pdb_sync_secs,
             pdb_api = o
