@@ -6,13 +6,14 @@
 //! given, or when the store is locked by a daemon (then at the settings'
 //! `listen` address). Otherwise, or with `--offline`, they work on the
 //! store directly (sled lets one process hold it). `load` always works on
-//! the store: stop the daemon first.
+//! the store: stop the daemon first. On PostgreSQL (`store.backend`) only
+//! the daemon is asked.
 
 use super::output::{local_time, print_json};
 use super::remote::{typed, Client};
 use super::serve::{settings, ServeArgs};
 use super::{CliError, CliResult, Global};
-use crate::config::Settings;
+use crate::config::{Settings, StoreBackend};
 use crate::inventory::Inventory;
 use crate::peeringdb::{cmd_load, cmd_sync, load_from_store};
 use crate::store::{SledStore, Store, StoreError};
@@ -114,6 +115,22 @@ fn target(g: &Global, a: &PeeringDbArgs, s: &Settings) -> CliResult<Target> {
     }
 }
 
+/// On PostgreSQL only a running daemon is asked: `load`, `--offline` and
+/// a call without `--url` would otherwise work on a sled directory that
+/// no daemon reads.
+fn offline_on_sled(g: &Global, a: &PeeringDbArgs, s: &Settings) -> CliResult {
+    if s.store.backend != StoreBackend::Postgres {
+        return Ok(());
+    }
+    let offline = a.offline || g.url.is_none() || matches!(a.cmd, PeeringDbCmd::Load { .. });
+    if offline {
+        return Err(CliError::new(
+            "the store is PostgreSQL (store.backend): `peerd peeringdb` works on it only through a running peerd; give its URL with --url or PEERD_URL and its operator key (`load` and --offline work on a sled store only)",
+        ));
+    }
+    Ok(())
+}
+
 /// `peerd peeringdb ...`.
 pub async fn run(g: &Global, a: PeeringDbArgs) -> CliResult {
     let s = settings(&ServeArgs {
@@ -123,6 +140,7 @@ pub async fn run(g: &Global, a: PeeringDbArgs) -> CliResult {
         ..Default::default()
     })?;
     let json = g.format().is_json();
+    offline_on_sled(g, &a, &s)?;
     if let PeeringDbCmd::Load { file } = &a.cmd {
         let inventory = Inventory::load(&s.inventory)?;
         let store = open_store(&s.data_dir)?;

@@ -1,13 +1,13 @@
 //! `peerd render <session-id | request file>`: prints, per router, exactly
 //! what a push would send, without touching any router. A request file is a
 //! `POST /sessions` body (validated as an operator's request would be); a
-//! session id is read from the store (offline: the daemon holds the store's
-//! lock while it runs). Secrets are shown as `<redacted>` unless
+//! session id is read from the store (on sled offline: the daemon holds the
+//! store's lock while it runs; PostgreSQL is read beside the daemons). Secrets are shown as `<redacted>` unless
 //! `--reveal-secrets` is given.
 
 use super::{CliError, CliResult};
 use crate::app::intake::preview;
-use crate::config::Settings;
+use crate::config::{Settings, StoreBackend};
 use crate::inventory::Inventory;
 use crate::model::{is_id, Session};
 use crate::platform::{Op, Profiles};
@@ -15,6 +15,7 @@ use crate::render::{render_for_cli, TemplateEnv};
 use crate::store::{SledStore, Store};
 use crate::wire::CreateBody;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What to render.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
@@ -68,12 +69,16 @@ pub fn run(args: RenderArgs) -> CliResult {
     let profiles = Profiles::load(&settings.drivers_dir).map_err(CliError::new)?;
     let env = TemplateEnv::load(&settings.templates_dir).map_err(CliError::new)?;
     let sessions = if is_id(&args.target) {
-        let store = SledStore::open(&settings.data_dir).map_err(|e| {
-            CliError::new(format!(
-                "store in {}: {e} (is peerd serve running? render a request file instead, or stop it)",
-                settings.data_dir.display()
-            ))
-        })?;
+        // sled: one process at a time; PostgreSQL: shared with the daemons
+        let store: Arc<dyn Store> = match settings.store.backend {
+            StoreBackend::Sled => Arc::new(SledStore::open(&settings.data_dir).map_err(|e| {
+                CliError::new(format!(
+                    "store in {}: {e} (is peerd serve running? render a request file instead, or stop it)",
+                    settings.data_dir.display()
+                ))
+            })?),
+            StoreBackend::Postgres => super::serve::open_store(&settings)?.0,
+        };
         let s = store
             .get_session(&args.target)?
             .ok_or_else(|| CliError::new(format!("no session {}", args.target)))?;

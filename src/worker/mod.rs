@@ -72,7 +72,14 @@ impl Worker {
             render,
             driver,
             cfg,
-            owner: format!("worker-{}-{}", std::process::id(), now_ms()),
+            // the lease owner of jobs, routers and loops: unique across
+            // hosts too (two hosts may share a pid and a millisecond)
+            owner: format!(
+                "worker-{}-{}-{:08x}",
+                std::process::id(),
+                now_ms(),
+                rand::random::<u32>()
+            ),
             busy: Arc::default(),
             wake: Arc::default(),
             metrics: Arc::default(),

@@ -28,7 +28,6 @@ use crate::lab_netconf::{self as nl, NcLab};
 use crate::support::Peerd;
 use peerd::driver::netconf::PENDING_NS;
 use peerd::inventory::Router;
-use peerd::store::{SledStore, Store};
 use peerd::transport::netconf::{
     new_persist_id, push, Datastore, Filter, NetconfSession, PushRequest,
 };
@@ -308,10 +307,10 @@ async fn netconf_rejected_payload_fails_with_the_server_text() {
     me.close().await.unwrap();
 }
 
-/// Pending persist records in peerd's store (peerd must not be running).
+/// Pending persist records in peerd's store, sled or PostgreSQL (peerd
+/// must not be running).
 fn pending_records(p: &Peerd) -> Vec<(String, Vec<u8>)> {
-    let store = SledStore::open(&p.path().join("data")).unwrap();
-    store.meta_list(PENDING_NS).unwrap()
+    p.open_store().meta_list(PENDING_NS).unwrap()
 }
 
 #[tokio::test]

@@ -160,6 +160,10 @@ async fn serve_starts_with_the_examples() {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::new(bin());
     clean_env(&mut cmd);
+    // PEERD_TEST_STORE=postgres: the example on PostgreSQL, by the env
+    if let Some(url) = store_url().await {
+        cmd.env("PEERD_STORE_URL", url);
+    }
     // the example syncs PeeringDB on a schedule: point it at a closed
     // loopback port so the test never leaves this machine
     let mut child = cmd

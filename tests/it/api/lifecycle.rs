@@ -6,7 +6,7 @@
 
 use crate::support::*;
 use peerd::inventory::{Credential, HostKey};
-use peerd::store::{SledStore, Store, TransitionOpts};
+use peerd::store::TransitionOpts;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -167,7 +167,7 @@ async fn a_repeat_while_deleting_is_new_and_waits_for_the_removal() {
     // Offline, make it a session the router took (as if the lab had been up).
     p.kill().await;
     {
-        let st = SledStore::open(&p.path().join("data")).unwrap();
+        let st = p.open_store();
         assert_eq!(
             st.mark_pushed(std::slice::from_ref(&old)).unwrap(),
             vec![old.clone()]

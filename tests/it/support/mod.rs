@@ -7,6 +7,7 @@
 pub mod inventory;
 pub mod pdb;
 pub mod remote;
+pub mod store;
 pub mod webdriver;
 
 use reqwest::header::HeaderMap;
@@ -20,6 +21,7 @@ use tokio::process::{Child, Command};
 
 pub use inventory::{router, InventoryBuilder};
 pub use pdb::{profile, FakePdb, Mode};
+pub use store::{fresh_pg_url, store_url, store_yaml};
 
 /// Peer A: AS64600 (token `tok-a`), peer B: AS64601 (`tok-b`).
 pub const TOK_A: &str = "tok-a";
@@ -136,38 +138,6 @@ pub fn clean_env(cmd: &mut Command) {
     }
 }
 
-/// The `store:` section of an instance's settings: empty (sled in its
-/// data dir) unless `PEERD_TEST_STORE=postgres`, then PostgreSQL at
-/// `PEERD_TEST_PG_URL` in a new, empty schema of its own.
-pub async fn store_yaml() -> String {
-    if std::env::var("PEERD_TEST_STORE").as_deref() != Ok("postgres") {
-        return String::new();
-    }
-    let url = std::env::var("PEERD_TEST_PG_URL")
-        .expect("PEERD_TEST_STORE=postgres needs PEERD_TEST_PG_URL (tests/run.sh sets it)");
-    format!(
-        "store:\n  backend: postgres\n  url: \"{}\"\n",
-        fresh_pg_url(&url).await
-    )
-}
-
-/// A URL for a new, empty schema in the database at `url`.
-pub async fn fresh_pg_url(url: &str) -> String {
-    let schema = format!("it_{:016x}", rand::random::<u64>());
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("test PostgreSQL");
-    let task = tokio::spawn(conn);
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    drop(client);
-    let _ = task.await;
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}options=-c%20search_path%3D{schema}")
-}
-
 impl Peerd {
     /// Writes config, inventory and an operator key (`peerd key add`), then starts.
     pub async fn start(o: &Options) -> Peerd {
@@ -180,6 +150,17 @@ impl Peerd {
                 .unwrap_or_else(|| InventoryBuilder::api(o.approval, o.allow_private).yaml()),
         )
         .unwrap();
+        // no graceful-shutdown wait unless a test asks for one
+        let drain = if o.worker_yaml.contains("drain_secs:") {
+            ""
+        } else {
+            "  drain_secs: 0\n"
+        };
+        let worker_yaml = format!(
+            "{drain}{}{}",
+            store::lease_yaml(&o.worker_yaml),
+            o.worker_yaml
+        );
         let cfg = format!(
             r#"listen: 127.0.0.1:0
 base_path: "{base}"
@@ -212,12 +193,6 @@ limits:
             rpm = o.requests_per_minute,
             root = o.platform_root.clone().unwrap_or_else(repo_root).display(),
             worker = o.worker,
-            // no graceful-shutdown wait unless a test asks for one
-            worker_yaml = if o.worker_yaml.contains("drain_secs:") {
-                o.worker_yaml.clone()
-            } else {
-                format!("  drain_secs: 0\n{}", o.worker_yaml)
-            },
             pdb_timeout = o.pdb_timeout_secs,
             pdb_sync = o.pdb_sync_secs,
             pdb_api = o
