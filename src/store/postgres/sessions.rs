@@ -29,38 +29,7 @@ impl PgStore {
         sessions: Vec<Session>,
     ) -> Result<Vec<Inserted>> {
         let now = now_ms();
-        let out = self.write(|tx| {
-            if tx
-                .query_opt(
-                    "SELECT 1 FROM peerd_requests WHERE request_id = $1",
-                    &[&request.request_id],
-                )?
-                .is_some()
-            {
-                return Err(StoreError::Conflict(format!(
-                    "request {} already exists",
-                    request.request_id
-                )));
-            }
-            let mut out = Vec::with_capacity(sessions.len());
-            let mut answered: Vec<String> = Vec::new();
-            for s in &sessions {
-                let r = insert_one(tx, s, now)?;
-                if let Inserted::New(s) | Inserted::Existing(s) = &r {
-                    if !answered.contains(&s.session_id) {
-                        answered.push(s.session_id.clone());
-                    }
-                }
-                out.push(r);
-            }
-            let mut rec = request.clone();
-            rec.session_ids = answered;
-            tx.execute(
-                "INSERT INTO peerd_requests (request_id, body) VALUES ($1, $2)",
-                &[&rec.request_id, &json(&rec)?],
-            )?;
-            Ok(out)
-        })?;
+        let out = self.write(|tx| insert_request_in(tx, request, &sessions, now))?;
         for s in out.iter().filter_map(|r| match r {
             Inserted::New(s) => Some(s),
             _ => None,
@@ -444,4 +413,44 @@ fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> Result<Inserted> {
     let detail = Some(format!("request {}", n.request_id));
     tx.audit(&event(&n, &n.created_by, "created", None, detail, now))?;
     Ok(Inserted::New(n))
+}
+
+/// A request and its sessions, inside `tx` (the steps of
+/// [`crate::store::Store::insert_request`]).
+pub(super) fn insert_request_in(
+    tx: &Tx<'_>,
+    request: &RequestRecord,
+    sessions: &[Session],
+    now: UnixMillis,
+) -> Result<Vec<Inserted>> {
+    if tx
+        .query_opt(
+            "SELECT 1 FROM peerd_requests WHERE request_id = $1",
+            &[&request.request_id],
+        )?
+        .is_some()
+    {
+        return Err(StoreError::Conflict(format!(
+            "request {} already exists",
+            request.request_id
+        )));
+    }
+    let mut out = Vec::with_capacity(sessions.len());
+    let mut answered: Vec<String> = Vec::new();
+    for s in sessions {
+        let r = insert_one(tx, s, now)?;
+        if let Inserted::New(s) | Inserted::Existing(s) = &r {
+            if !answered.contains(&s.session_id) {
+                answered.push(s.session_id.clone());
+            }
+        }
+        out.push(r);
+    }
+    let mut rec = request.clone();
+    rec.session_ids = answered;
+    tx.execute(
+        "INSERT INTO peerd_requests (request_id, body) VALUES ($1, $2)",
+        &[&rec.request_id, &json(&rec)?],
+    )?;
+    Ok(out)
 }

@@ -12,8 +12,10 @@ use super::pool::{block, pg};
 use crate::model::{AuditEvent, Job, JobKind, Session, UnixMillis};
 use crate::store::{Result, StoreError};
 use serde::de::DeserializeOwned;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use tokio_postgres::types::{Json, ToSql};
-use tokio_postgres::Row;
+use tokio_postgres::{Row, Statement};
 
 /// Advisory lock every write transaction holds until it ends.
 pub const WRITE_LOCK: i64 = 0x7065_6572_6400_0002;
@@ -46,31 +48,58 @@ pub fn direction_str(d: crate::model::Direction) -> &'static str {
     }
 }
 
-/// A write transaction (holding [`WRITE_LOCK`]).
+/// A write transaction (holding [`WRITE_LOCK`]). Its statements are
+/// prepared once each and reused while it lasts (a batch of requests runs
+/// the same few statements many times: one round trip each, not two).
 pub struct Tx<'a> {
     pub t: tokio_postgres::Transaction<'a>,
+    prepared: RefCell<HashMap<String, Statement>>,
 }
 
-impl Tx<'_> {
+impl<'a> Tx<'a> {
+    pub fn new(t: tokio_postgres::Transaction<'a>) -> Tx<'a> {
+        Tx {
+            t,
+            prepared: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// `sql` prepared in this transaction's connection (once).
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.prepared.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let s = block(self.t.prepare(sql)).map_err(pg)?;
+        self.prepared.borrow_mut().insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
     pub fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
-        block(self.t.query(sql, params)).map_err(pg)
+        let st = self.statement(sql)?;
+        block(self.t.query(&st, params)).map_err(pg)
     }
 
     pub fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
-        block(self.t.query_opt(sql, params)).map_err(pg)
+        let st = self.statement(sql)?;
+        block(self.t.query_opt(&st, params)).map_err(pg)
     }
 
     pub fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64> {
-        block(self.t.execute(sql, params)).map_err(pg)
+        let st = self.statement(sql)?;
+        block(self.t.execute(&st, params)).map_err(pg)
+    }
+
+    /// Statements without parameters, in one round trip (savepoints).
+    pub fn batch(&self, sql: &str) -> Result<()> {
+        block(self.t.batch_execute(sql)).map_err(pg)
     }
 
     /// The next value of one of the schema's sequences (a fixed name).
     fn next(&self, sequence: &'static str) -> Result<u64> {
-        let row = block(
-            self.t
-                .query_one(&format!("SELECT nextval('{sequence}')"), &[]),
-        )
-        .map_err(pg)?;
+        let row = self.query(&format!("SELECT nextval('{sequence}')"), &[])?;
+        let row = row
+            .first()
+            .ok_or_else(|| StoreError::Backend(format!("{sequence}: no value")))?;
         Ok(row.get::<_, i64>(0) as u64)
     }
 
