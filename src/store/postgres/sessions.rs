@@ -373,9 +373,11 @@ impl PgStore {
     }
 }
 
-/// Inserts one session of a request (or finds its twin), inside `tx`.
+/// Inserts one session of a request (or finds its twin), inside `tx`:
+/// its reads in one round trip, its rows in another.
 fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> Result<Inserted> {
-    let handover = match address_rule(s, tx.other_holders(s)?) {
+    let (holders, taken, seq) = tx.insert_reads(s)?;
+    let handover = match address_rule(s, holders) {
         Ok(h) => h,
         Err(answer) => return Ok(*answer),
     };
@@ -385,14 +387,14 @@ fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> Result<Inserted> {
             s.status
         )));
     }
-    if tx.load_session(&s.session_id)?.is_some() {
+    if taken {
         return Err(StoreError::Conflict(format!(
             "session {} already exists",
             s.session_id
         )));
     }
     let mut n = s.clone();
-    n.seq = tx.next_seq()?;
+    n.seq = seq;
     if n.created_ms == 0 {
         n.created_ms = now;
     }
@@ -402,16 +404,13 @@ fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> Result<Inserted> {
         n.status_detail = Some(HANDOVER_DETAIL.into());
     }
     n.status_detail = n.status_detail.as_deref().map(clip);
-    tx.insert_session(&n)?;
-    if !is_terminal(n.status) {
-        tx.hold_address(&n)?;
-    }
+    let detail = Some(format!("request {}", n.request_id));
+    let ev = event(&n, &n.created_by, "created", None, detail, now);
+    tx.insert_writes(&n, !is_terminal(n.status), &ev)?;
     if n.status == SessionStatus::Approved {
         tx.new_job(&n.session_id, &n.router, JobKind::Provision, now, now)?;
         tx.notify_jobs()?;
     }
-    let detail = Some(format!("request {}", n.request_id));
-    tx.audit(&event(&n, &n.created_by, "created", None, detail, now))?;
     Ok(Inserted::New(n))
 }
 

@@ -22,6 +22,18 @@ pub const WRITE_LOCK: i64 = 0x7065_6572_6400_0002;
 
 pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
+const SELECT_SESSION: &str = "SELECT body FROM peerd_sessions WHERE session_id = $1";
+const INSERT_SESSION: &str =
+    "INSERT INTO peerd_sessions (seq, session_id, local_asn, router, status, direction, body)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const HOLD_ADDRESS: &str = "INSERT INTO peerd_holders (router, address, session_id)
+     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+const OTHER_HOLDERS: &str =
+    "SELECT s.body FROM peerd_holders h JOIN peerd_sessions s ON s.session_id = h.session_id
+     WHERE h.router = $1 AND h.address = $2 AND h.session_id <> $3 ORDER BY h.ord";
+const INSERT_AUDIT: &str =
+    "INSERT INTO peerd_audit (n, session_id, body) VALUES (nextval('peerd_audit_n'), $1, $2)";
+
 /// A millisecond time or counter as a BIGINT.
 pub fn int(v: u64) -> i64 {
     v.min(i64::MAX as u64) as i64
@@ -94,6 +106,20 @@ impl<'a> Tx<'a> {
         block(self.t.batch_execute(sql)).map_err(pg)
     }
 
+    /// Runs `stmts` in order, sent together: one round trip for all (once
+    /// each is prepared). Their rows, in order.
+    pub fn pipeline(&self, stmts: &[(&str, Params<'_>)]) -> Result<Vec<Vec<Row>>> {
+        let prepared = stmts
+            .iter()
+            .map(|(sql, _)| self.statement(sql))
+            .collect::<Result<Vec<_>>>()?;
+        let queries = prepared
+            .iter()
+            .zip(stmts)
+            .map(|(st, (_, params))| self.t.query(st, params));
+        block(futures::future::try_join_all(queries)).map_err(pg)
+    }
+
     /// The next value of one of the schema's sequences (a fixed name).
     fn next(&self, sequence: &'static str) -> Result<u64> {
         let row = self.query(&format!("SELECT nextval('{sequence}')"), &[])?;
@@ -110,25 +136,61 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    pub fn next_seq(&self) -> Result<u64> {
-        self.next("peerd_session_seq")
+    pub fn audit(&self, ev: &AuditEvent) -> Result<()> {
+        self.execute(INSERT_AUDIT, &[&ev.session_id, &json(ev)?])?;
+        Ok(())
     }
 
-    pub fn audit(&self, ev: &AuditEvent) -> Result<()> {
-        self.execute(
-            "INSERT INTO peerd_audit (n, session_id, body) VALUES (nextval('peerd_audit_n'), $1, $2)",
-            &[&ev.session_id, &json(ev)?],
-        )?;
+    /// What inserting `s` needs, in one round trip: the other holders of
+    /// its address, whether its id is taken, and a `seq` for it (the
+    /// sequence skips the numbers of sessions that end up not new).
+    pub fn insert_reads(&self, s: &Session) -> Result<(Vec<Session>, bool, u64)> {
+        let address = s.local_ip.to_string();
+        let rows = self.pipeline(&[
+            (OTHER_HOLDERS, &[&s.router, &address, &s.session_id]),
+            (SELECT_SESSION, &[&s.session_id]),
+            ("SELECT nextval('peerd_session_seq')", &[]),
+        ])?;
+        let holders = rows[0]
+            .iter()
+            .map(|r| body(r, 0, "session"))
+            .collect::<Result<_>>()?;
+        let seq = rows[2]
+            .first()
+            .ok_or_else(|| StoreError::Backend("peerd_session_seq: no value".into()))?
+            .get::<_, i64>(0);
+        Ok((holders, !rows[1].is_empty(), seq as u64))
+    }
+
+    /// A new session's rows, in one round trip: the session, its hold on
+    /// its address (with `hold`), and `ev` (its `created` record).
+    pub fn insert_writes(&self, n: &Session, hold: bool, ev: &AuditEvent) -> Result<()> {
+        let (seq, asn, address) = (int(n.seq), n.local_asn.0 as i64, n.local_ip.to_string());
+        let (body, ev_body) = (json(n)?, json(ev)?);
+        let session: Params<'_> = &[
+            &seq,
+            &n.session_id,
+            &asn,
+            &n.router,
+            &n.status.as_str(),
+            &direction_str(n.direction),
+            &body,
+        ];
+        let holder: Params<'_> = &[&n.router, &address, &n.session_id];
+        let audit: Params<'_> = &[&ev.session_id, &ev_body];
+        let mut stmts = vec![(INSERT_SESSION, session)];
+        if hold {
+            stmts.push((HOLD_ADDRESS, holder));
+        }
+        stmts.push((INSERT_AUDIT, audit));
+        self.pipeline(&stmts)?;
         Ok(())
     }
 
     // ---- sessions -----------------------------------------------------------
 
     pub fn load_session(&self, id: &str) -> Result<Option<Session>> {
-        match self.query_opt(
-            "SELECT body FROM peerd_sessions WHERE session_id = $1",
-            &[&id],
-        )? {
+        match self.query_opt(SELECT_SESSION, &[&id])? {
             Some(r) => Ok(Some(body(&r, 0, "session")?)),
             None => Ok(None),
         }
@@ -137,23 +199,6 @@ impl<'a> Tx<'a> {
     pub fn session(&self, id: &str) -> Result<Session> {
         self.load_session(id)?
             .ok_or_else(|| StoreError::NotFound(format!("session {id}")))
-    }
-
-    pub fn insert_session(&self, s: &Session) -> Result<()> {
-        self.execute(
-            "INSERT INTO peerd_sessions (seq, session_id, local_asn, router, status, direction, body)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &int(s.seq),
-                &s.session_id,
-                &(s.local_asn.0 as i64),
-                &s.router,
-                &s.status.as_str(),
-                &direction_str(s.direction),
-                &json(s)?,
-            ],
-        )?;
-        Ok(())
     }
 
     /// Writes the record of an existing session.
@@ -175,8 +220,7 @@ impl<'a> Tx<'a> {
 
     pub fn hold_address(&self, s: &Session) -> Result<()> {
         self.execute(
-            "INSERT INTO peerd_holders (router, address, session_id) VALUES ($1, $2, $3)
-             ON CONFLICT DO NOTHING",
+            HOLD_ADDRESS,
             &[&s.router, &s.local_ip.to_string(), &s.session_id],
         )?;
         Ok(())
@@ -193,8 +237,7 @@ impl<'a> Tx<'a> {
     /// The other sessions holding `s`'s address.
     pub fn other_holders(&self, s: &Session) -> Result<Vec<Session>> {
         let rows = self.query(
-            "SELECT s.body FROM peerd_holders h JOIN peerd_sessions s ON s.session_id = h.session_id
-             WHERE h.router = $1 AND h.address = $2 AND h.session_id <> $3 ORDER BY h.ord",
+            OTHER_HOLDERS,
             &[&s.router, &s.local_ip.to_string(), &s.session_id],
         )?;
         rows.iter().map(|r| body(r, 0, "session")).collect()
