@@ -16,7 +16,7 @@
 #       data directory under /tmp, 127.0.0.1:$PEERD_BENCH_PG_PORT (54369)
 #       and a unix socket), runs the scale bench's PostgreSQL rows (durable
 #       POST against a bare INSERT-and-COMMIT loop on that server, GET
-#       against the bare axum route; at PEERD_BENCH_PG_SIZES=1000,10000
+#       against the bare axum route; at PEERD_BENCH_PG_SIZES=1000
 #       stored; PEERD_BENCH_PG_POOL=8 connections on both sides), and
 #       stops the cluster and removes its directory. Needs wrk.
 set -euo pipefail
@@ -37,6 +37,7 @@ pg)
     fi
     PEERD_LAB_DIR=$(mktemp -d /tmp/peerd-bench-pg.XXXXXX)
     PEERD_LAB_PG_PORT=${PEERD_BENCH_PG_PORT:-54369}
+    path=$PATH   # lib.sh sets its own (without cargo's)
     # shellcheck source=../tests/lab/lib.sh
     . tests/lab/lib.sh
     # shellcheck source=../tests/lab/pg.sh
@@ -44,6 +45,7 @@ pg)
     # only this cluster, by its own data directory; then its directory
     trap 'pg_down || true; rm -rf -- "$LAB_DIR"' EXIT
     pg_up
+    PATH=$path:$PATH
     PEERD_BENCH_PG_URL="postgres://peerd@/peerd?host=$PG_SOCK&port=$PG_PORT" \
         PEERD_BENCH_ONLY=pg cargo bench --bench scale
     exit 0

@@ -191,7 +191,7 @@ fn main() {
         match pg::Pg::from_env() {
             Some(pg) => {
                 let sizes: Vec<u32> = std::env::var("PEERD_BENCH_PG_SIZES")
-                    .unwrap_or("1000,10000".into())
+                    .unwrap_or("1000".into())
                     .split(',')
                     .map(|n| n.trim().parse().expect("PEERD_BENCH_PG_SIZES"))
                     .collect();
