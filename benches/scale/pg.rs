@@ -112,7 +112,8 @@ fn seed(rt: &tokio::runtime::Runtime, pg: &Pg, n: u32) -> PgSeed {
     pg.admin(rt, &format!("CREATE DATABASE {db}"));
     let mut config = pg.config(&db);
     config.options("-c synchronous_commit=off");
-    let st = Arc::new(peerd::store::PgStore::open_config(config, 8).expect("open PostgreSQL store"));
+    let st =
+        Arc::new(peerd::store::PgStore::open_config(config, 8).expect("open PostgreSQL store"));
     let ids = setup::seed_store(st, n);
     PgSeed {
         db,
@@ -296,9 +297,7 @@ async fn bare_insert_loop(config: Config, pool: usize, clients: usize, secs: u64
                     let mut body = (*sample).clone();
                     body["session_id"] = id.clone().into();
                     let t = c.transaction().await.unwrap();
-                    t.execute(&insert, &[&id, &Json(&body)])
-                        .await
-                        .unwrap();
+                    t.execute(&insert, &[&id, &Json(&body)]).await.unwrap();
                     t.commit().await.unwrap();
                     free.lock().unwrap().push((c, insert));
                     done.fetch_add(1, Ordering::Relaxed);

@@ -85,49 +85,46 @@ impl PgStore {
         }
     }
 
-    /// One transaction for `batch`; every waiter answered after it ends.
+    /// One transaction for `batch`; every waiter answered after it
+    /// commits. Should any request fail, the transaction is rolled back
+    /// and each request runs again in a transaction of its own, so the
+    /// one that fails is answered with its own error and the others
+    /// succeed (a request rarely fails: peerd makes request ids, and
+    /// address clashes are answers, not errors).
     fn run_batch(&self, batch: Vec<Waiting>) {
         let now = now_ms();
-        let savepoints = batch.len() > 1;
         let result = self.write(|tx| {
-            let mut outs = Vec::with_capacity(batch.len());
-            if savepoints {
-                tx.batch("SAVEPOINT peerd_request")?;
-            }
-            for w in &batch {
-                let out = insert_request_in(tx, &w.request, &w.sessions, now);
-                if savepoints {
-                    match &out {
-                        Ok(_) => tx.batch("RELEASE SAVEPOINT peerd_request; SAVEPOINT peerd_request")?,
-                        Err(_) => tx.batch("ROLLBACK TO SAVEPOINT peerd_request")?,
-                    }
-                } else {
-                    // one request: its error rolls the transaction back
-                    out.as_ref().map_err(clone_err)?;
-                }
-                outs.push(out);
-            }
-            Ok(outs)
+            batch
+                .iter()
+                .map(|w| insert_request_in(tx, &w.request, &w.sessions, now))
+                .collect::<Result<Vec<_>>>()
         });
         match result {
             Ok(outs) => {
                 for (w, out) in batch.into_iter().zip(outs) {
-                    if let Ok(out) = &out {
-                        for s in out.iter().filter_map(|r| match r {
-                            Inserted::New(s) => Some(s),
-                            _ => None,
-                        }) {
-                            log_change(s, None, Some(s.status), &s.created_by, "created");
-                        }
-                    }
+                    log_new(&out);
+                    let _ = w.answer.send(Ok(out));
+                }
+            }
+            Err(e) if batch.len() == 1 => {
+                if let Some(w) = batch.into_iter().next() {
+                    let _ = w.answer.send(Err(e));
+                }
+            }
+            Err(_) => {
+                for w in batch {
+                    let out = self.pg_insert_request(&w.request, w.sessions);
                     let _ = w.answer.send(out);
                 }
             }
-            Err(e) => {
-                for w in batch {
-                    let _ = w.answer.send(Err(clone_err(&e)));
-                }
-            }
+        }
+    }
+}
+
+fn log_new(out: &[Inserted]) {
+    for r in out {
+        if let Inserted::New(s) = r {
+            log_change(s, None, Some(s.status), &s.created_by, "created");
         }
     }
 }
@@ -143,22 +140,5 @@ impl Drop for Unwind<'_> {
             q.waiting.clear();
             q.running = false;
         }
-    }
-}
-
-/// The same error for another waiter (a batch that failed as a whole).
-fn clone_err(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::NotFound(s) => StoreError::NotFound(s.clone()),
-        StoreError::BadTransition { from, to } => StoreError::BadTransition {
-            from: *from,
-            to: *to,
-        },
-        StoreError::LeaseLost(j) => StoreError::LeaseLost(*j),
-        StoreError::Conflict(s) => StoreError::Conflict(s.clone()),
-        StoreError::Backend(s) => StoreError::Backend(s.clone()),
-        StoreError::Corrupt(s) => StoreError::Corrupt(s.clone()),
-        StoreError::BadCursor => StoreError::BadCursor,
-        StoreError::Locked(s) => StoreError::Locked(s.clone()),
     }
 }

@@ -82,7 +82,9 @@ impl<'a> Tx<'a> {
             return Ok(s.clone());
         }
         let s = block(self.t.prepare(sql)).map_err(pg)?;
-        self.prepared.borrow_mut().insert(sql.to_string(), s.clone());
+        self.prepared
+            .borrow_mut()
+            .insert(sql.to_string(), s.clone());
         Ok(s)
     }
 
@@ -99,11 +101,6 @@ impl<'a> Tx<'a> {
     pub fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64> {
         let st = self.statement(sql)?;
         block(self.t.execute(&st, params)).map_err(pg)
-    }
-
-    /// Statements without parameters, in one round trip (savepoints).
-    pub fn batch(&self, sql: &str) -> Result<()> {
-        block(self.t.batch_execute(sql)).map_err(pg)
     }
 
     /// Runs `stmts` in order, sent together: one round trip for all (once
@@ -143,28 +140,46 @@ impl<'a> Tx<'a> {
 
     /// What inserting `s` needs, in one round trip: the other holders of
     /// its address, whether its id is taken, and a `seq` for it (the
-    /// sequence skips the numbers of sessions that end up not new).
-    pub fn insert_reads(&self, s: &Session) -> Result<(Vec<Session>, bool, u64)> {
+    /// sequence skips the numbers of sessions that end up not new). With
+    /// `first`, that statement is sent before them; its rows come back.
+    #[allow(clippy::type_complexity)]
+    pub fn insert_reads(
+        &self,
+        s: &Session,
+        first: Option<(&str, Params<'_>)>,
+    ) -> Result<((Vec<Session>, bool, u64), Option<Vec<Row>>)> {
         let address = s.local_ip.to_string();
-        let rows = self.pipeline(&[
-            (OTHER_HOLDERS, &[&s.router, &address, &s.session_id]),
-            (SELECT_SESSION, &[&s.session_id]),
-            ("SELECT nextval('peerd_session_seq')", &[]),
-        ])?;
-        let holders = rows[0]
+        let mut stmts: Vec<(&str, Params<'_>)> = first.into_iter().collect();
+        let k = stmts.len();
+        let holders: Params<'_> = &[&s.router, &address, &s.session_id];
+        let by_id: Params<'_> = &[&s.session_id];
+        stmts.push((OTHER_HOLDERS, holders));
+        stmts.push((SELECT_SESSION, by_id));
+        stmts.push(("SELECT nextval('peerd_session_seq')", &[]));
+        let mut rows = self.pipeline(&stmts)?;
+        let holders = rows[k]
             .iter()
             .map(|r| body(r, 0, "session"))
             .collect::<Result<_>>()?;
-        let seq = rows[2]
+        let seq = rows[k + 2]
             .first()
             .ok_or_else(|| StoreError::Backend("peerd_session_seq: no value".into()))?
             .get::<_, i64>(0);
-        Ok((holders, !rows[1].is_empty(), seq as u64))
+        let taken = !rows[k + 1].is_empty();
+        let first = (k == 1).then(|| std::mem::take(&mut rows[0]));
+        Ok(((holders, taken, seq as u64), first))
     }
 
     /// A new session's rows, in one round trip: the session, its hold on
-    /// its address (with `hold`), and `ev` (its `created` record).
-    pub fn insert_writes(&self, n: &Session, hold: bool, ev: &AuditEvent) -> Result<()> {
+    /// its address (with `hold`), `ev` (its `created` record), then
+    /// `tail` if given.
+    pub fn insert_writes(
+        &self,
+        n: &Session,
+        hold: bool,
+        ev: &AuditEvent,
+        tail: Option<(&str, Params<'_>)>,
+    ) -> Result<()> {
         let (seq, asn, address) = (int(n.seq), n.local_asn.0 as i64, n.local_ip.to_string());
         let (body, ev_body) = (json(n)?, json(ev)?);
         let session: Params<'_> = &[
@@ -183,6 +198,7 @@ impl<'a> Tx<'a> {
             stmts.push((HOLD_ADDRESS, holder));
         }
         stmts.push((INSERT_AUDIT, audit));
+        stmts.extend(tail);
         self.pipeline(&stmts)?;
         Ok(())
     }
