@@ -4,10 +4,10 @@
 //! Every write transaction holds the write lock (`tx.rs`) until its commit
 //! has been flushed, so one request per transaction would make the WAL
 //! flushes of concurrent POSTs take turns. Instead the requests waiting at
-//! once are inserted in one transaction, each under a savepoint (one that
-//! fails is rolled back alone and answered with its own error), and all
-//! are answered after that transaction commits: one flush for many, as a
-//! bare INSERT-and-COMMIT loop gets from PostgreSQL's own group commit.
+//! once are inserted in one transaction and are all answered after it
+//! commits: one flush for many, as a bare INSERT-and-COMMIT loop gets from
+//! PostgreSQL's own group commit. Should one of them fail, the batch is
+//! rolled back and each runs again alone, so only that one is refused.
 //! "Accepted" still means committed. The first waiter with no batch
 //! running drains the queue on a blocking thread until it is empty.
 

@@ -8,7 +8,7 @@
 //! - `tx.rs`: one write transaction per mutating call, serialised across
 //!   instances by a transaction-scoped advisory lock;
 //! - `batch.rs`: group commit for the API's inserts (the requests waiting
-//!   at once share one transaction, a savepoint each);
+//!   at once share one transaction);
 //! - `sessions.rs`, `queue.rs`: the contract's operations.
 //!
 //! Every mutation has committed when its call returns (PostgreSQL's
