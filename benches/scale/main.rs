@@ -14,6 +14,7 @@
 
 mod bare;
 mod daemon;
+mod pg;
 mod render;
 mod setup;
 
@@ -52,6 +53,8 @@ enum Goal {
     AtLeast(f64),
     /// peerd's figure at most this.
     AtMost(f64),
+    /// No goal: the figure and its ratio, for the record.
+    Report,
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -97,6 +100,7 @@ impl Row {
             Goal::RatioAtMost(g) => (format!("ratio ≤ {g}"), ratio <= g),
             Goal::AtLeast(g) => (format!("≥ {}", num(g)), m >= g),
             Goal::AtMost(g) => (format!("≤ {}", num(g)), m <= g),
+            Goal::Report => ("-".into(), true),
         };
         let ratio = if ratio.is_nan() {
             "-".into()
@@ -111,7 +115,11 @@ impl Row {
             fmt(&self.base),
             ratio,
             goal,
-            if ok { "yes" } else { "NO" }
+            match (&self.goal, ok) {
+                (Goal::Report, _) => "-",
+                (_, true) => "yes",
+                (_, false) => "NO",
+            }
         );
     }
 }
@@ -177,6 +185,19 @@ fn main() {
         }
         if cfg.wants("memory") {
             rows.extend(busy_rows(&cfg, &root, &small));
+        }
+    }
+    if cfg.wants("pg") {
+        match pg::Pg::from_env() {
+            Some(pg) => {
+                let sizes: Vec<u32> = std::env::var("PEERD_BENCH_PG_SIZES")
+                    .unwrap_or("1000".into())
+                    .split(',')
+                    .map(|n| n.trim().parse().expect("PEERD_BENCH_PG_SIZES"))
+                    .collect();
+                rows.extend(pg::rows(&rt, &cfg, &root, &pg, &sizes));
+            }
+            None => println!("pg: no PEERD_BENCH_PG_URL (scripts/bench.sh pg starts a server)"),
         }
     }
     println!();

@@ -110,7 +110,11 @@ fn opts(expect: SessionStatus) -> TransitionOpts {
 /// `i % 20`, pushed through the worker's steps to its fate. Returns the
 /// session ids.
 pub fn seed(dir: &Path, n: u32) -> Vec<String> {
-    let st = Arc::new(SledStore::open(&dir.join("data")).unwrap());
+    seed_store(Arc::new(SledStore::open(&dir.join("data")).unwrap()), n)
+}
+
+/// [`seed`] into any store.
+pub fn seed_store<S: Store>(st: Arc<S>, n: u32) -> Vec<String> {
     let threads = 8u32;
     let per = n.div_ceil(threads);
     let handles: Vec<_> = (0..threads)
@@ -123,7 +127,7 @@ pub fn seed(dir: &Path, n: u32) -> Vec<String> {
                 let mut i = lo;
                 while i < hi {
                     let end = (i + 100).min(hi);
-                    ids.extend(seed_request(&st, i, end));
+                    ids.extend(seed_request(&*st, i, end));
                     i = end;
                 }
                 ids
@@ -142,7 +146,7 @@ pub fn seed(dir: &Path, n: u32) -> Vec<String> {
 }
 
 /// Sessions `lo..hi` as one request, then each to its fate.
-fn seed_request(st: &SledStore, lo: u32, hi: u32) -> Vec<String> {
+fn seed_request<S: Store>(st: &S, lo: u32, hi: u32) -> Vec<String> {
     use SessionStatus::*;
     let asn = 64512 + lo / 100 % 400;
     let req = RequestRecord {

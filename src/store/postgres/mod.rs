@@ -7,12 +7,15 @@
 //!   open under an advisory lock; a newer database is refused;
 //! - `tx.rs`: one write transaction per mutating call, serialised across
 //!   instances by a transaction-scoped advisory lock;
+//! - `batch.rs`: group commit for the API's inserts (the requests waiting
+//!   at once share one transaction);
 //! - `sessions.rs`, `queue.rs`, `leases.rs`: the contract's operations.
 //!
 //! Every mutation has committed when its call returns (PostgreSQL's
 //! `synchronous_commit` decides what committed means on the server; keep
 //! it `on`), so [`Store::durable`] has nothing left to wait for.
 
+mod batch;
 mod import;
 mod leases;
 mod listen;
@@ -49,6 +52,8 @@ pub struct PgStore {
     pool: Arc<Pool>,
     /// Claims pass over routers another owner holds a live lease on.
     router_leases: bool,
+    /// The API's inserts waiting for their batch (group commit).
+    batch: Arc<batch::Batcher>,
 }
 
 /// The connection settings of `s`, with the password from its reference.
@@ -109,6 +114,7 @@ impl PgStore {
         Ok(PgStore {
             pool: Arc::new(pool),
             router_leases: false,
+            batch: Arc::default(),
         })
     }
 
@@ -116,7 +122,7 @@ impl PgStore {
     fn write<T>(&self, f: impl FnOnce(&tx::Tx<'_>) -> Result<T>) -> Result<T> {
         let mut c = self.pool.get()?;
         let t = block(c.transaction()).map_err(pg)?;
-        let tx = tx::Tx { t };
+        let tx = tx::Tx::new(t);
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&tx::WRITE_LOCK])?;
         let out = f(&tx)?;
         block(tx.t.commit()).map_err(pg)?;
@@ -143,14 +149,12 @@ impl Store for PgStore {
         request: RequestRecord,
         sessions: Vec<Session>,
     ) -> BoxFuture<'static, Result<Vec<Inserted>>> {
-        // committed when it returns; off the async runtime's threads
+        // committed when it resolves: with the requests waiting at the
+        // same time, in one transaction (batch.rs), off the async threads
         let this = self.clone();
         Box::pin(async move {
             match tokio::runtime::Handle::try_current() {
-                Ok(h) => h
-                    .spawn_blocking(move || this.pg_insert_request(&request, sessions))
-                    .await
-                    .map_err(|e| StoreError::Backend(format!("insert task: {e}")))?,
+                Ok(_) => this.pg_insert_batched(request, sessions).await,
                 Err(_) => this.pg_insert_request(&request, sessions),
             }
         })

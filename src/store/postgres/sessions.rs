@@ -3,10 +3,11 @@
 //! store's, each call one write transaction (`tx.rs`).
 
 use super::pool::{block, pg};
-use super::tx::{body, direction_str, int, json, Tx};
+use super::tx::{body, direction_str, int, json, Params, Tx};
 use super::PgStore;
 use crate::model::{
-    now_ms, Direction, JobKind, RemoteState, RequestRecord, Session, SessionStatus, UnixMillis,
+    now_ms, AuditEvent, Direction, JobKind, RemoteState, RequestRecord, Session, SessionStatus,
+    UnixMillis,
 };
 use crate::store::rules::{
     address_rule, clip, decode_cursor, encode_cursor, event, is_terminal, remote_text,
@@ -29,38 +30,7 @@ impl PgStore {
         sessions: Vec<Session>,
     ) -> Result<Vec<Inserted>> {
         let now = now_ms();
-        let out = self.write(|tx| {
-            if tx
-                .query_opt(
-                    "SELECT 1 FROM peerd_requests WHERE request_id = $1",
-                    &[&request.request_id],
-                )?
-                .is_some()
-            {
-                return Err(StoreError::Conflict(format!(
-                    "request {} already exists",
-                    request.request_id
-                )));
-            }
-            let mut out = Vec::with_capacity(sessions.len());
-            let mut answered: Vec<String> = Vec::new();
-            for s in &sessions {
-                let r = insert_one(tx, s, now)?;
-                if let Inserted::New(s) | Inserted::Existing(s) = &r {
-                    if !answered.contains(&s.session_id) {
-                        answered.push(s.session_id.clone());
-                    }
-                }
-                out.push(r);
-            }
-            let mut rec = request.clone();
-            rec.session_ids = answered;
-            tx.execute(
-                "INSERT INTO peerd_requests (request_id, body) VALUES ($1, $2)",
-                &[&rec.request_id, &json(&rec)?],
-            )?;
-            Ok(out)
-        })?;
+        let out = self.write(|tx| insert_request_in(tx, request, &sessions, now))?;
         for s in out.iter().filter_map(|r| match r {
             Inserted::New(s) => Some(s),
             _ => None,
@@ -404,11 +374,21 @@ impl PgStore {
     }
 }
 
-/// Inserts one session of a request (or finds its twin), inside `tx`.
-fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> Result<Inserted> {
-    let handover = match address_rule(s, tx.other_holders(s)?) {
+/// What to do with one session of a request.
+enum Step {
+    /// Nothing to write: the answer (a twin, a conflict, refused).
+    Answer(Inserted),
+    /// A new session (with its `seq`) and its `created` record.
+    Write(Session, AuditEvent),
+}
+
+/// Decides one session of a request from its reads (the other holders
+/// of its address, whether its id is taken, a new `seq`).
+fn decide(s: &Session, reads: (Vec<Session>, bool, u64), now: UnixMillis) -> Result<Step> {
+    let (holders, taken, seq) = reads;
+    let handover = match address_rule(s, holders) {
         Ok(h) => h,
-        Err(answer) => return Ok(*answer),
+        Err(answer) => return Ok(Step::Answer(*answer)),
     };
     if !INITIAL.contains(&s.status) {
         return Err(StoreError::Conflict(format!(
@@ -416,14 +396,14 @@ fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> Result<Inserted> {
             s.status
         )));
     }
-    if tx.load_session(&s.session_id)?.is_some() {
+    if taken {
         return Err(StoreError::Conflict(format!(
             "session {} already exists",
             s.session_id
         )));
     }
     let mut n = s.clone();
-    n.seq = tx.next_seq()?;
+    n.seq = seq;
     if n.created_ms == 0 {
         n.created_ms = now;
     }
@@ -433,15 +413,75 @@ fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> Result<Inserted> {
         n.status_detail = Some(HANDOVER_DETAIL.into());
     }
     n.status_detail = n.status_detail.as_deref().map(clip);
-    tx.insert_session(&n)?;
-    if !is_terminal(n.status) {
-        tx.hold_address(&n)?;
-    }
-    if n.status == SessionStatus::Approved {
-        tx.new_job(&n.session_id, &n.router, JobKind::Provision, now, now)?;
-        tx.notify_jobs()?;
-    }
     let detail = Some(format!("request {}", n.request_id));
-    tx.audit(&event(&n, &n.created_by, "created", None, detail, now))?;
-    Ok(Inserted::New(n))
+    let ev = event(&n, &n.created_by, "created", None, detail, now);
+    Ok(Step::Write(n, ev))
+}
+
+const REQUEST_EXISTS: &str = "SELECT 1 FROM peerd_requests WHERE request_id = $1";
+const INSERT_REQUEST: &str = "INSERT INTO peerd_requests (request_id, body) VALUES ($1, $2)";
+
+/// A request and its sessions, inside `tx` (the steps of
+/// [`crate::store::Store::insert_request`]). Each session costs two round
+/// trips (its reads, its rows); the request's own check and row travel
+/// with the first session's reads and the last session's rows.
+pub(super) fn insert_request_in(
+    tx: &Tx<'_>,
+    request: &RequestRecord,
+    sessions: &[Session],
+    now: UnixMillis,
+) -> Result<Vec<Inserted>> {
+    let exists = || StoreError::Conflict(format!("request {} already exists", request.request_id));
+    let id_param: Params<'_> = &[&request.request_id];
+    if sessions.is_empty() && tx.query_opt(REQUEST_EXISTS, id_param)?.is_some() {
+        return Err(exists());
+    }
+    let mut out = Vec::with_capacity(sessions.len());
+    let mut answered: Vec<String> = Vec::new();
+    let mut written = false;
+    for (i, s) in sessions.iter().enumerate() {
+        let first = (i == 0).then_some((REQUEST_EXISTS, id_param));
+        let (reads, found) = tx.insert_reads(s, first)?;
+        if found.is_some_and(|rows| !rows.is_empty()) {
+            return Err(exists());
+        }
+        let r = match decide(s, reads, now)? {
+            Step::Answer(r) => r,
+            Step::Write(n, ev) => {
+                let last = i + 1 == sessions.len();
+                let rec_body;
+                let rec_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2];
+                let mut tail = None;
+                if last {
+                    let mut rec = request.clone();
+                    rec.session_ids = answered.clone();
+                    if !rec.session_ids.contains(&n.session_id) {
+                        rec.session_ids.push(n.session_id.clone());
+                    }
+                    rec_body = json(&rec)?;
+                    rec_params = [&request.request_id, &rec_body];
+                    tail = Some((INSERT_REQUEST, &rec_params[..]));
+                    written = true;
+                }
+                tx.insert_writes(&n, !is_terminal(n.status), &ev, tail)?;
+                if n.status == SessionStatus::Approved {
+                    tx.new_job(&n.session_id, &n.router, JobKind::Provision, now, now)?;
+                    tx.notify_jobs()?;
+                }
+                Inserted::New(n)
+            }
+        };
+        if let Inserted::New(s) | Inserted::Existing(s) = &r {
+            if !answered.contains(&s.session_id) {
+                answered.push(s.session_id.clone());
+            }
+        }
+        out.push(r);
+    }
+    if !written {
+        let mut rec = request.clone();
+        rec.session_ids = answered;
+        tx.execute(INSERT_REQUEST, &[&rec.request_id, &json(&rec)?])?;
+    }
+    Ok(out)
 }

@@ -216,3 +216,62 @@ fn two_instances_on_one_database_share_each_lease() {
     b.release_lease("poll:rtr1", "b").unwrap();
     assert!(a.hold_lease("poll:rtr1", "a", t + 1503, 1000).unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_durable_inserts_share_transactions_and_fail_alone() {
+    use crate::model::SessionStatus::Pending;
+    use crate::store::contract::{request, session};
+    use crate::store::Inserted;
+    let Some(url) = test_url() else { return };
+    let config = fresh_config(&url);
+    let st = PgStore::open_config(config.clone(), 4).unwrap();
+    let mut futs = Vec::new();
+    let mut dup = None;
+    for n in 0..40u32 {
+        let req = request(64512);
+        let mut s = session(64512, n, Pending);
+        s.request_id = req.request_id.clone();
+        if n == 20 {
+            dup = Some(req.clone());
+        }
+        futs.push(st.insert_request_durable(req, vec![s]));
+    }
+    // a request id used twice in the same wave: one of the two is refused
+    // alone, with its own error, and leaves nothing behind
+    let dup = dup.unwrap();
+    let mut other = session(64512, 99, Pending);
+    other.request_id = dup.request_id.clone();
+    futs.push(st.insert_request_durable(dup, vec![other.clone()]));
+    let out = futures::future::join_all(futs).await;
+    let mut new = Vec::new();
+    let mut refused = 0;
+    for r in out {
+        match r {
+            Ok(mut v) => match v.pop().unwrap() {
+                Inserted::New(s) => new.push(s),
+                x => panic!("{x:?}"),
+            },
+            Err(StoreError::Conflict(m)) => {
+                assert!(m.contains("already exists"), "{m}");
+                refused += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!((new.len(), refused), (40, 1));
+    // committed, as seen through other connections
+    let again = PgStore::open_config(config, 1).unwrap();
+    for s in &new {
+        assert_eq!(again.get_session(&s.session_id).unwrap().as_ref(), Some(s));
+        assert_eq!(again.audit(&s.session_id).unwrap().len(), 1);
+    }
+    let n99 = new.iter().filter(|s| s.local_ip == other.local_ip).count();
+    let page = again
+        .list_sessions(&Default::default(), None, 1000)
+        .unwrap();
+    assert_eq!(page.sessions.len(), 40);
+    assert!(n99 <= 1);
+    // seq strictly increasing in commit order, no repeats
+    let seqs: Vec<u64> = page.sessions.iter().map(|s| s.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+}

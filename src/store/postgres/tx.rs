@@ -12,13 +12,27 @@ use super::pool::{block, pg};
 use crate::model::{AuditEvent, Job, JobKind, Session, UnixMillis};
 use crate::store::{Result, StoreError};
 use serde::de::DeserializeOwned;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use tokio_postgres::types::{Json, ToSql};
-use tokio_postgres::Row;
+use tokio_postgres::{Row, Statement};
 
 /// Advisory lock every write transaction holds until it ends.
 pub const WRITE_LOCK: i64 = 0x7065_6572_6400_0002;
 
 pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+const SELECT_SESSION: &str = "SELECT body FROM peerd_sessions WHERE session_id = $1";
+const INSERT_SESSION: &str =
+    "INSERT INTO peerd_sessions (seq, session_id, local_asn, router, status, direction, body)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const HOLD_ADDRESS: &str = "INSERT INTO peerd_holders (router, address, session_id)
+     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+const OTHER_HOLDERS: &str =
+    "SELECT s.body FROM peerd_holders h JOIN peerd_sessions s ON s.session_id = h.session_id
+     WHERE h.router = $1 AND h.address = $2 AND h.session_id <> $3 ORDER BY h.ord";
+const INSERT_AUDIT: &str =
+    "INSERT INTO peerd_audit (n, session_id, body) VALUES (nextval('peerd_audit_n'), $1, $2)";
 
 /// A millisecond time or counter as a BIGINT.
 pub fn int(v: u64) -> i64 {
@@ -46,31 +60,69 @@ pub fn direction_str(d: crate::model::Direction) -> &'static str {
     }
 }
 
-/// A write transaction (holding [`WRITE_LOCK`]).
+/// A write transaction (holding [`WRITE_LOCK`]). Its statements are
+/// prepared once each and reused while it lasts (a batch of requests runs
+/// the same few statements many times: one round trip each, not two).
 pub struct Tx<'a> {
     pub t: tokio_postgres::Transaction<'a>,
+    prepared: RefCell<HashMap<String, Statement>>,
 }
 
-impl Tx<'_> {
+impl<'a> Tx<'a> {
+    pub fn new(t: tokio_postgres::Transaction<'a>) -> Tx<'a> {
+        Tx {
+            t,
+            prepared: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// `sql` prepared in this transaction's connection (once).
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.prepared.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let s = block(self.t.prepare(sql)).map_err(pg)?;
+        self.prepared
+            .borrow_mut()
+            .insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
     pub fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
-        block(self.t.query(sql, params)).map_err(pg)
+        let st = self.statement(sql)?;
+        block(self.t.query(&st, params)).map_err(pg)
     }
 
     pub fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
-        block(self.t.query_opt(sql, params)).map_err(pg)
+        let st = self.statement(sql)?;
+        block(self.t.query_opt(&st, params)).map_err(pg)
     }
 
     pub fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64> {
-        block(self.t.execute(sql, params)).map_err(pg)
+        let st = self.statement(sql)?;
+        block(self.t.execute(&st, params)).map_err(pg)
+    }
+
+    /// Runs `stmts` in order, sent together: one round trip for all (once
+    /// each is prepared). Their rows, in order.
+    pub fn pipeline(&self, stmts: &[(&str, Params<'_>)]) -> Result<Vec<Vec<Row>>> {
+        let prepared = stmts
+            .iter()
+            .map(|(sql, _)| self.statement(sql))
+            .collect::<Result<Vec<_>>>()?;
+        let queries = prepared
+            .iter()
+            .zip(stmts)
+            .map(|(st, (_, params))| self.t.query(st, params));
+        block(futures::future::try_join_all(queries)).map_err(pg)
     }
 
     /// The next value of one of the schema's sequences (a fixed name).
     fn next(&self, sequence: &'static str) -> Result<u64> {
-        let row = block(
-            self.t
-                .query_one(&format!("SELECT nextval('{sequence}')"), &[]),
-        )
-        .map_err(pg)?;
+        let row = self.query(&format!("SELECT nextval('{sequence}')"), &[])?;
+        let row = row
+            .first()
+            .ok_or_else(|| StoreError::Backend(format!("{sequence}: no value")))?;
         Ok(row.get::<_, i64>(0) as u64)
     }
 
@@ -81,25 +133,80 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn next_seq(&self) -> Result<u64> {
-        self.next("peerd_session_seq")
+    pub fn audit(&self, ev: &AuditEvent) -> Result<()> {
+        self.execute(INSERT_AUDIT, &[&ev.session_id, &json(ev)?])?;
+        Ok(())
     }
 
-    pub fn audit(&self, ev: &AuditEvent) -> Result<()> {
-        self.execute(
-            "INSERT INTO peerd_audit (n, session_id, body) VALUES (nextval('peerd_audit_n'), $1, $2)",
-            &[&ev.session_id, &json(ev)?],
-        )?;
+    /// What inserting `s` needs, in one round trip: the other holders of
+    /// its address, whether its id is taken, and a `seq` for it (the
+    /// sequence skips the numbers of sessions that end up not new). With
+    /// `first`, that statement is sent before them; its rows come back.
+    #[allow(clippy::type_complexity)]
+    pub fn insert_reads(
+        &self,
+        s: &Session,
+        first: Option<(&str, Params<'_>)>,
+    ) -> Result<((Vec<Session>, bool, u64), Option<Vec<Row>>)> {
+        let address = s.local_ip.to_string();
+        let mut stmts: Vec<(&str, Params<'_>)> = first.into_iter().collect();
+        let k = stmts.len();
+        let holders: Params<'_> = &[&s.router, &address, &s.session_id];
+        let by_id: Params<'_> = &[&s.session_id];
+        stmts.push((OTHER_HOLDERS, holders));
+        stmts.push((SELECT_SESSION, by_id));
+        stmts.push(("SELECT nextval('peerd_session_seq')", &[]));
+        let mut rows = self.pipeline(&stmts)?;
+        let holders = rows[k]
+            .iter()
+            .map(|r| body(r, 0, "session"))
+            .collect::<Result<_>>()?;
+        let seq = rows[k + 2]
+            .first()
+            .ok_or_else(|| StoreError::Backend("peerd_session_seq: no value".into()))?
+            .get::<_, i64>(0);
+        let taken = !rows[k + 1].is_empty();
+        let first = (k == 1).then(|| std::mem::take(&mut rows[0]));
+        Ok(((holders, taken, seq as u64), first))
+    }
+
+    /// A new session's rows, in one round trip: the session, its hold on
+    /// its address (with `hold`), `ev` (its `created` record), then
+    /// `tail` if given.
+    pub fn insert_writes(
+        &self,
+        n: &Session,
+        hold: bool,
+        ev: &AuditEvent,
+        tail: Option<(&str, Params<'_>)>,
+    ) -> Result<()> {
+        let (seq, asn, address) = (int(n.seq), n.local_asn.0 as i64, n.local_ip.to_string());
+        let (body, ev_body) = (json(n)?, json(ev)?);
+        let session: Params<'_> = &[
+            &seq,
+            &n.session_id,
+            &asn,
+            &n.router,
+            &n.status.as_str(),
+            &direction_str(n.direction),
+            &body,
+        ];
+        let holder: Params<'_> = &[&n.router, &address, &n.session_id];
+        let audit: Params<'_> = &[&ev.session_id, &ev_body];
+        let mut stmts = vec![(INSERT_SESSION, session)];
+        if hold {
+            stmts.push((HOLD_ADDRESS, holder));
+        }
+        stmts.push((INSERT_AUDIT, audit));
+        stmts.extend(tail);
+        self.pipeline(&stmts)?;
         Ok(())
     }
 
     // ---- sessions -----------------------------------------------------------
 
     pub fn load_session(&self, id: &str) -> Result<Option<Session>> {
-        match self.query_opt(
-            "SELECT body FROM peerd_sessions WHERE session_id = $1",
-            &[&id],
-        )? {
+        match self.query_opt(SELECT_SESSION, &[&id])? {
             Some(r) => Ok(Some(body(&r, 0, "session")?)),
             None => Ok(None),
         }
@@ -108,23 +215,6 @@ impl Tx<'_> {
     pub fn session(&self, id: &str) -> Result<Session> {
         self.load_session(id)?
             .ok_or_else(|| StoreError::NotFound(format!("session {id}")))
-    }
-
-    pub fn insert_session(&self, s: &Session) -> Result<()> {
-        self.execute(
-            "INSERT INTO peerd_sessions (seq, session_id, local_asn, router, status, direction, body)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &int(s.seq),
-                &s.session_id,
-                &(s.local_asn.0 as i64),
-                &s.router,
-                &s.status.as_str(),
-                &direction_str(s.direction),
-                &json(s)?,
-            ],
-        )?;
-        Ok(())
     }
 
     /// Writes the record of an existing session.
@@ -146,8 +236,7 @@ impl Tx<'_> {
 
     pub fn hold_address(&self, s: &Session) -> Result<()> {
         self.execute(
-            "INSERT INTO peerd_holders (router, address, session_id) VALUES ($1, $2, $3)
-             ON CONFLICT DO NOTHING",
+            HOLD_ADDRESS,
             &[&s.router, &s.local_ip.to_string(), &s.session_id],
         )?;
         Ok(())
@@ -164,8 +253,7 @@ impl Tx<'_> {
     /// The other sessions holding `s`'s address.
     pub fn other_holders(&self, s: &Session) -> Result<Vec<Session>> {
         let rows = self.query(
-            "SELECT s.body FROM peerd_holders h JOIN peerd_sessions s ON s.session_id = h.session_id
-             WHERE h.router = $1 AND h.address = $2 AND h.session_id <> $3 ORDER BY h.ord",
+            OTHER_HOLDERS,
             &[&s.router, &s.local_ip.to_string(), &s.session_id],
         )?;
         rows.iter().map(|r| body(r, 0, "session")).collect()
