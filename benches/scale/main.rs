@@ -360,22 +360,7 @@ fn get_rows(cfg: &Cfg, root: &Path, big: &Seed) -> Vec<Row> {
         goal: Goal::AtMost(150.0),
     }];
     if cfg.wants("get") {
-        let bare = bare::BareServer::start(bodies);
-        let (mut p, mut b) = (Vec::new(), Vec::new());
-        for r in 0..cfg.rounds {
-            let wb = daemon::wrk_url(&bare.url, "", GET_LUA, 64, 2, cfg.secs, &ids_env);
-            let wp = wrk(&d, GET_LUA, 64, 2, cfg.secs, &ids_env);
-            assert_eq!(wp.errors, 0);
-            assert_eq!(wb.errors, 0);
-            println!(
-                "get @100k: round {r}: bare {:.0}/s, peerd {:.0}/s",
-                wb.rate(),
-                wp.rate()
-            );
-            b.push(wb.rate());
-            p.push(wp.rate());
-        }
-        drop(bare);
+        let (p, b) = get_rounds(cfg, &d, bodies, &ids_env, "get @100k");
         rows.push(Row {
             measure: "GET /sessions/{id}, 64 connections, 100k stored".into(),
             peerd: p,
@@ -406,6 +391,33 @@ fn get_rows(cfg: &Cfg, root: &Path, big: &Seed) -> Vec<Row> {
     d.stop();
     let _ = std::fs::remove_dir_all(&dir);
     rows
+}
+
+/// GET /sessions/{random id} rounds, alternating the bare route (serving
+/// `bodies`) and `d`, 64 connections: (peerd, bare) rates a round.
+fn get_rounds(
+    cfg: &Cfg,
+    d: &Daemon,
+    bodies: HashMap<String, axum::body::Bytes>,
+    ids_env: &[(&str, String)],
+    what: &str,
+) -> (Vec<f64>, Vec<f64>) {
+    let bare = bare::BareServer::start(bodies);
+    let (mut p, mut b) = (Vec::new(), Vec::new());
+    for r in 0..cfg.rounds {
+        let wb = daemon::wrk_url(&bare.url, "", GET_LUA, 64, 2, cfg.secs, ids_env);
+        let wp = wrk(d, GET_LUA, 64, 2, cfg.secs, ids_env);
+        assert_eq!(wp.errors, 0);
+        assert_eq!(wb.errors, 0);
+        println!(
+            "{what}: round {r}: bare {:.0}/s, peerd {:.0}/s",
+            wb.rate(),
+            wp.rate()
+        );
+        b.push(wb.rate());
+        p.push(wp.rate());
+    }
+    (p, b)
 }
 
 /// GETs every id (4 threads, keep-alive); the answers by id.

@@ -15,8 +15,8 @@
 //! seeding only); every round runs on a fresh copy of it
 //! (`CREATE DATABASE ... TEMPLATE`), dropped afterwards.
 
-use crate::daemon::{self, wrk, Daemon, GET_LUA, POST_LUA};
-use crate::{bare, get_all, label, setup, Cfg, Goal, Row};
+use crate::daemon::{wrk, Daemon, POST_LUA};
+use crate::{get_all, get_rounds, label, setup, Cfg, Goal, Row};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -218,23 +218,7 @@ fn get_row(
     let ids_file = dir.join("ids.txt");
     std::fs::write(&ids_file, seed.ids.join("\n")).unwrap();
     let ids_env = [("PEERD_BENCH_IDS", ids_file.display().to_string())];
-    let bare = bare::BareServer::start(bodies);
-    let (mut p, mut b) = (Vec::new(), Vec::new());
-    for r in 0..cfg.rounds {
-        let wb = daemon::wrk_url(&bare.url, "", GET_LUA, 64, 2, cfg.secs, &ids_env);
-        let wp = wrk(&d, GET_LUA, 64, 2, cfg.secs, &ids_env);
-        assert_eq!(wp.errors, 0);
-        assert_eq!(wb.errors, 0);
-        println!(
-            "pg get @{}: round {r}: bare {:.0}/s, peerd {:.0}/s",
-            seed.n,
-            wb.rate(),
-            wp.rate()
-        );
-        b.push(wb.rate());
-        p.push(wp.rate());
-    }
-    drop(bare);
+    let (p, b) = get_rounds(cfg, &d, bodies, &ids_env, &format!("pg get @{}", seed.n));
     d.stop();
     pg.drop_db(rt, "pgrun");
     Row {
