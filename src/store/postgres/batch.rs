@@ -6,12 +6,13 @@
 //! flushes of concurrent POSTs take turns. Instead the requests waiting at
 //! once are inserted in one transaction and are all answered after it
 //! commits: one flush for many, as a bare INSERT-and-COMMIT loop gets from
-//! PostgreSQL's own group commit. Should one of them fail, the batch is
-//! rolled back and each runs again alone, so only that one is refused.
+//! PostgreSQL's own group commit. A request refused on its own is answered
+//! with its error and the others are committed; should the database fail,
+//! the batch is rolled back and each runs again alone.
 //! "Accepted" still means committed. The first waiter with no batch
 //! running drains the queue on a blocking thread until it is empty.
 
-use super::sessions::insert_request_in;
+use super::insert::{insert_requests_in, Ask};
 use super::PgStore;
 use crate::model::{now_ms, RequestRecord, Session};
 use crate::store::{log_change, Inserted, Result, StoreError};
@@ -85,25 +86,32 @@ impl PgStore {
         }
     }
 
-    /// One transaction for `batch`; every waiter answered after it
-    /// commits. Should any request fail, the transaction is rolled back
-    /// and each request runs again in a transaction of its own, so the
-    /// one that fails is answered with its own error and the others
-    /// succeed (a request rarely fails: peerd makes request ids, and
-    /// address clashes are answers, not errors).
+    /// One transaction for `batch` (`insert.rs`: two round trips for all
+    /// its requests); every waiter answered after it commits. A request
+    /// refused on its own (its id exists, a session id is taken) gets its
+    /// error and writes nothing; the others are committed. Should the
+    /// database fail, the transaction is rolled back and each request runs
+    /// again in a transaction of its own, so only the one that fails is
+    /// answered with an error.
     fn run_batch(&self, batch: Vec<Waiting>) {
         let now = now_ms();
         let result = self.write(|tx| {
-            batch
+            let asks: Vec<Ask<'_>> = batch
                 .iter()
-                .map(|w| insert_request_in(tx, &w.request, &w.sessions, now))
-                .collect::<Result<Vec<_>>>()
+                .map(|w| Ask {
+                    request: &w.request,
+                    sessions: &w.sessions,
+                })
+                .collect();
+            insert_requests_in(tx, &asks, now)
         });
         match result {
             Ok(outs) => {
                 for (w, out) in batch.into_iter().zip(outs) {
-                    log_new(&out);
-                    let _ = w.answer.send(Ok(out));
+                    if let Ok(out) = &out {
+                        log_new(out);
+                    }
+                    let _ = w.answer.send(out);
                 }
             }
             Err(e) if batch.len() == 1 => {

@@ -17,6 +17,7 @@
 
 mod batch;
 mod import;
+mod insert;
 mod leases;
 mod listen;
 mod pool;

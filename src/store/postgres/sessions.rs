@@ -2,16 +2,15 @@
 //! listing, transitions, removal, remote side. The same steps as the sled
 //! store's, each call one write transaction (`tx.rs`).
 
+use super::insert::{insert_requests_in, Ask};
 use super::pool::{block, pg};
-use super::tx::{body, direction_str, int, json, Params, Tx};
+use super::tx::{body, direction_str, int};
 use super::PgStore;
 use crate::model::{
-    now_ms, AuditEvent, Direction, JobKind, RemoteState, RequestRecord, Session, SessionStatus,
-    UnixMillis,
+    now_ms, Direction, JobKind, RemoteState, RequestRecord, Session, SessionStatus,
 };
 use crate::store::rules::{
-    address_rule, clip, decode_cursor, encode_cursor, event, is_terminal, remote_text,
-    visible_remote, HANDOVER_DETAIL, INITIAL,
+    clip, decode_cursor, encode_cursor, event, is_terminal, remote_text, visible_remote,
 };
 use crate::store::{
     log_change, HoldChange, Inserted, Page, RemoveOpts, Result, SessionFilter, StoreError,
@@ -30,7 +29,15 @@ impl PgStore {
         sessions: Vec<Session>,
     ) -> Result<Vec<Inserted>> {
         let now = now_ms();
-        let out = self.write(|tx| insert_request_in(tx, request, &sessions, now))?;
+        let ask = Ask {
+            request,
+            sessions: &sessions,
+        };
+        let out = self.write(|tx| {
+            let mut outs = insert_requests_in(tx, &[ask], now)?;
+            outs.pop()
+                .unwrap_or_else(|| Err(StoreError::Backend("insert: no answer".into())))
+        })?;
         for s in out.iter().filter_map(|r| match r {
             Inserted::New(s) => Some(s),
             _ => None,
@@ -372,116 +379,4 @@ impl PgStore {
         .map_err(pg)?;
         rows.iter().map(|r| body(r, 0, "audit")).collect()
     }
-}
-
-/// What to do with one session of a request.
-enum Step {
-    /// Nothing to write: the answer (a twin, a conflict, refused).
-    Answer(Inserted),
-    /// A new session (with its `seq`) and its `created` record.
-    Write(Session, AuditEvent),
-}
-
-/// Decides one session of a request from its reads (the other holders
-/// of its address, whether its id is taken, a new `seq`).
-fn decide(s: &Session, reads: (Vec<Session>, bool, u64), now: UnixMillis) -> Result<Step> {
-    let (holders, taken, seq) = reads;
-    let handover = match address_rule(s, holders) {
-        Ok(h) => h,
-        Err(answer) => return Ok(Step::Answer(*answer)),
-    };
-    if !INITIAL.contains(&s.status) {
-        return Err(StoreError::Conflict(format!(
-            "a new session cannot start as {}",
-            s.status
-        )));
-    }
-    if taken {
-        return Err(StoreError::Conflict(format!(
-            "session {} already exists",
-            s.session_id
-        )));
-    }
-    let mut n = s.clone();
-    n.seq = seq;
-    if n.created_ms == 0 {
-        n.created_ms = now;
-    }
-    n.updated_ms = n.updated_ms.max(n.created_ms);
-    n.pushed = false;
-    if handover && !is_terminal(n.status) && n.status_detail.is_none() {
-        n.status_detail = Some(HANDOVER_DETAIL.into());
-    }
-    n.status_detail = n.status_detail.as_deref().map(clip);
-    let detail = Some(format!("request {}", n.request_id));
-    let ev = event(&n, &n.created_by, "created", None, detail, now);
-    Ok(Step::Write(n, ev))
-}
-
-const REQUEST_EXISTS: &str = "SELECT 1 FROM peerd_requests WHERE request_id = $1";
-const INSERT_REQUEST: &str = "INSERT INTO peerd_requests (request_id, body) VALUES ($1, $2)";
-
-/// A request and its sessions, inside `tx` (the steps of
-/// [`crate::store::Store::insert_request`]). Each session costs two round
-/// trips (its reads, its rows); the request's own check and row travel
-/// with the first session's reads and the last session's rows.
-pub(super) fn insert_request_in(
-    tx: &Tx<'_>,
-    request: &RequestRecord,
-    sessions: &[Session],
-    now: UnixMillis,
-) -> Result<Vec<Inserted>> {
-    let exists = || StoreError::Conflict(format!("request {} already exists", request.request_id));
-    let id_param: Params<'_> = &[&request.request_id];
-    if sessions.is_empty() && tx.query_opt(REQUEST_EXISTS, id_param)?.is_some() {
-        return Err(exists());
-    }
-    let mut out = Vec::with_capacity(sessions.len());
-    let mut answered: Vec<String> = Vec::new();
-    let mut written = false;
-    for (i, s) in sessions.iter().enumerate() {
-        let first = (i == 0).then_some((REQUEST_EXISTS, id_param));
-        let (reads, found) = tx.insert_reads(s, first)?;
-        if found.is_some_and(|rows| !rows.is_empty()) {
-            return Err(exists());
-        }
-        let r = match decide(s, reads, now)? {
-            Step::Answer(r) => r,
-            Step::Write(n, ev) => {
-                let last = i + 1 == sessions.len();
-                let rec_body;
-                let rec_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2];
-                let mut tail = None;
-                if last {
-                    let mut rec = request.clone();
-                    rec.session_ids = answered.clone();
-                    if !rec.session_ids.contains(&n.session_id) {
-                        rec.session_ids.push(n.session_id.clone());
-                    }
-                    rec_body = json(&rec)?;
-                    rec_params = [&request.request_id, &rec_body];
-                    tail = Some((INSERT_REQUEST, &rec_params[..]));
-                    written = true;
-                }
-                tx.insert_writes(&n, !is_terminal(n.status), &ev, tail)?;
-                if n.status == SessionStatus::Approved {
-                    tx.new_job(&n.session_id, &n.router, JobKind::Provision, now, now)?;
-                    tx.notify_jobs()?;
-                }
-                Inserted::New(n)
-            }
-        };
-        if let Inserted::New(s) | Inserted::Existing(s) = &r {
-            if !answered.contains(&s.session_id) {
-                answered.push(s.session_id.clone());
-            }
-        }
-        out.push(r);
-    }
-    if !written {
-        let mut rec = request.clone();
-        rec.session_ids = answered;
-        tx.execute(INSERT_REQUEST, &[&rec.request_id, &json(&rec)?])?;
-    }
-    Ok(out)
 }

@@ -275,3 +275,79 @@ async fn concurrent_durable_inserts_share_transactions_and_fail_alone() {
     let seqs: Vec<u64> = page.sessions.iter().map(|s| s.seq).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
 }
+
+/// One batch, decided in order in memory: what an earlier request of the
+/// batch inserts is seen by the later ones, as if each ran alone.
+#[test]
+fn a_batch_sees_its_own_earlier_requests() {
+    use super::insert::{insert_requests_in, Ask};
+    use crate::model::SessionStatus::{Approved, Pending};
+    use crate::store::contract::{request, session, session_at};
+    use crate::store::Inserted;
+    let Some(url) = test_url() else { return };
+    let st = PgStore::open_config(fresh_config(&url), 2).unwrap();
+    let at: std::net::IpAddr = "2001:db8::7:1".parse().unwrap();
+    let mk = |asn: u32, s: crate::model::Session| {
+        let req = request(asn);
+        let mut s = s;
+        s.request_id = req.request_id.clone();
+        (req, vec![s])
+    };
+    let a = mk(64512, session_at(64512, at, Approved));
+    let b = mk(64513, session_at(64513, at, Pending)); // another network, same address
+    let c = mk(64512, session_at(64512, at, Pending)); // the same session again: a twin
+    let mut other = session_at(64512, at, Pending);
+    other.peer_ip = "2001:db8::2".parse().unwrap();
+    let c2 = mk(64512, other); // same network and address, another session
+    let d = (a.0.clone(), vec![session(64512, 9, Pending)]); // a's request id again
+    let e = mk(64512, session(64512, 3, Approved));
+    let all = [&a, &b, &c, &d, &e, &c2];
+    let asks: Vec<Ask<'_>> = all
+        .iter()
+        .map(|(request, sessions)| Ask { request, sessions })
+        .collect();
+    let outs = st
+        .write(|tx| insert_requests_in(tx, &asks, crate::model::now_ms()))
+        .unwrap();
+    let first = match &outs[0] {
+        Ok(v) => match &v[..] {
+            [Inserted::New(s)] => s.clone(),
+            x => panic!("{x:?}"),
+        },
+        Err(e) => panic!("{e}"),
+    };
+    assert!(matches!(&outs[1], Ok(v) if matches!(&v[..], [Inserted::Taken])));
+    assert!(matches!(&outs[2], Ok(v) if matches!(&v[..], [Inserted::Existing(h)] if h.session_id == first.session_id)));
+    assert!(matches!(&outs[5], Ok(v) if matches!(&v[..], [Inserted::Conflict(h)] if h.session_id == first.session_id)));
+    assert!(matches!(&outs[3], Err(StoreError::Conflict(m)) if m.contains("already exists")));
+    let fifth = match &outs[4] {
+        Ok(v) => match &v[..] {
+            [Inserted::New(s)] => s.clone(),
+            x => panic!("{x:?}"),
+        },
+        Err(e) => panic!("{e}"),
+    };
+    assert!(first.seq < fifth.seq);
+    // what was committed: two sessions, one job each, the requests that
+    // were not refused (b, c and c2 answered, with no session of their own)
+    let page = st.list_sessions(&Default::default(), None, 100).unwrap();
+    let ids: Vec<&str> = page.sessions.iter().map(|s| s.session_id.as_str()).collect();
+    assert_eq!(ids, [first.session_id.as_str(), fifth.session_id.as_str()]);
+    for s in [&first, &fifth] {
+        assert_eq!(st.audit(&s.session_id).unwrap().len(), 1);
+    }
+    let rec = st.get_request(&a.0.request_id).unwrap().unwrap();
+    assert_eq!(rec.session_ids, [first.session_id.clone()]);
+    assert!(st.get_request(&b.0.request_id).unwrap().is_some());
+    let twin = st.get_request(&c.0.request_id).unwrap().unwrap();
+    assert_eq!(twin.session_ids, [first.session_id.clone()]);
+    let ready = st.jobs().unwrap();
+    let mut jobs: Vec<&str> = ready.iter().map(|j| j.session_id.as_str()).collect();
+    jobs.sort();
+    let mut want = [first.session_id.as_str(), fifth.session_id.as_str()];
+    want.sort();
+    assert_eq!(jobs, want);
+    // the address stays held by the first: a later request of b is taken
+    let (req, ss) = mk(64513, session_at(64513, at, Pending));
+    assert!(matches!(&st.insert_request(&req, ss).unwrap()[..], [Inserted::Taken]));
+}

@@ -23,9 +23,6 @@ pub const WRITE_LOCK: i64 = 0x7065_6572_6400_0002;
 pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 const SELECT_SESSION: &str = "SELECT body FROM peerd_sessions WHERE session_id = $1";
-const INSERT_SESSION: &str =
-    "INSERT INTO peerd_sessions (seq, session_id, local_asn, router, status, direction, body)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const HOLD_ADDRESS: &str = "INSERT INTO peerd_holders (router, address, session_id)
      VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 const OTHER_HOLDERS: &str =
@@ -88,6 +85,30 @@ impl<'a> Tx<'a> {
         Ok(s)
     }
 
+    /// Prepares those of `sqls` not prepared yet, sent together (one
+    /// round trip for all).
+    fn prepare_all<'s>(&self, sqls: impl Iterator<Item = &'s str>) -> Result<()> {
+        let mut missing: Vec<&str> = Vec::new();
+        {
+            let done = self.prepared.borrow();
+            for sql in sqls {
+                if !done.contains_key(sql) && !missing.contains(&sql) {
+                    missing.push(sql);
+                }
+            }
+        }
+        if missing.len() < 2 {
+            return Ok(());
+        }
+        let prepares = missing.iter().map(|sql| self.t.prepare(sql));
+        let statements = block(futures::future::try_join_all(prepares)).map_err(pg)?;
+        let mut done = self.prepared.borrow_mut();
+        for (sql, st) in missing.into_iter().zip(statements) {
+            done.insert(sql.to_string(), st);
+        }
+        Ok(())
+    }
+
     pub fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
         let st = self.statement(sql)?;
         block(self.t.query(&st, params)).map_err(pg)
@@ -106,6 +127,7 @@ impl<'a> Tx<'a> {
     /// Runs `stmts` in order, sent together: one round trip for all (once
     /// each is prepared). Their rows, in order.
     pub fn pipeline(&self, stmts: &[(&str, Params<'_>)]) -> Result<Vec<Vec<Row>>> {
+        self.prepare_all(stmts.iter().map(|(sql, _)| *sql))?;
         let prepared = stmts
             .iter()
             .map(|(sql, _)| self.statement(sql))
@@ -135,71 +157,6 @@ impl<'a> Tx<'a> {
 
     pub fn audit(&self, ev: &AuditEvent) -> Result<()> {
         self.execute(INSERT_AUDIT, &[&ev.session_id, &json(ev)?])?;
-        Ok(())
-    }
-
-    /// What inserting `s` needs, in one round trip: the other holders of
-    /// its address, whether its id is taken, and a `seq` for it (the
-    /// sequence skips the numbers of sessions that end up not new). With
-    /// `first`, that statement is sent before them; its rows come back.
-    #[allow(clippy::type_complexity)]
-    pub fn insert_reads(
-        &self,
-        s: &Session,
-        first: Option<(&str, Params<'_>)>,
-    ) -> Result<((Vec<Session>, bool, u64), Option<Vec<Row>>)> {
-        let address = s.local_ip.to_string();
-        let mut stmts: Vec<(&str, Params<'_>)> = first.into_iter().collect();
-        let k = stmts.len();
-        let holders: Params<'_> = &[&s.router, &address, &s.session_id];
-        let by_id: Params<'_> = &[&s.session_id];
-        stmts.push((OTHER_HOLDERS, holders));
-        stmts.push((SELECT_SESSION, by_id));
-        stmts.push(("SELECT nextval('peerd_session_seq')", &[]));
-        let mut rows = self.pipeline(&stmts)?;
-        let holders = rows[k]
-            .iter()
-            .map(|r| body(r, 0, "session"))
-            .collect::<Result<_>>()?;
-        let seq = rows[k + 2]
-            .first()
-            .ok_or_else(|| StoreError::Backend("peerd_session_seq: no value".into()))?
-            .get::<_, i64>(0);
-        let taken = !rows[k + 1].is_empty();
-        let first = (k == 1).then(|| std::mem::take(&mut rows[0]));
-        Ok(((holders, taken, seq as u64), first))
-    }
-
-    /// A new session's rows, in one round trip: the session, its hold on
-    /// its address (with `hold`), `ev` (its `created` record), then
-    /// `tail` if given.
-    pub fn insert_writes(
-        &self,
-        n: &Session,
-        hold: bool,
-        ev: &AuditEvent,
-        tail: Option<(&str, Params<'_>)>,
-    ) -> Result<()> {
-        let (seq, asn, address) = (int(n.seq), n.local_asn.0 as i64, n.local_ip.to_string());
-        let (body, ev_body) = (json(n)?, json(ev)?);
-        let session: Params<'_> = &[
-            &seq,
-            &n.session_id,
-            &asn,
-            &n.router,
-            &n.status.as_str(),
-            &direction_str(n.direction),
-            &body,
-        ];
-        let holder: Params<'_> = &[&n.router, &address, &n.session_id];
-        let audit: Params<'_> = &[&ev.session_id, &ev_body];
-        let mut stmts = vec![(INSERT_SESSION, session)];
-        if hold {
-            stmts.push((HOLD_ADDRESS, holder));
-        }
-        stmts.push((INSERT_AUDIT, audit));
-        stmts.extend(tail);
-        self.pipeline(&stmts)?;
         Ok(())
     }
 
