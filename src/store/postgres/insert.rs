@@ -15,9 +15,7 @@
 //! The writes are one bulk `INSERT` per table.
 
 use super::tx::{direction_str, int, json, Tx};
-use crate::model::{
-    AuditEvent, Job, JobKind, RequestRecord, Session, SessionStatus, UnixMillis,
-};
+use crate::model::{AuditEvent, Job, JobKind, RequestRecord, Session, SessionStatus, UnixMillis};
 use crate::store::rules::{address_rule, clip, event, is_terminal, HANDOVER_DETAIL, INITIAL};
 use crate::store::{Inserted, Result, StoreError};
 use std::collections::{HashMap, HashSet};
@@ -133,7 +131,9 @@ fn read(tx: &Tx<'_>, asks: &[Ask<'_>]) -> Result<Found> {
     let routers: Vec<&str> = all().map(|s| s.router.as_str()).collect();
     let addresses: Vec<String> = all().map(|s| s.local_ip.to_string()).collect();
     let n_seqs = ids.len() as i64;
-    let n_jobs = all().filter(|s| s.status == SessionStatus::Approved).count() as i64;
+    let n_jobs = all()
+        .filter(|s| s.status == SessionStatus::Approved)
+        .count() as i64;
     let rows = tx.pipeline(&[
         (REQUESTS_FOUND, &[&request_ids]),
         (IDS_FOUND, &[&ids]),
@@ -299,8 +299,10 @@ fn write(tx: &Tx<'_>, rows: &[NewRow], records: &[RequestRecord]) -> Result<()> 
     let h_address: Vec<String> = held().map(|s| s.local_ip.to_string()).collect();
     let h_id: Vec<&str> = held().map(|s| s.session_id.as_str()).collect();
     let a_id: Vec<&str> = rows.iter().map(|r| r.created.session_id.as_str()).collect();
-    let a_body: Vec<Json<serde_json::Value>> =
-        rows.iter().map(|r| json(&r.created)).collect::<Result<_>>()?;
+    let a_body: Vec<Json<serde_json::Value>> = rows
+        .iter()
+        .map(|r| json(&r.created))
+        .collect::<Result<_>>()?;
     let r_id: Vec<&str> = records.iter().map(|r| r.request_id.as_str()).collect();
     let r_body: Vec<Json<serde_json::Value>> = records.iter().map(json).collect::<Result<_>>()?;
     let jobs: Vec<&Job> = rows.iter().filter_map(|r| r.job.as_ref()).collect();
@@ -309,8 +311,7 @@ fn write(tx: &Tx<'_>, rows: &[NewRow], records: &[RequestRecord]) -> Result<()> 
     let j_router: Vec<&str> = jobs.iter().map(|j| j.router.as_str()).collect();
     let j_not_before: Vec<i64> = jobs.iter().map(|j| int(j.not_before_ms)).collect();
     let j_body: Vec<Json<serde_json::Value>> = jobs.iter().map(json).collect::<Result<_>>()?;
-    let sessions: [&(dyn ToSql + Sync); 7] =
-        [&seq, &id, &asn, &router, &status, &direction, &body];
+    let sessions: [&(dyn ToSql + Sync); 7] = [&seq, &id, &asn, &router, &status, &direction, &body];
     let holds: [&(dyn ToSql + Sync); 3] = [&h_router, &h_address, &h_id];
     let audit: [&(dyn ToSql + Sync); 2] = [&a_id, &a_body];
     let requests: [&(dyn ToSql + Sync); 2] = [&r_id, &r_body];

@@ -317,8 +317,12 @@ fn a_batch_sees_its_own_earlier_requests() {
         Err(e) => panic!("{e}"),
     };
     assert!(matches!(&outs[1], Ok(v) if matches!(&v[..], [Inserted::Taken])));
-    assert!(matches!(&outs[2], Ok(v) if matches!(&v[..], [Inserted::Existing(h)] if h.session_id == first.session_id)));
-    assert!(matches!(&outs[5], Ok(v) if matches!(&v[..], [Inserted::Conflict(h)] if h.session_id == first.session_id)));
+    assert!(
+        matches!(&outs[2], Ok(v) if matches!(&v[..], [Inserted::Existing(h)] if h.session_id == first.session_id))
+    );
+    assert!(
+        matches!(&outs[5], Ok(v) if matches!(&v[..], [Inserted::Conflict(h)] if h.session_id == first.session_id))
+    );
     assert!(matches!(&outs[3], Err(StoreError::Conflict(m)) if m.contains("already exists")));
     let fifth = match &outs[4] {
         Ok(v) => match &v[..] {
@@ -331,16 +335,20 @@ fn a_batch_sees_its_own_earlier_requests() {
     // what was committed: two sessions, one job each, the requests that
     // were not refused (b, c and c2 answered, with no session of their own)
     let page = st.list_sessions(&Default::default(), None, 100).unwrap();
-    let ids: Vec<&str> = page.sessions.iter().map(|s| s.session_id.as_str()).collect();
+    let ids: Vec<&str> = page
+        .sessions
+        .iter()
+        .map(|s| s.session_id.as_str())
+        .collect();
     assert_eq!(ids, [first.session_id.as_str(), fifth.session_id.as_str()]);
     for s in [&first, &fifth] {
         assert_eq!(st.audit(&s.session_id).unwrap().len(), 1);
     }
     let rec = st.get_request(&a.0.request_id).unwrap().unwrap();
-    assert_eq!(rec.session_ids, [first.session_id.clone()]);
+    assert_eq!(rec.session_ids, std::slice::from_ref(&first.session_id));
     assert!(st.get_request(&b.0.request_id).unwrap().is_some());
     let twin = st.get_request(&c.0.request_id).unwrap().unwrap();
-    assert_eq!(twin.session_ids, [first.session_id.clone()]);
+    assert_eq!(twin.session_ids, std::slice::from_ref(&first.session_id));
     let ready = st.jobs().unwrap();
     let mut jobs: Vec<&str> = ready.iter().map(|j| j.session_id.as_str()).collect();
     jobs.sort();
@@ -349,5 +357,8 @@ fn a_batch_sees_its_own_earlier_requests() {
     assert_eq!(jobs, want);
     // the address stays held by the first: a later request of b is taken
     let (req, ss) = mk(64513, session_at(64513, at, Pending));
-    assert!(matches!(&st.insert_request(&req, ss).unwrap()[..], [Inserted::Taken]));
+    assert!(matches!(
+        &st.insert_request(&req, ss).unwrap()[..],
+        [Inserted::Taken]
+    ));
 }
