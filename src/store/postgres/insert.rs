@@ -178,7 +178,7 @@ fn decide_request(found: &mut Found, ask: &Ask<'_>, now: UnixMillis) -> Result<D
             .seqs
             .next()
             .ok_or_else(|| StoreError::Backend("peerd_session_seq: no value".into()))?;
-        let mut others: Vec<Session> = found
+        let others: Vec<Session> = found
             .holders
             .get(&spot(s))
             .into_iter()
@@ -187,7 +187,6 @@ fn decide_request(found: &mut Found, ask: &Ask<'_>, now: UnixMillis) -> Result<D
             .filter(|h| h.session_id != s.session_id && spot(h) == spot(s))
             .cloned()
             .collect();
-        others.dedup_by(|a, b| a.session_id == b.session_id);
         let taken = found.ids.contains(&s.session_id)
             || d.rows.iter().any(|r| r.session.session_id == s.session_id);
         let r = match decide(s, others, taken, seq, now)? {
