@@ -12,6 +12,12 @@
 //! the poller run but never reach a router. See the README's performance
 //! section for what each row measures.
 
+/// The allocator the `peerd` binary uses (src/main.rs), so that the
+/// in-process rows (render, and the bare baselines) run on it too: under
+/// the system allocator the render rows swung by 2x from run to run.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bare;
 mod daemon;
 mod pg;

@@ -139,7 +139,8 @@ pub fn render_batch_filtered(
                 });
             }
         }
-        tctx = context::template_ctx(op, tctx.local_as, tctx.router, tctx.neighbors);
+        // `ipv4` and `ipv6` stay empty (see `batch_ctx`): no neighbor is
+        // copied for them
     }
     if let Some(n) = tctx.neighbors.iter().find(|n| n.md5.is_some()) {
         if !profile.tcp_md5 {
@@ -375,7 +376,7 @@ fn exec_steps(
             ForEach::Session => {
                 for (i, n) in t.t.neighbors.iter().enumerate() {
                     let command = profiles
-                        .render_command(&p.platform, &path, &t.session_cmd(n))
+                        .render_command(&p.platform, &path, t.session_cmd(i)?)
                         .map_err(RenderError::Command)?;
                     let stdin = match &s.stdin {
                         Some(f) => Some(env.render_with(&p.platform, f, &t.one(i))?),

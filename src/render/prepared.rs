@@ -3,11 +3,16 @@
 //! (BIRD's one file per session) and the command contexts are put
 //! together from those values (Tera shares arrays and maps, so this copies
 //! no neighbor). Rendering a batch used to build a whole context from the
-//! typed one for every template it rendered.
+//! typed one for every template it rendered. The command contexts take the
+//! neighbors' `session_id`, `name` and `file` from those values too (no
+//! string is serialised twice), and a `for_each: session` step's contexts
+//! are built once per batch, shared by the add steps and their rollback.
 
-use super::context::{command_vars, NeighborCtx, OnceCommandCtx, TemplateCtx};
+use super::context::{command_vars, TemplateCtx};
 use super::error::RenderError;
 use crate::platform::error_chain;
+use std::cell::OnceCell;
+use tera::value::Key;
 use tera::{Context, Value};
 
 /// The contexts of one batch ([`TemplateCtx`] as Tera sees it; its
@@ -22,14 +27,14 @@ pub struct Prepared<'a> {
     once: Context,
     /// A `for_each: session` step's command context, less the session.
     session_cmd: Context,
+    /// Those contexts, one a neighbor, built on first use.
+    session_cmds: OnceCell<Vec<Context>>,
+    /// `[]`, shared.
+    empty: Value,
 }
 
 fn value<T: serde::Serialize>(v: &T) -> Result<Value, RenderError> {
     Value::try_from_serializable(v).map_err(|e| RenderError::Command(error_chain(&e)))
-}
-
-fn context<T: serde::Serialize>(v: &T) -> Result<Context, RenderError> {
-    Context::from_serialize(v).map_err(|e| RenderError::Command(error_chain(&e)))
 }
 
 impl<'a> Prepared<'a> {
@@ -59,22 +64,34 @@ impl<'a> Prepared<'a> {
         if let Some(n) = &t.neighbor {
             batch.insert_value("neighbor", value(n)?);
         }
-        let once = context(&OnceCommandCtx {
-            vars: command_vars(&t.router),
-            router: t.router.name.clone(),
-            session_ids: t.neighbors.iter().map(|n| n.session_id.clone()).collect(),
-            names: t.neighbors.iter().map(|n| n.name.clone()).collect(),
-            files: t.neighbors.iter().map(|n| n.file.clone()).collect(),
-        })?;
+        let vars = value(&command_vars(&t.router))?;
+        let router = Value::from(t.router.name.as_str());
+        // the `once` context is `OnceCommandCtx`, its lists taken from the
+        // neighbors' values
+        let list = |k: &'static str| -> Result<Value, RenderError> {
+            neighbors
+                .iter()
+                .map(|v| field(v, k))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::from)
+        };
+        let mut once = Context::new();
+        once.insert_value("vars", vars.clone());
+        once.insert_value("router", router.clone());
+        once.insert_value("session_ids", list("session_id")?);
+        once.insert_value("names", list("name")?);
+        once.insert_value("files", list("file")?);
         let mut session_cmd = Context::new();
-        session_cmd.insert_value("vars", value(&command_vars(&t.router))?);
-        session_cmd.insert("router", &t.router.name);
+        session_cmd.insert_value("vars", vars);
+        session_cmd.insert_value("router", router);
         Ok(Prepared {
             t,
             batch,
             neighbors,
             once,
             session_cmd,
+            session_cmds: OnceCell::new(),
+            empty: Value::from(Vec::<Value>::new()),
         })
     }
 
@@ -86,18 +103,19 @@ impl<'a> Prepared<'a> {
     /// The batch narrowed to its `i`th neighbor, which is also `neighbor`.
     pub fn one(&self, i: usize) -> Context {
         let mut c = self.batch.clone();
-        let (n, v) = (&self.t.neighbors[i], self.neighbors[i].clone());
+        let (n, v) = (&self.t.neighbors[i], &self.neighbors[i]);
+        let single = Value::from(vec![v.clone()]);
         let only = |f: &str| -> Value {
             if n.family == f {
-                Value::from(vec![v.clone()])
+                single.clone()
             } else {
-                Value::from(Vec::<Value>::new())
+                self.empty.clone()
             }
         };
         c.insert_value("ipv4", only("ipv4"));
         c.insert_value("ipv6", only("ipv6"));
-        c.insert_value("neighbors", Value::from(vec![v.clone()]));
-        c.insert_value("neighbor", v);
+        c.insert_value("neighbors", single.clone());
+        c.insert_value("neighbor", v.clone());
         c
     }
 
@@ -106,20 +124,39 @@ impl<'a> Prepared<'a> {
         &self.once
     }
 
-    /// A `for_each: session` step's command context for `n`.
-    pub fn session_cmd(&self, n: &NeighborCtx) -> Context {
-        let mut c = self.session_cmd.clone();
-        c.insert("session_id", &n.session_id);
-        c.insert("name", &n.name);
-        c.insert("file", &n.file);
-        c
+    /// A `for_each: session` step's command context for the `i`th
+    /// neighbor (`SessionCommandCtx`).
+    pub fn session_cmd(&self, i: usize) -> Result<&Context, RenderError> {
+        if let Some(all) = self.session_cmds.get() {
+            return Ok(&all[i]);
+        }
+        let all = self
+            .neighbors
+            .iter()
+            .map(|v| {
+                let mut c = self.session_cmd.clone();
+                for k in ["session_id", "name", "file"] {
+                    c.insert_value(k, field(v, k)?);
+                }
+                Ok(c)
+            })
+            .collect::<Result<Vec<_>, RenderError>>()?;
+        Ok(&self.session_cmds.get_or_init(|| all)[i])
     }
+}
+
+/// Field `k` of a neighbor's value (shared, not copied).
+fn field(v: &Value, k: &'static str) -> Result<Value, RenderError> {
+    v.as_map()
+        .and_then(|m| m.get(&Key::Str(k)))
+        .cloned()
+        .ok_or_else(|| RenderError::Command(format!("a neighbor has no {k}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::context::{SessionCommandCtx, TemplateCtx};
+    use crate::render::context::{OnceCommandCtx, SessionCommandCtx, TemplateCtx};
 
     /// The prepared contexts are exactly what serialising the typed ones
     /// gives.
@@ -129,6 +166,14 @@ mod tests {
         for t in &envs {
             let p = Prepared::new(t).unwrap();
             assert_eq!(p.batch(), &Context::from_serialize(t).unwrap());
+            let once = OnceCommandCtx {
+                vars: command_vars(&t.router),
+                router: t.router.name.clone(),
+                session_ids: t.neighbors.iter().map(|n| n.session_id.clone()).collect(),
+                names: t.neighbors.iter().map(|n| n.name.clone()).collect(),
+                files: t.neighbors.iter().map(|n| n.file.clone()).collect(),
+            };
+            assert_eq!(p.once(), &Context::from_serialize(&once).unwrap());
             for (i, n) in t.neighbors.iter().enumerate() {
                 let mut one: TemplateCtx = crate::render::context::template_ctx(
                     crate::platform::Op::Add,
@@ -146,7 +191,10 @@ mod tests {
                     name: n.name.clone(),
                     file: n.file.clone(),
                 };
-                assert_eq!(p.session_cmd(n), Context::from_serialize(&cmd).unwrap());
+                assert_eq!(
+                    p.session_cmd(i).unwrap(),
+                    &Context::from_serialize(&cmd).unwrap()
+                );
             }
         }
     }
