@@ -134,8 +134,8 @@ impl Writer {
         let w = spawn(
             "peerd-store-writer",
             Box::new({
-                let shared = shared.clone();
-                move || write_loop(&shared, &trees)
+                let (shared, db) = (shared.clone(), db.clone());
+                move || write_loop(&shared, &trees, &db)
             }),
         )?;
         let writer = Writer {
@@ -266,7 +266,7 @@ fn unbox<T: 'static>(v: Value) -> T {
     }
 }
 
-fn write_loop(shared: &Shared, trees: &Trees) {
+fn write_loop(shared: &Shared, trees: &Trees, db: &sled::Db) {
     loop {
         let mut st = shared.lock();
         while st.ops.is_empty() && !st.shutdown {
@@ -283,6 +283,12 @@ fn write_loop(shared: &Shared, trees: &Trees) {
         let ops: Vec<Op> = st.ops.drain(..n).collect();
         drop(st);
         apply_batch(shared, trees, ops);
+        // Whoever waits for this batch is served here, without handing it
+        // to the flusher thread and back (two thread wake-ups a batch).
+        let st = shared.lock();
+        if wants_flush(&st) && !st.flushing {
+            flush_now(shared, db, st);
+        }
     }
 }
 
@@ -291,7 +297,7 @@ fn flush_loop(shared: &Shared, db: &sled::Db) {
         let mut st = shared.lock();
         loop {
             let want = wants_flush(&st);
-            if (want && !st.applying) || (!want && st.writer_done) {
+            if (want && !st.applying && !st.flushing) || (!want && st.writer_done) {
                 break;
             }
             st = shared.wake.wait(st).unwrap_or_else(|e| e.into_inner());
@@ -299,29 +305,35 @@ fn flush_loop(shared: &Shared, db: &sled::Db) {
         if !wants_flush(&st) {
             return; // shut down, nobody waits
         }
-        // Everything counted in `start` was applied before this flush began.
-        let start = st.written;
-        st.flushing = true;
-        drop(st);
-        let res = db.flush().map(|_| ()).map_err(|e| e.to_string());
-        if let Err(e) = &res {
-            tracing::error!(error = %e, "store flush failed");
-        }
-        let mut st = shared.lock();
-        st.flushing = false;
-        if res.is_ok() {
-            st.flushed = st.flushed.max(start);
-        }
-        let (done, rest): (Vec<Waiter>, Vec<Waiter>) = std::mem::take(&mut st.waiters)
-            .into_iter()
-            .partition(|w| w.target() <= start);
-        st.waiters = rest;
-        drop(st);
-        // the writer may wait for this flush to end
-        shared.wake.notify_all();
-        for w in done {
-            w.release(&res);
-        }
+        flush_now(shared, db, st);
+    }
+}
+
+/// Flushes (the caller found someone waiting and nobody flushing) and
+/// releases every waiter the flush covered.
+fn flush_now(shared: &Shared, db: &sled::Db, mut st: MutexGuard<'_, State>) {
+    // Everything counted in `start` was applied before this flush began.
+    let start = st.written;
+    st.flushing = true;
+    drop(st);
+    let res = db.flush().map(|_| ()).map_err(|e| e.to_string());
+    if let Err(e) = &res {
+        tracing::error!(error = %e, "store flush failed");
+    }
+    let mut st = shared.lock();
+    st.flushing = false;
+    if res.is_ok() {
+        st.flushed = st.flushed.max(start);
+    }
+    let (done, rest): (Vec<Waiter>, Vec<Waiter>) = std::mem::take(&mut st.waiters)
+        .into_iter()
+        .partition(|w| w.target() <= start);
+    st.waiters = rest;
+    drop(st);
+    // the writer, or the flusher, may wait for this flush to end
+    shared.wake.notify_all();
+    for w in done {
+        w.release(&res);
     }
 }
 
@@ -392,11 +404,8 @@ fn apply_batch(shared: &Shared, trees: &Trees, ops: Vec<Op>) {
             }
         }
     }
-    let flush = wants_flush(&st);
+    // the caller (the writer thread) flushes for the waiters: no wake-up
     drop(st);
-    if flush {
-        shared.wake.notify_all();
-    }
     for (tx, r) in now {
         let _ = tx.send(r);
     }
