@@ -9,8 +9,9 @@ use super::Worker;
 use crate::driver::{NeighborState, PushError, PushOutcome, RouterReads};
 use crate::metrics::PushResult;
 use crate::model::Session;
+use crate::platform::ReadPlan;
 use crate::platform::{ObservedNeighbor, Op};
-use crate::render::{Filters, RenderError};
+use crate::render::{Filters, RenderError, Renderer};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Instant;
@@ -22,6 +23,36 @@ pub(super) struct PollRead {
     pub running: Result<Vec<ObservedNeighbor>, PushError>,
     /// BGP state by neighbor address; `None` when the platform has none.
     pub state: Option<Result<HashMap<IpAddr, NeighborState>, PushError>>,
+}
+
+/// The reads of one router, rendered (CPU work: a poll renders every live
+/// session of the router, so the poller does it off the async threads).
+#[derive(Debug)]
+pub(super) struct ReadsPlan {
+    router: String,
+    verify: Result<ReadPlan, PushError>,
+    state_plan: Option<Result<ReadPlan, PushError>>,
+    secrets: Vec<String>,
+}
+
+/// Renders the verify read of `sessions` (and the BGP state read when
+/// `state`) for `router`.
+pub(super) fn plan_reads(
+    render: &Renderer,
+    router: &str,
+    sessions: &[Session],
+    state: bool,
+) -> ReadsPlan {
+    ReadsPlan {
+        router: router.to_string(),
+        verify: render.verify(sessions).map_err(render_err),
+        state_plan: if state {
+            render.state(router).map_err(render_err).transpose()
+        } else {
+            None
+        },
+        secrets: session_secrets(sessions),
+    }
 }
 
 fn render_err(e: RenderError) -> PushError {
@@ -144,17 +175,23 @@ impl Worker {
     }
 
     async fn read(&self, router: &str, sessions: &[Session], state: bool) -> PollRead {
-        let verify = self.render.verify(sessions).map_err(render_err);
-        let state_plan = if state {
-            self.render.state(router).map_err(render_err).transpose()
-        } else {
-            None
-        };
+        let plan = plan_reads(&self.render, router, sessions, state);
+        self.read_planned(plan).await
+    }
+
+    /// Makes the reads of `plan` (rendered by [`plan_reads`]) on its router.
+    pub(super) async fn read_planned(&self, plan: ReadsPlan) -> PollRead {
+        let ReadsPlan {
+            router,
+            verify,
+            state_plan,
+            secrets,
+        } = plan;
         let reads = RouterReads {
-            router: router.to_string(),
+            router: router.clone(),
             running: verify.as_ref().ok().cloned(),
             state: state_plan.as_ref().and_then(|p| p.as_ref().ok()).cloned(),
-            secrets: session_secrets(sessions),
+            secrets,
         };
         let read = self.driver.read(reads).await;
         let unanswered = || PushError::Transient(format!("router {router}: no answer"));

@@ -58,6 +58,9 @@ pub struct Worker {
     shared_store: bool,
     /// How IRR prefix lists are expanded (none: filtered sessions are held).
     irr: Option<Arc<IrrSource>>,
+    /// One permit: the poller's CPU work (listing and rendering a router's
+    /// live sessions) runs for one router at a time.
+    poll_cpu: Arc<tokio::sync::Semaphore>,
 }
 
 impl Worker {
@@ -86,6 +89,7 @@ impl Worker {
             drift: Arc::default(),
             shared_store: false,
             irr: None,
+            poll_cpu: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 

@@ -27,6 +27,7 @@
 //! instance holds it; that instance's death frees it after the lease's ttl.
 
 use super::drift::{differences, Finding, Suspect};
+use super::drive::plan_reads;
 use super::Worker;
 use crate::driver::NeighborState;
 use crate::metrics::BgpCounts;
@@ -185,21 +186,35 @@ impl Worker {
         window_ms: u64,
         bgp: &mut Option<BgpCounts>,
     ) -> Result<bool, String> {
-        // through the router's index, off the async threads (a router may
-        // hold many sessions), holding nothing the API waits for
-        let (store, r) = (self.store.clone(), router.to_string());
-        let sessions = tokio::task::spawn_blocking(move || live_sessions(store.as_ref(), &r))
+        // Through the router's index, and rendered, off the async threads
+        // (a router may hold many sessions), holding nothing the API waits
+        // for; one router at a time, so that a poll of every router at once
+        // takes one core at most and leaves the other to the API.
+        let permit = self
+            .poll_cpu
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        if sessions.is_empty() {
+        let (store, render, r) = (self.store.clone(), self.render.clone(), router.to_string());
+        let state = self.render.reads_state(router);
+        let (sessions, plan) = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let sessions = live_sessions(store.as_ref(), &r)?;
+            let plan = (!sessions.is_empty()).then(|| plan_reads(&render, &r, &sessions, state));
+            Ok::<_, crate::store::StoreError>((sessions, plan))
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+        let Some(plan) = plan else {
             self.remember_drift(router, Vec::new());
-            if self.render.reads_state(router) {
+            if state {
                 *bgp = Some(BgpCounts::default());
             }
             return Ok(false);
-        }
-        let read = self.poll_read(router, &sessions).await;
+        };
+        let read = self.read_planned(plan).await;
         let mut problems = Vec::new();
         let (settled, fresh) = match read.running {
             Ok(observed) => self.check_drift(router, &sessions, &observed)?,

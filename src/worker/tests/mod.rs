@@ -529,6 +529,26 @@ async fn poller_moves_states_and_expires_after_the_window() {
 }
 
 #[tokio::test]
+async fn a_poll_lists_and_renders_while_no_other_router_does() {
+    let (_d, store, _driver, w) = setup(fast());
+    insert(&store, vec![session(1, "rtr1")]);
+    drain(&w).await;
+    let other = w.poll_cpu.clone().acquire_owned().await.unwrap();
+    let poll = tokio::spawn({
+        let w = w.clone();
+        async move { w.poll_router("rtr1", 3_600_000).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        !poll.is_finished(),
+        "the poll went ahead of another router's"
+    );
+    drop(other);
+    poll.await.unwrap().unwrap();
+    assert_eq!(w.poll_cpu.available_permits(), 1);
+}
+
+#[tokio::test]
 async fn poller_reports_a_session_down_on_its_max_prefix_limit() {
     use crate::platform::DownReason;
     let (_d, store, driver, w) = setup(fast());
