@@ -180,3 +180,49 @@ fn sigkill_after_durable_loses_nothing() {
         .iter()
         .all(|id| jobs.iter().any(|j| &j.session_id == id)));
 }
+
+/// The LSN of the newest sled snapshot in `dir` (`snap.<lsn in hex>`).
+fn snapshot_lsn(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let hex = name.strip_prefix("snap.")?;
+            u64::from_str_radix(hex, 16).ok()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_clean_close_writes_a_snapshot_so_the_next_open_replays_little() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = SledStore::open(dir.path()).unwrap();
+    let at_open = snapshot_lsn(dir.path());
+    let mut ids = Vec::new();
+    for n in 0..50u32 {
+        ids.push(insert_one(&st, session(64512, n, Pending)).session_id);
+    }
+    block_on(st.durable()).unwrap();
+    assert_eq!(
+        snapshot_lsn(dir.path()),
+        at_open,
+        "sled snapshots at open only"
+    );
+    drop(st);
+    // the close reopened the store once: its snapshot covers what was written
+    assert!(snapshot_lsn(dir.path()) > at_open);
+    let st = SledStore::open(dir.path()).unwrap();
+    for id in &ids {
+        assert!(st.get_session(id).unwrap().is_some());
+    }
+    drop(st);
+    // a store removed meanwhile is not created again by the close
+    let gone = tempfile::tempdir().unwrap();
+    let path = gone.path().join("data");
+    let st = SledStore::open(&path).unwrap();
+    std::fs::remove_dir_all(&path).unwrap();
+    drop(st);
+    assert!(!path.exists());
+}
