@@ -87,12 +87,21 @@ pub fn sess(asn: u32, ip: &str, ours: &str, loc: &str, md5: Option<&str>) -> Val
     v
 }
 
-/// Waits until `GET /sessions/{id}` (as `token`) shows `status`.
+/// Waits until `GET /sessions/{id}` (as `token`) shows `status`. A wait
+/// for `Configured` also ends at `Established` when the audit shows the
+/// session went through `Configured` (a peer that is already up can bring
+/// the session up between two looks).
 pub async fn wait_status(p: &Peerd, token: &str, id: &str, want: &str, secs: u64) -> Value {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let r = p.get(&format!("/sessions/{id}"), token).await;
         if r.body["status"] == want {
+            return r.body;
+        }
+        if want == "Configured"
+            && r.body["status"] == "Established"
+            && times_entered(p, id, "Configured").await > 0
+        {
             return r.body;
         }
         assert!(

@@ -103,6 +103,7 @@ ensure_packages() {
     { [ -x /usr/sbin/bird ] && [ -x /usr/sbin/birdc ]; } || need+=(bird2)
     { [ -x /usr/sbin/netconfd ] && [ -x /usr/sbin/netconf-subsystem ]; } || need+=(netconfd)
     { [ -x /usr/sbin/bgpd ] && [ -x /usr/sbin/bgpctl ]; } || need+=(openbgpd)
+    command -v bgpq4 >/dev/null 2>&1 || need+=(bgpq4)   # IRR prefix lists (tests/it/irr_standin.rs, e2e_irr.rs)
     { [ -x /usr/bin/gobgpd ] && [ -x /usr/bin/gobgp ]; } || need+=(gobgpd)
     [ -x /usr/sbin/sshd ] || need+=(openssh-server)
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)   # store tests
