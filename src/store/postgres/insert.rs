@@ -72,24 +72,26 @@ const JOB_IDS: &str = "SELECT nextval('peerd_job_id') FROM generate_series(1, $1
 const INSERT_SESSIONS: &str =
     "INSERT INTO peerd_sessions (seq, session_id, local_asn, router, status, direction, body)
      SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[],
-                          $6::TEXT[], $7::JSONB[])";
+                          $6::TEXT[], $7::JSON[])";
 const INSERT_HOLDS: &str = "INSERT INTO peerd_holders (router, address, session_id)
      SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[]) ON CONFLICT DO NOTHING";
 const INSERT_AUDIT: &str = "INSERT INTO peerd_audit (n, session_id, body)
      SELECT nextval('peerd_audit_n'), u.id, u.body
-     FROM unnest($1::TEXT[], $2::JSONB[]) WITH ORDINALITY AS u(id, body, k) ORDER BY u.k";
+     FROM unnest($1::TEXT[], $2::JSON[]) WITH ORDINALITY AS u(id, body, k) ORDER BY u.k";
 const INSERT_REQUESTS: &str = "INSERT INTO peerd_requests (request_id, body)
-     SELECT * FROM unnest($1::TEXT[], $2::JSONB[])";
+     SELECT * FROM unnest($1::TEXT[], $2::JSON[])";
 const INSERT_JOBS: &str =
     "INSERT INTO peerd_jobs (job_id, session_id, router, not_before_ms, lease_until_ms, body)
      SELECT u.id, u.sid, u.router, u.nb, NULL, u.body
-     FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::JSONB[])
+     FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::JSON[])
           AS u(id, sid, router, nb, body)";
 const NOTIFY_JOBS: &str = "SELECT pg_notify('peerd_jobs', '')";
 
 /// Inserts `asks` in order inside `tx` (which holds the write lock). Each
 /// request's answers, or its own refusal; `Err` only when the database
-/// fails (then nothing may be committed).
+/// fails (then nothing may be committed). When it writes, it commits `tx`
+/// (`COMMIT` goes in the same round trip as the writes): nothing may
+/// follow it in `tx`.
 pub fn insert_requests_in(
     tx: &Tx<'_>,
     asks: &[Ask<'_>],
@@ -331,7 +333,7 @@ fn write(tx: &Tx<'_>, rows: &[NewRow], records: &[RequestRecord]) -> Result<()> 
         stmts.push((NOTIFY_JOBS, &[]));
     }
     if !stmts.is_empty() {
-        tx.pipeline(&stmts)?;
+        tx.pipeline_and_commit(&stmts)?;
     }
     Ok(())
 }

@@ -122,11 +122,21 @@ impl PgStore {
     /// Runs `f` as one write transaction holding the write lock.
     fn write<T>(&self, f: impl FnOnce(&tx::Tx<'_>) -> Result<T>) -> Result<T> {
         let mut c = self.pool.get()?;
-        let t = block(c.transaction()).map_err(pg)?;
-        let tx = tx::Tx::new(t);
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&tx::WRITE_LOCK])?;
-        let out = f(&tx)?;
-        block(tx.t.commit()).map_err(pg)?;
+        let statements = std::mem::take(&mut c.statements);
+        let tx = tx::Tx::new(&c, statements);
+        let out = f(&tx);
+        let (ended, statements) = tx.end(out.is_ok());
+        let failed = matches!(out, Err(StoreError::Backend(_))) || ended.is_err();
+        match statements {
+            // after a database error the statements are prepared again
+            // (one may be stale: a newer peerd changed the schema)
+            Some(s) if !failed => c.statements = s,
+            Some(_) => {}
+            // neither committed nor rolled back for sure: never reused
+            None => c.discard(),
+        }
+        let out = out?;
+        ended?;
         Ok(out)
     }
 }

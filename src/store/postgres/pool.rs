@@ -10,10 +10,11 @@
 //! A caller blocks only as long as its query, as with sled's disk I/O.
 
 use crate::store::{Result, StoreError};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, NoTls, Statement};
 
 /// How long a caller waits for a free connection before an error.
 const CHECKOUT_WAIT: Duration = Duration::from_secs(30);
@@ -29,8 +30,13 @@ pub fn pg(e: tokio_postgres::Error) -> StoreError {
     StoreError::Backend(format!("postgres: {e}"))
 }
 
+/// Statements prepared on one connection, by their SQL (they live as long
+/// as the connection: a write transaction prepares each once, not once
+/// per transaction).
+pub type Statements = HashMap<String, Statement>;
+
 struct State {
-    idle: Vec<Client>,
+    idle: Vec<(Client, Statements)>,
     open: usize,
 }
 
@@ -60,6 +66,9 @@ impl Drop for Pool {
 pub struct Conn<'a> {
     pool: &'a Pool,
     client: Option<Client>,
+    /// This connection's prepared statements (`tx.rs` takes them for a
+    /// transaction and gives them back after its commit).
+    pub statements: Statements,
 }
 
 impl std::ops::Deref for Conn<'_> {
@@ -75,6 +84,19 @@ impl std::ops::DerefMut for Conn<'_> {
     }
 }
 
+impl Conn<'_> {
+    /// Closes this connection instead of giving it back (its state is not
+    /// known, e.g. a transaction that may still be open).
+    pub fn discard(&mut self) {
+        if self.client.take().is_some() {
+            let mut st = self.pool.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.open -= 1;
+            drop(st);
+            self.pool.freed.notify_one();
+        }
+    }
+}
+
 impl Drop for Conn<'_> {
     fn drop(&mut self) {
         let Some(c) = self.client.take() else { return };
@@ -82,7 +104,7 @@ impl Drop for Conn<'_> {
         if c.is_closed() {
             st.open -= 1;
         } else {
-            st.idle.push(c);
+            st.idle.push((c, std::mem::take(&mut self.statements)));
         }
         drop(st);
         self.pool.freed.notify_one();
@@ -159,7 +181,7 @@ impl Pool {
     pub fn get(&self) -> Result<Conn<'_>> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            while let Some(c) = st.idle.pop() {
+            while let Some((c, statements)) = st.idle.pop() {
                 if c.is_closed() {
                     st.open -= 1;
                     continue;
@@ -167,6 +189,7 @@ impl Pool {
                 return Ok(Conn {
                     pool: self,
                     client: Some(c),
+                    statements,
                 });
             }
             if st.open < self.max {
@@ -176,6 +199,7 @@ impl Pool {
                     Ok(c) => Ok(Conn {
                         pool: self,
                         client: Some(c),
+                        statements: Statements::new(),
                     }),
                     Err(e) => {
                         self.state.lock().unwrap_or_else(|e| e.into_inner()).open -= 1;

@@ -75,6 +75,16 @@ CREATE TABLE peerd_leases (
     until_ms BIGINT NOT NULL
 );
 "#,
+    // 3: bodies as JSON text, not JSONB: peerd reads and writes them whole
+    // (two queries look at one key each), and an API request writes four
+    // bodies, each parsed into JSONB by the server (and rendered back on
+    // every read) under the write lock.
+    r#"
+ALTER TABLE peerd_sessions ALTER COLUMN body TYPE JSON USING body::json;
+ALTER TABLE peerd_requests ALTER COLUMN body TYPE JSON USING body::json;
+ALTER TABLE peerd_jobs ALTER COLUMN body TYPE JSON USING body::json;
+ALTER TABLE peerd_audit ALTER COLUMN body TYPE JSON USING body::json;
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -90,7 +90,7 @@ impl PgStore {
                AND ($4::TEXT IS NULL OR router = $4)
                AND ($5::TEXT IS NULL OR direction = $5)
                AND ($6::TEXT IS NULL OR s.session_id IN (
-                     SELECT jsonb_array_elements_text(r.body -> 'session_ids')
+                     SELECT json_array_elements_text(r.body -> 'session_ids')
                      FROM peerd_requests r WHERE r.request_id = $6))
              ORDER BY seq LIMIT $7",
             &[

@@ -98,6 +98,76 @@ fn migrations_apply_once_and_a_newer_database_is_refused() {
 }
 
 #[test]
+fn version_3_turns_jsonb_bodies_into_json_and_keeps_them() {
+    use crate::model::SessionStatus::Approved;
+    use crate::store::contract::{insert_one, session};
+    let Some(url) = test_url() else { return };
+    let config = fresh_config(&url);
+    let st = PgStore::open_config(config.clone(), 2).unwrap();
+    let s = insert_one(&st, session(64512, 1, Approved));
+    // back to version 2: the bodies as JSONB, as that version wrote them
+    let c = st.pool.get().unwrap();
+    super::pool::block(c.batch_execute(
+        "ALTER TABLE peerd_sessions ALTER COLUMN body TYPE JSONB USING body::jsonb;
+         ALTER TABLE peerd_requests ALTER COLUMN body TYPE JSONB USING body::jsonb;
+         ALTER TABLE peerd_jobs ALTER COLUMN body TYPE JSONB USING body::jsonb;
+         ALTER TABLE peerd_audit ALTER COLUMN body TYPE JSONB USING body::jsonb;
+         DELETE FROM peerd_schema_migrations WHERE version = 3;",
+    ))
+    .unwrap();
+    drop(c);
+    drop(st);
+    let st = PgStore::open_config(config, 2).unwrap();
+    let c = st.pool.get().unwrap();
+    let types: Vec<String> = super::pool::block(c.query(
+        "SELECT data_type::TEXT FROM information_schema.columns
+         WHERE column_name = 'body' AND table_schema = current_schema()
+           AND table_name IN ('peerd_sessions', 'peerd_requests', 'peerd_jobs', 'peerd_audit')",
+        &[],
+    ))
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    assert_eq!(types, vec!["json"; 4]);
+    drop(c);
+    let back = st.get_session(&s.session_id).unwrap().unwrap();
+    assert_eq!(back.session_id, s.session_id);
+    let req = st.get_request(&s.request_id).unwrap().unwrap();
+    assert_eq!(req.session_ids, vec![s.session_id.clone()]);
+    assert!(!st.audit(&s.session_id).unwrap().is_empty());
+}
+
+#[test]
+fn a_failed_write_is_rolled_back_and_its_connection_serves_the_next() {
+    let Some(url) = test_url() else { return };
+    let st = PgStore::open_config(fresh_config(&url), 1).unwrap();
+    let put = "INSERT INTO peerd_meta (ns, key, value) VALUES ('t', $1, 'v')";
+    let err = st.write(|tx| {
+        tx.execute(put, &[&"a"])?;
+        Err::<(), _>(StoreError::Conflict("refused".into()))
+    });
+    assert!(matches!(err, Err(StoreError::Conflict(_))));
+    // a statement that fails inside a pipeline with COMMIT: nothing lands
+    let err = st.write(|tx| {
+        tx.pipeline_and_commit(&[(put, &[&"b"]), (put, &[&"b"])])?;
+        Ok(())
+    });
+    assert!(matches!(err, Err(StoreError::Backend(_))), "{err:?}");
+    st.write(|tx| tx.execute(put, &[&"c"]).map(|_| ())).unwrap();
+    let c = st.pool.get().unwrap();
+    let keys: Vec<String> = super::pool::block(c.query(
+        "SELECT key FROM peerd_meta WHERE ns = 't' ORDER BY key",
+        &[],
+    ))
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    assert_eq!(keys, vec!["c"]);
+}
+
+#[test]
 fn a_password_in_the_url_is_refused_and_never_repeated() {
     let s = StoreSettings::postgres("postgres://peerd:hunter2@127.0.0.1:1/peerd");
     let e = PgStore::open(&s).err().expect("refused").to_string();

@@ -8,14 +8,13 @@
 //! lock is released at commit, after the commit is visible, so sequence
 //! numbers become visible in order (paging never skips a session).
 
-use super::pool::{block, pg};
+use super::pool::{block, pg, Statements};
 use crate::model::{AuditEvent, Job, JobKind, Session, UnixMillis};
 use crate::store::{Result, StoreError};
 use serde::de::DeserializeOwned;
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
 use tokio_postgres::types::{Json, ToSql};
-use tokio_postgres::{Row, Statement};
+use tokio_postgres::{Client, Row, Statement};
 
 /// Advisory lock every write transaction holds until it ends.
 pub const WRITE_LOCK: i64 = 0x7065_6572_6400_0002;
@@ -57,28 +56,120 @@ pub fn direction_str(d: crate::model::Direction) -> &'static str {
     }
 }
 
-/// A write transaction (holding [`WRITE_LOCK`]). Its statements are
-/// prepared once each and reused while it lasts (a batch of requests runs
-/// the same few statements many times: one round trip each, not two).
+/// A write transaction (holding [`WRITE_LOCK`]) on one connection.
+///
+/// Round trips are what a write costs most, so `BEGIN` and the lock are
+/// not sent on their own: they go in the same round trip as the
+/// transaction's first statements, and [`Tx::pipeline_and_commit`] sends
+/// `COMMIT` with its last ones. Statements are prepared once per
+/// connection and reused (no parse, one round trip each, not two). Should
+/// the transaction end without a commit, [`Tx::end`] rolls it back.
 pub struct Tx<'a> {
-    pub t: tokio_postgres::Transaction<'a>,
-    prepared: RefCell<HashMap<String, Statement>>,
+    c: &'a Client,
+    prepared: RefCell<Statements>,
+    /// `BEGIN` and the lock have been sent.
+    begun: Cell<bool>,
+    /// `COMMIT` has been sent and answered.
+    committed: Cell<bool>,
 }
 
+const BEGIN: &str = "BEGIN";
+const LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+const COMMIT: &str = "COMMIT";
+
+/// `BEGIN` and the lock, to be sent ahead of a transaction's first
+/// statements.
+type Head<'f> = futures::future::BoxFuture<'f, std::result::Result<(), tokio_postgres::Error>>;
+
 impl<'a> Tx<'a> {
-    pub fn new(t: tokio_postgres::Transaction<'a>) -> Tx<'a> {
+    /// A transaction on `c` (nothing sent yet); `prepared`: the
+    /// connection's statements, given back by [`Tx::end`].
+    pub fn new(c: &'a Client, prepared: Statements) -> Tx<'a> {
         Tx {
-            t,
-            prepared: RefCell::new(HashMap::new()),
+            c,
+            prepared: RefCell::new(prepared),
+            begun: Cell::new(false),
+            committed: Cell::new(false),
         }
     }
 
-    /// `sql` prepared in this transaction's connection (once).
+    /// Commits when `commit` (unless already committed) and rolls back
+    /// otherwise. The connection's statements when it may be used again
+    /// (`Ok(None)`: it may not, its transaction state is unknown).
+    pub fn end(self, commit: bool) -> (Result<()>, Option<Statements>) {
+        let Tx {
+            c,
+            prepared,
+            begun,
+            committed,
+        } = self;
+        let prepared = prepared.into_inner();
+        if !begun.get() || committed.get() {
+            return (Ok(()), Some(prepared));
+        }
+        if commit {
+            match prepared.get(COMMIT).cloned() {
+                Some(st) => match block(c.execute(&st, &[])) {
+                    Ok(_) => return (Ok(()), Some(prepared)),
+                    // a failed COMMIT ends the transaction: roll back to be sure
+                    Err(e) => {
+                        let back = block(c.batch_execute("ROLLBACK")).is_ok();
+                        return (Err(pg(e)), back.then_some(prepared));
+                    }
+                },
+                None => match block(c.batch_execute(COMMIT)) {
+                    Ok(()) => return (Ok(()), Some(prepared)),
+                    Err(e) => {
+                        let back = block(c.batch_execute("ROLLBACK")).is_ok();
+                        return (Err(pg(e)), back.then_some(prepared));
+                    }
+                },
+            }
+        }
+        let back = block(c.batch_execute("ROLLBACK")).is_ok();
+        (Ok(()), back.then_some(prepared))
+    }
+
+    /// `BEGIN` and the lock when not sent yet (prepared; the caller polls
+    /// it before its own statements, so that they are sent first).
+    fn head(&self) -> Result<Option<Head<'_>>> {
+        if self.begun.get() {
+            return Ok(None);
+        }
+        self.prepare_all([BEGIN, LOCK].into_iter())?;
+        let (begin, lock) = (self.statement(BEGIN)?, self.statement(LOCK)?);
+        self.begun.set(true);
+        let c = self.c;
+        Ok(Some(Box::pin(async move {
+            let b = c.execute(&begin, &[]);
+            let l = c.execute(&lock, &[&WRITE_LOCK]);
+            futures::future::try_join(b, l).await.map(|_| ())
+        })))
+    }
+
+    /// Runs `f` after the transaction's head (when not sent yet), both
+    /// sent in one round trip.
+    fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        F: std::future::Future<Output = std::result::Result<T, tokio_postgres::Error>>,
+    {
+        if self.committed.get() {
+            return Err(StoreError::Backend("statement after commit".into()));
+        }
+        match self.head()? {
+            None => block(f).map_err(pg),
+            Some(h) => block(futures::future::try_join(h, f))
+                .map(|((), t)| t)
+                .map_err(pg),
+        }
+    }
+
+    /// `sql` prepared in this connection (once).
     fn statement(&self, sql: &str) -> Result<Statement> {
         if let Some(s) = self.prepared.borrow().get(sql) {
             return Ok(s.clone());
         }
-        let s = block(self.t.prepare(sql)).map_err(pg)?;
+        let s = block(self.c.prepare(sql)).map_err(pg)?;
         self.prepared
             .borrow_mut()
             .insert(sql.to_string(), s.clone());
@@ -97,10 +188,10 @@ impl<'a> Tx<'a> {
                 }
             }
         }
-        if missing.len() < 2 {
+        if missing.is_empty() {
             return Ok(());
         }
-        let prepares = missing.iter().map(|sql| self.t.prepare(sql));
+        let prepares = missing.iter().map(|sql| self.c.prepare(sql));
         let statements = block(futures::future::try_join_all(prepares)).map_err(pg)?;
         let mut done = self.prepared.borrow_mut();
         for (sql, st) in missing.into_iter().zip(statements) {
@@ -111,32 +202,49 @@ impl<'a> Tx<'a> {
 
     pub fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
         let st = self.statement(sql)?;
-        block(self.t.query(&st, params)).map_err(pg)
+        self.run(self.c.query(&st, params))
     }
 
     pub fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
         let st = self.statement(sql)?;
-        block(self.t.query_opt(&st, params)).map_err(pg)
+        self.run(self.c.query_opt(&st, params))
     }
 
     pub fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64> {
         let st = self.statement(sql)?;
-        block(self.t.execute(&st, params)).map_err(pg)
+        self.run(self.c.execute(&st, params))
     }
 
     /// Runs `stmts` in order, sent together: one round trip for all (once
     /// each is prepared). Their rows, in order.
     pub fn pipeline(&self, stmts: &[(&str, Params<'_>)]) -> Result<Vec<Vec<Row>>> {
-        self.prepare_all(stmts.iter().map(|(sql, _)| *sql))?;
-        let prepared = stmts
+        self.send(stmts, false)
+    }
+
+    /// [`Tx::pipeline`], then `COMMIT` in the same round trip: the
+    /// transaction's last statements (nothing may follow).
+    pub fn pipeline_and_commit(&self, stmts: &[(&str, Params<'_>)]) -> Result<Vec<Vec<Row>>> {
+        self.send(stmts, true)
+    }
+
+    fn send(&self, stmts: &[(&str, Params<'_>)], commit: bool) -> Result<Vec<Vec<Row>>> {
+        let tail: &[(&str, Params<'_>)] = if commit { &[(COMMIT, &[])] } else { &[] };
+        let all: Vec<&(&str, Params<'_>)> = stmts.iter().chain(tail).collect();
+        self.prepare_all(all.iter().map(|(sql, _)| *sql))?;
+        let prepared = all
             .iter()
             .map(|(sql, _)| self.statement(sql))
             .collect::<Result<Vec<_>>>()?;
         let queries = prepared
             .iter()
-            .zip(stmts)
-            .map(|(st, (_, params))| self.t.query(st, params));
-        block(futures::future::try_join_all(queries)).map_err(pg)
+            .zip(&all)
+            .map(|(st, (_, params))| self.c.query(st, params));
+        let mut rows = self.run(futures::future::try_join_all(queries))?;
+        if commit {
+            self.committed.set(true);
+            rows.pop();
+        }
+        Ok(rows)
     }
 
     /// The next value of one of the schema's sequences (a fixed name).
