@@ -107,27 +107,21 @@ impl<'a> Tx<'a> {
         if !begun.get() || committed.get() {
             return (Ok(()), Some(prepared));
         }
-        if commit {
-            match prepared.get(COMMIT).cloned() {
-                Some(st) => match block(c.execute(&st, &[])) {
-                    Ok(_) => return (Ok(()), Some(prepared)),
-                    // a failed COMMIT ends the transaction: roll back to be sure
-                    Err(e) => {
-                        let back = block(c.batch_execute("ROLLBACK")).is_ok();
-                        return (Err(pg(e)), back.then_some(prepared));
-                    }
-                },
-                None => match block(c.batch_execute(COMMIT)) {
-                    Ok(()) => return (Ok(()), Some(prepared)),
-                    Err(e) => {
-                        let back = block(c.batch_execute("ROLLBACK")).is_ok();
-                        return (Err(pg(e)), back.then_some(prepared));
-                    }
-                },
-            }
+        let committed = match prepared.get(COMMIT) {
+            Some(st) if commit => block(c.execute(st, &[])).map(|_| ()).map_err(pg),
+            Some(_) => Ok(()),
+            None => Err(StoreError::Backend("COMMIT not prepared".into())),
+        };
+        if commit && committed.is_ok() {
+            return (Ok(()), Some(prepared));
         }
+        // not to commit, or a failed COMMIT (which ends the transaction
+        // anyway): roll back to be sure
         let back = block(c.batch_execute("ROLLBACK")).is_ok();
-        (Ok(()), back.then_some(prepared))
+        (
+            if commit { committed } else { Ok(()) },
+            back.then_some(prepared),
+        )
     }
 
     /// `BEGIN` and the lock when not sent yet (prepared; the caller polls
@@ -136,7 +130,8 @@ impl<'a> Tx<'a> {
         if self.begun.get() {
             return Ok(None);
         }
-        self.prepare_all([BEGIN, LOCK].into_iter())?;
+        // COMMIT too: `end` needs it
+        self.prepare_all([BEGIN, LOCK, COMMIT].into_iter())?;
         let (begin, lock) = (self.statement(BEGIN)?, self.statement(LOCK)?);
         self.begun.set(true);
         let c = self.c;
