@@ -161,14 +161,12 @@ impl<'a> Tx<'a> {
 
     /// `sql` prepared in this connection (once).
     fn statement(&self, sql: &str) -> Result<Statement> {
-        if let Some(s) = self.prepared.borrow().get(sql) {
-            return Ok(s.clone());
-        }
-        let s = block(self.c.prepare(sql)).map_err(pg)?;
+        self.prepare_all(std::iter::once(sql))?;
         self.prepared
-            .borrow_mut()
-            .insert(sql.to_string(), s.clone());
-        Ok(s)
+            .borrow()
+            .get(sql)
+            .cloned()
+            .ok_or_else(|| StoreError::Backend(format!("statement not prepared: {sql}")))
     }
 
     /// Prepares those of `sqls` not prepared yet, sent together (one
