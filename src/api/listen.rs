@@ -10,6 +10,10 @@
 //!   every connection is busy in a handler is the new one answered 503 and
 //!   closed. So a flood of idle connections cannot starve new clients, and
 //!   the header-read and idle timeouts ([`conn::Timeouts`]) clear it soon.
+//! - An evicted connection holds its descriptor until its task closes
+//!   it. At most [`CLOSING_MAX`] may be closing at once: past that the
+//!   loop waits for one to close before it accepts again, so a burst of
+//!   evictions cannot run the process out of descriptors.
 //! - Shutdown stops accepting, closes idle connections, lets busy ones
 //!   finish their answer, and returns once every connection is gone.
 
@@ -21,7 +25,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
 /// How the accept loop treats connections.
@@ -57,6 +61,10 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     sock.bind(addr)?;
     sock.listen(LISTEN_BACKLOG)
 }
+
+/// Evicted connections still closing, at most (each holds a descriptor
+/// until its task ends); well inside the [`reserve`].
+pub const CLOSING_MAX: usize = 32;
 
 /// Default cap when none is configured (also the ceiling of the automatic one).
 pub const AUTO_MAX_CONNECTIONS: usize = 4096;
@@ -127,6 +135,11 @@ struct Table {
 }
 
 impl Table {
+    /// Connections evicted whose task has not closed them yet.
+    fn closing(&self) -> usize {
+        self.conns.len() - self.active
+    }
+
     /// Evicts the connection that is evictable since longest; false if
     /// every connection is busy.
     fn evict_oldest(&mut self) -> bool {
@@ -157,12 +170,14 @@ impl Table {
     }
 }
 
-/// Removes its connection from the table when the connection's task ends.
-struct Entry(Arc<Mutex<Table>>, u64);
+/// Removes its connection from the table when the connection's task
+/// ends, and wakes an accept loop waiting for a descriptor.
+struct Entry(Arc<Mutex<Table>>, u64, Arc<Notify>);
 
 impl Drop for Entry {
     fn drop(&mut self) {
         self.0.lock().expect("connection table").remove(self.1);
+        self.2.notify_one();
     }
 }
 
@@ -187,11 +202,20 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     // every connection task holds a receiver; all gone = all closed
     let (close_tx, close_rx) = watch::channel(());
+    let closed = Arc::new(Notify::new());
     let mut last_warn: Option<Instant> = None;
     tokio::pin!(shutdown);
-    loop {
+    'accept: loop {
+        // evictions wait for the evicted to close (notify_one keeps a
+        // wake-up that comes before the wait)
+        while table.lock().expect("connection table").closing() >= CLOSING_MAX {
+            tokio::select! {
+                _ = &mut shutdown => break 'accept,
+                _ = closed.notified() => {}
+            }
+        }
         let (stream, peer) = tokio::select! {
-            _ = &mut shutdown => break,
+            _ = &mut shutdown => break 'accept,
             r = listener.accept() => match r {
                 Ok(x) => x,
                 Err(e) => {
@@ -214,7 +238,7 @@ pub async fn serve(
             t.active += 1;
             id
         };
-        let entry = Entry(table.clone(), id);
+        let entry = Entry(table.clone(), id, closed.clone());
         let (app, stop, close) = (app.clone(), stop_rx.clone(), close_rx.clone());
         let timeouts = cfg.timeouts;
         tokio::spawn(async move {
@@ -306,7 +330,9 @@ mod tests {
         assert!(a.evicted.load(Ordering::SeqCst));
         assert!(!b.evicted.load(Ordering::SeqCst));
         assert_eq!(t.active, 1);
+        assert_eq!(t.closing(), 1);
         t.remove(0);
+        assert_eq!(t.closing(), 0);
         assert_eq!(t.active, 1);
         t.remove(1);
         assert_eq!(t.active, 0);
