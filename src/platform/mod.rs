@@ -23,4 +23,4 @@ pub use profile::{
     CommandRead, ConfigSpec, ForEach, NetconfRead, NetconfSettings, NetconfSpec, Profile,
     ReadCommon, SshExecSpec, StepSpec, StepsSpec, Transport, TransportKind,
 };
-pub use profiles::{error_chain, ProfileError, Profiles};
+pub use profiles::{command_name, error_chain, ProfileError, Profiles};

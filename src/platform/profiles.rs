@@ -159,10 +159,16 @@ impl Profiles {
         path: &str,
         ctx: &tera::Context,
     ) -> Result<String, String> {
-        let name = format!("{platform}/{path}");
-        self.commands
-            .render(&name, ctx)
-            .map_err(|e| format!("{}: {path}: {}", self.file_of(platform), error_chain(&e)))
+        self.render_named(&command_name(platform, path), ctx)
+    }
+
+    /// [`Profiles::render_command`] by the template's [`command_name`]
+    /// (built once for a step that renders once a session).
+    pub fn render_named(&self, name: &str, ctx: &tera::Context) -> Result<String, String> {
+        self.commands.render(name, ctx).map_err(|e| {
+            let (platform, path) = name.split_once('/').unwrap_or((name, ""));
+            format!("{}: {path}: {}", self.file_of(platform), error_chain(&e))
+        })
     }
 
     fn file_of<'a>(&'a self, platform: &'a str) -> &'a str {
@@ -171,6 +177,12 @@ impl Profiles {
             .map(|p| p.file.as_str())
             .unwrap_or(platform)
     }
+}
+
+/// The name of the command template at `path` (e.g.
+/// `add.steps[0].command`) of `platform`.
+pub fn command_name(platform: &str, path: &str) -> String {
+    format!("{platform}/{path}")
 }
 
 /// An error and its sources, one line.

@@ -12,8 +12,8 @@ use crate::inventory::{Inventory, Router};
 use crate::irr::PrefixList;
 use crate::model::Session;
 use crate::platform::{
-    ExecStep, ExpectedNeighbor, ForEach, NetconfRead, Op, ParserKind, Profile, Profiles, PushPlan,
-    ReadCommon, ReadPlan, ReadRequest, RenderedPush, StepSpec, Transport,
+    command_name, ExecStep, ExpectedNeighbor, ForEach, NetconfRead, Op, ParserKind, Profile,
+    Profiles, PushPlan, ReadCommon, ReadPlan, ReadRequest, RenderedPush, StepSpec, Transport,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -374,9 +374,10 @@ fn exec_steps(
                 out.push(step(command, stdin, None));
             }
             ForEach::Session => {
+                let name = command_name(&p.platform, &path);
                 for (i, n) in t.t.neighbors.iter().enumerate() {
                     let command = profiles
-                        .render_command(&p.platform, &path, t.session_cmd(i)?)
+                        .render_named(&name, t.session_cmd(i)?)
                         .map_err(RenderError::Command)?;
                     let stdin = match &s.stdin {
                         Some(f) => Some(env.render_with(&p.platform, f, &t.one(i))?),

@@ -179,7 +179,13 @@ pub fn is_token(s: &str) -> bool {
 
 /// The name every platform uses for a session's object.
 pub fn object_name(session_id: &str, peer_as: u32) -> Option<String> {
-    is_id(session_id).then(|| format!("peerd_as{peer_as}_{}", session_id.replace('-', "")))
+    is_id(session_id).then(|| {
+        use std::fmt::Write;
+        let mut name = String::with_capacity(48);
+        let _ = write!(name, "peerd_as{peer_as}_");
+        name.extend(session_id.chars().filter(|c| *c != '-'));
+        name
+    })
 }
 
 fn family(ip: IpAddr) -> &'static str {
