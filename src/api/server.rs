@@ -19,6 +19,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use std::future::Future;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Normalises a base path: `""`/`"/"` -> `""`, `"api/"` -> `"/api"`.
@@ -99,22 +100,22 @@ fn routes(metrics_here: bool, console: Option<Router<AppState>>) -> Router<AppSt
     r.route_layer(middleware::from_fn(tag_route))
 }
 
-/// The route template a request matched, for the request metrics.
-#[derive(Clone)]
-struct RouteLabel(String);
-
 /// Hands the matched route template (`/sessions/{session_id}`) to
 /// [`guard`] on the response.
 async fn tag_route(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string());
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let mut resp = next.run(req).await;
     if let Some(r) = route {
-        resp.extensions_mut().insert(RouteLabel(r));
+        resp.extensions_mut().insert(r);
     }
     resp
+}
+
+/// What [`guard`] needs: the state, and the base path worked out once.
+#[derive(Clone)]
+struct Guard {
+    st: AppState,
+    base: Arc<str>,
 }
 
 /// The whole application for `state`.
@@ -139,7 +140,13 @@ pub fn app(state: AppState) -> Result<Router, String> {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.settings.limits.max_body_bytes))
-        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn_with_state(
+            Guard {
+                st: state.clone(),
+                base: base.into(),
+            },
+            guard,
+        ))
         .with_state(state))
 }
 
@@ -184,9 +191,9 @@ async fn method_not_allowed() -> ApiError {
 /// access log (path without query, never headers), and the request
 /// metrics (by route template, without the base path; `unmatched` for
 /// the rest).
-async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
+async fn guard(State(Guard { st, base }): State<Guard>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    let path = req.uri().path().chars().take(200).collect::<String>();
+    let uri = req.uri().clone();
     let started = Instant::now();
     let limit = Duration::from_secs(st.settings.limits.request_timeout_secs.max(1));
     let has_body = !axum::body::HttpBody::is_end_stream(req.body());
@@ -200,17 +207,18 @@ async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     let took = started.elapsed();
-    let route = resp.extensions().get::<RouteLabel>().map(|r| r.0.as_str());
-    let base = normalise_base_path(&st.settings.base_path).unwrap_or_default();
+    let route = resp.extensions().get::<MatchedPath>().map(|r| r.as_str());
     let route = match route {
         Some(r) => r
-            .strip_prefix(base.as_str())
+            .strip_prefix(&*base)
             .filter(|r| r.starts_with('/'))
             .unwrap_or(r),
         None => "unmatched",
     };
     st.metrics
         .record_http(route, method.as_str(), resp.status().as_u16(), took);
+    let path = uri.path();
+    let path = path.char_indices().nth(200).map_or(path, |(i, _)| &path[..i]);
     tracing::info!(
         target: "peerd::access",
         %method,

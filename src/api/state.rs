@@ -13,9 +13,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Cloned into every request (all fields are `Arc`s).
+/// Cloned into every request, and by every `State` extractor: one shared
+/// [`AppParts`], so a clone is one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// What the handlers share; set up once at start (the `with_*` builders).
+#[derive(Clone)]
+pub struct AppParts {
     pub settings: Arc<Settings>,
     pub inventory: Arc<Inventory>,
     pub store: Arc<dyn Store>,
@@ -54,7 +66,7 @@ impl AppState {
     ) -> Self {
         let limiter = Arc::new(RateLimiter::new(settings.limits.requests_per_minute));
         let tokens = Tokens::new(store.clone(), settings.peeringdb.token_ttl_secs);
-        AppState {
+        AppState(Arc::new(AppParts {
             settings: Arc::new(settings),
             inventory: Arc::new(inventory),
             store,
@@ -69,26 +81,32 @@ impl AppState {
             worker: None,
             outbound: None,
             no_md5_routers: Arc::default(),
-        }
+        }))
+    }
+
+    /// The parts, to set up (copied only if a clone is already out).
+    fn parts(&mut self) -> &mut AppParts {
+        Arc::make_mut(&mut self.0)
     }
 
     /// Lets the console render with `worker`'s renderer and read routers
     /// through its driver.
     pub fn with_worker(mut self, worker: crate::worker::Worker) -> Self {
-        self.worker = Some(worker);
+        self.parts().worker = Some(worker);
         self
     }
 
     /// Runs the asking side's routes with `outbound`.
     pub fn with_outbound(mut self, outbound: Arc<Outbound>) -> Self {
-        self.outbound = Some(outbound);
+        self.parts().outbound = Some(outbound);
         self
     }
 
     /// Serves the peer login routes with `login` (and its tokens).
     pub fn with_login(mut self, login: Arc<Login>) -> Self {
-        self.tokens = login.tokens().clone();
-        self.login = Some(login);
+        let p = self.parts();
+        p.tokens = login.tokens().clone();
+        p.login = Some(login);
         self
     }
 
@@ -96,7 +114,7 @@ impl AppState {
     /// Notes the routers whose platform cannot set a TCP-MD5 password
     /// (from the loaded profiles), so intake refuses secrets for them.
     pub fn with_platforms(mut self, profiles: &crate::platform::Profiles) -> Self {
-        self.no_md5_routers = Arc::new(
+        let no_md5 = Arc::new(
             self.inventory
                 .routers
                 .iter()
@@ -104,11 +122,12 @@ impl AppState {
                 .map(|r| r.name.clone())
                 .collect(),
         );
+        self.parts().no_md5_routers = no_md5;
         self
     }
 
     pub fn with_peeringdb(mut self, syncer: Arc<Syncer>) -> Self {
-        self.peeringdb = Some(syncer);
+        self.parts().peeringdb = Some(syncer);
         self
     }
 
