@@ -218,7 +218,10 @@ async fn guard(State(Guard { st, base }): State<Guard>, req: Request, next: Next
     st.metrics
         .record_http(route, method.as_str(), resp.status().as_u16(), took);
     let path = uri.path();
-    let path = path.char_indices().nth(200).map_or(path, |(i, _)| &path[..i]);
+    let path = path
+        .char_indices()
+        .nth(200)
+        .map_or(path, |(i, _)| &path[..i]);
     tracing::info!(
         target: "peerd::access",
         %method,

@@ -173,7 +173,7 @@ pub fn render_batch_filtered(
                 Op::Add => &n.add,
                 Op::Remove => &n.remove,
             };
-            let text = env.render_with(&profile.platform, &spec.config, tctx.batch())?;
+            let text = env.render_with(&profile.platform, &spec.config, tctx.batch()?)?;
             let plan = PushPlan::Netconf {
                 settings: n.netconf.clone(),
                 config: text.trim().to_string(),
@@ -368,7 +368,7 @@ fn exec_steps(
                     .render_command(&p.platform, &path, t.once())
                     .map_err(RenderError::Command)?;
                 let stdin = match &s.stdin {
-                    Some(f) => Some(env.render_with(&p.platform, f, t.batch())?),
+                    Some(f) => Some(env.render_with(&p.platform, f, t.batch()?)?),
                     None => None,
                 };
                 out.push(step(command, stdin, None));
@@ -380,7 +380,7 @@ fn exec_steps(
                         .render_named(&name, t.session_cmd(i)?)
                         .map_err(RenderError::Command)?;
                     let stdin = match &s.stdin {
-                        Some(f) => Some(env.render_with(&p.platform, f, &t.one(i))?),
+                        Some(f) => Some(env.render_with(&p.platform, f, &t.one(i)?)?),
                         None => None,
                     };
                     out.push(step(command, stdin, Some(n)));
@@ -424,7 +424,7 @@ fn netconf_plan(
         ReadRequest::NetconfGetConfig {
             source: g.source,
             filter: env
-                .render_with(&p.platform, &g.filter, t.batch())?
+                .render_with(&p.platform, &g.filter, t.batch()?)?
                 .trim()
                 .to_string(),
             timeout,
@@ -432,7 +432,7 @@ fn netconf_plan(
     } else if let Some(g) = &spec.get {
         ReadRequest::NetconfGet {
             filter: env
-                .render_with(&p.platform, &g.filter, t.batch())?
+                .render_with(&p.platform, &g.filter, t.batch()?)?
                 .trim()
                 .to_string(),
             timeout,
@@ -440,7 +440,7 @@ fn netconf_plan(
     } else if let Some(r) = &spec.rpc {
         ReadRequest::NetconfRpc {
             body: env
-                .render_with(&p.platform, r, t.batch())?
+                .render_with(&p.platform, r, t.batch()?)?
                 .trim()
                 .to_string(),
             timeout,

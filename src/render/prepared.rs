@@ -1,12 +1,13 @@
-//! The Tera contexts of one batch, built once: every neighbor is turned
-//! into a Tera value once, and the batch's context, each session's own
-//! (BIRD's one file per session) and the command contexts are put
-//! together from those values (Tera shares arrays and maps, so this copies
-//! no neighbor). Rendering a batch used to build a whole context from the
-//! typed one for every template it rendered. The command contexts take the
-//! neighbors' `session_id`, `name` and `file` from those values too (no
-//! string is serialised twice), and a `for_each: session` step's contexts
-//! are built once per batch, shared by the add steps and their rollback.
+//! The Tera contexts of one batch, built once and only when a template
+//! needs them: every neighbor is turned into a Tera value once, and the
+//! batch's context, each session's own (BIRD's one file per session) and
+//! the `for_each: session` command contexts are put together from those
+//! values (Tera shares arrays and maps, so this copies no neighbor). A
+//! read that renders only a command (an ssh-exec verify, which the poller
+//! renders for every router each poll) builds no neighbor value at all:
+//! its `once` context takes the names from the typed neighbors. A `for_each:
+//! session` step's contexts are built once per batch, shared by the add
+//! steps and their rollback.
 
 use super::context::{command_vars, TemplateCtx};
 use super::error::RenderError;
@@ -20,9 +21,9 @@ use tera::{Context, Value};
 /// context holds in them).
 pub struct Prepared<'a> {
     pub t: &'a TemplateCtx,
-    /// What a content template sees for the whole batch.
-    batch: Context,
-    neighbors: Vec<Value>,
+    /// The neighbors as Tera values, and what a content template sees for
+    /// the whole batch; built on first use.
+    values: OnceCell<Values>,
     /// A `once` step's command context.
     once: Context,
     /// A `for_each: session` step's command context, less the session.
@@ -33,12 +34,54 @@ pub struct Prepared<'a> {
     empty: Value,
 }
 
+/// The neighbors' values and the batch context made of them.
+struct Values {
+    neighbors: Vec<Value>,
+    batch: Context,
+}
+
 fn value<T: serde::Serialize>(v: &T) -> Result<Value, RenderError> {
     Value::try_from_serializable(v).map_err(|e| RenderError::Command(error_chain(&e)))
 }
 
 impl<'a> Prepared<'a> {
     pub fn new(t: &'a TemplateCtx) -> Result<Prepared<'a>, RenderError> {
+        let vars = value(&command_vars(&t.router))?;
+        let router = Value::from(t.router.name.as_str());
+        // the `once` context is `OnceCommandCtx`
+        let list = |f: fn(&super::context::NeighborCtx) -> &str| -> Value {
+            Value::from(
+                t.neighbors
+                    .iter()
+                    .map(|n| Value::from(f(n)))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let mut once = Context::new();
+        once.insert_value("vars", vars.clone());
+        once.insert_value("router", router.clone());
+        once.insert_value("session_ids", list(|n| &n.session_id));
+        once.insert_value("names", list(|n| &n.name));
+        once.insert_value("files", list(|n| &n.file));
+        let mut session_cmd = Context::new();
+        session_cmd.insert_value("vars", vars);
+        session_cmd.insert_value("router", router);
+        Ok(Prepared {
+            t,
+            values: OnceCell::new(),
+            once,
+            session_cmd,
+            session_cmds: OnceCell::new(),
+            empty: Value::from(Vec::<Value>::new()),
+        })
+    }
+
+    /// The neighbors' values and the batch context, built once.
+    fn values(&self) -> Result<&Values, RenderError> {
+        if let Some(v) = self.values.get() {
+            return Ok(v);
+        }
+        let t = self.t;
         let neighbors = t
             .neighbors
             .iter()
@@ -64,46 +107,19 @@ impl<'a> Prepared<'a> {
         if let Some(n) = &t.neighbor {
             batch.insert_value("neighbor", value(n)?);
         }
-        let vars = value(&command_vars(&t.router))?;
-        let router = Value::from(t.router.name.as_str());
-        // the `once` context is `OnceCommandCtx`, its lists taken from the
-        // neighbors' values
-        let list = |k: &'static str| -> Result<Value, RenderError> {
-            neighbors
-                .iter()
-                .map(|v| field(v, k))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::from)
-        };
-        let mut once = Context::new();
-        once.insert_value("vars", vars.clone());
-        once.insert_value("router", router.clone());
-        once.insert_value("session_ids", list("session_id")?);
-        once.insert_value("names", list("name")?);
-        once.insert_value("files", list("file")?);
-        let mut session_cmd = Context::new();
-        session_cmd.insert_value("vars", vars);
-        session_cmd.insert_value("router", router);
-        Ok(Prepared {
-            t,
-            batch,
-            neighbors,
-            once,
-            session_cmd,
-            session_cmds: OnceCell::new(),
-            empty: Value::from(Vec::<Value>::new()),
-        })
+        Ok(self.values.get_or_init(|| Values { neighbors, batch }))
     }
 
     /// The whole batch.
-    pub fn batch(&self) -> &Context {
-        &self.batch
+    pub fn batch(&self) -> Result<&Context, RenderError> {
+        Ok(&self.values()?.batch)
     }
 
     /// The batch narrowed to its `i`th neighbor, which is also `neighbor`.
-    pub fn one(&self, i: usize) -> Context {
-        let mut c = self.batch.clone();
-        let (n, v) = (&self.t.neighbors[i], &self.neighbors[i]);
+    pub fn one(&self, i: usize) -> Result<Context, RenderError> {
+        let all = self.values()?;
+        let mut c = all.batch.clone();
+        let (n, v) = (&self.t.neighbors[i], &all.neighbors[i]);
         let single = Value::from(vec![v.clone()]);
         let only = |f: &str| -> Value {
             if n.family == f {
@@ -116,7 +132,7 @@ impl<'a> Prepared<'a> {
         c.insert_value("ipv6", only("ipv6"));
         c.insert_value("neighbors", single.clone());
         c.insert_value("neighbor", v.clone());
-        c
+        Ok(c)
     }
 
     /// A `once` step's command context: plain tokens only.
@@ -131,6 +147,7 @@ impl<'a> Prepared<'a> {
             return Ok(&all[i]);
         }
         let all = self
+            .values()?
             .neighbors
             .iter()
             .map(|v| {
@@ -165,7 +182,7 @@ mod tests {
         let envs = crate::render::tests::sample_contexts();
         for t in &envs {
             let p = Prepared::new(t).unwrap();
-            assert_eq!(p.batch(), &Context::from_serialize(t).unwrap());
+            assert_eq!(p.batch().unwrap(), &Context::from_serialize(t).unwrap());
             let once = OnceCommandCtx {
                 vars: command_vars(&t.router),
                 router: t.router.name.clone(),
@@ -183,7 +200,7 @@ mod tests {
                 );
                 one.op = t.op;
                 one.neighbor = Some(n.clone());
-                assert_eq!(p.one(i), Context::from_serialize(&one).unwrap());
+                assert_eq!(p.one(i).unwrap(), Context::from_serialize(&one).unwrap());
                 let cmd = SessionCommandCtx {
                     vars: command_vars(&t.router),
                     router: t.router.name.clone(),
