@@ -29,7 +29,9 @@ pub struct StoreSettings {
     /// sled's page cache, MiB: what the store keeps in memory (records
     /// beyond it are read back from the file, usually from the OS page
     /// cache). peerd's resident memory is well above it (README,
-    /// Performance). sled only.
+    /// Performance). 128 holds the session records and indexes of a
+    /// 100k-session store, which the poller reads every interval. sled
+    /// only.
     pub cache_mb: u64,
 }
 
@@ -51,7 +53,7 @@ impl Default for StoreSettings {
             password_env: None,
             pool_size: 8,
             connect_timeout_secs: 10,
-            cache_mb: 64,
+            cache_mb: 128,
         }
     }
 }
