@@ -8,7 +8,7 @@
 //! printed), which CI keeps.
 
 use crate::e2e_lab::{frr_neighbors, post_one, sess, wait_gone, TOK_P1};
-use crate::lab::{Lab, LAB_LOCK};
+use crate::lab::{take_lab, Lab};
 use crate::support::webdriver::Browser;
 use crate::support::{fake_pdb, profile, InventoryBuilder, Options, Peerd};
 use peerd::inventory::Approval;
@@ -53,7 +53,7 @@ return Array.prototype.map.call(document.querySelectorAll('#s-audit tbody tr'), 
 #[tokio::test]
 #[ignore = "lab"]
 async fn an_operator_approves_in_the_browser_and_watches_it_come_up() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let inv = InventoryBuilder::lab(&lab)
         .policy(|p| p.approval = Approval::Manual)

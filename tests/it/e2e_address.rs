@@ -9,7 +9,7 @@ use crate::e2e_lab::{
     inventory_with_extra_v4, post_one, sess, start, start_with, wait_gone, wait_status, EXTRA_LOC,
     EXTRA_V4_OURS, TOK_P1, TOK_P2,
 };
-use crate::lab::{Lab, LAB_LOCK};
+use crate::lab::{take_lab, Lab};
 use crate::lab_netconf::{self as nl, LabStream};
 use crate::support::Peerd;
 use peerd::transport::netconf::{Datastore, Filter, NetconfSession};
@@ -166,7 +166,7 @@ async fn one_owner(p: &Peerd, lab: &Lab, view: &mut View, loc: &str, ours: &str,
 #[tokio::test]
 #[ignore = "lab"]
 async fn frr_one_owner_per_address() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let p = start(&lab, &[], "", None).await;
     let ours = lab.get("RTR_V4").to_string();
@@ -177,7 +177,7 @@ async fn frr_one_owner_per_address() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn bird2_one_owner_per_address() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let p = start(&lab, &[], "", None).await;
     let ours = lab.get("RTR2_V4").to_string();
@@ -188,7 +188,7 @@ async fn bird2_one_owner_per_address() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn netconf_one_owner_per_address() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let nc = nl::lab();
     let mut me = nl::connect(&nc).await;

@@ -17,7 +17,7 @@ use crate::ask::{
     outbound_yaml, pdb_data_for, wait_404, wait_session, A_ASN, B_ASN, LOC, TOKEN_ENV, TOK_A,
 };
 use crate::e2e_lab::frr_neighbors;
-use crate::lab::{Lab, LAB_LOCK};
+use crate::lab::{take_lab, Lab};
 use crate::lab_driver::protocol_line;
 use crate::oauth_standin::{
     profile as oauth_profile, StandIn, CLIENT_ID, CLIENT_SECRET, REDIRECT, SECRET_ENV,
@@ -155,7 +155,7 @@ fn routers_clean(lab: &Lab) -> bool {
 #[tokio::test]
 #[ignore = "lab"]
 async fn a_asks_b_and_frr_and_bird_reach_established_then_a_deletes() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     assert!(
         routers_clean(&lab),
@@ -322,7 +322,7 @@ fn unconfigure_rtrb(lab: &Lab) {
 #[tokio::test]
 #[ignore = "lab"]
 async fn a_asks_a_v0_remote_and_frr_reaches_established() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     unconfigure_rtrb(&lab);
     assert!(

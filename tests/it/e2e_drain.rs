@@ -15,7 +15,7 @@ use crate::e2e_lab::{
     frr_neighbors, lab_inventory_yaml, post_one, sess, start_with, wait_gone, wait_status, TOK_P1,
     TOK_P2,
 };
-use crate::lab::{Lab, LAB_LOCK};
+use crate::lab::{take_lab, Lab};
 use crate::lab_driver::{peer_protocols, protocol_line};
 use serde_json::json;
 use std::process::Command;
@@ -53,7 +53,7 @@ async fn wait_route(lab: &Lab, want_gshut: bool, secs: u64) -> String {
 #[tokio::test]
 #[ignore = "lab"]
 async fn drained_delete_on_frr_tags_routes_then_removes_and_survives_a_kill() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let mut p = start_with(lab_inventory_yaml(&lab, &[]), "  drain_secs: 4\n", None).await;
     let id = post_one(
@@ -119,7 +119,7 @@ async fn drained_delete_on_frr_tags_routes_then_removes_and_survives_a_kill() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn frr_maintenance_shuts_sessions_down_keeps_them_and_restores_them() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let p = start_with(
         lab_inventory_yaml(&lab, &[]),

@@ -11,7 +11,7 @@
 //!   configure`) is seen by `show protocols all`, and left alone.
 
 use crate::e2e_lab::{post_one, sess, start, wait_status, TOK_P1};
-use crate::lab::{Lab, LAB_LOCK};
+use crate::lab::{take_lab, Lab};
 use crate::support::Peerd;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -75,7 +75,7 @@ fn detail(v: &Value) -> &str {
 #[tokio::test]
 #[ignore = "lab"]
 async fn frr_foreign_neighbor_is_untouched_and_drift_is_repaired_or_failed() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let (foreign, ours) = ("192.0.2.60", "192.0.2.61");
     frr_by_hand(
@@ -205,7 +205,7 @@ impl Drop for BirdByHand {
 #[tokio::test]
 #[ignore = "lab"]
 async fn bird_foreign_protocol_is_seen_and_left_alone() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let addr = "192.0.2.62";
     let text = format!(

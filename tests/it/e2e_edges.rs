@@ -7,7 +7,7 @@
 //! attacking connection is closed within the header-read timeout.
 
 use crate::e2e_lab::{lab_inventory_yaml, post_one, sess, wait_gone, wait_status, TOK_P1};
-use crate::lab::{Lab, LAB_LOCK};
+use crate::lab::{take_lab, Lab};
 use crate::support::{fake_pdb, profile, raise_own_nofile, Options, Peerd};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -85,7 +85,7 @@ async fn healthz_on_a_new_connection(p: &Peerd) -> Duration {
 #[tokio::test]
 #[ignore = "lab"]
 async fn idle_flood_under_1024_descriptors() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     // this process holds the attackers' sockets
     assert!(raise_own_nofile() >= 4 * ATTACKERS as u64);

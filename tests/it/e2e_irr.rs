@@ -10,7 +10,7 @@ use crate::e2e_lab::{
     bird_files, frr_neighbors, post_one, sess, wait_gone, wait_status, TOK_P1, TOK_P2,
 };
 use crate::irr_standin::{IrrData, IrrStandin};
-use crate::lab::{Lab, LAB_LOCK};
+use crate::lab::{take_lab, Lab};
 use crate::support::{fake_pdb, profile, InventoryBuilder, Options, Peerd};
 use peerd::inventory::{OnEmpty, PrefixFilter};
 use std::process::Command;
@@ -31,7 +31,7 @@ fn list_name(id: &str, asn: u32) -> String {
 #[tokio::test]
 #[ignore = "lab"]
 async fn irr_prefix_lists_on_frr_and_bird_and_an_empty_expansion_holds() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let mut data = IrrData::fixture();
     // what peer1 announces in the lab, and one more

@@ -4,7 +4,7 @@
 //! `Established`, the BIRD peers agree, and `DELETE` leaves nothing behind.
 //! Also: coalescing, SIGKILL in the middle of pushes, and faults.
 
-use crate::lab::{lab_routers, Lab, LAB_LOCK};
+use crate::lab::{lab_routers, take_lab, Lab};
 use crate::lab_driver::{peer_protocols, protocol_line};
 use crate::support::{fake_pdb, profile, InventoryBuilder, Options, Peerd};
 use peerd::inventory::{Credential, HostKey, Router};
@@ -233,7 +233,7 @@ pub async fn post_three_configured(
 }
 
 async fn flow(loc: &str, ours_key: (&str, &str), proto: &str) {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let p = start(&lab, &[], "", None).await;
     let (v4, v6) = (
@@ -312,7 +312,7 @@ async fn bird2_sessions_configure_establish_and_delete() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn twenty_approved_together_are_one_apply() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let p = start(&lab, &[], "", None).await;
     let body: Vec<Value> = (0..20)
@@ -361,7 +361,7 @@ async fn twenty_approved_together_are_one_apply() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn sigkill_mid_push_ten_times() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let mut p = start(&lab, &[], "", None).await;
     let mut all: Vec<String> = Vec::new();
@@ -455,7 +455,7 @@ fn platform_root_with_hang() -> tempfile::TempDir {
 #[tokio::test]
 #[ignore = "lab"]
 async fn faults_retry_with_clear_detail_and_block_nobody() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let (rtr, _) = lab_routers(&lab);
     let wrong_pub = std::fs::read_to_string(format!("{}.pub", lab.get("WRONG_SSH_KEY"))).unwrap();

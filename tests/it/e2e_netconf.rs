@@ -23,7 +23,7 @@ use crate::e2e_lab::{
     inventory_with_extra_v4, post_one, post_three_configured, sess, start_with, times_entered,
     wait_gone, wait_status, EXTRA_LOC, EXTRA_V4_OURS, EXTRA_V6_OURS, TOK_P1, TOK_P2,
 };
-use crate::lab::{Lab, LAB_LOCK};
+use crate::lab::{take_lab, Lab};
 use crate::lab_netconf::{self as nl, NcLab};
 use crate::support::Peerd;
 use peerd::driver::netconf::PENDING_NS;
@@ -119,7 +119,7 @@ async fn wait_detail(p: &Peerd, token: &str, id: &str, words: &[&str], secs: u64
 #[tokio::test]
 #[ignore = "lab"]
 async fn netconf_round_trip() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let nc: NcLab = nl::lab();
     let mut me = nl::connect(&nc).await;
@@ -164,7 +164,7 @@ async fn netconf_round_trip() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn netconf_lock_contention_retries_until_the_lock_is_released() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let nc = nl::lab();
     let mut me = nl::connect(&nc).await;
@@ -247,7 +247,7 @@ fn platform_root_with_bad_netconf() -> tempfile::TempDir {
 #[tokio::test]
 #[ignore = "lab"]
 async fn netconf_rejected_payload_fails_with_the_server_text() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let nc = nl::lab();
     let mut me = nl::connect(&nc).await;
@@ -316,7 +316,7 @@ fn pending_records(p: &Peerd) -> Vec<(String, Vec<u8>)> {
 #[tokio::test]
 #[ignore = "lab"]
 async fn netconf_restart_between_confirmed_and_confirming_commit() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let nc = nl::lab();
     let mut me = nl::connect(&nc).await;
@@ -388,7 +388,7 @@ async fn netconf_restart_between_confirmed_and_confirming_commit() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn netconf_foreign_neighbor_is_untouched_and_a_removed_one_comes_back() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let nc = nl::lab();
     let mut me = nl::connect(&nc).await;

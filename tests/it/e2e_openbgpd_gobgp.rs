@@ -11,7 +11,7 @@
 use crate::e2e_lab::{
     post_one, post_three_configured, sess, start_with, wait_gone, wait_status, TOK_P1, TOK_P2,
 };
-use crate::lab::{Lab, LAB_LOCK};
+use crate::lab::{take_lab, Lab};
 use crate::lab_driver::{peer_protocols, protocol_line};
 use crate::support::InventoryBuilder;
 use peerd::platform::{ObservedNeighbor, ParserKind};
@@ -99,7 +99,7 @@ impl Drop for ObgpByHand<'_> {
 #[tokio::test]
 #[ignore = "lab"]
 async fn openbgpd_sessions_establish_and_delete_a_hand_neighbor_stays() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let foreign = "192.0.2.63";
     let hand = ObgpByHand::new(
@@ -197,7 +197,7 @@ impl Drop for GobgpByHand<'_> {
 #[tokio::test]
 #[ignore = "lab"]
 async fn gobgp_sessions_establish_come_back_and_delete_a_hand_neighbor_stays() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let gobgp = lab.get("RTR4_GOBGP");
     let foreign = "192.0.2.64";

@@ -12,7 +12,7 @@ use crate::e2e_lab::{
     inventory_with_extra_v4, lab_inventory_yaml, post_three_configured, start_with, wait_gone,
     EXTRA_LOC, EXTRA_V4_OURS, EXTRA_V6_OURS, TOK_P2,
 };
-use crate::lab::{Lab, LAB_LOCK};
+use crate::lab::{take_lab, Lab};
 use crate::lab_netconf::{self as nl, NcLab};
 use crate::support::Peerd;
 use peerd::inventory::Router;
@@ -128,7 +128,7 @@ async fn running(s: &mut NetconfSession<nl::LabStream>, lab: &Lab) -> Vec<OcNeig
 #[tokio::test]
 #[ignore = "lab"]
 async fn openconfig_round_trip_on_the_real_models() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let nc = oc_lab(&lab);
     let mut me = nl::connect(&nc).await;
@@ -194,7 +194,7 @@ async fn removing_an_absent_neighbor_is_done() {
     use peerd::platform::Op;
     use peerd::store::{SledStore, Store};
     use std::sync::Arc;
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let inv_json: Value =
         serde_json::from_str(&lab_inventory_yaml(&lab, &[oc_router(&lab)])).unwrap();
@@ -221,7 +221,7 @@ async fn removing_an_absent_neighbor_is_done() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn openconfig_foreign_neighbor_is_left_alone() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let nc = oc_lab(&lab);
     let mut me = nl::connect(&nc).await;

@@ -4,7 +4,7 @@
 //! and per push, and never the session's secret.
 
 use crate::e2e_lab::{post_one, sess, wait_gone, wait_status, TOK_P2};
-use crate::lab::{Lab, LAB_LOCK};
+use crate::lab::{take_lab, Lab};
 use crate::ops::{changes, json_lines, metric};
 use crate::support::{fake_pdb, profile, InventoryBuilder, Options, Peerd, Resp};
 use std::time::Duration;
@@ -19,7 +19,7 @@ async fn scrape(p: &Peerd) -> String {
 #[tokio::test]
 #[ignore = "lab"]
 async fn a_push_shows_in_metrics_readiness_and_json_logs() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let pdb = fake_pdb().await;
     pdb.add_token(TOK_P2, profile(22, &[(65003, 15, 15)]));

@@ -11,7 +11,7 @@
 use crate::e2e_lab::{
     bird_files, frr_neighbors, sess, times_entered, wait_gone, wait_status, TOK_P1, TOK_P2,
 };
-use crate::lab::{Lab, LAB_LOCK};
+use crate::lab::{take_lab, Lab};
 use crate::support::{fake_pdb, fresh_pg_url, profile, InventoryBuilder, Options, Peerd};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -113,7 +113,7 @@ async fn stays(db: &tokio_postgres::Client, routers: &BTreeMap<String, String>) 
 #[tokio::test]
 #[ignore = "lab"]
 async fn two_instances_share_one_database_and_survive_a_sigkill() {
-    let _one = LAB_LOCK.lock().await;
+    let _one = take_lab().await;
     let lab = Lab::load();
     let base = std::env::var("PEERD_TEST_PG_URL")
         .expect("PEERD_TEST_PG_URL (tests/run.sh starts PostgreSQL and puts it in lab.env)");

@@ -6,8 +6,20 @@ use peerd::inventory::{Credential, HostKey, Router};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// Lab tests share routers and peers: they run one at a time.
-pub static LAB_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// Lab tests share routers and peers: they run one at a time ([`take_lab`]).
+static LAB_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Takes the lab for one test, after clearing what a test before it left
+/// on the routers when it failed before its own cleanup: FRR neighbors
+/// with a description peerd writes (`peerd AS...`) and BIRD's per-session
+/// files (`peerd_*.conf`). Without this, one failure spreads to every
+/// later test that uses the same peer ("already exists on router ... and
+/// was not configured by peerd"). Neighbors made by hand are left alone.
+pub async fn take_lab() -> tokio::sync::MutexGuard<'static, ()> {
+    let held = LAB_LOCK.lock().await;
+    Lab::load().clear_leftovers();
+    held
+}
 
 /// The lab's `lab.env`, as key/value pairs.
 pub struct Lab {
@@ -58,6 +70,61 @@ impl Lab {
             import_policy: None,
             export_policy: None,
             vars: BTreeMap::new(),
+        }
+    }
+}
+
+impl Lab {
+    /// See [`take_lab`].
+    fn clear_leftovers(&self) {
+        use std::process::Command;
+        let vtysh = |cmds: &[&str]| -> String {
+            let mut c = Command::new(self.get("RTR_VTYSH"));
+            for cmd in cmds {
+                c.args(["-c", cmd]);
+            }
+            let out = c.output().expect("vtysh");
+            assert!(out.status.success(), "vtysh {cmds:?}: {out:?}");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let left: Vec<String> = vtysh(&["show running-config bgpd"])
+            .lines()
+            .filter_map(|l| {
+                let rest = l.trim().strip_prefix("neighbor ")?;
+                let (addr, what) = rest.split_once(' ')?;
+                what.starts_with("description peerd AS")
+                    .then(|| format!("no neighbor {addr}"))
+            })
+            .collect();
+        if !left.is_empty() {
+            eprintln!("lab: clearing FRR neighbors a failed test left: {left:?}");
+            let bgp = format!("router bgp {}", self.get("RTR_ASN"));
+            let mut cmds = vec!["configure terminal", bgp.as_str()];
+            cmds.extend(left.iter().map(String::as_str));
+            vtysh(&cmds);
+        }
+        let dir = PathBuf::from(self.get("RTR2_PEERS_DIR"));
+        let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("peerd_"))
+            })
+            .collect();
+        if !files.is_empty() {
+            eprintln!("lab: removing BIRD files a failed test left: {files:?}");
+            for f in &files {
+                let _ = std::fs::remove_file(f);
+            }
+            let out = Command::new(self.get("RTR2_BIRDC"))
+                .arg("configure")
+                .output()
+                .expect("birdc");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("Reconfigur"), "birdc configure: {text}");
         }
     }
 }

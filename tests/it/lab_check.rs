@@ -4,7 +4,7 @@
 //! and a key the router does not accept each fail with the reason.
 
 use crate::cli_check::check_config;
-use crate::lab::{lab_routers, Lab, LAB_LOCK};
+use crate::lab::{lab_routers, take_lab, Lab};
 use crate::support::*;
 use peerd::inventory::HostKey;
 
@@ -15,7 +15,7 @@ const OTHER_HOST_KEY: &str =
 #[tokio::test]
 #[ignore = "lab"]
 async fn check_connect_passes_against_the_lab() {
-    let _lab = LAB_LOCK.lock().await;
+    let _lab = take_lab().await;
     let lab = Lab::load();
     let (rtr, rtr2) = lab_routers(&lab);
     let nc = lab.router("nc", "lab-netconf", "NETCONF_PORT");
@@ -63,7 +63,7 @@ async fn check_connect_passes_against_the_lab() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn check_connect_names_what_is_wrong() {
-    let _lab = LAB_LOCK.lock().await;
+    let _lab = take_lab().await;
     let lab = Lab::load();
     let good = lab.router("good", "frr", "RTR_PORT");
     let mut wrong_key = lab.router("wrongkey", "frr", "RTR_PORT");

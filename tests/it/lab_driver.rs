@@ -125,7 +125,7 @@ async fn wait_established(d: &LabDriver, router: &str, addrs: &[IpAddr]) {
 }
 
 async fn add_up_remove(router: &str, loc: &str, ours_v4: &str, ours_v6: &str, proto: &str) {
-    let _one = crate::lab::LAB_LOCK.lock().await;
+    let _one = crate::lab::take_lab().await;
     let lab = Lab::load();
     let inv = InventoryBuilder::lab_more(&lab).build();
     let d = driver(&inv);

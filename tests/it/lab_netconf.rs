@@ -8,14 +8,14 @@
 //! Lab facts come from `$PEERD_LAB_DIR/lab.env` (default `/tmp/peerd-lab`).
 //! The YANG namespace is `NETCONF_NS` from lab.env, overridden by
 //! `PEERD_LAB_NETCONF_NS` (the shared lab in /work/shared/lab serves
-//! `urn:example:lab-bgp`). Every test holds [`LAB_LOCK`]: one netconfd
+//! `urn:example:lab-bgp`). Every test holds [`take_lab`]: one netconfd
 //! serves them all.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::lab::{Lab, LAB_LOCK};
+use crate::lab::{take_lab, Lab};
 use peerd::transport::netconf::{
     self, new_persist_id, push, recover, Commit, CommitMode, Data, Datastore, EditConfig,
     ErrorOption, ErrorTag, Filter, Framing, NetconfError, NetconfSession, PushRequest, PushStage,
@@ -185,7 +185,7 @@ fn request<'a>(
 #[tokio::test]
 #[ignore = "lab"]
 async fn hello_negotiates_chunked_and_falls_back_to_eom() {
-    let _serial = LAB_LOCK.lock().await;
+    let _serial = take_lab().await;
     let lab = lab();
     let mut s = connect(&lab).await;
     assert_eq!(s.framing(), Framing::Chunked);
@@ -220,7 +220,7 @@ async fn hello_negotiates_chunked_and_falls_back_to_eom() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn lock_is_exclusive_and_denial_is_retryable() {
-    let _serial = LAB_LOCK.lock().await;
+    let _serial = take_lab().await;
     let lab = lab();
     let mut a = connect(&lab).await;
     let mut b = connect(&lab).await;
@@ -271,7 +271,7 @@ async fn lock_is_exclusive_and_denial_is_retryable() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn push_commits_verifies_and_get_config_shows_the_neighbors() {
-    let _serial = LAB_LOCK.lock().await;
+    let _serial = take_lab().await;
     let lab = lab();
     let ns = lab.ns.as_str();
     let mut s = connect(&lab).await;
@@ -346,7 +346,7 @@ async fn push_commits_verifies_and_get_config_shows_the_neighbors() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn rejected_payloads_leave_running_unchanged_and_carry_the_server_text() {
-    let _serial = LAB_LOCK.lock().await;
+    let _serial = take_lab().await;
     let lab = lab();
     let ns = lab.ns.as_str();
     let mut s = connect(&lab).await;
@@ -437,7 +437,7 @@ async fn rejected_payloads_leave_running_unchanged_and_carry_the_server_text() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn failed_verification_cancels_the_confirmed_commit() {
-    let _serial = LAB_LOCK.lock().await;
+    let _serial = take_lab().await;
     let lab = lab();
     let ns = lab.ns.as_str();
     let mut s = connect(&lab).await;
@@ -528,7 +528,7 @@ async fn wait_running(lab: &NcLab, pred: impl Fn(&[String]) -> bool) -> bool {
 #[tokio::test]
 #[ignore = "lab"]
 async fn unconfirmed_commit_is_rolled_back_by_the_server() {
-    let _serial = LAB_LOCK.lock().await;
+    let _serial = take_lab().await;
     let lab = lab();
     let ns = lab.ns.as_str();
     let mut s = connect(&lab).await;
@@ -558,7 +558,7 @@ async fn unconfirmed_commit_is_rolled_back_by_the_server() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn recovery_from_a_new_session_confirms() {
-    let _serial = LAB_LOCK.lock().await;
+    let _serial = take_lab().await;
     let lab = lab();
     let ns = lab.ns.as_str();
     let mut s = connect(&lab).await;
@@ -608,7 +608,7 @@ async fn recovery_from_a_new_session_confirms() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn recovery_from_a_new_session_cancels() {
-    let _serial = LAB_LOCK.lock().await;
+    let _serial = take_lab().await;
     let lab = lab();
     let ns = lab.ns.as_str();
     let mut s = connect(&lab).await;
@@ -659,7 +659,7 @@ async fn recover_retrying(
 #[tokio::test]
 #[ignore = "lab"]
 async fn fresh_sessions_answer_their_first_request() {
-    let _serial = LAB_LOCK.lock().await;
+    let _serial = take_lab().await;
     let lab = lab();
     for base11 in [true, false] {
         let cfg = SessionConfig {

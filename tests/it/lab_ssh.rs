@@ -76,7 +76,7 @@ async fn rtr_exec_several_commands_on_one_session() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn rtr_stdin_adds_and_removes_a_neighbor() {
-    let _one = crate::lab::LAB_LOCK.lock().await;
+    let _one = crate::lab::take_lab().await;
     let lab = Lab::load();
     let asn = lab.get("RTR_ASN");
     let s = rtr_session(&lab).await;
@@ -134,7 +134,7 @@ async fn large_stdin_and_output_flow_both_ways() {
 #[tokio::test]
 #[ignore = "lab"]
 async fn rtr2_writes_checks_and_loads_a_bird_include() {
-    let _one = crate::lab::LAB_LOCK.lock().await;
+    let _one = crate::lab::take_lab().await;
     let lab = Lab::load();
     let target = SshTarget::from_router(&lab.router("rtr2", "bird2", "RTR2_PORT")).unwrap();
     let s = connect(&target).await.expect("connect to rtr2");
