@@ -108,6 +108,57 @@ pub async fn group_commit(
     rate
 }
 
+/// The bare loop: `clients` tasks, each inserting a record
+/// (`value`, under a new key) and then calling `db.flush()` itself in
+/// `spawn_blocking` (sled lets concurrent flushes share a disk write). The
+/// tree holds `prefill` records first. Returns durable writes per second
+/// over `secs`.
+pub async fn flush_each(
+    dir: &Path,
+    prefill: u64,
+    value: &[u8],
+    clients: usize,
+    secs: u64,
+) -> f64 {
+    let db = sled::Config::new().path(dir).open().unwrap();
+    let tree = db.open_tree("sessions").unwrap();
+    for n in 0..prefill {
+        tree.insert(n.to_be_bytes(), value).unwrap();
+    }
+    db.flush().unwrap();
+    let next = Arc::new(AtomicU64::new(prefill));
+    let done = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let deadline = t0 + Duration::from_secs(secs);
+    let value: Arc<[u8]> = value.into();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (db, tree, next, done, value) = (
+                db.clone(),
+                tree.clone(),
+                next.clone(),
+                done.clone(),
+                value.clone(),
+            );
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    tree.insert(n.to_be_bytes(), &*value).unwrap();
+                    let db = db.clone();
+                    tokio::task::spawn_blocking(move || db.flush().unwrap())
+                        .await
+                        .unwrap();
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    done.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64()
+}
+
 /// Flushed so far, and the waiters: (write number, their wake-up).
 type GcState = (u64, Vec<(u64, oneshot::Sender<()>)>);
 

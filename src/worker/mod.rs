@@ -18,6 +18,7 @@ mod drift;
 mod drive;
 mod hold;
 mod irr;
+mod lane;
 #[cfg(test)]
 mod lifecycle_tests;
 pub mod live;
@@ -61,6 +62,8 @@ pub struct Worker {
     /// One permit: the poller's CPU work (listing and rendering a router's
     /// live sessions) runs for one router at a time.
     poll_cpu: Arc<tokio::sync::Semaphore>,
+    /// The thread that work runs on (see `lane.rs`).
+    poll_lane: Arc<lane::Lane>,
 }
 
 impl Worker {
@@ -90,6 +93,7 @@ impl Worker {
             shared_store: false,
             irr: None,
             poll_cpu: Arc::new(tokio::sync::Semaphore::new(1)),
+            poll_lane: Arc::new(lane::Lane::new("peerd-poller")),
         }
     }
 

@@ -189,7 +189,8 @@ impl Worker {
         // Through the router's index, and rendered, off the async threads
         // (a router may hold many sessions), holding nothing the API waits
         // for; one router at a time, so that a poll of every router at once
-        // takes one core at most and leaves the other to the API.
+        // takes one core at most and leaves the other to the API, and on
+        // the poller's own thread (`lane.rs`: one thread's memory).
         let permit = self
             .poll_cpu
             .clone()
@@ -198,15 +199,17 @@ impl Worker {
             .map_err(|e| e.to_string())?;
         let (store, render, r) = (self.store.clone(), self.render.clone(), router.to_string());
         let state = self.render.reads_state(router);
-        let (sessions, plan) = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let sessions = live_sessions(store.as_ref(), &r)?;
-            let plan = (!sessions.is_empty()).then(|| plan_reads(&render, &r, &sessions, state));
-            Ok::<_, crate::store::StoreError>((sessions, plan))
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        let (sessions, plan) = self
+            .poll_lane
+            .run(move || {
+                let _permit = permit;
+                let sessions = live_sessions(store.as_ref(), &r)?;
+                let plan =
+                    (!sessions.is_empty()).then(|| plan_reads(&render, &r, &sessions, state));
+                Ok::<_, crate::store::StoreError>((sessions, plan))
+            })
+            .await?
+            .map_err(|e| e.to_string())?;
         let Some(plan) = plan else {
             self.remember_drift(router, Vec::new());
             if state {
