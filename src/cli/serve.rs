@@ -198,32 +198,10 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     })
 }
 
-/// Turns transparent huge pages off for this process (Linux), unless
-/// `MIMALLOC_ALLOW_THP` is set (then mimalloc's own option decides). The
-/// allocator asks for huge pages for its arenas, and a 2 MiB page is
-/// resident as soon as one byte of it is used: at 100k sessions that held
-/// about 50 MiB more (README, Performance). Requests, renders and polls
-/// measured the same either way.
-fn no_huge_pages() {
-    #[cfg(target_os = "linux")]
-    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
-        // SAFETY: prctl with integer arguments only; it changes a flag of
-        // this process and touches no memory of ours.
-        let r = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
-        if r != 0 {
-            tracing::debug!(
-                error = %std::io::Error::last_os_error(),
-                "transparent huge pages stay as the system has them"
-            );
-        }
-    }
-}
-
 /// `peerd serve`.
 pub async fn run(args: ServeArgs) -> CliResult {
     let settings = settings(&args)?;
     super::init_logging_as(settings.log_format);
-    no_huge_pages();
     // first, before the store, listener and routers take descriptors
     let conn = conn_settings(&settings);
     let p = prepare(settings).await?;
