@@ -113,13 +113,7 @@ pub async fn group_commit(
 /// `spawn_blocking` (sled lets concurrent flushes share a disk write). The
 /// tree holds `prefill` records first. Returns durable writes per second
 /// over `secs`.
-pub async fn flush_each(
-    dir: &Path,
-    prefill: u64,
-    value: &[u8],
-    clients: usize,
-    secs: u64,
-) -> f64 {
+pub async fn flush_each(dir: &Path, prefill: u64, value: &[u8], clients: usize, secs: u64) -> f64 {
     let db = sled::Config::new().path(dir).open().unwrap();
     let tree = db.open_tree("sessions").unwrap();
     for n in 0..prefill {
