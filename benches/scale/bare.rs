@@ -56,12 +56,23 @@ async fn get_one(
     }
 }
 
-/// The bare sled group-commit loop: `clients` tasks, each inserting a
-/// record (`value`, under a new key) and then awaiting a flush that covers
-/// it; one flusher task runs `db.flush()` in `spawn_blocking` for every
-/// waiter it finds. The tree holds `prefill` records first. Returns
-/// durable writes per second over `secs`.
+/// How a bare sled loop's tasks wait for the disk.
+#[derive(Clone, Copy)]
+pub enum Flush {
+    /// The baseline: each task calls `db.flush()` itself in
+    /// `spawn_blocking` (sled lets concurrent flushes share a disk write).
+    Each,
+    /// Tighter: the tasks await one flusher task, which runs `db.flush()`
+    /// in `spawn_blocking` for every waiter it finds.
+    Shared,
+}
+
+/// A bare sled group-commit loop: `clients` tasks, each inserting a
+/// record (`value`, under a new key) and then waiting, as `flush` says,
+/// for a flush that covers it. The tree holds `prefill` records first.
+/// Returns durable writes per second over `secs`.
 pub async fn group_commit(
+    flush: Flush,
     dir: &Path,
     prefill: u64,
     value: &[u8],
@@ -75,7 +86,8 @@ pub async fn group_commit(
     }
     db.flush().unwrap();
     let gc = Arc::new(Gc::default());
-    let flusher = tokio::spawn(flusher(gc.clone(), db.clone()));
+    let flusher =
+        matches!(flush, Flush::Shared).then(|| tokio::spawn(flusher(gc.clone(), db.clone())));
     let next = Arc::new(AtomicU64::new(prefill));
     let done = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now();
@@ -83,7 +95,8 @@ pub async fn group_commit(
     let value: Arc<[u8]> = value.into();
     let tasks: Vec<_> = (0..clients)
         .map(|_| {
-            let (tree, gc, next, done, value) = (
+            let (db, tree, gc, next, done, value) = (
+                db.clone(),
                 tree.clone(),
                 gc.clone(),
                 next.clone(),
@@ -94,7 +107,15 @@ pub async fn group_commit(
                 while Instant::now() < deadline {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     tree.insert(n.to_be_bytes(), &*value).unwrap();
-                    gc.durable().await;
+                    match flush {
+                        Flush::Shared => gc.durable().await,
+                        Flush::Each => {
+                            let db = db.clone();
+                            tokio::task::spawn_blocking(move || db.flush().unwrap())
+                                .await
+                                .unwrap();
+                        }
+                    }
                     done.fetch_add(1, Ordering::Relaxed);
                 }
             })
@@ -104,53 +125,10 @@ pub async fn group_commit(
         t.await.unwrap();
     }
     let rate = done.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64();
-    flusher.abort();
+    if let Some(f) = flusher {
+        f.abort();
+    }
     rate
-}
-
-/// The bare loop: `clients` tasks, each inserting a record
-/// (`value`, under a new key) and then calling `db.flush()` itself in
-/// `spawn_blocking` (sled lets concurrent flushes share a disk write). The
-/// tree holds `prefill` records first. Returns durable writes per second
-/// over `secs`.
-pub async fn flush_each(dir: &Path, prefill: u64, value: &[u8], clients: usize, secs: u64) -> f64 {
-    let db = sled::Config::new().path(dir).open().unwrap();
-    let tree = db.open_tree("sessions").unwrap();
-    for n in 0..prefill {
-        tree.insert(n.to_be_bytes(), value).unwrap();
-    }
-    db.flush().unwrap();
-    let next = Arc::new(AtomicU64::new(prefill));
-    let done = Arc::new(AtomicU64::new(0));
-    let t0 = Instant::now();
-    let deadline = t0 + Duration::from_secs(secs);
-    let value: Arc<[u8]> = value.into();
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let (db, tree, next, done, value) = (
-                db.clone(),
-                tree.clone(),
-                next.clone(),
-                done.clone(),
-                value.clone(),
-            );
-            tokio::spawn(async move {
-                while Instant::now() < deadline {
-                    let n = next.fetch_add(1, Ordering::Relaxed);
-                    tree.insert(n.to_be_bytes(), &*value).unwrap();
-                    let db = db.clone();
-                    tokio::task::spawn_blocking(move || db.flush().unwrap())
-                        .await
-                        .unwrap();
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    done.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64()
 }
 
 /// Flushed so far, and the waiters: (write number, their wake-up).

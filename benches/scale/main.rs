@@ -269,25 +269,22 @@ fn post_rows(
     let record = session_json(seed);
     let (mut p, mut each, mut shared) = (Vec::new(), Vec::new(), Vec::new());
     for r in 0..cfg.rounds {
-        let bare_dir = root.join(format!("bare-each-{r}"));
-        let e = rt.block_on(bare::flush_each(
-            &bare_dir,
-            n,
-            record.as_bytes(),
-            32,
-            cfg.secs,
-        ));
-        let _ = std::fs::remove_dir_all(&bare_dir);
+        let bare_rate = |flush, tag: &str| {
+            let dir = root.join(format!("bare-{tag}-{r}"));
+            let rate = rt.block_on(bare::group_commit(
+                flush,
+                &dir,
+                n,
+                record.as_bytes(),
+                32,
+                cfg.secs,
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            rate
+        };
+        let e = bare_rate(bare::Flush::Each, "each");
         each.push(e);
-        let bare_dir = root.join(format!("bare-gc-{r}"));
-        let g = rt.block_on(bare::group_commit(
-            &bare_dir,
-            n,
-            record.as_bytes(),
-            32,
-            cfg.secs,
-        ));
-        let _ = std::fs::remove_dir_all(&bare_dir);
+        let g = bare_rate(bare::Flush::Shared, "gc");
         shared.push(g);
         let dir = fresh(root, seed, "run-post");
         let d = Daemon::start(&dir, &seed.key);

@@ -4,8 +4,8 @@
 //! The poller lists and renders each router's live sessions here rather
 //! than on tokio's blocking pool: on the pool, each poll may land on
 //! another of its threads, and every thread that reads sled's pages keeps
-//! memory of its own in the allocator (at 100k sessions, a poll of every
-//! router on the pool's threads held about 100 MiB more than one thread).
+//! memory of its own in the allocator (at 100k sessions, idle 10 s and
+//! then a GET of every id: about 320 MiB on the pool, 265 MiB here).
 
 use std::sync::mpsc;
 use std::sync::Mutex;
@@ -45,7 +45,8 @@ impl Lane {
             .map_err(|_| format!("{} thread stopped (a task panicked?)", self.name))
     }
 
-    /// The queue, starting the thread if it is not running (or died).
+    /// The queue, starting the thread on first use (a panicking task
+    /// does not end it).
     fn sender(&self) -> Result<mpsc::Sender<Task>, String> {
         let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(t) = tx.as_ref() {

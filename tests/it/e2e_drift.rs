@@ -11,31 +11,12 @@
 //!   configure`) is seen by `show protocols all`, and left alone.
 
 use crate::e2e_lab::{post_one, sess, start, wait_status, TOK_P1};
-use crate::lab::{take_lab, Lab};
+use crate::lab::{frr_by_hand, take_lab, vtysh, Lab};
 use crate::support::Peerd;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// Runs vtysh on the lab's FRR (locally, as root) and returns its stdout.
-fn vtysh(lab: &Lab, cmds: &[&str]) -> String {
-    let mut c = Command::new(lab.get("RTR_VTYSH"));
-    for cmd in cmds {
-        c.args(["-c", cmd]);
-    }
-    let out = c.output().expect("vtysh");
-    assert!(out.status.success(), "vtysh {cmds:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Configures FRR's `router bgp` by hand.
-fn frr_by_hand(lab: &Lab, lines: &[String]) {
-    let bgp = format!("router bgp {}", lab.get("RTR_ASN"));
-    let mut cmds = vec!["configure terminal", bgp.as_str()];
-    cmds.extend(lines.iter().map(String::as_str));
-    vtysh(lab, &cmds);
-}
 
 /// The `neighbor ADDR ...` lines of FRR's running config.
 fn frr_lines(lab: &Lab, addr: &str) -> Vec<String> {

@@ -77,17 +77,7 @@ impl Lab {
 impl Lab {
     /// See [`take_lab`].
     fn clear_leftovers(&self) {
-        use std::process::Command;
-        let vtysh = |cmds: &[&str]| -> String {
-            let mut c = Command::new(self.get("RTR_VTYSH"));
-            for cmd in cmds {
-                c.args(["-c", cmd]);
-            }
-            let out = c.output().expect("vtysh");
-            assert!(out.status.success(), "vtysh {cmds:?}: {out:?}");
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        };
-        let left: Vec<String> = vtysh(&["show running-config bgpd"])
+        let left: Vec<String> = vtysh(self, &["show running-config bgpd"])
             .lines()
             .filter_map(|l| {
                 let rest = l.trim().strip_prefix("neighbor ")?;
@@ -98,10 +88,7 @@ impl Lab {
             .collect();
         if !left.is_empty() {
             eprintln!("lab: clearing FRR neighbors a failed test left: {left:?}");
-            let bgp = format!("router bgp {}", self.get("RTR_ASN"));
-            let mut cmds = vec!["configure terminal", bgp.as_str()];
-            cmds.extend(left.iter().map(String::as_str));
-            vtysh(&cmds);
+            frr_by_hand(self, &left);
         }
         let dir = PathBuf::from(self.get("RTR2_PEERS_DIR"));
         let files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -119,7 +106,7 @@ impl Lab {
             for f in &files {
                 let _ = std::fs::remove_file(f);
             }
-            let out = Command::new(self.get("RTR2_BIRDC"))
+            let out = std::process::Command::new(self.get("RTR2_BIRDC"))
                 .arg("configure")
                 .output()
                 .expect("birdc");
@@ -127,6 +114,25 @@ impl Lab {
             assert!(text.contains("Reconfigur"), "birdc configure: {text}");
         }
     }
+}
+
+/// Runs vtysh on the lab's FRR (locally, as root) and returns its stdout.
+pub fn vtysh(lab: &Lab, cmds: &[&str]) -> String {
+    let mut c = std::process::Command::new(lab.get("RTR_VTYSH"));
+    for cmd in cmds {
+        c.args(["-c", cmd]);
+    }
+    let out = c.output().expect("vtysh");
+    assert!(out.status.success(), "vtysh {cmds:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Configures FRR's `router bgp` by hand.
+pub fn frr_by_hand(lab: &Lab, lines: &[String]) {
+    let bgp = format!("router bgp {}", lab.get("RTR_ASN"));
+    let mut cmds = vec!["configure terminal", bgp.as_str()];
+    cmds.extend(lines.iter().map(String::as_str));
+    vtysh(lab, &cmds);
 }
 
 /// Our lab routers as inventory entries, with their policies and paths.
