@@ -75,7 +75,7 @@ impl Drop for SnapshotOnClose {
             return;
         }
         let t = std::time::Instant::now();
-        match sled_config(&self.dir, self.cache_bytes).open() {
+        match open_db(&self.dir, self.cache_bytes) {
             Ok(db) => {
                 drop(db);
                 tracing::debug!(
@@ -118,6 +118,29 @@ impl Drop for Inner {
     }
 }
 
+/// How long an open waits for a lock that is being let go.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Opens sled's database in `dir`. A store this process has just closed
+/// may still be locked for a moment: sled's I/O threads let go of its
+/// file after the last handle is dropped. So a lock held is tried again
+/// for up to [`LOCK_WAIT`] before the answer is [`StoreError::Locked`]
+/// (another process holding it keeps it that long, and longer).
+fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db> {
+    let since = std::time::Instant::now();
+    loop {
+        match sled_config(dir, cache_bytes)
+            .open()
+            .map_err(|e| open_error(dir, e))
+        {
+            Err(StoreError::Locked(_)) if since.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            r => return r,
+        }
+    }
+}
+
 /// sled reports a directory another process holds as an I/O error
 /// "could not acquire lock on ...: WouldBlock" (flock's EWOULDBLOCK).
 fn open_error(dir: &Path, e: sled::Error) -> StoreError {
@@ -142,9 +165,7 @@ impl SledStore {
 
     /// [`SledStore::open`] with settings.
     pub fn open_with(dir: &Path, opts: &SledOptions) -> Result<SledStore> {
-        let db = sled_config(dir, opts.cache_bytes)
-            .open()
-            .map_err(|e| open_error(dir, e))?;
+        let db = open_db(dir, opts.cache_bytes)?;
         let trees = Trees::open(&db)?;
         match trees.meta.get(keys::SCHEMA).map_err(backend)? {
             None => {
