@@ -3,8 +3,9 @@
 //! One sled database in the data directory, with one tree per record kind
 //! and index (layout in `keys.rs`). Every mutating call is one mutation
 //! (`tx.rs`) that also writes its audit record(s), run by the store's one
-//! writer thread (`writer.rs`), many to a sled transaction; the same
-//! thread serves `durable()` by group commit. Reads go to the trees
+//! writer thread (`writer.rs`), many to a batch that a redo journal makes
+//! atomic (`journal.rs`, replayed at open); a flusher thread beside it
+//! serves `durable()` by group commit. Reads go to the trees
 //! directly, on the caller's thread: point reads never wait for a flush.
 //! Listings by status and router use their indexes (`list.rs`).
 //!
@@ -13,6 +14,7 @@
 //! last handle is dropped.
 
 mod hold;
+mod journal;
 mod keys;
 mod list;
 mod migrate;
@@ -167,6 +169,13 @@ impl SledStore {
     pub fn open_with(dir: &Path, opts: &SledOptions) -> Result<SledStore> {
         let db = open_db(dir, opts.cache_bytes)?;
         let trees = Trees::open(&db)?;
+        let replayed = trees.replay_journal()?;
+        if replayed > 0 {
+            tracing::info!(
+                batches = replayed,
+                "store: wrote again what a crash interrupted"
+            );
+        }
         match trees.meta.get(keys::SCHEMA).map_err(backend)? {
             None => {
                 trees

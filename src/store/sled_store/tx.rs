@@ -6,19 +6,23 @@
 //! overlay (its own writes and those of the mutations before it in the
 //! batch, then the trees) and writes into the overlay only. A mutation
 //! that fails leaves nothing behind ([`Overlay::rollback`]). The writer
-//! then applies the whole batch in one sled transaction that only copies
-//! the overlay's writes in: sled's process-wide transaction lock is held
-//! for that copy, not while mutations decode, decide and encode. Nobody
-//! else writes to the trees, so the overlay never reads a stale value.
+//! then applies the whole batch ([`Trees::apply`]): its writes go to the
+//! redo journal first (`journal.rs`), then to the trees as plain inserts
+//! and removes, and the journal entry goes. No sled transaction: a plain
+//! write may run while a flush writes the log, a transaction may not.
+//! Nobody else writes to the trees, so the overlay never reads a stale
+//! value.
 
 use super::super::{Result, StoreError};
+use super::journal;
 use super::keys;
 use crate::model::{AuditEvent, Job, JobKind, Session, SessionStatus, UnixMillis};
 use serde::{de::DeserializeOwned, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use sled::IVec;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// What a mutation returns (kept for the code's shape: a mutation fails
 /// with a plain [`StoreError`], and everything it wrote is rolled back).
@@ -61,6 +65,10 @@ pub struct Trees {
     pub session_jobs: sled::Tree,
     pub audit: sled::Tree,
     pub meta: sled::Tree,
+    /// The redo journal (`journal.rs`), written by [`Trees::apply`] only.
+    journal: sled::Tree,
+    /// The next batch number in the journal.
+    batch: Arc<AtomicU64>,
 }
 
 /// One write to undo: tree, key, and what the overlay held for it before.
@@ -188,11 +196,33 @@ impl Trees {
             session_jobs: t("session_jobs")?,
             audit: t("audit")?,
             meta: t("meta")?,
+            journal: t("journal")?,
+            batch: Arc::default(),
         })
     }
 
+    /// Writes again the batches a crash interrupted (whole, or not at
+    /// all: see `journal.rs`), before anything reads the trees. Answers
+    /// how many.
+    pub fn replay_journal(&self) -> Result<usize> {
+        let all = self.all();
+        let n = journal::replay(&self.journal, |t, k, v| {
+            let tree = all
+                .get(t as usize)
+                .ok_or_else(|| StoreError::Corrupt(format!("journal names tree {t}")))?;
+            match v {
+                Some(v) => tree.insert(k, v).map(drop),
+                None => tree.remove(k).map(drop),
+            }
+            .map_err(backend)
+        })?;
+        self.batch
+            .store(journal::next_batch(&self.journal)?, Ordering::SeqCst);
+        Ok(n)
+    }
+
     /// Every tree, in [`Tx`] order. The primary `sessions` tree comes
-    /// first: sled commits trees in this order, so an index entry is never
+    /// first: [`Trees::apply`] writes the trees in this order, so an index entry is never
     /// visible before its record.
     fn all(&self) -> [&sled::Tree; TREES] {
         [
@@ -232,33 +262,56 @@ impl Trees {
         }
     }
 
-    /// Applies a batch's writes atomically (one sled transaction over the
-    /// trees it wrote to).
+    /// Applies a batch's writes atomically: into the journal, then to
+    /// the trees (the primary `sessions` first), then out of the journal.
+    /// Should a write fail, the batch stays in the journal and the next
+    /// open writes it again.
     pub fn apply(&self, ov: Overlay) -> Result<()> {
-        let writes = ov.writes.into_inner();
-        let all = self.all();
-        let touched: Vec<usize> = (0..TREES).filter(|t| !writes[*t].is_empty()).collect();
-        if touched.is_empty() {
-            return Ok(());
+        if let Some(keys) = self.journal_and_write(ov, usize::MAX)? {
+            for k in keys {
+                self.journal.remove(k).map_err(backend)?;
+            }
         }
-        let trees: Vec<&sled::Tree> = touched.iter().map(|t| all[*t]).collect();
-        trees
-            .as_slice()
-            .transaction(|views| {
-                for (view, t) in views.iter().zip(&touched) {
-                    for (k, v) in &writes[*t] {
-                        match v {
-                            Some(v) => view.insert(k.as_slice(), v.clone())?,
-                            None => view.remove(k.as_slice())?,
-                        };
-                    }
-                }
-                Ok::<_, ConflictableTransactionError<()>>(())
+        Ok(())
+    }
+
+    #[cfg(test)]
+    pub fn journal_is_empty(&self) -> bool {
+        self.journal.is_empty()
+    }
+
+    /// What a crash in the middle of [`Trees::apply`] leaves: the batch in
+    /// the journal and only its first `reached` writes in the trees.
+    #[cfg(test)]
+    pub fn apply_cut_short(&self, ov: Overlay, reached: usize) -> Result<()> {
+        self.journal_and_write(ov, reached).map(drop)
+    }
+
+    /// Journals the batch and writes (at most `limit` of) its writes to
+    /// the trees; answers the journal keys (`None`: nothing to write).
+    fn journal_and_write(&self, ov: Overlay, limit: usize) -> Result<Option<Vec<[u8; 12]>>> {
+        let writes = ov.writes.into_inner();
+        if writes.iter().all(BTreeMap::is_empty) {
+            return Ok(None);
+        }
+        let each = || {
+            writes.iter().enumerate().flat_map(|(t, w)| {
+                w.iter()
+                    .map(move |(k, v)| (t as u8, k.as_slice(), v.as_deref()))
             })
-            .map_err(|e| match e {
-                TransactionError::Abort(()) => StoreError::Backend("transaction aborted".into()),
-                TransactionError::Storage(e) => backend(e),
-            })
+        };
+        let batch = self.batch.fetch_add(1, Ordering::SeqCst);
+        let keys = journal::write(&self.journal, batch, journal::encode(each()))?;
+        let all = self.all();
+        for (t, k, v) in each().take(limit) {
+            let tree = all[t as usize];
+            match v {
+                Some(v) => tree.insert(k, v).map(drop),
+                None => tree.remove(k).map(drop),
+            }
+            .map_err(backend)?;
+        }
+        Ok(Some(keys))
     }
 
     /// Runs `f` as one batch of its own and applies it, on the calling

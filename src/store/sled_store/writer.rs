@@ -5,20 +5,16 @@
 //! it to be *applied* ([`Writer::write`], the synchronous store calls), or
 //! to be *on disk* ([`Writer::write_durable`], a future). The writer takes
 //! every mutation queued, runs them one after the other into one overlay
-//! (a failing one is rolled back alone), applies the overlay as one sled
-//! transaction and answers. When someone waits for the disk, the writer
-//! itself calls `db.flush()` right after that batch and releases every
-//! waiter the flush covered (no hand-over to another thread and back: two
-//! thread wake-ups a batch, which cost most on a busy machine); the
-//! flusher thread serves `durable()` calls that come while the writer is
-//! idle.
+//! (a failing one is rolled back alone), applies the overlay (journal,
+//! then plain writes: `tx.rs`) and answers. Whoever waits for the disk is
+//! served by the flusher thread, which calls `db.flush()` while the writer
+//! goes on to the next batch, and releases every waiter the flush covered.
 //!
-//! Why so: in sled 0.34.7 a transaction takes a process-wide lock
-//! exclusively and `flush()` holds it shared for its whole disk write, so
-//! commits from many threads and flushes take turns, one commit each.
-//! Here one commit carries a whole batch and the lock is held only to copy
-//! it in. A batch is applied only while no flush runs: the writer never
-//! queues for the lock behind a flush, so neither do readers behind it.
+//! Why so: a batch carries no sled transaction (in sled 0.34.7 a
+//! transaction takes a process-wide lock exclusively, and `flush()` holds
+//! it shared for its whole disk write, so the two took turns). With plain
+//! writes, batch n+1 is applied while batch n is flushed, as a bare sled
+//! loop inserts while it flushes.
 //!
 //! [`Writer::durable`] resolves once every write applied before the call
 //! is flushed; concurrent callers share one flush. sled's `flush_async()`
@@ -90,9 +86,6 @@ struct State {
     written: u64,
     /// Highest generation known to be on disk.
     flushed: u64,
-    /// The writer is applying a batch / the flusher is flushing.
-    applying: bool,
-    flushing: bool,
     shutdown: bool,
     /// The writer thread has applied its last batch.
     writer_done: bool,
@@ -138,8 +131,8 @@ impl Writer {
         let w = spawn(
             "peerd-store-writer",
             Box::new({
-                let (shared, db) = (shared.clone(), db.clone());
-                move || write_loop(&shared, &trees, &db)
+                let shared = shared.clone();
+                move || write_loop(&shared, &trees)
             }),
         )?;
         let writer = Writer {
@@ -270,7 +263,7 @@ fn unbox<T: 'static>(v: Value) -> T {
     }
 }
 
-fn write_loop(shared: &Shared, trees: &Trees, db: &sled::Db) {
+fn write_loop(shared: &Shared, trees: &Trees) {
     loop {
         let mut st = shared.lock();
         while st.ops.is_empty() && !st.shutdown {
@@ -287,11 +280,9 @@ fn write_loop(shared: &Shared, trees: &Trees, db: &sled::Db) {
         let ops: Vec<Op> = st.ops.drain(..n).collect();
         drop(st);
         apply_batch(shared, trees, ops);
-        // Whoever waits for this batch is served here, without handing it
-        // to the flusher thread and back (two thread wake-ups a batch).
-        let st = shared.lock();
-        if wants_flush(&st) && !st.flushing {
-            flush_now(shared, db, st);
+        // the flusher serves whoever waits for this batch
+        if wants_flush(&shared.lock()) {
+            shared.wake.notify_all();
         }
     }
 }
@@ -301,7 +292,7 @@ fn flush_loop(shared: &Shared, db: &sled::Db) {
         let mut st = shared.lock();
         loop {
             let want = wants_flush(&st);
-            if (want && !st.applying && !st.flushing) || (!want && st.writer_done) {
+            if want || st.writer_done {
                 break;
             }
             st = shared.wake.wait(st).unwrap_or_else(|e| e.into_inner());
@@ -313,12 +304,11 @@ fn flush_loop(shared: &Shared, db: &sled::Db) {
     }
 }
 
-/// Flushes (the caller found someone waiting and nobody flushing) and
-/// releases every waiter the flush covered.
+/// Flushes (the flusher found someone waiting) and releases every waiter
+/// the flush covered.
 fn flush_now(shared: &Shared, db: &sled::Db, mut st: MutexGuard<'_, State>) {
     // Everything counted in `start` was applied before this flush began.
     let start = st.written;
-    st.flushing = true;
     st.flushes += 1;
     drop(st);
     let res = db.flush().map(|_| ()).map_err(|e| e.to_string());
@@ -326,7 +316,6 @@ fn flush_now(shared: &Shared, db: &sled::Db, mut st: MutexGuard<'_, State>) {
         tracing::error!(error = %e, "store flush failed");
     }
     let mut st = shared.lock();
-    st.flushing = false;
     if res.is_ok() {
         st.flushed = st.flushed.max(start);
     }
@@ -335,8 +324,6 @@ fn flush_now(shared: &Shared, db: &sled::Db, mut st: MutexGuard<'_, State>) {
         .partition(|w| w.target() <= start);
     st.waiters = rest;
     drop(st);
-    // the writer, or the flusher, may wait for this flush to end
-    shared.wake.notify_all();
     for w in done {
         w.release(&res);
     }
@@ -370,18 +357,8 @@ fn apply_batch(shared: &Shared, trees: &Trees, ops: Vec<Op>) {
             .and_then(|v| keys::read_u64(&v))
     };
     let wrote = !ov.is_empty();
-    if wrote {
-        // not while a flush holds sled's lock: we would queue for it, and
-        // every reader behind us
-        let mut st = shared.lock();
-        while st.flushing {
-            st = shared.wake.wait(st).unwrap_or_else(|e| e.into_inner());
-        }
-        st.applying = true;
-    }
     let applied = if wrote { trees.apply(ov) } else { Ok(()) };
     let mut st = shared.lock();
-    st.applying = false;
     if wrote {
         st.written += 1;
     }
@@ -409,7 +386,6 @@ fn apply_batch(shared: &Shared, trees: &Trees, ops: Vec<Op>) {
             }
         }
     }
-    // the caller (the writer thread) flushes for the waiters: no wake-up
     drop(st);
     for (tx, r) in now {
         let _ = tx.send(r);

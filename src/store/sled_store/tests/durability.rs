@@ -74,6 +74,69 @@ fn reopen_after_drop_keeps_everything() {
     st.complete(job.job_id, token).unwrap();
 }
 
+/// A crash between a batch's first and last write (the journal written,
+/// one write of the batch in the trees): the next open writes the whole
+/// batch, so the session comes back with its indexes, request, job and
+/// audit, not as a record nothing else knows.
+#[test]
+fn a_batch_cut_short_by_a_crash_is_written_whole_at_the_next_open() {
+    use super::super::{sessions, tx};
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = session(64512, 1, Approved);
+    let req = request(64512);
+    s.request_id = req.request_id.clone();
+    {
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let trees = tx::Trees::open(&db).unwrap();
+        let ov = tx::Overlay::default();
+        sessions::insert_request(&trees.tx(&ov), &req, &[s.clone()], crate::model::now_ms())
+            .unwrap();
+        trees.apply_cut_short(ov, 1).unwrap();
+        db.flush().unwrap();
+        // one write reached the trees: the session record, nothing else
+        assert_eq!(trees.sessions.len(), 1);
+        assert!(trees.by_router.is_empty() && trees.requests.is_empty());
+    }
+    let st = SledStore::open(dir.path()).unwrap();
+    let back = st.get_session(&s.session_id).unwrap().unwrap();
+    assert_eq!(back.status, Approved);
+    for f in [
+        SessionFilter {
+            router: Some(back.router.clone()),
+            ..Default::default()
+        },
+        SessionFilter {
+            status: Some(Approved),
+            ..Default::default()
+        },
+        SessionFilter {
+            owner_asn: Some(64512),
+            ..Default::default()
+        },
+    ] {
+        assert_eq!(
+            st.list_sessions(&f, None, 10).unwrap().sessions,
+            vec![back.clone()]
+        );
+    }
+    assert_eq!(
+        st.get_request(&req.request_id)
+            .unwrap()
+            .unwrap()
+            .session_ids,
+        vec![s.session_id.clone()]
+    );
+    assert_eq!(st.jobs().unwrap().len(), 1);
+    assert!(!st.audit(&s.session_id).unwrap().is_empty());
+    assert!(st.inner.trees.journal_is_empty());
+    // its neighbor address is held: the same address again is the same session
+    let again = insert(&st, 64512, vec![session(64512, 1, Approved)]).pop();
+    assert!(
+        !matches!(again, Some(crate::store::Inserted::New(_))),
+        "the replayed address hold was lost: {again:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn durable_with_64_concurrent_tasks() {
     let (_d, st) = store();
