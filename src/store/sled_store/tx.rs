@@ -33,9 +33,7 @@ pub fn abort<T>(e: StoreError) -> TxResult<T> {
     Err(e)
 }
 
-pub fn backend(e: sled::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
-}
+pub use super::journal::backend;
 
 pub fn encode<T: Serialize>(v: &T) -> std::result::Result<Vec<u8>, StoreError> {
     serde_json::to_vec(v).map_err(|e| StoreError::Corrupt(format!("encode: {e}")))

@@ -16,6 +16,11 @@
 //! writes, batch n+1 is applied while batch n is flushed, as a bare sled
 //! loop inserts while it flushes.
 //!
+//! Should applying a batch fail part way (sled answers an I/O error), the
+//! writer refuses every later write until a restart: the failed batch is
+//! still in the journal, and the next open writes it again, which must
+//! not land over anything written after it.
+//!
 //! [`Writer::durable`] resolves once every write applied before the call
 //! is flushed; concurrent callers share one flush. sled's `flush_async()`
 //! is never used: in 0.34.7 it hangs when seven or more tasks await it at
@@ -89,8 +94,12 @@ struct State {
     shutdown: bool,
     /// The writer thread has applied its last batch.
     writer_done: bool,
-    /// Flushes so far (by the writer or the flusher).
+    /// Flushes so far.
     flushes: u64,
+    /// A batch failed part way: its journal entry stays for the next open
+    /// to write it again, so no later batch may be applied before that
+    /// (the next open would then write the failed batch over it).
+    broken: Option<String>,
 }
 
 #[derive(Default)]
@@ -336,6 +345,20 @@ fn wants_flush(st: &State) -> bool {
 /// Runs `ops` into one overlay, applies it, and answers (or queues the
 /// answers of those that wait for the disk).
 fn apply_batch(shared: &Shared, trees: &Trees, ops: Vec<Op>) {
+    if let Some(e) = shared.lock().broken.clone() {
+        let refused = || {
+            Err(StoreError::Backend(format!(
+                "store write failed earlier ({e}); restart peerd to recover it"
+            )))
+        };
+        for op in ops {
+            match op.reply {
+                Reply::Applied(tx) => drop(tx.send(refused())),
+                Reply::Durable(tx) => drop(tx.send(refused())),
+            }
+        }
+        return;
+    }
     let ov = Overlay::default();
     let mut results = Vec::with_capacity(ops.len());
     let mut replies = Vec::with_capacity(ops.len());
@@ -361,6 +384,10 @@ fn apply_batch(shared: &Shared, trees: &Trees, ops: Vec<Op>) {
     let mut st = shared.lock();
     if wrote {
         st.written += 1;
+    }
+    if let Err(e) = &applied {
+        tracing::error!(error = %e, "store write failed; refusing writes until a restart");
+        st.broken = Some(e.to_string());
     }
     // An answer may rest on writes of earlier batches (a session found
     // again): it waits for everything applied so far.
@@ -442,6 +469,23 @@ mod tests {
         futures::executor::block_on(w.durable()).unwrap();
         let st = w.shared.lock();
         assert!(st.flushed >= st.written);
+    }
+
+    #[test]
+    fn after_a_failed_batch_every_write_is_refused_and_nothing_applied() {
+        let (_d, w) = writer();
+        w.write(|tx| tx.meta.insert(b"a", &b"1"[..])).unwrap();
+        w.shared.lock().broken = Some("disk gone".into());
+        let written = w.shared.lock().written;
+        let e = w
+            .write(|tx| tx.meta.insert(b"b", &b"2"[..]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("disk gone") && e.contains("restart"), "{e}");
+        let e = futures::executor::block_on(w.write_durable(|tx| tx.meta.insert(b"c", &b"3"[..])))
+            .unwrap_err();
+        assert!(e.to_string().contains("restart"), "{e}");
+        assert_eq!(w.shared.lock().written, written);
     }
 
     #[test]
