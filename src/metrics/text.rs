@@ -2,7 +2,8 @@
 //! HTTP, routers (pushes and polls), leases, refusals and the worker's
 //! counters. The store's and PeeringDB's gauges are in `gauges.rs`.
 
-use super::{lock, Expo, Metrics, PushResult, REFUSAL_REASONS};
+use super::{lock, Expo, Metrics, PushResult, RouterStats, REFUSAL_REASONS};
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 impl Metrics {
@@ -149,20 +150,20 @@ impl Metrics {
                 &st.push_seconds,
             );
         }
-        e.family(
+        per_router(
+            e,
+            &r,
             "peerd_router_applies_total",
             "counter",
             "Successful pushes per router (failed attempts are in peerd_pushes_total).",
+            |st| {
+                let ok = st
+                    .pushes
+                    .iter()
+                    .filter(|((_, res), _)| *res == PushResult::Success);
+                Some(ok.map(|(_, n)| n).sum())
+            },
         );
-        for (router, st) in r.iter() {
-            let ok = st
-                .pushes
-                .iter()
-                .filter(|((_, res), _)| *res == PushResult::Success)
-                .map(|(_, n)| n)
-                .sum::<u64>();
-            e.sample("peerd_router_applies_total", &[("router", router)], ok);
-        }
         e.family(
             "peerd_bgp_neighbors",
             "gauge",
@@ -183,45 +184,46 @@ impl Metrics {
                 }
             }
         }
-        e.family(
+        per_router(
+            e,
+            &r,
             "peerd_bgp_sessions_down_max_prefix",
             "gauge",
             "Polled sessions the router keeps down because the peer sent more prefixes than the session's limit (max-prefix), as its last state read saw them.",
+            |st| st.bgp.map(|b| b.down_max_prefix),
         );
-        for (router, st) in r.iter() {
-            if let Some(b) = st.bgp {
-                e.sample(
-                    "peerd_bgp_sessions_down_max_prefix",
-                    &[("router", router)],
-                    b.down_max_prefix,
-                );
-            }
-        }
-        e.family(
+        per_router(
+            e,
+            &r,
             "peerd_poll_failures_total",
             "counter",
             "Polls of a router that failed (config or state read).",
+            |st| st.last_poll.map(|_| st.poll_failures),
         );
-        for (router, st) in r.iter().filter(|(_, s)| s.last_poll.is_some()) {
-            e.sample(
-                "peerd_poll_failures_total",
-                &[("router", router)],
-                st.poll_failures,
-            );
-        }
-        e.family(
+        per_router(
+            e,
+            &r,
             "peerd_poll_last_timestamp_seconds",
             "gauge",
             "When a router's last poll ended.",
+            |st| st.last_poll.map(|p| p.at_ms / 1000),
         );
-        for (router, st) in r.iter() {
-            if let Some(p) = st.last_poll {
-                e.sample(
-                    "peerd_poll_last_timestamp_seconds",
-                    &[("router", router)],
-                    p.at_ms / 1000,
-                );
-            }
+    }
+}
+
+/// A family with one sample per router: those `value` answers for.
+fn per_router(
+    e: &mut Expo,
+    routers: &BTreeMap<String, RouterStats>,
+    name: &str,
+    kind: &str,
+    help: &str,
+    value: impl Fn(&RouterStats) -> Option<u64>,
+) {
+    e.family(name, kind, help);
+    for (router, st) in routers {
+        if let Some(v) = value(st) {
+            e.sample(name, &[("router", router)], v);
         }
     }
 }

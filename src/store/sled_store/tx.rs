@@ -203,25 +203,15 @@ impl Trees {
     /// all: see `journal.rs`), before anything reads the trees. Answers
     /// how many.
     pub fn replay_journal(&self) -> Result<usize> {
-        let all = self.all();
-        let n = journal::replay(&self.journal, |t, k, v| {
-            let tree = all
-                .get(t as usize)
-                .ok_or_else(|| StoreError::Corrupt(format!("journal names tree {t}")))?;
-            match v {
-                Some(v) => tree.insert(k, v).map(drop),
-                None => tree.remove(k).map(drop),
-            }
-            .map_err(backend)
-        })?;
+        let n = journal::replay(&self.journal, |t, k, v| self.put(t, k, v))?;
         self.batch
             .store(journal::next_batch(&self.journal)?, Ordering::SeqCst);
         Ok(n)
     }
 
     /// Every tree, in [`Tx`] order. The primary `sessions` tree comes
-    /// first: [`Trees::apply`] writes the trees in this order, so an index entry is never
-    /// visible before its record.
+    /// first: [`Trees::apply`] writes the trees in this order, so an index
+    /// entry is never visible before its record.
     fn all(&self) -> [&sled::Tree; TREES] {
         [
             &self.sessions,
@@ -300,16 +290,24 @@ impl Trees {
         };
         let batch = self.batch.fetch_add(1, Ordering::SeqCst);
         let keys = journal::write(&self.journal, batch, journal::encode(each()))?;
-        let all = self.all();
         for (t, k, v) in each().take(limit) {
-            let tree = all[t as usize];
-            match v {
-                Some(v) => tree.insert(k, v).map(drop),
-                None => tree.remove(k).map(drop),
-            }
-            .map_err(backend)?;
+            self.put(t, k, v)?;
         }
         Ok(Some(keys))
+    }
+
+    /// One write of a batch to tree `t` (in [`Tx`] order); `None` removes.
+    fn put(&self, t: u8, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        let tree = self
+            .all()
+            .get(t as usize)
+            .copied()
+            .ok_or_else(|| StoreError::Corrupt(format!("journal names tree {t}")))?;
+        match value {
+            Some(v) => tree.insert(key, v).map(drop),
+            None => tree.remove(key).map(drop),
+        }
+        .map_err(backend)
     }
 
     /// Runs `f` as one batch of its own and applies it, on the calling
