@@ -228,19 +228,38 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// A session id: 32 lowercase hex characters (128 random bits).
+/// A session id: a UUID, 36 characters (see [`new_id`]).
 pub type SessionId = String;
-/// A request id: 32 lowercase hex characters.
+/// A request id: a UUID, 36 characters.
 pub type RequestId = String;
 
-/// Generates a new random 128-bit id as 32 lowercase hex characters,
-/// formatted as a UUID (8-4-4-4-12) so that clients expecting one are happy.
+/// Generates a new id: a UUID of version 7 (RFC 9562), the time in
+/// milliseconds in its first 48 bits and 74 random bits after it, as
+/// lowercase hex in the 8-4-4-4-12 shape.
+///
+/// The random bits keep ids unguessable; the time in front makes ids sort
+/// by creation, so that each store tree keyed by id (sessions, requests,
+/// jobs, the audit, and the status, router and owner indexes within each
+/// key) takes new records at its end rather than at random places (at 100k
+/// sessions a write then lands in leaves sled has cached, not in leaves it
+/// must read back from its file), and so that listings in id order come in
+/// creation order. Ids made before 3 December 2026 are version 4 (random
+/// throughout); both are ids, and nothing reads the time back out of one.
 pub fn new_id() -> String {
-    use rand::RngCore;
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    id_at(ms, rand::random())
+}
+
+/// The version 7 id of `ms` with the random bits `r` (pure).
+fn id_at(ms: u64, r: [u8; 10]) -> String {
     let mut b = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut b);
-    // RFC 4122 version 4 / variant bits
-    b[6] = (b[6] & 0x0f) | 0x40;
+    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    b[6..].copy_from_slice(&r);
+    // RFC 9562 version 7 / variant bits
+    b[6] = (b[6] & 0x0f) | 0x70;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
     format!(
@@ -729,6 +748,20 @@ mod tests {
         assert!(is_id(&a), "{a}");
         assert_ne!(a, new_id());
         assert!(!is_id("../etc/passwd"));
+    }
+
+    #[test]
+    fn ids_are_version_7_and_sort_by_time() {
+        let r = [0xffu8; 10];
+        let id = id_at(0x0123_4567_89ab, r);
+        assert_eq!(id, "01234567-89ab-7fff-bfff-ffffffffffff");
+        assert!(is_id(&id));
+        // later milliseconds sort after, whatever the random bits
+        let (a, b) = (id_at(1_000, [0xff; 10]), id_at(1_001, [0; 10]));
+        assert!(a < b, "{a} {b}");
+        let now = new_id();
+        assert_eq!(&now[14..15], "7");
+        assert!(matches!(&now[19..20], "8" | "9" | "a" | "b"), "{now}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod check;
 pub mod completions;
 pub mod key;
 pub mod maintenance;
+pub mod memory;
 pub mod output;
 pub mod peeringdb;
 pub mod remote;

@@ -202,6 +202,10 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
 pub async fn run(args: ServeArgs) -> CliResult {
     let settings = settings(&args)?;
     super::init_logging_as(settings.log_format);
+    // before the store opens and fills its cache
+    if super::memory::huge_pages(settings.store.huge_pages) {
+        tracing::debug!("transparent huge pages off (store.huge_pages: false)");
+    }
     // first, before the store, listener and routers take descriptors
     let conn = conn_settings(&settings);
     let p = prepare(settings).await?;

@@ -33,6 +33,13 @@ pub struct StoreSettings {
     /// 100k-session store, which the poller reads every interval. sled
     /// only.
     pub cache_mb: u64,
+    /// Let the kernel back peerd's memory with transparent huge pages
+    /// (where the system enables them). Off (the default), peerd turns
+    /// them off for itself at start (`PR_SET_THP_DISABLE`), as databases
+    /// usually advise: with them, the allocator's partly used 2 MiB pages
+    /// held about 45 MiB more at 100k sessions, for a cold start some tens
+    /// of milliseconds shorter (README, Performance).
+    pub huge_pages: bool,
 }
 
 /// The store implementations.
@@ -54,6 +61,7 @@ impl Default for StoreSettings {
             pool_size: 8,
             connect_timeout_secs: 10,
             cache_mb: 128,
+            huge_pages: false,
         }
     }
 }
