@@ -10,7 +10,7 @@
 //!
 //! | layer | what it is |
 //! |---|---|
-//! | `main.rs` | the command line: parses it (clap) and calls `cli` |
+//! | `main.rs` | the command line: parses it (clap) and calls `cli`; the allocator (mimalloc) and its purge delay |
 //! | `cli` | the work behind each subcommand |
 //! | `api` | HTTP (axum): routes, extractors, the accept loop, the one error -> HTTP mapping |
 //! | `app` | the use cases (intake, approve, reject, delete, retry, force remove; the asking side's request, follow-up and withdrawal): domain outcomes, no HTTP |
