@@ -238,13 +238,12 @@ pub type RequestId = String;
 /// lowercase hex in the 8-4-4-4-12 shape.
 ///
 /// The random bits keep ids unguessable; the time in front makes ids sort
-/// by creation, so that each store tree keyed by id (sessions, requests,
-/// jobs, the audit, and the status, router and owner indexes within each
-/// key) takes new records at its end rather than at random places (at 100k
-/// sessions a write then lands in leaves sled has cached, not in leaves it
-/// must read back from its file), and so that listings in id order come in
-/// creation order. Ids made before 3 December 2026 are version 4 (random
-/// throughout); both are ids, and nothing reads the time back out of one.
+/// by creation, so that each store tree keyed by id (session records,
+/// requests, a session's job list, the audit) takes new records at its end
+/// rather than at random places (at 100k sessions a write then lands in
+/// leaves sled has cached, not in leaves it must read back from its file).
+/// Ids made before 3 December 2026 are version 4 (random throughout); both
+/// are ids, and nothing reads the time back out of one.
 pub fn new_id() -> String {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

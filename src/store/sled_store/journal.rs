@@ -23,17 +23,13 @@
 //! 1 insert) [+ value length (u32) + value]`, integers big-endian.
 
 use super::super::{Result, StoreError};
+use super::backend;
 use sled::IVec;
 use std::collections::BTreeMap;
 
 /// A chunk holds about this much (far below sled's threshold for a value
 /// stored as a file of its own, about 128 KiB with its default segments).
 const CHUNK: usize = 32 << 10;
-
-/// A sled error as the store's.
-pub fn backend(e: sled::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
-}
 
 /// One write of a batch: tree index, key, and the value (`None`: remove).
 pub type Write<'a> = (u8, &'a [u8], Option<&'a [u8]>);

@@ -13,8 +13,9 @@
 //! between listings and writes.
 
 use super::super::{Page, Result, SessionCount, SessionFilter, StoreError};
+use super::backend;
 use super::keys;
-use super::tx::{backend, decode};
+use super::tx::decode;
 use super::Inner;
 use crate::model::{Session, SessionStatus};
 use crate::store::rules::matches;

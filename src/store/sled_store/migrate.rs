@@ -18,8 +18,9 @@
 //!
 //! The version is written last.
 
+use super::backend;
 use super::keys;
-use super::tx::{backend, decode, is_terminal, Trees};
+use super::tx::{decode, is_terminal, Trees};
 use crate::model::{Session, SessionStatus};
 use crate::store::{Result, StoreError};
 

@@ -38,7 +38,12 @@ use crate::model::{
 use futures::future::BoxFuture;
 use std::path::Path;
 use std::sync::Arc;
-use tx::{backend, Trees};
+use tx::Trees;
+
+/// A sled error as the store's (every file of this store maps them so).
+fn backend(e: sled::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
 
 /// The sled-backed store. Clones share one open database.
 #[derive(Clone)]

@@ -12,9 +12,10 @@
 //! holder is removed, so the removal always reaches the router first.
 
 use super::super::{Result, StoreError};
+use super::backend;
 use super::keys;
 use super::sessions::{clip, event};
-use super::tx::{abort, backend, decode, Trees, Tx, TxResult};
+use super::tx::{abort, decode, Trees, Tx, TxResult};
 use super::Inner;
 use crate::model::{now_ms, Job, JobKind, Lease, Session, SessionId, SessionStatus, UnixMillis};
 use crate::store::rules::kind_str;

@@ -3,8 +3,9 @@
 //! removal. (Listing is in `list.rs`.)
 
 use super::super::{log_change, Inserted, RemoveOpts, Result, StoreError, TransitionOpts};
+use super::backend;
 use super::keys;
-use super::tx::{abort, backend, decode, encode, is_terminal, Tx, TxResult};
+use super::tx::{abort, decode, encode, is_terminal, Tx, TxResult};
 use super::Inner;
 use crate::model::{
     now_ms, AuditEvent, JobKind, RequestRecord, Session, SessionStatus, UnixMillis,

@@ -14,6 +14,7 @@
 //! value.
 
 use super::super::{Result, StoreError};
+use super::backend;
 use super::journal;
 use super::keys;
 use crate::model::{AuditEvent, Job, JobKind, Session, SessionStatus, UnixMillis};
@@ -32,8 +33,6 @@ pub type TxResult<T> = Result<T>;
 pub fn abort<T>(e: StoreError) -> TxResult<T> {
     Err(e)
 }
-
-pub use super::journal::backend;
 
 pub fn encode<T: Serialize>(v: &T) -> std::result::Result<Vec<u8>, StoreError> {
     serde_json::to_vec(v).map_err(|e| StoreError::Corrupt(format!("encode: {e}")))

@@ -49,6 +49,16 @@ enum Reply {
     Durable(oneshot::Sender<Result<Value>>),
 }
 
+impl Reply {
+    /// Answers now (a waiter gone is no error).
+    fn send(self, r: Result<Value>) {
+        match self {
+            Reply::Applied(tx) => drop(tx.send(r)),
+            Reply::Durable(tx) => drop(tx.send(r)),
+        }
+    }
+}
+
 struct Op {
     work: Work,
     reply: Reply,
@@ -346,16 +356,10 @@ fn wants_flush(st: &State) -> bool {
 /// answers of those that wait for the disk).
 fn apply_batch(shared: &Shared, trees: &Trees, ops: Vec<Op>) {
     if let Some(e) = shared.lock().broken.clone() {
-        let refused = || {
-            Err(StoreError::Backend(format!(
-                "store write failed earlier ({e}); restart peerd to recover it"
-            )))
-        };
         for op in ops {
-            match op.reply {
-                Reply::Applied(tx) => drop(tx.send(refused())),
-                Reply::Durable(tx) => drop(tx.send(refused())),
-            }
+            op.reply.send(Err(StoreError::Backend(format!(
+                "store write failed earlier ({e}); restart peerd to recover it"
+            ))));
         }
         return;
     }
@@ -408,9 +412,7 @@ fn apply_batch(shared: &Shared, trees: &Trees, ops: Vec<Op>) {
             (Reply::Durable(tx), Ok(v)) if gen > st.flushed => {
                 st.waiters.push(Waiter::Op(gen, tx, v))
             }
-            (Reply::Durable(tx), r) => {
-                let _ = tx.send(r);
-            }
+            (reply, r) => reply.send(r),
         }
     }
     drop(st);
