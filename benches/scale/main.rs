@@ -230,6 +230,8 @@ fn seeded(dir: &Path, n: u32) -> Seed {
     if let Ok(text) = std::fs::read_to_string(&done) {
         let mut lines = text.lines().map(str::to_string);
         let key = lines.next().unwrap();
+        // an older peerd's seed: brought to the current layout once, here
+        drop(peerd::store::SledStore::open(&dir.join("data")).unwrap());
         return Seed {
             dir: dir.to_path_buf(),
             key,
@@ -266,19 +268,12 @@ fn post_rows(
     seed: &Seed,
     n: u64,
 ) -> [Row; 2] {
-    let record = session_json(seed);
+    let record = session_record(seed);
     let (mut p, mut each, mut shared) = (Vec::new(), Vec::new(), Vec::new());
     for r in 0..cfg.rounds {
         let bare_rate = |flush, tag: &str| {
             let dir = root.join(format!("bare-{tag}-{r}"));
-            let rate = rt.block_on(bare::group_commit(
-                flush,
-                &dir,
-                n,
-                record.as_bytes(),
-                32,
-                cfg.secs,
-            ));
+            let rate = rt.block_on(bare::group_commit(flush, &dir, n, &record, 32, cfg.secs));
             let _ = std::fs::remove_dir_all(&dir);
             rate
         };
@@ -326,12 +321,13 @@ fn post_rows(
     ]
 }
 
-/// The JSON record of one seeded session (what the bare loop writes).
-fn session_json(seed: &Seed) -> String {
-    let st = peerd::store::SledStore::open(&seed.dir.join("data")).unwrap();
-    use peerd::store::Store;
+/// The stored record of one seeded session (what the bare loop writes).
+/// Opening the seed also brings it to the current layout.
+fn session_record(seed: &Seed) -> Vec<u8> {
+    use peerd::store::{SledStore, Store};
+    let st = SledStore::open(&seed.dir.join("data")).unwrap();
     let s = st.get_session(&seed.ids[0]).unwrap().unwrap();
-    serde_json::to_string(&s).unwrap()
+    SledStore::record_bytes(&s).unwrap()
 }
 
 fn label(n: u64) -> String {

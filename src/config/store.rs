@@ -60,7 +60,7 @@ impl Default for StoreSettings {
             password_env: None,
             pool_size: 8,
             connect_timeout_secs: 10,
-            cache_mb: 128,
+            cache_mb: 32,
             huge_pages: false,
         }
     }

@@ -5,7 +5,7 @@
 //!
 //! | tree           | key                                   | value            |
 //! |----------------|---------------------------------------|------------------|
-//! | `sessions`     | session_id                            | Session (JSON)   |
+//! | `sessions`     | session_id                            | Session (`record.rs`) |
 //! | `owners`       | local_asn (u32) + seq (u64)           | session_id       |
 //! | `addresses`    | len(router) (u32) + router + address  | holders (JSON)   |
 //! | `requests`     | request_id                            | RequestRecord    |
@@ -40,7 +40,8 @@
 //! Layout versions: 1 had a `dedup` tree keyed by requester, location and
 //! both addresses; 2 replaced it by `addresses`; 3 keys `sessions` by id
 //! (2 keyed them by seq, with a `session_ids` tree from id to seq) and adds
-//! `by_status` and `by_router` (each migrated at open, see `migrate.rs`).
+//! `by_status` and `by_router`; 4 stores session records in the compact
+//! form of `record.rs`, not JSON (each migrated at open, see `migrate.rs`).
 
 use crate::model::SessionStatus;
 
@@ -52,7 +53,7 @@ pub const COUNTER_JOB: &[u8] = b"\xffcounter:job";
 pub const COUNTER_AUDIT: &[u8] = b"\xffcounter:audit";
 /// Layout version of the store.
 pub const SCHEMA: &[u8] = b"\xffschema";
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// The status byte of the listing indexes (fixed: stored on disk).
 pub fn status_code(s: SessionStatus) -> u8 {

@@ -16,11 +16,16 @@
 //! marked pushed, so that its deletion still removes the neighbor. One
 //! transaction.
 //!
+//! To 4, last: every session record in JSON becomes the compact form of
+//! `record.rs`, in batches of [`REKEY_BATCH`] (JSON records still read,
+//! so an interrupted upgrade loses nothing and finishes at the next open).
+//!
 //! The version is written last.
 
 use super::backend;
 use super::keys;
-use super::tx::{decode, is_terminal, Trees};
+use super::record::{self, decode_session};
+use super::tx::{is_terminal, Trees};
 use crate::model::{Session, SessionStatus};
 use crate::store::{Result, StoreError};
 
@@ -43,15 +48,49 @@ pub fn upgrade(db: &sled::Db, trees: &Trees, from: u64) -> Result<()> {
             "unknown store layout version {from}"
         )));
     }
-    rekey(db, trees)?;
+    if from < 3 {
+        rekey(db, trees)?;
+    }
     if from == 1 {
         v1_to_v2(db, trees)?;
     }
+    compact(trees)?;
     trees.run_now(|tx| {
         tx.meta
             .insert(keys::SCHEMA, &keys::u64_key(keys::SCHEMA_VERSION)[..])
     })?;
     tracing::info!(from, to = keys::SCHEMA_VERSION, "store layout upgraded");
+    Ok(())
+}
+
+/// Session records in JSON (layouts 1 to 3) -> their compact form
+/// ([`record`]), [`REKEY_BATCH`] to a batch, in key order.
+fn compact(trees: &Trees) -> Result<()> {
+    let mut after: Vec<u8> = Vec::new();
+    let mut rewritten = 0usize;
+    loop {
+        let mut batch: Vec<Session> = Vec::new();
+        let mut last = None;
+        for item in trees.sessions.range(after.as_slice()..) {
+            let (k, v) = item.map_err(backend)?;
+            if record::is_json(&v) {
+                batch.push(record::decode_session(&v)?);
+            }
+            last = Some(k);
+            if batch.len() == REKEY_BATCH {
+                break;
+            }
+        }
+        let Some(last) = last else { break };
+        // the next key after `last`
+        after = last.to_vec();
+        after.push(0);
+        rewritten += batch.len();
+        trees.run_now(|tx| batch.iter().try_for_each(|s| tx.store_session(s)))?;
+    }
+    if rewritten > 0 {
+        tracing::info!(sessions = rewritten, "session records compacted");
+    }
     Ok(())
 }
 
@@ -66,7 +105,7 @@ fn rekey(db: &sled::Db, trees: &Trees) -> Result<()> {
             if k.len() != 8 || batch.len() == REKEY_BATCH {
                 break;
             }
-            batch.push((k, decode(&v, "session")?));
+            batch.push((k, decode_session(&v)?));
         }
         if batch.is_empty() {
             break;
@@ -95,7 +134,7 @@ fn v1_to_v2(db: &sled::Db, trees: &Trees) -> Result<()> {
     let mut sessions: Vec<Session> = Vec::new();
     for item in trees.sessions.iter() {
         let (_, v) = item.map_err(backend)?;
-        sessions.push(decode(&v, "session")?);
+        sessions.push(decode_session(&v)?);
     }
     let shared = trees.run_now(|tx| {
         let mut shared = 0usize;

@@ -19,6 +19,7 @@ mod keys;
 mod list;
 mod migrate;
 mod queue;
+mod record;
 mod remote;
 mod sessions;
 mod tx;
@@ -168,6 +169,12 @@ impl SledStore {
     /// [`StoreError::Locked`] if another process holds it open.
     pub fn open(dir: &Path) -> Result<SledStore> {
         Self::open_with(dir, &SledOptions::default())
+    }
+
+    /// The bytes the `sessions` tree holds for `s` (its compact stored
+    /// form), for a benchmark's bare baseline to write the same.
+    pub fn record_bytes(s: &Session) -> Result<Vec<u8>> {
+        record::encode_session(s)
     }
 
     /// [`SledStore::open`] with settings.

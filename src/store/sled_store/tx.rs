@@ -17,6 +17,7 @@ use super::super::{Result, StoreError};
 use super::backend;
 use super::journal;
 use super::keys;
+use super::record::{decode_session, encode_session};
 use crate::model::{AuditEvent, Job, JobKind, Session, SessionStatus, UnixMillis};
 use serde::{de::DeserializeOwned, Serialize};
 use sled::IVec;
@@ -321,7 +322,7 @@ impl Trees {
     /// A session by id, outside a batch (one lookup).
     pub fn load_session(&self, id: impl AsRef<[u8]>) -> Result<Option<Session>> {
         match self.sessions.get(id).map_err(backend)? {
-            Some(v) => Ok(Some(decode(&v, "session")?)),
+            Some(v) => Ok(Some(decode_session(&v)?)),
             None => Ok(None),
         }
     }
@@ -370,7 +371,7 @@ impl Tx<'_> {
 
     pub fn load_session(&self, id: &str) -> TxResult<Option<Session>> {
         match self.sessions.get(id)? {
-            Some(v) => Ok(Some(decode(&v, "session")?)),
+            Some(v) => Ok(Some(decode_session(&v)?)),
             None => Ok(None),
         }
     }
@@ -386,7 +387,8 @@ impl Tx<'_> {
     /// Writes the record of an existing (already indexed) session whose
     /// status did not change.
     pub fn store_session(&self, s: &Session) -> TxResult<()> {
-        self.sessions.insert(s.session_id.as_bytes(), encode(s)?)?;
+        self.sessions
+            .insert(s.session_id.as_bytes(), encode_session(s)?)?;
         Ok(())
     }
 

@@ -48,7 +48,8 @@ fn cursors_have_the_shared_form() {
 }
 
 /// Rewrites a store's trees the way layout 2 kept them: `sessions` keyed
-/// by seq, `session_ids` from id to seq, no listing indexes; schema 2.
+/// by seq and in JSON, `session_ids` from id to seq, no listing indexes;
+/// schema 2.
 /// `edit` may change each record on the way (as an older peerd wrote it).
 pub fn to_layout_2(st: &SledStore, edit: impl Fn(&mut serde_json::Value)) {
     use super::keys;
@@ -56,7 +57,8 @@ pub fn to_layout_2(st: &SledStore, edit: impl Fn(&mut serde_json::Value)) {
     let ids = st.inner.db.open_tree("session_ids").unwrap();
     let all: Vec<(sled::IVec, sled::IVec)> = t.sessions.iter().map(|i| i.unwrap()).collect();
     for (id, v) in all {
-        let mut rec: serde_json::Value = serde_json::from_slice(&v).unwrap();
+        let s = super::record::decode_session(&v).unwrap();
+        let mut rec = serde_json::to_value(&s).unwrap();
         let seq = keys::u64_key(rec["seq"].as_u64().unwrap());
         edit(&mut rec);
         t.sessions.remove(&id).unwrap();

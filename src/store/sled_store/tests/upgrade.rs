@@ -80,3 +80,51 @@ fn layout_1_is_upgraded_at_open() {
     let st = SledStore::open(dir.path()).unwrap();
     assert_eq!(holders(&st), vec![a.session_id]);
 }
+
+#[test]
+fn layout_3_json_records_are_compacted_at_open() {
+    use super::super::{keys, record};
+    let dir = tempfile::tempdir().unwrap();
+    let n = super::super::migrate::REKEY_BATCH + 7;
+    let before: Vec<Session> = {
+        let st = SledStore::open(dir.path()).unwrap();
+        let t = &st.inner.trees;
+        for i in 0..n as u32 {
+            let s = Session {
+                seq: u64::from(i) + 1,
+                ..session(64512 + i % 50, i, Pending)
+            };
+            let id = format!("{:08x}-0000-4000-8000-{:012x}", i, i);
+            let s = Session {
+                session_id: id.clone(),
+                ..s
+            };
+            t.sessions
+                .insert(id.as_bytes(), serde_json::to_vec(&s).unwrap())
+                .unwrap();
+        }
+        t.meta.insert(keys::SCHEMA, &keys::u64_key(3)[..]).unwrap();
+        st.inner.db.flush().unwrap();
+        t.sessions
+            .iter()
+            .map(|kv| record::decode_session(&kv.unwrap().1).unwrap())
+            .collect()
+    };
+    let st = SledStore::open(dir.path()).unwrap();
+    let t = &st.inner.trees;
+    let after: Vec<Session> = t
+        .sessions
+        .iter()
+        .map(|kv| {
+            let v = kv.unwrap().1;
+            assert!(!record::is_json(&v));
+            record::decode_session(&v).unwrap()
+        })
+        .collect();
+    assert_eq!(after.len(), n);
+    assert_eq!(after, before);
+    assert_eq!(
+        keys::read_u64(&t.meta.get(keys::SCHEMA).unwrap().unwrap()),
+        Some(keys::SCHEMA_VERSION)
+    );
+}
