@@ -13,7 +13,7 @@
 //! | `jobs_ready`   | not_before_ms (u64) + job_id (u64)    | empty            |
 //! | `jobs_leased`  | lease until_ms (u64) + job_id (u64)   | empty            |
 //! | `session_jobs` | session_id                            | job ids (JSON)   |
-//! | `audit`        | len(session_id) (u32) + id + n (u64)  | AuditEvent (JSON)|
+//! | `audit`        | len(session_id) (u32) + id + n (u64)  | up to 16 AuditEvents (`audit.rs`) |
 //! | `meta`         | len(ns) (u32) + ns + key              | bytes            |
 //! | `by_status`    | status (u8) + seq (u64)               | session_id       |
 //! | `by_router`    | len(router) (u32) + router + seq (u64) | status (u8) + session_id |
@@ -41,7 +41,9 @@
 //! both addresses; 2 replaced it by `addresses`; 3 keys `sessions` by id
 //! (2 keyed them by seq, with a `session_ids` tree from id to seq) and adds
 //! `by_status` and `by_router`; 4 stores session records in the compact
-//! form of `record.rs`, not JSON (each migrated at open, see `migrate.rs`).
+//! form of `record.rs`, not JSON, and a session's audit events in chunks
+//! (`audit.rs`), not one key each (each migrated at open, see
+//! `migrate.rs`).
 
 use crate::model::SessionStatus;
 
@@ -146,6 +148,9 @@ fn len_prefixed(s: &str) -> Vec<u8> {
 pub fn audit_prefix(session_id: &str) -> Vec<u8> {
     len_prefixed(session_id)
 }
+
+/// The `n` of a session's audit chunk being filled (`audit.rs`): last.
+pub const AUDIT_OPEN: u64 = u64::MAX;
 
 pub fn audit_key(session_id: &str, n: u64) -> Vec<u8> {
     let mut k = len_prefixed(session_id);

@@ -17,11 +17,14 @@
 //! transaction.
 //!
 //! To 4, last: every session record in JSON becomes the compact form of
-//! `record.rs`, in batches of [`REKEY_BATCH`] (JSON records still read,
-//! so an interrupted upgrade loses nothing and finishes at the next open).
+//! `record.rs`, and a session's audit events (one key each) become chunks
+//! (`audit.rs`), in batches of about [`REKEY_BATCH`] (the older forms
+//! still read, so an interrupted upgrade loses nothing and finishes at the
+//! next open).
 //!
 //! The version is written last.
 
+use super::audit;
 use super::backend;
 use super::keys;
 use super::record::{self, decode_session};
@@ -55,6 +58,7 @@ pub fn upgrade(db: &sled::Db, trees: &Trees, from: u64) -> Result<()> {
         v1_to_v2(db, trees)?;
     }
     compact(trees)?;
+    group_audit(trees)?;
     trees.run_now(|tx| {
         tx.meta
             .insert(keys::SCHEMA, &keys::u64_key(keys::SCHEMA_VERSION)[..])
@@ -92,6 +96,76 @@ fn compact(trees: &Trees) -> Result<()> {
         tracing::info!(sessions = rewritten, "session records compacted");
     }
     Ok(())
+}
+
+/// A key and its value, as a tree gives them.
+type Kv = (sled::IVec, sled::IVec);
+
+/// One event a key (layouts 1 to 3) -> chunks of up to
+/// [`audit::CHUNK_EVENTS`] (`audit.rs`), each at the key (and so the
+/// place in the trail) of its first event. A session's events move in one
+/// batch, some [`REKEY_BATCH`] events to a batch.
+fn group_audit(trees: &Trees) -> Result<()> {
+    let mut after: Vec<u8> = Vec::new();
+    let mut grouped = 0usize;
+    loop {
+        // (session prefix, its older events' keys and values), whole sessions
+        let mut batch: Vec<(Vec<u8>, Vec<Kv>)> = Vec::new();
+        let mut events = 0usize;
+        let mut last = None;
+        for item in trees.audit.range(after.as_slice()..) {
+            let (k, v) = item.map_err(backend)?;
+            let prefix = audit_prefix_of(&k)?;
+            let same = batch.last().is_some_and(|(p, _)| p.as_slice() == prefix);
+            if !same && events >= REKEY_BATCH {
+                break;
+            }
+            last = Some(k.clone());
+            if !audit::is_single_event(&v) {
+                continue;
+            }
+            if !same {
+                batch.push((prefix.to_vec(), Vec::new()));
+            }
+            if let Some((_, evs)) = batch.last_mut() {
+                evs.push((k, v));
+            }
+            events += 1;
+        }
+        let Some(last) = last else { break };
+        after = last.to_vec();
+        after.push(0);
+        grouped += events;
+        trees.run_now(|tx| {
+            for (_, evs) in &batch {
+                for (k, _) in evs {
+                    tx.audit.remove(k)?;
+                }
+                for part in evs.chunks(usize::from(audit::CHUNK_EVENTS)) {
+                    let mut chunk = audit::new_chunk();
+                    for (_, v) in part {
+                        audit::append(&mut chunk, v);
+                    }
+                    tx.audit.insert(&part[0].0, chunk)?;
+                }
+            }
+            Ok(())
+        })?;
+    }
+    if grouped > 0 {
+        tracing::info!(events = grouped, "audit events grouped by session");
+    }
+    Ok(())
+}
+
+/// The session prefix of an `audit` key (`keys::audit_prefix`).
+fn audit_prefix_of(k: &[u8]) -> Result<&[u8]> {
+    let bad = || StoreError::Corrupt("audit key".into());
+    let len = k
+        .first_chunk::<4>()
+        .map(|b| u32::from_be_bytes(*b) as usize)
+        .ok_or_else(bad)?;
+    k.get(..4 + len).ok_or_else(bad)
 }
 
 /// `sessions` by seq -> by id, with their listing index entries.

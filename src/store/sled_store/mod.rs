@@ -13,6 +13,7 @@
 //! cheap handle (`Clone`, an `Arc` inside); the database closes when the
 //! last handle is dropped.
 
+mod audit;
 mod hold;
 mod journal;
 mod keys;

@@ -3,6 +3,7 @@
 //! removal. (Listing is in `list.rs`.)
 
 use super::super::{log_change, Inserted, RemoveOpts, Result, StoreError, TransitionOpts};
+use super::audit;
 use super::backend;
 use super::keys;
 use super::tx::{abort, decode, encode, is_terminal, Tx, TxResult};
@@ -167,7 +168,7 @@ impl Inner {
         let mut out = Vec::new();
         for item in self.trees.audit.scan_prefix(keys::audit_prefix(session_id)) {
             let (_, v) = item.map_err(backend)?;
-            out.push(decode(&v, "audit")?);
+            audit::read(&v, &mut out)?;
         }
         Ok(out)
     }

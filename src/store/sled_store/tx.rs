@@ -14,6 +14,7 @@
 //! value.
 
 use super::super::{Result, StoreError};
+use super::audit;
 use super::backend;
 use super::journal;
 use super::keys;
@@ -362,10 +363,21 @@ impl Tx<'_> {
         Ok(next)
     }
 
+    /// Appends `ev` to its session's audit chunk (`audit.rs`); a full
+    /// chunk moves to the next audit number first.
     pub fn audit(&self, ev: &AuditEvent) -> TxResult<()> {
-        let n = self.next_counter(keys::COUNTER_AUDIT)?;
-        self.audit
-            .insert(keys::audit_key(&ev.session_id, n), encode(ev)?)?;
+        let open = keys::audit_key(&ev.session_id, keys::AUDIT_OPEN);
+        let mut chunk = match self.audit.get(&open)? {
+            Some(v) if audit::is_full(&v) => {
+                let n = self.next_counter(keys::COUNTER_AUDIT)?;
+                self.audit.insert(keys::audit_key(&ev.session_id, n), v)?;
+                audit::new_chunk()
+            }
+            Some(v) => v.to_vec(),
+            None => audit::new_chunk(),
+        };
+        audit::append(&mut chunk, &encode(ev)?);
+        self.audit.insert(open, chunk)?;
         Ok(())
     }
 

@@ -128,3 +128,90 @@ fn layout_3_json_records_are_compacted_at_open() {
         Some(keys::SCHEMA_VERSION)
     );
 }
+
+#[test]
+fn layout_3_audit_events_are_grouped_at_open_and_read_the_same() {
+    use super::super::keys;
+    use crate::model::AuditEvent;
+    let dir = tempfile::tempdir().unwrap();
+    let ev = |sid: &str, i: u64| AuditEvent {
+        at_ms: i,
+        session_id: sid.into(),
+        actor: "worker".into(),
+        action: format!("step {i}"),
+        from: None,
+        to: Some(Pending),
+        detail: None,
+    };
+    // 40 events of one session (three chunks), 1 of another, interleaved
+    // numbers as a shared counter gave them
+    let (a, b) = ("aaaa", "bbbb");
+    let want_a: Vec<AuditEvent> = (0..40).map(|i| ev(a, i)).collect();
+    {
+        let st = SledStore::open(dir.path()).unwrap();
+        let t = &st.inner.trees;
+        for (i, e) in want_a.iter().enumerate() {
+            let n = 2 * i as u64 + 1;
+            t.audit
+                .insert(keys::audit_key(a, n), serde_json::to_vec(e).unwrap())
+                .unwrap();
+        }
+        t.audit
+            .insert(
+                keys::audit_key(b, 4),
+                serde_json::to_vec(&ev(b, 9)).unwrap(),
+            )
+            .unwrap();
+        t.meta.insert(keys::SCHEMA, &keys::u64_key(3)[..]).unwrap();
+        t.meta
+            .insert(keys::COUNTER_AUDIT, &keys::u64_key(100)[..])
+            .unwrap();
+        st.inner.db.flush().unwrap();
+    }
+    let st = SledStore::open(dir.path()).unwrap();
+    assert_eq!(st.inner.audit(a).unwrap(), want_a);
+    assert_eq!(st.inner.audit(b).unwrap(), vec![ev(b, 9)]);
+    assert_eq!(st.inner.trees.audit.len(), 4);
+    // a new event of each lands after them
+    st.inner
+        .trees
+        .run_now(|tx| {
+            tx.audit(&ev(a, 40))?;
+            tx.audit(&ev(b, 10))
+        })
+        .unwrap();
+    let mut more = want_a.clone();
+    more.push(ev(a, 40));
+    assert_eq!(st.inner.audit(a).unwrap(), more);
+    assert_eq!(st.inner.audit(b).unwrap(), vec![ev(b, 9), ev(b, 10)]);
+}
+
+#[test]
+fn a_long_trail_fills_chunks_and_stays_in_order() {
+    use crate::model::AuditEvent;
+    let dir = tempfile::tempdir().unwrap();
+    let st = SledStore::open(dir.path()).unwrap();
+    let ev = |i: u64| AuditEvent {
+        at_ms: i,
+        session_id: "s".into(),
+        actor: "poller".into(),
+        action: "transition".into(),
+        from: Some(Established),
+        to: Some(Down),
+        detail: Some(format!("flap {i}")),
+    };
+    // some events a batch, some alone
+    for i in 0..50u64 {
+        st.inner
+            .trees
+            .run_now(|tx| {
+                tx.audit(&ev(2 * i))?;
+                tx.audit(&ev(2 * i + 1))
+            })
+            .unwrap();
+    }
+    let got = st.inner.audit("s").unwrap();
+    assert_eq!(got, (0..100).map(ev).collect::<Vec<_>>());
+    // 100 events: six full chunks and the one being filled
+    assert_eq!(st.inner.trees.audit.len(), 7);
+}
