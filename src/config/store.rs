@@ -29,9 +29,9 @@ pub struct StoreSettings {
     /// sled's page cache, MiB: what the store keeps in memory (records
     /// beyond it are read back from the file, usually from the OS page
     /// cache). peerd's resident memory is well above it (README,
-    /// Performance). 128 holds the session records and indexes of a
-    /// 100k-session store, which the poller reads every interval. sled
-    /// only.
+    /// Performance). 32 (the default) holds every session record of a
+    /// 100k-session store (compact, about 170 bytes with its key), which
+    /// the poller reads every interval. sled only.
     pub cache_mb: u64,
     /// Let the kernel back peerd's memory with transparent huge pages
     /// (where the system enables them). Off (the default), peerd turns
