@@ -260,6 +260,11 @@ fn id_at(ms: u64, r: [u8; 10]) -> String {
     // RFC 9562 version 7 / variant bits
     b[6] = (b[6] & 0x0f) | 0x70;
     b[8] = (b[8] & 0x3f) | 0x80;
+    id_text(&b)
+}
+
+/// The id whose 16 bytes are `b`: lowercase hex in the 8-4-4-4-12 shape.
+pub fn id_text(b: &[u8; 16]) -> String {
     let h = hex::encode(b);
     format!(
         "{}-{}-{}-{}-{}",
@@ -269,6 +274,25 @@ fn id_at(ms: u64, r: [u8; 10]) -> String {
         &h[16..20],
         &h[20..32]
     )
+}
+
+/// The 16 bytes of `s` if it has the shape of [`is_id`] (so that
+/// [`id_text`] gives `s` back).
+pub fn id_bytes(s: &str) -> Option<[u8; 16]> {
+    if !is_id(s) {
+        return None;
+    }
+    let mut b = [0u8; 16];
+    for (text, bytes) in [
+        (0..8, 0..4),
+        (9..13, 4..6),
+        (14..18, 6..8),
+        (19..23, 8..10),
+        (24..36, 10..16),
+    ] {
+        hex::decode_to_slice(&s[text], &mut b[bytes]).ok()?;
+    }
+    Some(b)
 }
 
 /// True when `s` has the shape [`new_id`] produces.

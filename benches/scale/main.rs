@@ -322,7 +322,6 @@ fn post_rows(
 }
 
 /// The stored record of one seeded session (what the bare loop writes).
-/// Opening the seed also brings it to the current layout.
 fn session_record(seed: &Seed) -> Vec<u8> {
     use peerd::store::{SledStore, Store};
     let st = SledStore::open(&seed.dir.join("data")).unwrap();

@@ -13,6 +13,7 @@
 //! as layouts 1 to 3 wrote it: it still reads, and `migrate.rs` groups
 //! such events into chunks.
 
+use super::codec::{is_json, put_var, Reader};
 use crate::model::AuditEvent;
 use crate::store::StoreError;
 
@@ -36,58 +37,31 @@ pub fn append(chunk: &mut Vec<u8>, event_json: &[u8]) {
     if let Some(n) = chunk.get_mut(1) {
         *n = n.saturating_add(1);
     }
-    let mut len = event_json.len() as u64;
-    while len >= 0x80 {
-        chunk.push((len as u8) | 0x80);
-        len >>= 7;
-    }
-    chunk.push(len as u8);
+    put_var(chunk, event_json.len() as u64);
     chunk.extend_from_slice(event_json);
-}
-
-/// True if `v` is one event as layouts 1 to 3 stored it.
-pub fn is_single_event(v: &[u8]) -> bool {
-    v.first() == Some(&b'{')
 }
 
 /// The events of one stored value (a chunk, or an older single event), in
 /// order, appended to `out`.
 pub fn read(v: &[u8], out: &mut Vec<AuditEvent>) -> Result<(), StoreError> {
-    let bad = || StoreError::Corrupt("audit: bad chunk".into());
     let json = |b: &[u8]| {
         serde_json::from_slice::<AuditEvent>(b)
             .map_err(|e| StoreError::Corrupt(format!("audit: {e}")))
     };
-    if is_single_event(v) {
+    if is_json(v) {
         out.push(json(v)?);
         return Ok(());
     }
-    let (&[CHUNK, count], mut rest) = v.split_first_chunk::<2>().ok_or_else(bad)? else {
+    let bad = || StoreError::Corrupt("audit: bad chunk".into());
+    let mut r = Reader(v);
+    if r.byte() != Some(CHUNK) {
         return Err(bad());
-    };
-    for _ in 0..count {
-        let mut len = 0usize;
-        let mut shift = 0u32;
-        loop {
-            let (&b, r) = rest.split_first().ok_or_else(bad)?;
-            rest = r;
-            len |= usize::from(b & 0x7f).checked_shl(shift).ok_or_else(bad)?;
-            shift += 7;
-            if b & 0x80 == 0 {
-                break;
-            }
-            if shift > 28 {
-                return Err(bad());
-            }
-        }
-        if len > rest.len() {
-            return Err(bad());
-        }
-        let (ev, r) = rest.split_at(len);
-        out.push(json(ev)?);
-        rest = r;
     }
-    if rest.is_empty() {
+    let count = r.byte().ok_or_else(bad)?;
+    for _ in 0..count {
+        out.push(json(r.bytes().ok_or_else(bad)?)?);
+    }
+    if r.is_done() {
         Ok(())
     } else {
         Err(bad())
@@ -132,7 +106,7 @@ mod tests {
     #[test]
     fn an_older_single_event_still_reads() {
         let json = serde_json::to_vec(&ev(3)).unwrap();
-        assert!(is_single_event(&json));
+        assert!(is_json(&json));
         let mut out = Vec::new();
         read(&json, &mut out).unwrap();
         assert_eq!(out, vec![ev(3)]);

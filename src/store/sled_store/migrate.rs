@@ -26,6 +26,7 @@
 
 use super::audit;
 use super::backend;
+use super::codec;
 use super::keys;
 use super::record::{self, decode_session};
 use super::tx::{is_terminal, Trees};
@@ -77,7 +78,7 @@ fn compact(trees: &Trees) -> Result<()> {
         let mut last = None;
         for item in trees.sessions.range(after.as_slice()..) {
             let (k, v) = item.map_err(backend)?;
-            if record::is_json(&v) {
+            if codec::is_json(&v) {
                 batch.push(record::decode_session(&v)?);
             }
             last = Some(k);
@@ -121,7 +122,7 @@ fn group_audit(trees: &Trees) -> Result<()> {
                 break;
             }
             last = Some(k.clone());
-            if !audit::is_single_event(&v) {
+            if !codec::is_json(&v) {
                 continue;
             }
             if !same {

@@ -14,6 +14,7 @@
 //! last handle is dropped.
 
 mod audit;
+mod codec;
 mod hold;
 mod journal;
 mod keys;

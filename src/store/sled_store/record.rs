@@ -14,10 +14,11 @@
 //! it still reads, and `migrate.rs` rewrites it in form 1. Decoding is
 //! total: bad bytes give [`StoreError::Corrupt`], never a panic.
 
+use super::codec::{is_json, put_str, put_var, Reader};
 use super::keys;
 use crate::model::{
-    Asn, Direction, Drain, LocationRef, LocationType, MaintenanceHold, RemoteState, Secret,
-    Session, SessionStatus,
+    id_bytes, id_text, Asn, Direction, Drain, LocationRef, LocationType, MaintenanceHold,
+    RemoteState, Secret, Session, SessionStatus,
 };
 use crate::store::StoreError;
 use serde::{Deserialize, Serialize};
@@ -55,56 +56,25 @@ struct Extras {
     maintenance: Option<MaintenanceHold>,
 }
 
-/// The stored bytes of `s`.
+/// The stored bytes of `s`. (A new field of [`Session`] fails to compile
+/// in [`read_form_1`] until it is given a place in the form.)
 pub fn encode_session(s: &Session) -> Result<Vec<u8>, StoreError> {
-    // No `..`: a new field of Session must be given a place here.
-    let Session {
-        session_id,
-        request_id,
-        local_asn,
-        local_ip,
-        peer_asn,
-        peer_ip,
-        local_bgp_role,
-        peer_bgp_role,
-        local_insert_asn,
-        peer_insert_asn,
-        local_monitoring_session,
-        peer_monitoring_session,
-        peer_type,
-        session_secret,
-        location,
-        status,
-        status_detail,
-        router,
-        seq,
-        created_ms,
-        updated_ms,
-        configured_ms,
-        created_by,
-        max_prefix,
-        pushed,
-        direction,
-        remote,
-        drain,
-        maintenance,
-    } = s;
-    let extras = remote.is_some() || drain.is_some() || maintenance.is_some();
+    let extras = s.remote.is_some() || s.drain.is_some() || s.maintenance.is_some();
     let flags = [
-        (*local_insert_asn, LOCAL_INSERT_ASN),
-        (*peer_insert_asn, PEER_INSERT_ASN),
-        (*local_monitoring_session, LOCAL_MONITORING),
-        (*peer_monitoring_session, PEER_MONITORING),
-        (*pushed, PUSHED),
-        (*direction == Direction::Outbound, OUTBOUND),
-        (*peer_type == LocationType::Private, PRIVATE),
-        (location.kind == LocationType::Private, LOCATION_PRIVATE),
-        (local_bgp_role.is_some(), HAS_LOCAL_ROLE),
-        (peer_bgp_role.is_some(), HAS_PEER_ROLE),
-        (session_secret.is_some(), HAS_SECRET),
-        (status_detail.is_some(), HAS_DETAIL),
-        (configured_ms.is_some(), HAS_CONFIGURED),
-        (max_prefix.is_some(), HAS_MAX_PREFIX),
+        (s.local_insert_asn, LOCAL_INSERT_ASN),
+        (s.peer_insert_asn, PEER_INSERT_ASN),
+        (s.local_monitoring_session, LOCAL_MONITORING),
+        (s.peer_monitoring_session, PEER_MONITORING),
+        (s.pushed, PUSHED),
+        (s.direction == Direction::Outbound, OUTBOUND),
+        (s.peer_type == LocationType::Private, PRIVATE),
+        (s.location.kind == LocationType::Private, LOCATION_PRIVATE),
+        (s.local_bgp_role.is_some(), HAS_LOCAL_ROLE),
+        (s.peer_bgp_role.is_some(), HAS_PEER_ROLE),
+        (s.session_secret.is_some(), HAS_SECRET),
+        (s.status_detail.is_some(), HAS_DETAIL),
+        (s.configured_ms.is_some(), HAS_CONFIGURED),
+        (s.max_prefix.is_some(), HAS_MAX_PREFIX),
         (extras, HAS_EXTRAS),
     ]
     .iter()
@@ -114,38 +84,38 @@ pub fn encode_session(s: &Session) -> Result<Vec<u8>, StoreError> {
     let mut w = Vec::with_capacity(160);
     w.push(FORM_1);
     w.extend_from_slice(&flags.to_be_bytes());
-    put_id(&mut w, session_id);
-    put_id(&mut w, request_id);
-    put_var(&mut w, local_asn.0.into());
-    put_ip(&mut w, local_ip);
-    put_var(&mut w, peer_asn.0.into());
-    put_ip(&mut w, peer_ip);
-    w.extend(local_bgp_role);
-    w.extend(peer_bgp_role);
-    if let Some(secret) = session_secret {
+    put_id(&mut w, &s.session_id);
+    put_id(&mut w, &s.request_id);
+    put_var(&mut w, s.local_asn.0.into());
+    put_ip(&mut w, &s.local_ip);
+    put_var(&mut w, s.peer_asn.0.into());
+    put_ip(&mut w, &s.peer_ip);
+    w.extend(s.local_bgp_role);
+    w.extend(s.peer_bgp_role);
+    if let Some(secret) = &s.session_secret {
         put_str(&mut w, secret.expose());
     }
-    put_str(&mut w, &location.id);
-    w.push(keys::status_code(*status));
-    if let Some(d) = status_detail {
+    put_str(&mut w, &s.location.id);
+    w.push(keys::status_code(s.status));
+    if let Some(d) = &s.status_detail {
         put_str(&mut w, d);
     }
-    put_str(&mut w, router);
-    put_var(&mut w, *seq);
-    w.extend_from_slice(&created_ms.to_be_bytes());
-    w.extend_from_slice(&updated_ms.to_be_bytes());
-    if let Some(t) = configured_ms {
+    put_str(&mut w, &s.router);
+    put_var(&mut w, s.seq);
+    w.extend_from_slice(&s.created_ms.to_be_bytes());
+    w.extend_from_slice(&s.updated_ms.to_be_bytes());
+    if let Some(t) = s.configured_ms {
         w.extend_from_slice(&t.to_be_bytes());
     }
-    put_str(&mut w, created_by);
-    if let Some(m) = max_prefix {
-        put_var(&mut w, (*m).into());
+    put_str(&mut w, &s.created_by);
+    if let Some(m) = s.max_prefix {
+        put_var(&mut w, m.into());
     }
     if extras {
         let rest = ExtrasRef {
-            remote: remote.as_ref(),
-            drain: drain.as_ref(),
-            maintenance: maintenance.as_ref(),
+            remote: s.remote.as_ref(),
+            drain: s.drain.as_ref(),
+            maintenance: s.maintenance.as_ref(),
         };
         let json = serde_json::to_vec(&rest)
             .map_err(|e| StoreError::Corrupt(format!("encode session: {e}")))?;
@@ -171,16 +141,11 @@ pub fn decode_session(b: &[u8]) -> Result<Session, StoreError> {
     match b.first() {
         Some(&FORM_1) => read_form_1(&mut Reader(&b[1..]))
             .ok_or_else(|| StoreError::Corrupt("session: bad record".into())),
-        Some(b'{') => {
+        _ if is_json(b) => {
             serde_json::from_slice(b).map_err(|e| StoreError::Corrupt(format!("session: {e}")))
         }
         _ => Err(StoreError::Corrupt("session: unknown record form".into())),
     }
-}
-
-/// True if `b` is a record in the JSON of layouts 1 to 3.
-pub fn is_json(b: &[u8]) -> bool {
-    b.first() == Some(&b'{')
 }
 
 fn read_form_1(r: &mut Reader<'_>) -> Option<Session> {
@@ -193,12 +158,12 @@ fn read_form_1(r: &mut Reader<'_>) -> Option<Session> {
             LocationType::Public
         }
     };
-    let session_id = r.id()?;
-    let request_id = r.id()?;
+    let session_id = read_id(r)?;
+    let request_id = read_id(r)?;
     let local_asn = Asn(r.var()?.try_into().ok()?);
-    let local_ip = r.ip()?;
+    let local_ip = read_ip(r)?;
     let peer_asn = Asn(r.var()?.try_into().ok()?);
-    let peer_ip = r.ip()?;
+    let peer_ip = read_ip(r)?;
     let local_bgp_role = if on(HAS_LOCAL_ROLE) {
         Some(r.byte()?)
     } else {
@@ -243,8 +208,7 @@ fn read_form_1(r: &mut Reader<'_>) -> Option<Session> {
         None
     };
     let extras = if on(HAS_EXTRAS) {
-        let n = usize::try_from(r.var()?).ok()?;
-        serde_json::from_slice::<Extras>(r.take(n)?).ok()?
+        serde_json::from_slice::<Extras>(r.bytes()?).ok()?
     } else {
         Extras {
             remote: None,
@@ -252,7 +216,7 @@ fn read_form_1(r: &mut Reader<'_>) -> Option<Session> {
             maintenance: None,
         }
     };
-    if !r.0.is_empty() || flags >> 15 != 0 {
+    if !r.is_done() || flags >> 15 != 0 {
         return None;
     }
     Some(Session {
@@ -292,23 +256,10 @@ fn read_form_1(r: &mut Reader<'_>) -> Option<Session> {
     })
 }
 
-fn put_var(w: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        w.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    w.push(n as u8);
-}
-
-fn put_str(w: &mut Vec<u8>, s: &str) {
-    put_var(w, s.len() as u64);
-    w.extend_from_slice(s.as_bytes());
-}
-
-/// An id: `0` and the 16 bytes of a lowercase hyphenated UUID, else `1`
-/// and its text.
+/// An id: `0` and its 16 bytes if it has peerd's id form ([`id_bytes`]),
+/// else `1` and its text.
 fn put_id(w: &mut Vec<u8>, id: &str) {
-    match uuid_bytes(id) {
+    match id_bytes(id) {
         Some(b) => {
             w.push(0);
             w.extend_from_slice(&b);
@@ -333,93 +284,25 @@ fn put_ip(w: &mut Vec<u8>, ip: &IpAddr) {
     }
 }
 
-/// The 16 bytes of `s` if it is exactly the lowercase hyphenated form.
-fn uuid_bytes(s: &str) -> Option<[u8; 16]> {
-    let b = s.as_bytes();
-    if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    let mut hex = b.iter().filter(|&&c| c != b'-');
-    for o in &mut out {
-        let hi = lower_hex(*hex.next()?)?;
-        let lo = lower_hex(*hex.next()?)?;
-        *o = hi << 4 | lo;
-    }
-    hex.next().is_none().then_some(out)
-}
-
-fn lower_hex(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
+/// An id written by [`put_id`].
+fn read_id(r: &mut Reader<'_>) -> Option<String> {
+    match r.byte()? {
+        0 => Some(id_text(r.take(16)?.try_into().ok()?)),
+        1 => r.string(),
         _ => None,
     }
 }
 
-fn uuid_text(b: &[u8; 16]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(36);
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
-        }
-        s.push(HEX[usize::from(byte >> 4)] as char);
-        s.push(HEX[usize::from(byte & 15)] as char);
-    }
-    s
-}
-
-/// Bounds-checked reads over a record's bytes.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if n > self.0.len() {
-            return None;
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Some(head)
-    }
-    fn byte(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn var(&mut self) -> Option<u64> {
-        let mut n = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            n |= u64::from(b & 0x7f).checked_shl(shift)?;
-            if b & 0x80 == 0 {
-                return Some(n);
-            }
-        }
-        None
-    }
-    fn string(&mut self) -> Option<String> {
-        let n = usize::try_from(self.var()?).ok()?;
-        String::from_utf8(self.take(n)?.to_vec()).ok()
-    }
-    fn id(&mut self) -> Option<String> {
-        match self.byte()? {
-            0 => Some(uuid_text(self.take(16)?.try_into().ok()?)),
-            1 => self.string(),
-            _ => None,
-        }
-    }
-    fn ip(&mut self) -> Option<IpAddr> {
-        match self.byte()? {
-            4 => Some(IpAddr::V4(Ipv4Addr::from(
-                <[u8; 4]>::try_from(self.take(4)?).ok()?,
-            ))),
-            6 => Some(IpAddr::V6(Ipv6Addr::from(
-                <[u8; 16]>::try_from(self.take(16)?).ok()?,
-            ))),
-            _ => None,
-        }
+/// An address written by [`put_ip`].
+fn read_ip(r: &mut Reader<'_>) -> Option<IpAddr> {
+    match r.byte()? {
+        4 => Some(IpAddr::V4(Ipv4Addr::from(
+            <[u8; 4]>::try_from(r.take(4)?).ok()?,
+        ))),
+        6 => Some(IpAddr::V6(Ipv6Addr::from(
+            <[u8; 16]>::try_from(r.take(16)?).ok()?,
+        ))),
+        _ => None,
     }
 }
 

@@ -117,14 +117,14 @@ fn bad_bytes_are_corrupt_not_a_panic() {
 #[test]
 fn uuid_ids_take_16_bytes_and_keep_their_text() {
     let id = new_id();
-    assert_eq!(uuid_text(&uuid_bytes(&id).unwrap()), id);
+    assert_eq!(id_text(&id_bytes(&id).unwrap()), id);
     for not in [
         "",
         "x",
         "0000F60D-8ACE-45EF-9F4B-DF396AF14D71",
         "0000f60d_8ace-45ef-9f4b-df396af14d71",
     ] {
-        assert_eq!(uuid_bytes(not), None, "{not}");
+        assert_eq!(id_bytes(not), None, "{not}");
     }
 }
 

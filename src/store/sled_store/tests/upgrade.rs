@@ -83,7 +83,7 @@ fn layout_1_is_upgraded_at_open() {
 
 #[test]
 fn layout_3_json_records_are_compacted_at_open() {
-    use super::super::{keys, record};
+    use super::super::{codec, keys, record};
     let dir = tempfile::tempdir().unwrap();
     let n = super::super::migrate::REKEY_BATCH + 7;
     let before: Vec<Session> = {
@@ -117,7 +117,7 @@ fn layout_3_json_records_are_compacted_at_open() {
         .iter()
         .map(|kv| {
             let v = kv.unwrap().1;
-            assert!(!record::is_json(&v));
+            assert!(!codec::is_json(&v));
             record::decode_session(&v).unwrap()
         })
         .collect();
