@@ -57,9 +57,17 @@ fn batch() -> Vec<Session> {
 
 /// Neighbors per second through `render_batch`.
 fn peerd_rate(env: &TemplateEnv, profiles: &Profiles, inv: &Inventory, b: &[Session]) -> f64 {
+    // PEERD_BENCH_RENDER_BATCHES=N renders exactly N batches (for
+    // callgrind, whose instruction counts do not depend on the machine)
+    let batches: Option<usize> = std::env::var("PEERD_BENCH_RENDER_BATCHES")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let t0 = Instant::now();
     let mut n = 0usize;
-    while t0.elapsed().as_secs_f64() < SECS {
+    while match batches {
+        Some(b) => n < b * 100,
+        None => t0.elapsed().as_secs_f64() < SECS,
+    } {
         let p = render_batch(env, profiles, Op::Add, b, inv).unwrap();
         n += p.session_ids.len();
     }
@@ -98,7 +106,12 @@ pub fn rows(rounds: usize) -> Vec<Row> {
     let env = TemplateEnv::load(&root.join("templates")).unwrap();
     let b = batch();
     let mut rows = Vec::new();
+    // PEERD_BENCH_PLATFORMS=bird2 (say) runs one, for a profile
+    let only = std::env::var("PEERD_BENCH_PLATFORMS").unwrap_or_default();
     for platform in ["frr", "bird2"] {
+        if !only.is_empty() && !only.split(',').any(|p| p == platform) {
+            continue;
+        }
         let inv = inventory(platform);
         let (mut p, mut base) = (Vec::new(), Vec::new());
         for r in 0..rounds {

@@ -252,8 +252,8 @@ fn batch_ctx<'a>(
             router.name, router.platform, router.platform
         ))
     })?;
-    let mut ids = HashSet::new();
-    let mut addrs = HashSet::new();
+    let mut ids = HashSet::with_capacity(sessions.len());
+    let mut addrs = HashSet::with_capacity(sessions.len());
     let mut neighbors = Vec::with_capacity(sessions.len());
     for s in sessions {
         if s.router != router.name {
@@ -375,12 +375,16 @@ fn exec_steps(
             }
             ForEach::Session => {
                 let name = command_name(&p.platform, &path);
+                let file = match &s.stdin {
+                    Some(f) => Some(env.loaded(&p.platform, f)?),
+                    None => None,
+                };
                 for (i, n) in t.t.neighbors.iter().enumerate() {
-                    let command = profiles
-                        .render_named(&name, t.session_cmd(i)?)
+                    let command = t
+                        .with_session_cmd(i, |c| profiles.render_named(&name, c))?
                         .map_err(RenderError::Command)?;
-                    let stdin = match &s.stdin {
-                        Some(f) => Some(env.render_with(&p.platform, f, &t.one(i)?)?),
+                    let stdin = match &file {
+                        Some(f) => Some(t.with_one(i, |c| env.render_loaded(f, c))??),
                         None => None,
                     };
                     out.push(step(command, stdin, Some(n)));

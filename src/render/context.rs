@@ -160,7 +160,15 @@ const FORBIDDEN: &str = "\"'\\{};`";
 /// True when `s` can sit in any template: bounded, no control characters,
 /// no quotes, backslashes, braces, semicolons or backticks.
 pub fn is_safe_text(s: &str) -> bool {
-    s.len() <= 255 && !s.chars().any(|c| c.is_control() || FORBIDDEN.contains(c))
+    s.len() <= 255
+        && if s.is_ascii() {
+            // the same test a byte at a time (ASCII's control characters
+            // are exactly its bytes `is_ascii_control` names)
+            !s.bytes()
+                .any(|b| b.is_ascii_control() || FORBIDDEN.as_bytes().contains(&b))
+        } else {
+            !s.chars().any(|c| c.is_control() || FORBIDDEN.contains(c))
+        }
 }
 
 /// An MD5 secret: 1..=80 printable ASCII characters, no space, and none of
@@ -180,12 +188,38 @@ pub fn is_token(s: &str) -> bool {
 /// The name every platform uses for a session's object.
 pub fn object_name(session_id: &str, peer_as: u32) -> Option<String> {
     is_id(session_id).then(|| {
-        use std::fmt::Write;
         let mut name = String::with_capacity(48);
-        let _ = write!(name, "peerd_as{peer_as}_");
-        name.extend(session_id.chars().filter(|c| *c != '-'));
+        name.push_str("peerd_as");
+        name.push_str(itoa::Buffer::new().format(peer_as));
+        name.push('_');
+        // an id is ASCII (`is_id`)
+        for b in session_id.bytes().filter(|b| *b != b'-') {
+            name.push(char::from(b));
+        }
         name
     })
+}
+
+/// `ip` as its `Display` prints it, into a string of the right size.
+fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut s = String::with_capacity(15);
+            for (i, o) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                s.push_str(itoa::Buffer::new().format(o));
+            }
+            s
+        }
+        IpAddr::V6(v6) => {
+            use std::fmt::Write;
+            let mut s = String::with_capacity(39);
+            let _ = write!(s, "{v6}");
+            s
+        }
+    }
 }
 
 fn family(ip: IpAddr) -> &'static str {
@@ -306,16 +340,26 @@ pub fn neighbor_ctx(
         }
     };
     let fam = family(s.local_ip);
+    let mut file = String::with_capacity(name.len() + 5);
+    file.push_str(&name);
+    file.push_str(".conf");
+    let mut asn = itoa::Buffer::new();
+    let asn = asn.format(s.local_asn.0);
+    let mut description = String::with_capacity(9 + asn.len() + loc.id.len());
+    description.push_str("peerd AS");
+    description.push_str(asn);
+    description.push(' ');
+    description.push_str(&loc.id);
     let n = NeighborCtx {
         session_id: s.session_id.clone(),
-        file: format!("{name}.conf"),
+        file,
         name,
-        address: s.local_ip.to_string(),
+        address: ip_text(s.local_ip),
         peer_as: s.local_asn.0,
-        local_address: s.peer_ip.to_string(),
+        local_address: ip_text(s.peer_ip),
         local_as: inv.asn,
         family: fam,
-        description: format!("peerd AS{} {}", s.local_asn.0, loc.id),
+        description,
         md5,
         max_prefix: max_prefix(s, inv),
         import_policy: router.import_policy.clone(),
@@ -439,6 +483,44 @@ pub fn max_prefix(s: &Session, inv: &Inventory) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The byte-wise test of ASCII text says what the test of every
+        /// character says, on any text.
+        #[test]
+        fn safe_text_is_the_character_rule(s in "\\PC{0,40}|[\\x00-\\x7f]{0,40}") {
+            let by_char = s.len() <= 255 && !s.chars().any(|c| c.is_control() || FORBIDDEN.contains(c));
+            prop_assert_eq!(is_safe_text(&s), by_char);
+        }
+
+        /// Addresses print as `Display` prints them.
+        #[test]
+        fn ip_text_is_display(v4 in any::<u32>(), v6 in any::<u128>(), segs in any::<[u16; 8]>(), zeros in any::<u8>()) {
+            let a = IpAddr::from(std::net::Ipv4Addr::from(v4));
+            prop_assert_eq!(ip_text(a), a.to_string());
+            let b = IpAddr::from(std::net::Ipv6Addr::from(v6));
+            prop_assert_eq!(ip_text(b), b.to_string());
+            // runs of zero segments, where the compressed form is chosen
+            let mut z = segs;
+            for (i, seg) in z.iter_mut().enumerate() {
+                if zeros & (1 << i) != 0 {
+                    *seg = 0;
+                }
+            }
+            let c = IpAddr::from(std::net::Ipv6Addr::from(z));
+            prop_assert_eq!(ip_text(c), c.to_string());
+        }
+    }
+
+    #[test]
+    fn object_names() {
+        assert_eq!(
+            object_name("0190f5c2-8a4b-7c3d-9e1f-a2b3c4d5e6f7", 64512).as_deref(),
+            Some("peerd_as64512_0190f5c28a4b7c3d9e1fa2b3c4d5e6f7")
+        );
+        assert_eq!(object_name("not an id", 64512), None);
+    }
 
     #[test]
     fn safe_text_rules() {

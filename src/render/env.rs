@@ -159,18 +159,35 @@ impl TemplateEnv {
         file: &str,
         c: &tera::Context,
     ) -> Result<String, RenderError> {
+        self.render_loaded(&self.loaded(platform, file)?, c)
+    }
+
+    /// The name of `templates/<platform>/<file>`, if it is loaded: what
+    /// [`TemplateEnv::render_loaded`] takes (a step that renders a file
+    /// once a session looks its name up once).
+    pub(crate) fn loaded(&self, platform: &str, file: &str) -> Result<String, RenderError> {
         let name = format!("{platform}/{file}");
-        if !self.names.contains(&name) {
-            return Err(RenderError::Template {
+        if self.names.contains(&name) {
+            Ok(name)
+        } else {
+            Err(RenderError::Template {
                 name,
                 msg: "no such template".into(),
-            });
+            })
         }
+    }
+
+    /// Renders the template [`TemplateEnv::loaded`] named.
+    pub(crate) fn render_loaded(
+        &self,
+        name: &str,
+        c: &tera::Context,
+    ) -> Result<String, RenderError> {
         self.tera
-            .render(&name, c)
+            .render(name, c)
             .map_err(|e| RenderError::Template {
                 msg: error_chain(&e),
-                name,
+                name: name.to_string(),
             })
     }
 }

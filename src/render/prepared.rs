@@ -5,14 +5,16 @@
 //! values (Tera shares arrays and maps, so this copies no neighbor). A
 //! read that renders only a command (an ssh-exec verify, which the poller
 //! renders for every router each poll) builds no neighbor value at all:
-//! its `once` context takes the names from the typed neighbors. A `for_each:
-//! session` step's contexts are built once per batch, shared by the add
-//! steps and their rollback.
+//! its `once` context takes the names from the typed neighbors. The
+//! per-neighbor contexts (a session's own, and a `for_each: session`
+//! command's) are one context each, filled in place for each neighbor in
+//! turn: replacing four values costs less than a copy of the context per
+//! neighbor, and leaves nothing per neighbor to drop.
 
 use super::context::{command_vars, TemplateCtx};
 use super::error::RenderError;
 use crate::platform::error_chain;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use tera::value::Key;
 use tera::{Context, Value};
 
@@ -26,10 +28,12 @@ pub struct Prepared<'a> {
     values: OnceCell<Values>,
     /// A `once` step's command context.
     once: Context,
-    /// A `for_each: session` step's command context, less the session.
-    session_cmd: Context,
-    /// Those contexts, one a neighbor, built on first use.
-    session_cmds: OnceCell<Vec<Context>>,
+    /// A `for_each: session` step's command context, filled in place with
+    /// the neighbor being rendered.
+    session_cmd: RefCell<Context>,
+    /// The batch context narrowed to one neighbor, filled in place; a
+    /// copy of the batch context made on first use.
+    one: OnceCell<RefCell<Context>>,
     /// `[]`, shared.
     empty: Value,
 }
@@ -70,8 +74,8 @@ impl<'a> Prepared<'a> {
             t,
             values: OnceCell::new(),
             once,
-            session_cmd,
-            session_cmds: OnceCell::new(),
+            session_cmd: RefCell::new(session_cmd),
+            one: OnceCell::new(),
             empty: Value::from(Vec::<Value>::new()),
         })
     }
@@ -115,10 +119,12 @@ impl<'a> Prepared<'a> {
         Ok(&self.values()?.batch)
     }
 
-    /// The batch narrowed to its `i`th neighbor, which is also `neighbor`.
-    pub fn one(&self, i: usize) -> Result<Context, RenderError> {
+    /// Runs `f` with the batch narrowed to its `i`th neighbor, which is
+    /// also `neighbor`.
+    pub fn with_one<R>(&self, i: usize, f: impl FnOnce(&Context) -> R) -> Result<R, RenderError> {
         let all = self.values()?;
-        let mut c = all.batch.clone();
+        let cell = self.one.get_or_init(|| RefCell::new(all.batch.clone()));
+        let mut c = cell.borrow_mut();
         let (n, v) = (&self.t.neighbors[i], &all.neighbors[i]);
         let single = Value::from(vec![v.clone()]);
         let only = |f: &str| -> Value {
@@ -132,7 +138,7 @@ impl<'a> Prepared<'a> {
         c.insert_value("ipv6", only("ipv6"));
         c.insert_value("neighbors", single.clone());
         c.insert_value("neighbor", v.clone());
-        Ok(c)
+        Ok(f(&c))
     }
 
     /// A `once` step's command context: plain tokens only.
@@ -140,25 +146,19 @@ impl<'a> Prepared<'a> {
         &self.once
     }
 
-    /// A `for_each: session` step's command context for the `i`th
-    /// neighbor (`SessionCommandCtx`).
-    pub fn session_cmd(&self, i: usize) -> Result<&Context, RenderError> {
-        if let Some(all) = self.session_cmds.get() {
-            return Ok(&all[i]);
+    /// Runs `f` with a `for_each: session` step's command context for
+    /// the `i`th neighbor (`SessionCommandCtx`).
+    pub fn with_session_cmd<R>(
+        &self,
+        i: usize,
+        f: impl FnOnce(&Context) -> R,
+    ) -> Result<R, RenderError> {
+        let v = &self.values()?.neighbors[i];
+        let mut c = self.session_cmd.borrow_mut();
+        for k in ["session_id", "name", "file"] {
+            c.insert_value(k, field(v, k)?);
         }
-        let all = self
-            .values()?
-            .neighbors
-            .iter()
-            .map(|v| {
-                let mut c = self.session_cmd.clone();
-                for k in ["session_id", "name", "file"] {
-                    c.insert_value(k, field(v, k)?);
-                }
-                Ok(c)
-            })
-            .collect::<Result<Vec<_>, RenderError>>()?;
-        Ok(&self.session_cmds.get_or_init(|| all)[i])
+        Ok(f(&c))
     }
 }
 
@@ -200,7 +200,8 @@ mod tests {
                 );
                 one.op = t.op;
                 one.neighbor = Some(n.clone());
-                assert_eq!(p.one(i).unwrap(), Context::from_serialize(&one).unwrap());
+                let want = Context::from_serialize(&one).unwrap();
+                assert!(p.with_one(i, |c| c == &want).unwrap(), "neighbor {i}");
                 let cmd = SessionCommandCtx {
                     vars: command_vars(&t.router),
                     router: t.router.name.clone(),
@@ -208,9 +209,10 @@ mod tests {
                     name: n.name.clone(),
                     file: n.file.clone(),
                 };
-                assert_eq!(
-                    p.session_cmd(i).unwrap(),
-                    &Context::from_serialize(&cmd).unwrap()
+                let want = Context::from_serialize(&cmd).unwrap();
+                assert!(
+                    p.with_session_cmd(i, |c| c == &want).unwrap(),
+                    "neighbor {i}"
                 );
             }
         }
