@@ -391,6 +391,11 @@ pub trait Store: Send + Sync + 'static {
     /// All jobs (for operators and tests), in id order.
     fn jobs(&self) -> Result<Vec<Job>>;
 
+    /// The jobs of one session, in id order, through the store's index of
+    /// them (what the poller asks about a session, without reading the
+    /// whole queue).
+    fn session_jobs(&self, session_id: &str) -> Result<Vec<Job>>;
+
     // ---- small key/value area ------------------------------------------------
 
     /// Reads a value from the metadata area (PeeringDB snapshot, NETCONF

@@ -316,23 +316,21 @@ impl Worker {
         if confirmed.is_empty() && healed.is_empty() {
             return Ok((settled, fresh));
         }
-        let queued: HashSet<String> = self
-            .store
-            .jobs()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|j| j.session_id)
-            .collect();
-        // Exactly as listed before the read, and no push or removal queued.
+        // Exactly as listed before the read, and no push or removal queued
+        // (its jobs read through the store's index, not the whole queue).
         let unchanged = |s: &Session| -> Result<bool, String> {
             let now = self
                 .store
                 .get_session(&s.session_id)
                 .map_err(|e| e.to_string())?;
-            Ok(
-                now.is_some_and(|n| n.status == s.status && n.updated_ms == s.updated_ms)
-                    && !queued.contains(&s.session_id),
-            )
+            if !now.is_some_and(|n| n.status == s.status && n.updated_ms == s.updated_ms) {
+                return Ok(false);
+            }
+            let jobs = self
+                .store
+                .session_jobs(&s.session_id)
+                .map_err(|e| e.to_string())?;
+            Ok(jobs.is_empty())
         };
         for s in healed {
             if unchanged(s)? {
@@ -436,7 +434,6 @@ impl Worker {
         window_ms: u64,
     ) -> Result<(), String> {
         let now = now_ms();
-        let mut pending_expire: Option<HashSet<String>> = None;
         for s in sessions.iter().filter(|s| !skip.contains(&s.session_id)) {
             // A neighbor absent from the state read is left to the drift
             // check, which reads the config.
@@ -491,19 +488,13 @@ impl Worker {
                 && s.maintenance.is_none()
                 && now.saturating_sub(since) > window_ms
             {
-                let pending = match &pending_expire {
-                    Some(p) => p,
-                    None => {
-                        let jobs = self.store.jobs().map_err(|e| e.to_string())?;
-                        pending_expire.insert(
-                            jobs.into_iter()
-                                .filter(|j| j.kind == JobKind::Expire)
-                                .map(|j| j.session_id)
-                                .collect(),
-                        )
-                    }
-                };
-                if !pending.contains(&s.session_id) {
+                let pending = self
+                    .store
+                    .session_jobs(&s.session_id)
+                    .map_err(|e| e.to_string())?
+                    .iter()
+                    .any(|j| j.kind == JobKind::Expire);
+                if !pending {
                     self.store
                         .enqueue(&s.session_id, router, JobKind::Expire, now)
                         .map_err(|e| e.to_string())?;

@@ -162,6 +162,9 @@ impl Store for MetaStore {
     fn jobs(&self) -> Result<Vec<Job>, StoreError> {
         unsupported()
     }
+    fn session_jobs(&self, _: &str) -> Result<Vec<Job>, StoreError> {
+        unsupported()
+    }
     fn meta_get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .meta

@@ -184,6 +184,13 @@ macro_rules! contract_tests {
         }
         #[test]
         #[allow(non_snake_case)]
+        fn queue__session_jobs_are_one_sessions_in_order() {
+            if let Some(mk) = $mk() {
+                $crate::store::contract::queue::session_jobs_are_one_sessions_in_order(&*mk);
+            }
+        }
+        #[test]
+        #[allow(non_snake_case)]
         fn queue__no_job_is_claimed_twice_by_concurrent_claimers() {
             if let Some(mk) = $mk() {
                 $crate::store::contract::queue::no_job_is_claimed_twice_by_concurrent_claimers(&*mk);

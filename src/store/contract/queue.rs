@@ -259,3 +259,40 @@ pub fn no_job_is_claimed_twice_by_concurrent_claimers(mk: &Mk) {
     assert_eq!(left.len(), all.len() / 2);
     assert!(left.iter().all(|j| j.lease.is_some() && j.job_id % 2 == 1));
 }
+
+/// `session_jobs` answers one session's jobs, in id order, and nothing
+/// of another's; a finished job leaves it.
+pub fn session_jobs_are_one_sessions_in_order(mk: &Mk) {
+    let (_d, st, s) = with_sessions(mk, 3);
+    let id = |i: usize| s[i].session_id.clone();
+    let a1 = st.enqueue(&id(0), "rtr1", JobKind::Expire, T0).unwrap();
+    let b1 = st.enqueue(&id(1), "rtr1", JobKind::Expire, T0 + 5).unwrap();
+    let a2 = st
+        .enqueue(&id(0), "rtr1", JobKind::Expire, T0 + 10_000)
+        .unwrap();
+    let ids = |sid: &str| -> Vec<u64> {
+        st.session_jobs(sid)
+            .unwrap()
+            .iter()
+            .map(|j| j.job_id)
+            .collect()
+    };
+    assert_eq!(ids(&id(0)), vec![a1, a2]);
+    assert_eq!(ids(&id(1)), vec![b1]);
+    assert!(ids(&id(2)).is_empty());
+    assert!(ids("00000000-0000-7000-8000-000000000000").is_empty());
+    for sid in [id(0), id(1), id(2)] {
+        let all: Vec<u64> = st
+            .jobs()
+            .unwrap()
+            .iter()
+            .filter(|j| j.session_id == sid)
+            .map(|j| j.job_id)
+            .collect();
+        assert_eq!(ids(&sid), all, "the same as the whole queue says");
+    }
+    let j = st.claim(T0, 1000, "w", 1, &[]).unwrap().remove(0);
+    assert_eq!(j.job_id, a1);
+    st.complete(a1, token(&j)).unwrap();
+    assert_eq!(ids(&id(0)), vec![a2]);
+}

@@ -285,6 +285,10 @@ impl Store for PgStore {
         self.pg_jobs()
     }
 
+    fn session_jobs(&self, session_id: &str) -> Result<Vec<Job>> {
+        self.pg_session_jobs(session_id)
+    }
+
     fn meta_get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>> {
         let c = self.pool.get()?;
         let row = block(c.query_opt(

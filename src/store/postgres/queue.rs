@@ -294,4 +294,15 @@ impl PgStore {
             .map_err(super::pool::pg)?;
         rows.iter().map(|r| body(r, 0, "job")).collect()
     }
+
+    /// One session's jobs (index `peerd_jobs_session`).
+    pub(super) fn pg_session_jobs(&self, session_id: &str) -> Result<Vec<Job>> {
+        let c = self.pool.get()?;
+        let rows = super::pool::block(c.query(
+            "SELECT body FROM peerd_jobs WHERE session_id = $1 ORDER BY job_id",
+            &[&session_id],
+        ))
+        .map_err(super::pool::pg)?;
+        rows.iter().map(|r| body(r, 0, "job")).collect()
+    }
 }

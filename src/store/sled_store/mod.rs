@@ -379,6 +379,10 @@ impl Store for SledStore {
         self.inner.jobs()
     }
 
+    fn session_jobs(&self, session_id: &str) -> Result<Vec<Job>> {
+        self.inner.session_jobs(session_id)
+    }
+
     fn meta_get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>> {
         let v = self
             .inner

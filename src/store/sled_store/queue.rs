@@ -356,4 +356,19 @@ impl Inner {
         }
         Ok(out)
     }
+
+    /// One session's jobs, through `session_jobs` (ids in order).
+    pub fn session_jobs(&self, session_id: &str) -> Result<Vec<Job>> {
+        let ids: Vec<u64> = match self.trees.session_jobs.get(session_id).map_err(backend)? {
+            Some(v) => decode(&v, "session jobs")?,
+            None => return Ok(Vec::new()),
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(j) = self.trees.load_job(id)? {
+                out.push(j);
+            }
+        }
+        Ok(out)
+    }
 }
