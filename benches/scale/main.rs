@@ -33,11 +33,21 @@ struct Cfg {
     rounds: usize,
     secs: u64,
     only: Vec<String>,
+    /// `PEERD_BENCH_PLATFORMS`: the render rows to run (all if empty).
+    platforms: Vec<String>,
+    /// `PEERD_BENCH_RENDER_BATCHES`: peerd renders exactly this many
+    /// batches, not for a time (callgrind's instruction counts do not
+    /// depend on the machine).
+    render_batches: Option<usize>,
 }
 
 impl Cfg {
     fn wants(&self, what: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|o| o == what)
+    }
+
+    fn wants_platform(&self, platform: &str) -> bool {
+        self.platforms.is_empty() || self.platforms.iter().any(|p| p == platform)
     }
 }
 
@@ -143,12 +153,19 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(d)
     };
+    let list = |k: &str| -> Vec<String> {
+        std::env::var(k)
+            .map(|s| s.split(',').map(str::to_string).collect())
+            .unwrap_or_default()
+    };
     let cfg = Cfg {
         rounds: env("PEERD_BENCH_ROUNDS", 3) as usize,
         secs: env("PEERD_BENCH_SECS", 5),
-        only: std::env::var("PEERD_BENCH_ONLY")
-            .map(|s| s.split(',').map(str::to_string).collect())
-            .unwrap_or_default(),
+        only: list("PEERD_BENCH_ONLY"),
+        platforms: list("PEERD_BENCH_PLATFORMS"),
+        render_batches: std::env::var("PEERD_BENCH_RENDER_BATCHES")
+            .ok()
+            .and_then(|v| v.parse().ok()),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -163,7 +180,7 @@ fn main() {
     );
     let mut rows = Vec::new();
     if cfg.wants("render") {
-        rows.extend(render::rows(cfg.rounds));
+        rows.extend(render::rows(&cfg));
     }
     let need_seeds = ["post", "poller", "get", "list", "memory"]
         .iter()

@@ -2,7 +2,7 @@
 //! against bare Tera rendering the same template with a context built
 //! once and reused.
 
-use super::{Goal, Row};
+use super::{Cfg, Goal, Row};
 use peerd::inventory::Inventory;
 use peerd::model::Session;
 use peerd::platform::{Op, Profiles};
@@ -55,17 +55,19 @@ fn batch() -> Vec<Session> {
         .collect()
 }
 
-/// Neighbors per second through `render_batch`.
-fn peerd_rate(env: &TemplateEnv, profiles: &Profiles, inv: &Inventory, b: &[Session]) -> f64 {
-    // PEERD_BENCH_RENDER_BATCHES=N renders exactly N batches (for
-    // callgrind, whose instruction counts do not depend on the machine)
-    let batches: Option<usize> = std::env::var("PEERD_BENCH_RENDER_BATCHES")
-        .ok()
-        .and_then(|v| v.parse().ok());
+/// Neighbors per second through `render_batch`: for 1.5 s, or exactly
+/// `batches` batches.
+fn peerd_rate(
+    env: &TemplateEnv,
+    profiles: &Profiles,
+    inv: &Inventory,
+    b: &[Session],
+    batches: Option<usize>,
+) -> f64 {
     let t0 = Instant::now();
     let mut n = 0usize;
     while match batches {
-        Some(b) => n < b * 100,
+        Some(k) => n < k * b.len(),
         None => t0.elapsed().as_secs_f64() < SECS,
     } {
         let p = render_batch(env, profiles, Op::Add, b, inv).unwrap();
@@ -100,23 +102,21 @@ fn bare_rate(platform: &str, profiles: &Profiles, inv: &Inventory, b: &[Session]
     }
 }
 
-pub fn rows(rounds: usize) -> Vec<Row> {
+pub fn rows(cfg: &Cfg) -> Vec<Row> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let profiles = Profiles::load(&root.join("drivers")).unwrap();
     let env = TemplateEnv::load(&root.join("templates")).unwrap();
     let b = batch();
     let mut rows = Vec::new();
-    // PEERD_BENCH_PLATFORMS=bird2 (say) runs one, for a profile
-    let only = std::env::var("PEERD_BENCH_PLATFORMS").unwrap_or_default();
-    for platform in ["frr", "bird2"] {
-        if !only.is_empty() && !only.split(',').any(|p| p == platform) {
-            continue;
-        }
+    for platform in ["frr", "bird2"]
+        .into_iter()
+        .filter(|p| cfg.wants_platform(p))
+    {
         let inv = inventory(platform);
         let (mut p, mut base) = (Vec::new(), Vec::new());
-        for r in 0..rounds {
+        for r in 0..cfg.rounds {
             base.push(bare_rate(platform, &profiles, &inv, &b));
-            p.push(peerd_rate(&env, &profiles, &inv, &b));
+            p.push(peerd_rate(&env, &profiles, &inv, &b, cfg.render_batches));
             println!(
                 "render {platform}: round {r}: bare {:.0}/s, peerd {:.0}/s",
                 base[r], p[r]

@@ -289,20 +289,25 @@ impl PgStore {
     }
 
     pub(super) fn pg_jobs(&self) -> Result<Vec<Job>> {
-        let c = self.pool.get()?;
-        let rows = super::pool::block(c.query("SELECT body FROM peerd_jobs ORDER BY job_id", &[]))
-            .map_err(super::pool::pg)?;
-        rows.iter().map(|r| body(r, 0, "job")).collect()
+        self.query_jobs("SELECT body FROM peerd_jobs ORDER BY job_id", &[])
     }
 
     /// One session's jobs (index `peerd_jobs_session`).
     pub(super) fn pg_session_jobs(&self, session_id: &str) -> Result<Vec<Job>> {
-        let c = self.pool.get()?;
-        let rows = super::pool::block(c.query(
+        self.query_jobs(
             "SELECT body FROM peerd_jobs WHERE session_id = $1 ORDER BY job_id",
             &[&session_id],
-        ))
-        .map_err(super::pool::pg)?;
+        )
+    }
+
+    /// The jobs a `SELECT body` gives, in its order.
+    fn query_jobs(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Job>> {
+        let c = self.pool.get()?;
+        let rows = super::pool::block(c.query(sql, params)).map_err(super::pool::pg)?;
         rows.iter().map(|r| body(r, 0, "job")).collect()
     }
 }

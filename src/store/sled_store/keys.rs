@@ -104,8 +104,15 @@ pub fn router_value(status: SessionStatus, session_id: &str) -> Vec<u8> {
 
 /// The router of a `by_router` key.
 pub fn key_router(k: &[u8]) -> Option<&str> {
-    let len = u32::from_be_bytes(k.get(..4)?.try_into().ok()?) as usize;
-    std::str::from_utf8(k.get(4..4 + len)?).ok()
+    std::str::from_utf8(k.get(4..len_prefix(k)?.len())?).ok()
+}
+
+/// The length-prefixed head of a key (its 4 length bytes and the text
+/// they count): a `by_router` key's router, an `audit` key's
+/// [`audit_prefix`].
+pub fn len_prefix(k: &[u8]) -> Option<&[u8]> {
+    let len = u32::from_be_bytes(*k.first_chunk::<4>()?) as usize;
+    k.get(..4 + len)
 }
 
 pub fn u64_key(n: u64) -> [u8; 8] {

@@ -116,7 +116,8 @@ fn group_audit(trees: &Trees) -> Result<()> {
         let mut last = None;
         for item in trees.audit.range(after.as_slice()..) {
             let (k, v) = item.map_err(backend)?;
-            let prefix = audit_prefix_of(&k)?;
+            let prefix =
+                keys::len_prefix(&k).ok_or_else(|| StoreError::Corrupt("audit key".into()))?;
             let same = batch.last().is_some_and(|(p, _)| p.as_slice() == prefix);
             if !same && events >= REKEY_BATCH {
                 break;
@@ -157,16 +158,6 @@ fn group_audit(trees: &Trees) -> Result<()> {
         tracing::info!(events = grouped, "audit events grouped by session");
     }
     Ok(())
-}
-
-/// The session prefix of an `audit` key (`keys::audit_prefix`).
-fn audit_prefix_of(k: &[u8]) -> Result<&[u8]> {
-    let bad = || StoreError::Corrupt("audit key".into());
-    let len = k
-        .first_chunk::<4>()
-        .map(|b| u32::from_be_bytes(*b) as usize)
-        .ok_or_else(bad)?;
-    k.get(..4 + len).ok_or_else(bad)
 }
 
 /// `sessions` by seq -> by id, with their listing index entries.

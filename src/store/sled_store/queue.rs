@@ -15,7 +15,7 @@ use super::super::{Result, StoreError};
 use super::backend;
 use super::keys;
 use super::sessions::{clip, event};
-use super::tx::{abort, decode, Trees, Tx, TxResult};
+use super::tx::{abort, decode, Overlay, Trees, Tx, TxResult};
 use super::Inner;
 use crate::model::{now_ms, Job, JobKind, Lease, Session, SessionId, SessionStatus, UnixMillis};
 use crate::store::rules::kind_str;
@@ -357,18 +357,9 @@ impl Inner {
         Ok(out)
     }
 
-    /// One session's jobs, through `session_jobs` (ids in order).
+    /// One session's jobs, through `session_jobs` (ids in order): the
+    /// batches' own reader, over an overlay that holds no write.
     pub fn session_jobs(&self, session_id: &str) -> Result<Vec<Job>> {
-        let ids: Vec<u64> = match self.trees.session_jobs.get(session_id).map_err(backend)? {
-            Some(v) => decode(&v, "session jobs")?,
-            None => return Ok(Vec::new()),
-        };
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(j) = self.trees.load_job(id)? {
-                out.push(j);
-            }
-        }
-        Ok(out)
+        self.trees.tx(&Overlay::default()).session_jobs(session_id)
     }
 }
