@@ -8,6 +8,7 @@ use super::context::{self, TemplateCtx};
 use super::env::TemplateEnv;
 use super::error::RenderError;
 use super::prepared::Prepared;
+use super::reads::command_reads;
 use crate::inventory::{Inventory, Router};
 use crate::irr::PrefixList;
 use crate::model::Session;
@@ -252,9 +253,13 @@ fn batch_ctx<'a>(
             router.name, router.platform, router.platform
         ))
     })?;
-    let mut ids = HashSet::with_capacity(sessions.len());
-    let mut addrs = HashSet::with_capacity(sessions.len());
+    // the checks below name the first session that repeats an id or an
+    // address, in batch order; a sorted pass says first whether there is
+    // one at all (there seldom is), so a batch without one hashes nothing
+    let dups = has_duplicates(sessions);
+    let (mut ids, mut addrs) = (HashSet::new(), HashSet::new());
     let mut neighbors = Vec::with_capacity(sessions.len());
+    let mut last_loc: Option<&crate::inventory::Location> = None;
     for s in sessions {
         if s.router != router.name {
             return Err(RenderError::Batch(format!(
@@ -262,24 +267,30 @@ fn batch_ctx<'a>(
                 s.session_id, s.router, router.name
             )));
         }
-        if !ids.insert(s.session_id.as_str()) {
+        if dups && !ids.insert(s.session_id.as_str()) {
             return Err(RenderError::Batch(format!(
                 "session {} appears twice in the batch",
                 s.session_id
             )));
         }
-        if !addrs.insert(s.local_ip) {
+        if dups && !addrs.insert(s.local_ip) {
             return Err(RenderError::Batch(format!(
                 "two sessions of the batch are for the same neighbor {}",
                 s.local_ip
             )));
         }
-        let loc = inv
-            .location(&s.location.id)
-            .ok_or_else(|| RenderError::Session {
-                session: s.session_id.clone(),
-                problem: format!("unknown location {:?}", s.location.id),
-            })?;
+        // a batch's sessions are mostly at one location: the last one
+        // found is tried before the inventory's list
+        let loc = match last_loc {
+            Some(l) if l.id == s.location.id => l,
+            _ => inv
+                .location(&s.location.id)
+                .ok_or_else(|| RenderError::Session {
+                    session: s.session_id.clone(),
+                    problem: format!("unknown location {:?}", s.location.id),
+                })?,
+        };
+        last_loc = Some(loc);
         let mut n = context::neighbor_ctx(s, inv, router, loc)?;
         if op == Op::Add {
             n.form = context::form_for(s, profile);
@@ -299,6 +310,15 @@ fn batch_ctx<'a>(
         neighbor: None,
     };
     Ok((router, profile, tctx))
+}
+
+/// True when two of `sessions` share a session id or a neighbor address.
+fn has_duplicates(sessions: &[Session]) -> bool {
+    let mut ids: Vec<&str> = sessions.iter().map(|s| s.session_id.as_str()).collect();
+    ids.sort_unstable();
+    let mut addrs: Vec<std::net::IpAddr> = sessions.iter().map(|s| s.local_ip).collect();
+    addrs.sort_unstable();
+    ids.windows(2).any(|w| w[0] == w[1]) || addrs.windows(2).any(|w| w[0] == w[1])
 }
 
 /// The read that fetches BGP state from `router` (None when its platform
@@ -348,7 +368,11 @@ fn exec_steps(
     specs: &[StepSpec],
     t: &Prepared<'_>,
 ) -> Result<Vec<ExecStep>, RenderError> {
-    let mut out = Vec::new();
+    let per_session = specs
+        .iter()
+        .filter(|s| matches!(s.for_each, ForEach::Session))
+        .count();
+    let mut out = Vec::with_capacity(specs.len() - per_session + per_session * t.t.neighbors.len());
     for (i, s) in specs.iter().enumerate() {
         let path = format!("{}.{list}[{i}].command", op.as_str());
         let step =
@@ -375,16 +399,18 @@ fn exec_steps(
             }
             ForEach::Session => {
                 let name = command_name(&p.platform, &path);
+                let reads = env.reads(&p.platform);
+                let cmd_reads = command_reads(&s.command);
                 let file = match &s.stdin {
                     Some(f) => Some(env.loaded(&p.platform, f)?),
                     None => None,
                 };
                 for (i, n) in t.t.neighbors.iter().enumerate() {
                     let command = t
-                        .with_session_cmd(i, |c| profiles.render_named(&name, c))?
+                        .with_session_cmd(i, cmd_reads, |c| profiles.render_named(&name, c))?
                         .map_err(RenderError::Command)?;
                     let stdin = match &file {
-                        Some(f) => Some(t.with_one(i, |c| env.render_loaded(f, c))??),
+                        Some(f) => Some(t.with_one(i, reads, |c| env.render_loaded(f, c))??),
                         None => None,
                     };
                     out.push(step(command, stdin, Some(n)));

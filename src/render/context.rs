@@ -157,18 +157,48 @@ pub struct TemplateCtx {
 /// Characters no context string may hold (beyond control characters).
 const FORBIDDEN: &str = "\"'\\{};`";
 
+/// What each byte is to [`is_safe_text`]: 0 a safe ASCII byte, 1 an ASCII
+/// byte no context string may hold (a control character or one of
+/// [`FORBIDDEN`]), 2 part of a non-ASCII character.
+const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = if b >= 128 {
+            2
+        } else if b < 32 || b == 127 {
+            1
+        } else {
+            0
+        };
+        b += 1;
+    }
+    let f = FORBIDDEN.as_bytes();
+    let mut i = 0;
+    while i < f.len() {
+        t[f[i] as usize] = 1;
+        i += 1;
+    }
+    t
+};
+
 /// True when `s` can sit in any template: bounded, no control characters,
 /// no quotes, backslashes, braces, semicolons or backticks.
 pub fn is_safe_text(s: &str) -> bool {
-    s.len() <= 255
-        && if s.is_ascii() {
-            // the same test a byte at a time (ASCII's control characters
-            // are exactly its bytes `is_ascii_control` names)
-            !s.bytes()
-                .any(|b| b.is_ascii_control() || FORBIDDEN.as_bytes().contains(&b))
-        } else {
-            !s.chars().any(|c| c.is_control() || FORBIDDEN.contains(c))
+    if s.len() > 255 {
+        return false;
+    }
+    // a byte at a time through a table while the text is ASCII (ASCII's
+    // control characters are exactly its bytes below 32 and 127); the
+    // first non-ASCII byte sends the whole text to the character test
+    for b in s.bytes() {
+        match BYTE_CLASS[usize::from(b)] {
+            0 => {}
+            1 => return false,
+            _ => return !s.chars().any(|c| c.is_control() || FORBIDDEN.contains(c)),
         }
+    }
+    true
 }
 
 /// An MD5 secret: 1..=80 printable ASCII characters, no space, and none of
@@ -192,9 +222,10 @@ pub fn object_name(session_id: &str, peer_as: u32) -> Option<String> {
         name.push_str("peerd_as");
         name.push_str(itoa::Buffer::new().format(peer_as));
         name.push('_');
-        // an id is ASCII (`is_id`)
-        for b in session_id.bytes().filter(|b| *b != b'-') {
-            name.push(char::from(b));
+        // an id is 32 hex digits in groups of 8-4-4-4-12, a dash between
+        // two (`is_id`): the groups without the dashes
+        for r in [0..8, 9..13, 14..18, 19..23, 24..36] {
+            name.push_str(&session_id[r]);
         }
         name
     })
@@ -209,17 +240,69 @@ fn ip_text(ip: IpAddr) -> String {
                 if i > 0 {
                     s.push('.');
                 }
-                s.push_str(itoa::Buffer::new().format(o));
+                // decimal, no leading zeros
+                if o >= 100 {
+                    s.push(char::from(b'0' + o / 100));
+                }
+                if o >= 10 {
+                    s.push(char::from(b'0' + o / 10 % 10));
+                }
+                s.push(char::from(b'0' + o % 10));
             }
             s
         }
-        IpAddr::V6(v6) => {
-            use std::fmt::Write;
-            let mut s = String::with_capacity(39);
-            let _ = write!(s, "{v6}");
-            s
+        IpAddr::V6(v6) => v6_text(v6),
+    }
+}
+
+/// An IPv6 address as `Display` prints it (RFC 5952: lowercase hex, the
+/// first longest run of two or more zero groups as `::`, an IPv4-mapped
+/// address as `::ffff:a.b.c.d`), without `fmt`.
+fn v6_text(v6: std::net::Ipv6Addr) -> String {
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        let mut s = String::with_capacity(22);
+        s.push_str("::ffff:");
+        s.push_str(&ip_text(IpAddr::V4(v4)));
+        return s;
+    }
+    let seg = v6.segments();
+    // the first longest run of zero groups
+    let (mut start, mut len, mut cur) = (0, 0, 0);
+    for (i, g) in seg.iter().enumerate() {
+        if *g == 0 {
+            cur += 1;
+            if cur > len {
+                len = cur;
+                start = i + 1 - cur;
+            }
+        } else {
+            cur = 0;
         }
     }
+    let mut s = String::with_capacity(39);
+    let hex = |s: &mut String, groups: &[u16]| {
+        for (i, g) in groups.iter().enumerate() {
+            if i > 0 {
+                s.push(':');
+            }
+            let mut started = false;
+            for shift in [12, 8, 4, 0] {
+                let d = (g >> shift) & 0xf;
+                if started || d != 0 || shift == 0 {
+                    started = true;
+                    s.push(char::from(b"0123456789abcdef"[usize::from(d)]));
+                }
+            }
+        }
+    };
+    if len > 1 {
+        hex(&mut s, &seg[..start]);
+        s.push_str("::");
+        hex(&mut s, &seg[start + len..]);
+    } else {
+        hex(&mut s, &seg);
+    }
+    s
 }
 
 fn family(ip: IpAddr) -> &'static str {
@@ -510,6 +593,33 @@ mod tests {
             }
             let c = IpAddr::from(std::net::Ipv6Addr::from(z));
             prop_assert_eq!(ip_text(c), c.to_string());
+            // IPv4-mapped addresses print the IPv4 address dotted
+            let m = IpAddr::from(std::net::Ipv4Addr::from(v4).to_ipv6_mapped());
+            prop_assert_eq!(ip_text(m), m.to_string());
+        }
+    }
+
+    /// The IPv6 forms RFC 5952 singles out print as `Display` prints them.
+    #[test]
+    fn ip_text_edge_cases() {
+        for a in [
+            "::",
+            "::1",
+            "1::",
+            "::ffff:0.0.0.0",
+            "::ffff:192.0.2.1",
+            "::1.2.3.4",
+            "::ffff:1:2",
+            "1:0:0:2:0:0:3:4",
+            "1:0:2:3:4:5:6:7",
+            "1:0:0:0:2:0:0:0",
+            "0:0:1:0:0:0:0:1",
+            "2001:db8:0:0:1:0:0:1",
+            "fe80::abcd:ef01:2345:6789",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ] {
+            let ip: IpAddr = a.parse().unwrap();
+            assert_eq!(ip_text(ip), ip.to_string(), "{a}");
         }
     }
 

@@ -5,8 +5,9 @@
 
 use super::context::TemplateCtx;
 use super::error::RenderError;
+use super::reads::{platform_reads, text_reads, Reads};
 use crate::platform::{error_chain, Profiles};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Largest template file accepted.
@@ -17,6 +18,8 @@ const MAX_TEMPLATE_BYTES: u64 = 256 * 1024;
 pub struct TemplateEnv {
     tera: tera::Tera,
     names: BTreeSet<String>,
+    /// What each platform's templates may read of the content context.
+    reads: BTreeMap<String, Reads>,
 }
 
 impl std::fmt::Debug for TemplateEnv {
@@ -93,18 +96,22 @@ impl TemplateEnv {
         tera.autoescape_on([".xml.tera"]);
         tera.set_escape_fn(xml_escape);
         let mut names = BTreeSet::new();
+        let mut reads = Vec::new();
         let mut errors = Vec::new();
         for (name, text) in items {
             let name = name.as_ref();
             match tera.add_raw_template(name, text.as_ref()) {
                 Ok(()) => {
                     names.insert(name.to_string());
+                    reads.push((name.to_string(), text_reads(text.as_ref())));
                 }
                 Err(e) => errors.push(format!("{name}: {}", error_chain(&e))),
             }
         }
+        let components = tera.get_component_names().next().is_some();
+        let reads = platform_reads(reads.iter().map(|(n, r)| (n.as_str(), *r)), components);
         if errors.is_empty() {
-            Ok(TemplateEnv { tera, names })
+            Ok(TemplateEnv { tera, names, reads })
         } else {
             Err(RenderError::Load(errors.join("\n")))
         }
@@ -113,6 +120,12 @@ impl TemplateEnv {
     /// True when `<platform>/<file>` was loaded.
     pub fn contains(&self, platform: &str, file: &str) -> bool {
         self.names.contains(&format!("{platform}/{file}"))
+    }
+
+    /// What the templates of `platform` may read of the content context
+    /// (see `reads.rs`).
+    pub(crate) fn reads(&self, platform: &str) -> Reads {
+        self.reads.get(platform).copied().unwrap_or(Reads::ALL)
     }
 
     /// Template names, sorted.

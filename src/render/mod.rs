@@ -17,8 +17,10 @@ pub mod context;
 mod env;
 mod error;
 mod prepared;
+mod reads;
 #[cfg(test)]
 mod tests;
+mod values;
 
 pub use batch::{
     render_batch, render_batch_filtered, state_request, verify_request, Filters, Renderer,

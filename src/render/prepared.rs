@@ -2,20 +2,24 @@
 //! needs them: every neighbor is turned into a Tera value once, and the
 //! batch's context, each session's own (BIRD's one file per session) and
 //! the `for_each: session` command contexts are put together from those
-//! values (Tera shares arrays and maps, so this copies no neighbor). A
-//! read that renders only a command (an ssh-exec verify, which the poller
-//! renders for every router each poll) builds no neighbor value at all:
-//! its `once` context takes the names from the typed neighbors. The
-//! per-neighbor contexts (a session's own, and a `for_each: session`
-//! command's) are one context each, filled in place for each neighbor in
-//! turn: replacing four values costs less than a copy of the context per
-//! neighbor, and leaves nothing per neighbor to drop.
+//! values (Tera shares arrays and maps, so this copies no neighbor). Each
+//! neighbor's names (`session_id`, `name`, `file`) are values made once
+//! ([`Ids`]) and shared by the `once` command context, the `for_each:
+//! session` one and the neighbor's own value. A read or a step that
+//! renders only commands (an ssh-exec verify, which the poller renders for
+//! every router each poll; a removal on BIRD) builds no neighbor value at
+//! all. The per-neighbor contexts (a session's own, and a `for_each:
+//! session` command's) are one context each, filled in place for each
+//! neighbor in turn: replacing a few values costs less than a copy of the
+//! context per neighbor, and leaves nothing per neighbor to drop. A
+//! session's own context holds only the names its platform's templates
+//! can read ([`Reads`]).
 
 use super::context::{command_vars, TemplateCtx};
 use super::error::RenderError;
-use crate::platform::error_chain;
+use super::reads::Reads;
+use super::values::{neighbor_values, value, Ids};
 use std::cell::{OnceCell, RefCell};
-use tera::value::Key;
 use tera::{Context, Value};
 
 /// The contexts of one batch ([`TemplateCtx`] as Tera sees it; its
@@ -23,17 +27,27 @@ use tera::{Context, Value};
 /// context holds in them).
 pub struct Prepared<'a> {
     pub t: &'a TemplateCtx,
+    /// Each neighbor's names as values (what the command contexts show of
+    /// it), shared by every context.
+    ids: Vec<Ids>,
     /// The neighbors as Tera values, and what a content template sees for
     /// the whole batch; built on first use.
     values: OnceCell<Values>,
     /// A `once` step's command context.
     once: Context,
     /// A `for_each: session` step's command context, filled in place with
-    /// the neighbor being rendered.
-    session_cmd: RefCell<Context>,
-    /// The batch context narrowed to one neighbor, filled in place; a
-    /// copy of the batch context made on first use.
-    one: OnceCell<RefCell<Context>>,
+    /// the neighbor being rendered: only what the command can read
+    /// ([`Reads`]), made on first use (and again for a command that reads
+    /// other names).
+    session_cmd: RefCell<Option<(Reads, Context)>>,
+    /// What every `for_each: session` command context holds: `vars` and
+    /// `router`.
+    cmd_base: Context,
+    /// The batch context narrowed to one neighbor, filled in place: a
+    /// copy of the batch context without what the template cannot read
+    /// ([`Reads`]), made on first use (and again for a template that
+    /// reads other names).
+    one: RefCell<Option<(Reads, Context)>>,
     /// `[]`, shared.
     empty: Value,
 }
@@ -44,38 +58,32 @@ struct Values {
     batch: Context,
 }
 
-fn value<T: serde::Serialize>(v: &T) -> Result<Value, RenderError> {
-    Value::try_from_serializable(v).map_err(|e| RenderError::Command(error_chain(&e)))
-}
-
 impl<'a> Prepared<'a> {
     pub fn new(t: &'a TemplateCtx) -> Result<Prepared<'a>, RenderError> {
         let vars = value(&command_vars(&t.router))?;
         let router = Value::from(t.router.name.as_str());
         // the `once` context is `OnceCommandCtx`
-        let list = |f: fn(&super::context::NeighborCtx) -> &str| -> Value {
-            Value::from(
-                t.neighbors
-                    .iter()
-                    .map(|n| Value::from(f(n)))
-                    .collect::<Vec<_>>(),
-            )
+        let ids: Vec<Ids> = t.neighbors.iter().map(Ids::of).collect();
+        let list = |f: fn(&Ids) -> &Value| -> Value {
+            Value::from(ids.iter().map(|i| f(i).clone()).collect::<Vec<_>>())
         };
         let mut once = Context::new();
         once.insert_value("vars", vars.clone());
         once.insert_value("router", router.clone());
-        once.insert_value("session_ids", list(|n| &n.session_id));
-        once.insert_value("names", list(|n| &n.name));
-        once.insert_value("files", list(|n| &n.file));
-        let mut session_cmd = Context::new();
-        session_cmd.insert_value("vars", vars);
-        session_cmd.insert_value("router", router);
+        once.insert_value("session_ids", list(|i| &i.session_id));
+        once.insert_value("names", list(|i| &i.name));
+        once.insert_value("files", list(|i| &i.file));
+        let mut cmd_base = Context::new();
+        cmd_base.insert_value("vars", vars);
+        cmd_base.insert_value("router", router);
         Ok(Prepared {
             t,
+            ids,
             values: OnceCell::new(),
             once,
-            session_cmd: RefCell::new(session_cmd),
-            one: OnceCell::new(),
+            session_cmd: RefCell::new(None),
+            cmd_base,
+            one: RefCell::new(None),
             empty: Value::from(Vec::<Value>::new()),
         })
     }
@@ -86,11 +94,7 @@ impl<'a> Prepared<'a> {
             return Ok(v);
         }
         let t = self.t;
-        let neighbors = t
-            .neighbors
-            .iter()
-            .map(value)
-            .collect::<Result<Vec<_>, _>>()?;
+        let neighbors = neighbor_values(&t.neighbors, &self.ids)?;
         let family = |f: &str| -> Value {
             let v: Vec<Value> = t
                 .neighbors
@@ -120,25 +124,40 @@ impl<'a> Prepared<'a> {
     }
 
     /// Runs `f` with the batch narrowed to its `i`th neighbor, which is
-    /// also `neighbor`.
-    pub fn with_one<R>(&self, i: usize, f: impl FnOnce(&Context) -> R) -> Result<R, RenderError> {
+    /// also `neighbor`, for a template that reads `reads` of it.
+    pub fn with_one<R>(
+        &self,
+        i: usize,
+        reads: Reads,
+        f: impl FnOnce(&Context) -> R,
+    ) -> Result<R, RenderError> {
         let all = self.values()?;
-        let cell = self.one.get_or_init(|| RefCell::new(all.batch.clone()));
-        let mut c = cell.borrow_mut();
+        let mut cell = self.one.borrow_mut();
+        let c = narrowed(&mut cell, reads, &all.batch);
         let (n, v) = (&self.t.neighbors[i], &all.neighbors[i]);
-        let single = Value::from(vec![v.clone()]);
-        let only = |f: &str| -> Value {
-            if n.family == f {
-                single.clone()
-            } else {
-                self.empty.clone()
+        let lists = ["ipv4", "ipv6", "neighbors"]
+            .into_iter()
+            .any(|k| reads.may_read(k));
+        if lists {
+            let single = Value::from(vec![v.clone()]);
+            for k in ["ipv4", "ipv6"] {
+                if reads.may_read(k) {
+                    let l = if n.family == k {
+                        single.clone()
+                    } else {
+                        self.empty.clone()
+                    };
+                    c.insert_value(k, l);
+                }
             }
-        };
-        c.insert_value("ipv4", only("ipv4"));
-        c.insert_value("ipv6", only("ipv6"));
-        c.insert_value("neighbors", single.clone());
-        c.insert_value("neighbor", v.clone());
-        Ok(f(&c))
+            if reads.may_read("neighbors") {
+                c.insert_value("neighbors", single);
+            }
+        }
+        if reads.may_read("neighbor") {
+            c.insert_value("neighbor", v.clone());
+        }
+        Ok(f(c))
     }
 
     /// A `once` step's command context: plain tokens only.
@@ -147,27 +166,50 @@ impl<'a> Prepared<'a> {
     }
 
     /// Runs `f` with a `for_each: session` step's command context for
-    /// the `i`th neighbor (`SessionCommandCtx`).
+    /// the `i`th neighbor (`SessionCommandCtx`), for a command that reads
+    /// `reads` of it.
     pub fn with_session_cmd<R>(
         &self,
         i: usize,
+        reads: Reads,
         f: impl FnOnce(&Context) -> R,
     ) -> Result<R, RenderError> {
-        let v = &self.values()?.neighbors[i];
-        let mut c = self.session_cmd.borrow_mut();
-        for k in ["session_id", "name", "file"] {
-            c.insert_value(k, field(v, k)?);
+        let mut cell = self.session_cmd.borrow_mut();
+        let c = narrowed(&mut cell, reads, &self.cmd_base);
+        let ids = &self.ids[i];
+        for (k, v) in [
+            ("session_id", &ids.session_id),
+            ("name", &ids.name),
+            ("file", &ids.file),
+        ] {
+            if reads.may_read(k) {
+                c.insert_value(k, v.clone());
+            }
         }
-        Ok(f(&c))
+        Ok(f(c))
     }
 }
 
-/// Field `k` of a neighbor's value (shared, not copied).
-fn field(v: &Value, k: &'static str) -> Result<Value, RenderError> {
-    v.as_map()
-        .and_then(|m| m.get(&Key::Str(k)))
-        .cloned()
-        .ok_or_else(|| RenderError::Command(format!("a neighbor has no {k}")))
+/// The context kept in `slot` for a template that reads `reads`: `base`
+/// without the names it cannot read, made again only when `reads`
+/// changes (the values it then gets are replaced in place).
+fn narrowed<'c>(
+    slot: &'c mut Option<(Reads, Context)>,
+    reads: Reads,
+    base: &Context,
+) -> &'c mut Context {
+    if matches!(slot, Some((r, _)) if *r != reads) {
+        *slot = None;
+    }
+    &mut slot
+        .get_or_insert_with(|| {
+            let mut c = base.clone();
+            for k in reads.unread() {
+                c.remove(k);
+            }
+            (reads, c)
+        })
+        .1
 }
 
 #[cfg(test)]
@@ -201,7 +243,22 @@ mod tests {
                 one.op = t.op;
                 one.neighbor = Some(n.clone());
                 let want = Context::from_serialize(&one).unwrap();
-                assert!(p.with_one(i, |c| c == &want).unwrap(), "neighbor {i}");
+                assert!(
+                    p.with_one(i, Reads::ALL, |c| c == &want).unwrap(),
+                    "neighbor {i}"
+                );
+                // a template that reads only some names gets exactly
+                // those, as the whole context has them
+                for text in ["{{ neighbor.name }}{{ router.name }}", "{{ ipv6 }}{{ op }}"] {
+                    let r = crate::render::reads::text_reads(text);
+                    let mut pruned = want.clone();
+                    for k in r.unread() {
+                        pruned.remove(k);
+                    }
+                    assert!(pruned.contains_key("neighbor") == r.may_read("neighbor"));
+                    assert!(p.with_one(i, r, |c| c == &pruned).unwrap(), "{text}");
+                }
+                assert!(p.with_one(i, Reads::ALL, |c| c == &want).unwrap());
                 let cmd = SessionCommandCtx {
                     vars: command_vars(&t.router),
                     router: t.router.name.clone(),
@@ -210,10 +267,24 @@ mod tests {
                     file: n.file.clone(),
                 };
                 let want = Context::from_serialize(&cmd).unwrap();
+                let all = crate::render::reads::command_reads("{{ <X /> }}");
                 assert!(
-                    p.with_session_cmd(i, |c| c == &want).unwrap(),
+                    p.with_session_cmd(i, all, |c| c == &want).unwrap(),
                     "neighbor {i}"
                 );
+                // a command that reads only some names gets exactly those
+                for text in ["rm {{ vars.d }}/{{ file }}", "x {{ name }} {{ router }}"] {
+                    let r = crate::render::reads::command_reads(text);
+                    let mut pruned = want.clone();
+                    for k in r.unread() {
+                        pruned.remove(k);
+                    }
+                    assert!(
+                        p.with_session_cmd(i, r, |c| c == &pruned).unwrap(),
+                        "{text}"
+                    );
+                }
+                assert!(p.with_session_cmd(i, all, |c| c == &want).unwrap());
             }
         }
     }

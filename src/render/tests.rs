@@ -237,6 +237,22 @@ fn a_batch_is_for_one_router_without_duplicates() {
     );
     assert!(r.unwrap_err().to_string().contains("same neighbor"));
     assert!(render_batch(&e, &profiles(), Op::Add, &[], &inv()).is_err());
+    // the first repeat in batch order is the one named, the id or the
+    // address, whichever comes first
+    let r = render_batch(
+        &e,
+        &profiles(),
+        Op::Add,
+        &[
+            session(3, "192.0.2.4", None),
+            session(1, "192.0.2.2", None),
+            session(2, "192.0.2.2", None),
+            session(3, "192.0.2.5", None),
+        ],
+        &inv(),
+    );
+    let msg = r.unwrap_err().to_string();
+    assert!(msg.contains("same neighbor 192.0.2.2"), "{msg}");
 }
 
 #[test]
