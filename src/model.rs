@@ -265,15 +265,20 @@ fn id_at(ms: u64, r: [u8; 10]) -> String {
 
 /// The id whose 16 bytes are `b`: lowercase hex in the 8-4-4-4-12 shape.
 pub fn id_text(b: &[u8; 16]) -> String {
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 36];
+    let mut at = 0;
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out[at] = b'-';
+            at += 1;
+        }
+        out[at] = HEX[usize::from(byte >> 4)];
+        out[at + 1] = HEX[usize::from(byte & 0xf)];
+        at += 2;
+    }
+    // only ASCII was written: never the empty default
+    String::from_utf8(out.to_vec()).unwrap_or_default()
 }
 
 /// The 16 bytes of `s` if it has the shape of [`is_id`] (so that
@@ -734,6 +739,27 @@ pub struct RequestRecord {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn id_text_is_the_hyphenated_hex_and_id_bytes_reads_it_back() {
+        for seed in 0u8..=255 {
+            let b: [u8; 16] =
+                std::array::from_fn(|i| seed.wrapping_mul(31).wrapping_add(i as u8 * 17));
+            let t = super::id_text(&b);
+            let h = hex::encode(b);
+            let want = format!(
+                "{}-{}-{}-{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..]
+            );
+            assert_eq!(t, want);
+            assert!(super::is_id(&t));
+            assert_eq!(super::id_bytes(&t), Some(b));
+        }
+    }
+
     use super::*;
 
     #[test]

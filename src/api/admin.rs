@@ -88,6 +88,7 @@ pub async fn list(
         status,
         router: q.router,
         direction,
+        ..Default::default()
     };
     let page = blocking(&st, move |s| {
         s.list_sessions(&filter, after.as_deref(), limit)

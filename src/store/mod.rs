@@ -126,6 +126,10 @@ pub struct SessionFilter {
     pub owner_asn: Option<u32>,
     pub request_id: Option<String>,
     pub status: Option<SessionStatus>,
+    /// Only sessions in one of these statuses (empty: no such condition;
+    /// with `status` as well, both hold). The poller's one read of a
+    /// router's live sessions.
+    pub any_status: Vec<SessionStatus>,
     pub router: Option<String>,
     /// Only inbound (peers asked) or outbound (we asked) sessions.
     pub direction: Option<Direction>,

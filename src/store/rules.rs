@@ -94,6 +94,7 @@ pub fn address_rule(s: &Session, others: Vec<Session>) -> Result<bool, Box<Inser
 pub fn matches(f: &SessionFilter, s: &Session) -> bool {
     f.owner_asn.is_none_or(|a| s.local_asn.0 == a)
         && f.status.is_none_or(|st| s.status == st)
+        && (f.any_status.is_empty() || f.any_status.contains(&s.status))
         && f.router.as_deref().is_none_or(|r| s.router == r)
         && f.direction.is_none_or(|d| s.direction == d)
 }

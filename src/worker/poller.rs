@@ -507,29 +507,29 @@ impl Worker {
 }
 
 /// The sessions of `router` the poller judges (`Configured`,
-/// `Established`, `Down`), read through the store's router index, all
-/// pages.
+/// `Established`, `Down`), in creation order: one pass through the
+/// store's router index, all pages.
 fn live_sessions(store: &dyn Store, router: &str) -> crate::store::Result<Vec<Session>> {
+    let filter = SessionFilter {
+        router: Some(router.to_string()),
+        any_status: vec![
+            SessionStatus::Configured,
+            SessionStatus::Established,
+            SessionStatus::Down,
+        ],
+        ..Default::default()
+    };
     let mut out = Vec::new();
-    for status in [
-        SessionStatus::Configured,
-        SessionStatus::Established,
-        SessionStatus::Down,
-    ] {
-        let filter = SessionFilter {
-            router: Some(router.to_string()),
-            status: Some(status),
-            ..Default::default()
-        };
-        let mut after: Option<String> = None;
-        loop {
-            let page = store.list_sessions(&filter, after.as_deref(), 100)?;
-            out.extend(page.sessions);
-            match page.next {
-                Some(n) => after = Some(n),
-                None => break,
-            }
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.list_sessions(&filter, after.as_deref(), LIVE_PAGE)?;
+        out.extend(page.sessions);
+        match page.next {
+            Some(n) => after = Some(n),
+            None => return Ok(out),
         }
     }
-    Ok(out)
 }
+
+/// Sessions a page of [`live_sessions`] reads.
+const LIVE_PAGE: usize = 500;

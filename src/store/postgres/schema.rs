@@ -85,6 +85,12 @@ ALTER TABLE peerd_requests ALTER COLUMN body TYPE JSON USING body::json;
 ALTER TABLE peerd_jobs ALTER COLUMN body TYPE JSON USING body::json;
 ALTER TABLE peerd_audit ALTER COLUMN body TYPE JSON USING body::json;
 "#,
+    // 4: listings by router and by status (and the poller's read of a
+    // router's live sessions) through an index, not a walk of every seq.
+    r#"
+CREATE INDEX peerd_sessions_router ON peerd_sessions (router, seq);
+CREATE INDEX peerd_sessions_status ON peerd_sessions (status, seq);
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -80,6 +80,7 @@ impl PgStore {
         let limit = limit.clamp(1, 100_000);
         let asn = filter.owner_asn.map(i64::from);
         let status = filter.status.map(|s| s.as_str());
+        let any: Vec<&str> = filter.any_status.iter().map(|s| s.as_str()).collect();
         let direction = filter.direction.map(direction_str);
         let c = self.pool.get()?;
         let rows = block(c.query(
@@ -87,6 +88,7 @@ impl PgStore {
              WHERE seq > $1
                AND ($2::BIGINT IS NULL OR local_asn = $2)
                AND ($3::TEXT IS NULL OR status = $3)
+               AND (cardinality($8::TEXT[]) = 0 OR status = ANY($8))
                AND ($4::TEXT IS NULL OR router = $4)
                AND ($5::TEXT IS NULL OR direction = $5)
                AND ($6::TEXT IS NULL OR s.session_id IN (
@@ -101,6 +103,7 @@ impl PgStore {
                 &direction,
                 &filter.request_id,
                 &(limit as i64 + 1),
+                &any,
             ],
         ))
         .map_err(pg)?;

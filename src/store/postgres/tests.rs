@@ -98,7 +98,7 @@ fn migrations_apply_once_and_a_newer_database_is_refused() {
 }
 
 #[test]
-fn version_3_turns_jsonb_bodies_into_json_and_keeps_them() {
+fn versions_3_and_4_turn_jsonb_bodies_into_json_keep_them_and_index_listings() {
     use crate::model::SessionStatus::Approved;
     use crate::store::contract::{insert_one, session};
     let Some(url) = test_url() else { return };
@@ -112,7 +112,9 @@ fn version_3_turns_jsonb_bodies_into_json_and_keeps_them() {
          ALTER TABLE peerd_requests ALTER COLUMN body TYPE JSONB USING body::jsonb;
          ALTER TABLE peerd_jobs ALTER COLUMN body TYPE JSONB USING body::jsonb;
          ALTER TABLE peerd_audit ALTER COLUMN body TYPE JSONB USING body::jsonb;
-         DELETE FROM peerd_schema_migrations WHERE version = 3;",
+         DROP INDEX peerd_sessions_router;
+         DROP INDEX peerd_sessions_status;
+         DELETE FROM peerd_schema_migrations WHERE version >= 3;",
     ))
     .unwrap();
     drop(c);
@@ -130,6 +132,25 @@ fn version_3_turns_jsonb_bodies_into_json_and_keeps_them() {
     .map(|r| r.get(0))
     .collect();
     assert_eq!(types, vec!["json"; 4]);
+    // and version 4 after it: the listing indexes
+    let indexes: Vec<String> = super::pool::block(c.query(
+        "SELECT indexname::TEXT FROM pg_indexes
+         WHERE schemaname = current_schema() AND indexname LIKE 'peerd_sessions_%'
+         ORDER BY indexname",
+        &[],
+    ))
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    assert!(
+        indexes.contains(&"peerd_sessions_router".to_string()),
+        "{indexes:?}"
+    );
+    assert!(
+        indexes.contains(&"peerd_sessions_status".to_string()),
+        "{indexes:?}"
+    );
     drop(c);
     let back = st.get_session(&s.session_id).unwrap().unwrap();
     assert_eq!(back.session_id, s.session_id);

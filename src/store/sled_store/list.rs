@@ -1,6 +1,7 @@
 //! Listing sessions a page at a time, through the index that fits the
 //! filter: a request's own list, `owners`, `by_router` (with a status, its
-//! values pick the entries without reading records), `by_status`, or,
+//! values pick the entries without reading records: one status, or any
+//! of several), `by_status` (one range, or several merged by `seq`), or,
 //! with no filter, every router's `by_router` range merged by `seq`. Every
 //! source yields `(seq, id)` in ascending `seq`; the record of each is read
 //! and checked against the whole filter, so an index entry that a write is
@@ -55,17 +56,22 @@ impl Inner {
             let (lo, up) = (keys::owner_key(asn, first), keys::owner_key(asn, hi));
             index(t.owners.range(lo..=up), |v| Some(v.clone()))
         } else if let Some(r) = &filter.router {
-            // with a status: only the entries whose value says so
-            let want = filter.status.map(keys::status_code);
-            router_entries(&t.by_router, r, first, hi, want)
+            // with statuses: only the entries whose value says so
+            router_entries(&t.by_router, r, first, hi, wanted(filter))
         } else if let Some(st) = filter.status {
-            let (lo, up) = (keys::status_key(st, first), keys::status_key(st, hi));
-            index(t.by_status.range(lo..=up), |v| Some(v.clone()))
+            status_entries(&t.by_status, st, first, hi)
+        } else if !filter.any_status.is_empty() {
+            let parts = filter
+                .any_status
+                .iter()
+                .map(|st| status_entries(&t.by_status, *st, first, hi).peekable())
+                .collect();
+            Box::new(Merge(parts))
         } else {
             let parts = self
                 .routers()?
                 .into_iter()
-                .map(|r| router_entries(&t.by_router, &r, first, hi, None).peekable())
+                .map(|r| router_entries(&t.by_router, &r, first, hi, Vec::new()).peekable())
                 .collect();
             Box::new(Merge(parts))
         };
@@ -185,13 +191,33 @@ fn index<'a>(range: sled::Iter, id_of: impl Fn(&IVec) -> Option<IVec> + 'a) -> E
     }))
 }
 
-/// One router's range of `by_router`, only status `want` if given.
+/// The status bytes a filter wants (`status`, else `any_status`; empty:
+/// every status). The records are checked against the whole filter later.
+fn wanted(filter: &SessionFilter) -> Vec<u8> {
+    match filter.status {
+        Some(st) => vec![keys::status_code(st)],
+        None => filter
+            .any_status
+            .iter()
+            .map(|s| keys::status_code(*s))
+            .collect(),
+    }
+}
+
+/// One status's range of `by_status`.
+fn status_entries<'a>(tree: &sled::Tree, st: SessionStatus, first: u64, hi: u64) -> Entries<'a> {
+    let (lo, up) = (keys::status_key(st, first), keys::status_key(st, hi));
+    index(tree.range(lo..=up), |v| Some(v.clone()))
+}
+
+/// One router's range of `by_router`, only the status bytes in `want`
+/// (empty: all).
 fn router_entries<'a>(
     tree: &sled::Tree,
     router: &str,
     first: u64,
     hi: u64,
-    want: Option<u8>,
+    want: Vec<u8>,
 ) -> Entries<'a> {
     let (lo, up) = (
         keys::router_key(router, first),
@@ -199,7 +225,7 @@ fn router_entries<'a>(
     );
     index(tree.range(lo..=up), move |v| {
         let (status, id) = v.split_first()?;
-        if want.is_some_and(|w| w != *status) {
+        if !want.is_empty() && !want.contains(status) {
             return None;
         }
         Some(IVec::from(id))
