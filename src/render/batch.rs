@@ -7,7 +7,7 @@
 use super::context::{self, TemplateCtx};
 use super::env::TemplateEnv;
 use super::error::RenderError;
-use super::prepared::Prepared;
+use super::prepared::{session_text, Prepared};
 use super::reads::command_reads;
 use crate::inventory::{Inventory, Router};
 use crate::irr::PrefixList;
@@ -259,7 +259,9 @@ fn batch_ctx<'a>(
     let dups = has_duplicates(sessions);
     let (mut ids, mut addrs) = (HashSet::new(), HashSet::new());
     let mut neighbors = Vec::with_capacity(sessions.len());
-    let mut last_loc: Option<&crate::inventory::Location> = None;
+    // the last location found, its context (shared by its neighbors) and
+    // whether a neighbor there has passed its names' checks
+    let mut last_loc: Option<(&crate::inventory::Location, Arc<context::LocationCtx>, bool)> = None;
     for s in sessions {
         if s.router != router.name {
             return Err(RenderError::Batch(format!(
@@ -281,17 +283,20 @@ fn batch_ctx<'a>(
         }
         // a batch's sessions are mostly at one location: the last one
         // found is tried before the inventory's list
-        let loc = match last_loc {
-            Some(l) if l.id == s.location.id => l,
-            _ => inv
-                .location(&s.location.id)
-                .ok_or_else(|| RenderError::Session {
-                    session: s.session_id.clone(),
-                    problem: format!("unknown location {:?}", s.location.id),
-                })?,
+        let (loc, at, checked) = match last_loc.take() {
+            Some(l) if l.0.id == s.location.id => l,
+            _ => {
+                let l = inv
+                    .location(&s.location.id)
+                    .ok_or_else(|| RenderError::Session {
+                        session: s.session_id.clone(),
+                        problem: format!("unknown location {:?}", s.location.id),
+                    })?;
+                (l, context::location_ctx(l), false)
+            }
         };
-        last_loc = Some(loc);
-        let mut n = context::neighbor_ctx(s, inv, router, loc)?;
+        let mut n = context::neighbor_ctx_at(s, inv, router, loc, &at, checked)?;
+        last_loc = Some((loc, at, true));
         if op == Op::Add {
             n.form = context::form_for(s, profile);
         }
@@ -401,14 +406,20 @@ fn exec_steps(
                 let name = command_name(&p.platform, &path);
                 let reads = env.reads(&p.platform);
                 let cmd_reads = command_reads(&s.command);
+                // a command of text and lookups is put together without
+                // Tera (plain.rs); any other goes through Tera
+                let plain = t.plain_session_cmd(&s.command);
                 let file = match &s.stdin {
                     Some(f) => Some(env.loaded(&p.platform, f)?),
                     None => None,
                 };
                 for (i, n) in t.t.neighbors.iter().enumerate() {
-                    let command = t
-                        .with_session_cmd(i, cmd_reads, |c| profiles.render_named(&name, c))?
-                        .map_err(RenderError::Command)?;
+                    let command = match &plain {
+                        Some(c) => c.render(|k| session_text(n, k)),
+                        None => t
+                            .with_session_cmd(i, cmd_reads, |c| profiles.render_named(&name, c))?
+                            .map_err(RenderError::Command)?,
+                    };
                     let stdin = match &file {
                         Some(f) => Some(t.with_one(i, reads, |c| env.render_loaded(f, c))??),
                         None => None,

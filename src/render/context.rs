@@ -17,6 +17,7 @@ use crate::platform::Profile;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// One neighbor, router-centric: `local_*` is us, `address`/`peer_as` the
 /// requester. (The API's `Session` is requester-centric; it is turned
@@ -49,7 +50,10 @@ pub struct NeighborCtx {
     pub max_prefix: Option<u32>,
     pub import_policy: Option<String>,
     pub export_policy: Option<String>,
-    pub location: LocationCtx,
+    /// Shared by the neighbors of a batch at one location
+    /// ([`location_ctx`]).
+    #[serde(serialize_with = "shared")]
+    pub location: Arc<LocationCtx>,
     /// `public` or `private`.
     pub peer_type: &'static str,
     /// RFC 9234 roles (integers): ours and the requester's.
@@ -115,6 +119,11 @@ pub fn prefix_list_ctx(n: &NeighborCtx, list: &PrefixList) -> Option<PrefixListC
         name: format!("{}_in", n.name),
         entries,
     })
+}
+
+/// An `Arc`'s value serialised as the value itself.
+fn shared<T: Serialize, S: serde::Serializer>(v: &Arc<T>, s: S) -> Result<S::Ok, S::Error> {
+    v.as_ref().serialize(s)
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -364,12 +373,36 @@ pub fn router_ctx(router: &Router, profile: &Profile) -> Result<RouterCtx, Rende
     }
 }
 
+/// `loc` as templates see it, for [`neighbor_ctx_at`] to share.
+pub fn location_ctx(loc: &Location) -> Arc<LocationCtx> {
+    Arc::new(LocationCtx {
+        id: loc.id.clone(),
+        name: loc.name.clone(),
+        kind: loc.kind.as_str(),
+    })
+}
+
 /// The neighbor context of one session, cross-checked against the inventory.
 pub fn neighbor_ctx(
     s: &Session,
     inv: &Inventory,
     router: &Router,
     loc: &Location,
+) -> Result<NeighborCtx, RenderError> {
+    neighbor_ctx_at(s, inv, router, loc, &location_ctx(loc), false)
+}
+
+/// [`neighbor_ctx`] with `at`, [`location_ctx`] of `loc`, shared. With
+/// `checked`, the location's names and the router's policy names are
+/// known to be safe text (an earlier call for the same router and
+/// location returned a context) and are not checked again.
+pub fn neighbor_ctx_at(
+    s: &Session,
+    inv: &Inventory,
+    router: &Router,
+    loc: &Location,
+    at: &Arc<LocationCtx>,
+    checked: bool,
 ) -> Result<NeighborCtx, RenderError> {
     if s.router != router.name || loc.router != router.name {
         return Err(err(
@@ -447,11 +480,7 @@ pub fn neighbor_ctx(
         max_prefix: max_prefix(s, inv),
         import_policy: router.import_policy.clone(),
         export_policy: router.export_policy.clone(),
-        location: LocationCtx {
-            id: loc.id.clone(),
-            name: loc.name.clone(),
-            kind: loc.kind.as_str(),
-        },
+        location: Arc::clone(at),
         peer_type: s.peer_type.as_str(),
         local_role: s.peer_bgp_role,
         peer_role: s.local_bgp_role,
@@ -459,11 +488,14 @@ pub fn neighbor_ctx(
         prefix_filter: loc.filter(&inv.policy).is_some(),
         prefix_list: None,
     };
-    let strings = [&n.location.id, &n.location.name, &n.description];
-    if strings.iter().any(|v| !is_safe_text(v))
-        || [&n.import_policy, &n.export_policy]
-            .iter()
-            .any(|p| p.as_deref().is_some_and(|p| !is_safe_text(p)))
+    let strings = [&n.location.id, &n.location.name];
+    let policies = [&n.import_policy, &n.export_policy];
+    if !is_safe_text(&n.description)
+        || !checked
+            && (strings.iter().any(|v| !is_safe_text(v))
+                || policies
+                    .iter()
+                    .any(|p| p.as_deref().is_some_and(|p| !is_safe_text(p))))
     {
         return Err(err(
             s,

@@ -16,6 +16,7 @@ mod cli;
 pub mod context;
 mod env;
 mod error;
+mod plain;
 mod prepared;
 mod reads;
 #[cfg(test)]

@@ -13,10 +13,13 @@
 //! neighbor in turn: replacing a few values costs less than a copy of the
 //! context per neighbor, and leaves nothing per neighbor to drop. A
 //! session's own context holds only the names its platform's templates
-//! can read ([`Reads`]).
+//! can read ([`Reads`]). A `for_each: session` command made only of text
+//! and lookups is printed without Tera ([`Prepared::plain_session_cmd`],
+//! see `plain.rs`), and then its context is never filled.
 
-use super::context::{command_vars, TemplateCtx};
+use super::context::{command_vars, NeighborCtx, TemplateCtx};
 use super::error::RenderError;
+use super::plain::{Plain, Slot};
 use super::reads::Reads;
 use super::values::{neighbor_values, value, Ids};
 use std::cell::{OnceCell, RefCell};
@@ -177,16 +180,49 @@ impl<'a> Prepared<'a> {
         let mut cell = self.session_cmd.borrow_mut();
         let c = narrowed(&mut cell, reads, &self.cmd_base);
         let ids = &self.ids[i];
-        for (k, v) in [
-            ("session_id", &ids.session_id),
-            ("name", &ids.name),
-            ("file", &ids.file),
-        ] {
+        for (k, v) in SESSION_NAMES
+            .into_iter()
+            .zip([&ids.session_id, &ids.name, &ids.file])
+        {
             if reads.may_read(k) {
                 c.insert_value(k, v.clone());
             }
         }
         Ok(f(c))
+    }
+
+    /// A `for_each: session` command as a [`Plain`] template, if it is
+    /// one and each of its lookups finds a string in the command context
+    /// (`session_id`, `name` and `file` being each neighbor's own, see
+    /// [`session_text`]): printed for neighbor `i` with
+    /// `plain.render(|k| session_text(&t.neighbors[i], k))`, it is what
+    /// Tera prints with [`Prepared::with_session_cmd`]'s context.
+    pub fn plain_session_cmd(&self, text: &str) -> Option<Plain> {
+        Plain::compile(text, |root, attrs| {
+            if let Some(k) = SESSION_NAMES.iter().position(|n| *n == root) {
+                // a neighbor's names are strings: no attributes
+                return attrs.is_none().then_some(Slot::Item(k));
+            }
+            let v = self.cmd_base.get(root)?;
+            let v = match attrs {
+                Some(a) => v.get_from_path(a)?,
+                None => v,
+            };
+            v.as_str().map(Slot::Text)
+        })
+    }
+}
+
+/// The names a `for_each: session` command context holds for each
+/// neighbor, in [`Slot::Item`]'s numbering.
+const SESSION_NAMES: [&str; 3] = ["session_id", "name", "file"];
+
+/// The neighbor's text of [`SESSION_NAMES`]`[k]` (what its [`Ids`] hold).
+pub fn session_text(n: &NeighborCtx, k: usize) -> &str {
+    match k {
+        0 => &n.session_id,
+        1 => &n.name,
+        _ => &n.file,
     }
 }
 

@@ -206,6 +206,34 @@ fn commands_only_see_token_vars() {
     assert!(err.to_string().contains("add.rollback[0].command"), "{err}");
 }
 
+/// A `for_each: session` command that is not plain text and lookups
+/// (plain.rs) goes through Tera: its filters apply, and what it cannot
+/// find is an error naming the command.
+#[test]
+fn per_session_commands_that_are_not_plain_go_through_tera() {
+    let with = |cmd: &str| {
+        let p = PROFILE.replace("write {{ vars.include_dir }}/{{ file }}", cmd);
+        let p = Profiles::from_texts([("frr", "f.yaml", p.as_str())]).unwrap();
+        let s = [session(1, "192.0.2.2", None), session(2, "192.0.2.3", None)];
+        render_batch(&env("x"), &p, Op::Add, &s, &inv())
+    };
+    let p = with("write {{ vars.include_dir | upper }}/{{ file | length }}").unwrap();
+    let PushPlan::Exec { steps, .. } = &p.plan else {
+        panic!("exec plan")
+    };
+    assert_eq!(steps[1].command, "write /ETC/BIRD/PEERD/51");
+    assert_eq!(steps[2].command, "write /ETC/BIRD/PEERD/51");
+    for bad in [
+        "write {{ vars.odd }}",
+        "write {{ vars.nope }}",
+        "write {{ file.x }}",
+    ] {
+        let err = with(bad).unwrap_err();
+        assert!(matches!(err, RenderError::Command(_)), "{bad}: {err}");
+        assert!(err.to_string().contains("add.steps[1].command"), "{err}");
+    }
+}
+
 #[test]
 fn a_batch_is_for_one_router_without_duplicates() {
     let e = env("x");

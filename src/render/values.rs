@@ -10,6 +10,7 @@ use super::context::{LocationCtx, NeighborCtx};
 use super::error::RenderError;
 use crate::platform::error_chain;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
+use std::sync::Arc;
 use tera::Value;
 
 /// `v` as a Tera value.
@@ -45,13 +46,14 @@ pub(crate) fn neighbor_values(
 ) -> Result<Vec<Value>, RenderError> {
     // a batch is for one router, so it spans few locations: a short list
     // searched in order, the last one found first
-    let mut locations: Vec<(&LocationCtx, Value)> = Vec::new();
+    let mut locations: Vec<(&Arc<LocationCtx>, Value)> = Vec::new();
     let mut out = Vec::with_capacity(neighbors.len());
     for (n, ids) in neighbors.iter().zip(ids) {
-        let i = match locations.iter().rposition(|(l, _)| *l == &n.location) {
+        let same = |l: &Arc<LocationCtx>| Arc::ptr_eq(l, &n.location) || *l == n.location;
+        let i = match locations.iter().rposition(|(l, _)| same(l)) {
             Some(i) => i,
             None => {
-                locations.push((&n.location, value(&n.location)?));
+                locations.push((&n.location, value(&*n.location)?));
                 locations.len() - 1
             }
         };
@@ -149,8 +151,9 @@ mod tests {
     fn locations_are_not_mixed_up() {
         let t = crate::render::tests::sample_contexts().remove(0);
         let mut ns = vec![t.neighbors[0].clone(), t.neighbors[0].clone()];
-        ns[1].location.id = "pdb:ix:7".into();
-        ns[1].location.name = "Other".into();
+        let other = Arc::make_mut(&mut ns[1].location);
+        other.id = "pdb:ix:7".into();
+        other.name = "Other".into();
         let mut third = t.neighbors[0].clone();
         third.form = "drain";
         third.md5 = None;
