@@ -106,6 +106,11 @@ struct State {
     writer_done: bool,
     /// Flushes so far.
     flushes: u64,
+    /// The writer (the flusher) waits on its condition variable: whoever
+    /// gives it work wakes it; while it runs, nobody needs to (a wake
+    /// is a system call, on every write).
+    writer_asleep: bool,
+    flusher_asleep: bool,
     /// A batch failed part way: its journal entry stays for the next open
     /// to write it again, so no later batch may be applied before that
     /// (the next open would then write the failed batch over it).
@@ -115,7 +120,10 @@ struct State {
 #[derive(Default)]
 struct Shared {
     state: Mutex<State>,
-    wake: Condvar,
+    /// The writer waits here for mutations (or the shutdown).
+    work: Condvar,
+    /// The flusher waits here for someone who waits for the disk.
+    flush: Condvar,
     /// The highest session `seq` whose batch is applied (with every lower
     /// one): listings show no session above it.
     visible_seq: AtomicU64,
@@ -181,8 +189,11 @@ impl Writer {
             return Err(reply);
         }
         st.ops.push(Op { work, reply });
+        let wake = st.writer_asleep;
         drop(st);
-        self.shared.wake.notify_all();
+        if wake {
+            self.shared.work.notify_one();
+        }
         Ok(())
     }
 
@@ -236,8 +247,11 @@ impl Writer {
         }
         let (tx, rx) = oneshot::channel();
         st.waiters.push(Waiter::Flush(target, tx));
+        let wake = st.flusher_asleep;
         drop(st);
-        self.shared.wake.notify_all();
+        if wake {
+            self.shared.flush.notify_one();
+        }
         async move {
             rx.await
                 .unwrap_or_else(|_| Err(StoreError::Backend("store writer stopped".into())))
@@ -249,7 +263,8 @@ impl Writer {
     /// were given (idempotent).
     pub fn stop(&self) {
         self.shared.lock().shutdown = true;
-        self.shared.wake.notify_all();
+        self.shared.work.notify_all();
+        self.shared.flush.notify_all();
         let handles = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
         for h in handles {
             let _ = h.join();
@@ -286,13 +301,15 @@ fn write_loop(shared: &Shared, trees: &Trees) {
     loop {
         let mut st = shared.lock();
         while st.ops.is_empty() && !st.shutdown {
-            st = shared.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.writer_asleep = true;
+            st = shared.work.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.writer_asleep = false;
         }
         if st.ops.is_empty() {
             // shut down, nothing left; the flusher serves the last waiters
             st.writer_done = true;
             drop(st);
-            shared.wake.notify_all();
+            shared.flush.notify_all();
             return;
         }
         let n = st.ops.len().min(MAX_BATCH);
@@ -300,8 +317,11 @@ fn write_loop(shared: &Shared, trees: &Trees) {
         drop(st);
         apply_batch(shared, trees, ops);
         // the flusher serves whoever waits for this batch
-        if wants_flush(&shared.lock()) {
-            shared.wake.notify_all();
+        let st = shared.lock();
+        let wake = st.flusher_asleep && wants_flush(&st);
+        drop(st);
+        if wake {
+            shared.flush.notify_one();
         }
     }
 }
@@ -314,7 +334,9 @@ fn flush_loop(shared: &Shared, db: &sled::Db) {
             if want || st.writer_done {
                 break;
             }
-            st = shared.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.flusher_asleep = true;
+            st = shared.flush.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.flusher_asleep = false;
         }
         if !wants_flush(&st) {
             return; // shut down, nobody waits
