@@ -52,6 +52,21 @@ pub fn event(
     }
 }
 
+/// A new session's first audit event: `created`, by its creator, in
+/// `status` (the status it was created in), at `at`.
+pub fn created_event(s: &Session, status: SessionStatus, at: UnixMillis) -> AuditEvent {
+    let mut ev = event(
+        s,
+        &s.created_by,
+        "created",
+        None,
+        Some(format!("request {}", s.request_id)),
+        at,
+    );
+    ev.to = Some(status);
+    ev
+}
+
 pub fn kind_str(k: JobKind) -> &'static str {
     match k {
         JobKind::Provision => "provision",

@@ -16,7 +16,9 @@
 
 use super::tx::{direction_str, int, json, Tx};
 use crate::model::{AuditEvent, Job, JobKind, RequestRecord, Session, SessionStatus, UnixMillis};
-use crate::store::rules::{address_rule, clip, event, is_terminal, HANDOVER_DETAIL, INITIAL};
+use crate::store::rules::{
+    address_rule, clip, created_event, is_terminal, HANDOVER_DETAIL, INITIAL,
+};
 use crate::store::{Inserted, Result, StoreError};
 use std::collections::{HashMap, HashSet};
 use tokio_postgres::types::{Json, ToSql};
@@ -280,8 +282,7 @@ fn decide(
         n.status_detail = Some(HANDOVER_DETAIL.into());
     }
     n.status_detail = n.status_detail.as_deref().map(clip);
-    let detail = Some(format!("request {}", n.request_id));
-    let ev = event(&n, &n.created_by, "created", None, detail, now);
+    let ev = created_event(&n, n.status, now);
     Ok(Step::Write(n, ev))
 }
 

@@ -14,8 +14,14 @@
 //! such events into chunks.
 
 use super::codec::{is_json, put_var, Reader};
-use crate::model::AuditEvent;
+use crate::model::{AuditEvent, Session, SessionStatus};
 use crate::store::StoreError;
+
+/// The "created" event of `s`, created in `status`, as the trail shows it
+/// while none is stored (see `Tx::audit`): at the session's creation time.
+pub fn created(s: &Session, status: SessionStatus) -> AuditEvent {
+    crate::store::rules::created_event(s, status, s.created_ms)
+}
 
 /// The first byte of a chunk.
 const CHUNK: u8 = 1;

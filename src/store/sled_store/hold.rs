@@ -65,7 +65,7 @@ impl Inner {
                 now,
             );
             ev.to = None;
-            tx.audit(&ev)?;
+            tx.audit(&s, &ev)?;
             Ok(s)
         })
     }

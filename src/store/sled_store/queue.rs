@@ -38,7 +38,7 @@ fn job_audit(tx: &Tx<'_>, job: &Job, actor: &str, action: &str, detail: String) 
     if let Some(s) = tx.load_session(&job.session_id)? {
         let mut ev = event(&s, actor, action, None, Some(clip(&detail)), now_ms());
         ev.to = None;
-        tx.audit(&ev)?;
+        tx.audit(&s, &ev)?;
     }
     Ok(())
 }
@@ -336,14 +336,10 @@ impl Inner {
             s.updated_ms = now;
             tx.store_session(&s)?;
             let detail = format!("{} ready now, attempts reset", done.join(", "));
-            tx.audit(&event(
+            tx.audit(
                 &s,
-                &actor,
-                "retry",
-                Some(s.status),
-                Some(detail),
-                now,
-            ))?;
+                &event(&s, &actor, "retry", Some(s.status), Some(detail), now),
+            )?;
             Ok(s)
         })
     }

@@ -36,7 +36,7 @@ impl Inner {
                 s.updated_ms = now;
                 let what = remote_text(&remote);
                 let ev = event(&s, &actor, "remote", Some(s.status), Some(clip(&what)), now);
-                tx.audit(&ev)?;
+                tx.audit(&s, &ev)?;
             }
             tx.store_session(&s)?;
             Ok(s)

@@ -111,7 +111,10 @@ impl Inner {
             s.status_detail = detail.clone();
             s.updated_ms = now;
             tx.store_session(&s)?;
-            tx.audit(&event(&s, &actor, "detail", Some(s.status), detail, now))?;
+            tx.audit(
+                &s,
+                &event(&s, &actor, "detail", Some(s.status), detail, now),
+            )?;
             Ok(s)
         })
     }
@@ -156,7 +159,7 @@ impl Inner {
             let detail = opts.detail.as_deref().map(clip);
             let mut ev = event(&s, &opts.actor, action, Some(s.status), detail, now);
             ev.to = None;
-            tx.audit(&ev)?;
+            tx.audit(&s, &ev)?;
             Ok(s)
         })?;
         let action = action.as_deref().unwrap_or("removed");
@@ -164,11 +167,20 @@ impl Inner {
         Ok(s)
     }
 
+    /// A session's trail: its stored events, or, before its first change
+    /// (nothing stored yet), the "created" event its record implies.
     pub fn audit(&self, session_id: &str) -> Result<Vec<AuditEvent>> {
         let mut out = Vec::new();
+        let mut stored = false;
         for item in self.trees.audit.scan_prefix(keys::audit_prefix(session_id)) {
             let (_, v) = item.map_err(backend)?;
             audit::read(&v, &mut out)?;
+            stored = true;
+        }
+        if !stored {
+            if let Some(s) = self.trees.load_session(session_id)? {
+                out.push(audit::created(&s, s.status));
+            }
         }
         Ok(out)
     }
@@ -253,7 +265,7 @@ fn transition(
     tx.store_moved(&s, from)?;
     let action = opts.action.as_deref().unwrap_or("transition");
     let detail = opts.detail.clone().flatten().map(|d| clip(&d));
-    tx.audit(&event(&s, &opts.actor, action, Some(from), detail, now))?;
+    tx.audit(&s, &event(&s, &opts.actor, action, Some(from), detail, now))?;
     Ok((s, from))
 }
 
@@ -307,7 +319,7 @@ fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> TxResult<Inserted> {
     if n.status == SessionStatus::Approved {
         tx.new_job(&n.session_id, &n.router, JobKind::Provision, now, now)?;
     }
-    let detail = Some(format!("request {}", n.request_id));
-    tx.audit(&event(&n, &n.created_by, "created", None, detail, now))?;
+    // no audit write: the trail's "created" event is derived from the
+    // record until its first stored event (`Tx::audit`)
     Ok(Inserted::New(n))
 }

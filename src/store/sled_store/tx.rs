@@ -363,9 +363,24 @@ impl Tx<'_> {
         Ok(next)
     }
 
+    /// Appends `ev`, an event of session `s`, to its trail. A session is
+    /// stored without its "created" event (one new key fewer a POST);
+    /// the trail's first stored event brings it, derived from `s` (its
+    /// creator, time and request; the status it was created in is the one
+    /// `ev` leaves, or its status now: until this first stored event, no
+    /// status change happened, each writes one).
+    pub fn audit(&self, s: &Session, ev: &AuditEvent) -> TxResult<()> {
+        let open = keys::audit_key(&ev.session_id, keys::AUDIT_OPEN);
+        if self.audit.get(&open)?.is_none() {
+            let first = ev.from.unwrap_or(s.status);
+            self.append_audit(&audit::created(s, first))?;
+        }
+        self.append_audit(ev)
+    }
+
     /// Appends `ev` to its session's audit chunk (`audit.rs`); a full
     /// chunk moves to the next audit number first.
-    pub fn audit(&self, ev: &AuditEvent) -> TxResult<()> {
+    pub fn append_audit(&self, ev: &AuditEvent) -> TxResult<()> {
         let open = keys::audit_key(&ev.session_id, keys::AUDIT_OPEN);
         let mut chunk = match self.audit.get(&open)? {
             Some(v) if audit::is_full(&v) => {

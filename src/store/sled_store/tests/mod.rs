@@ -2,6 +2,7 @@
 //! the store contract (`store::contract`), and what is sled's own
 //! (reopening, the directory lock, group commit, the layout upgrade).
 
+mod audit;
 mod durability;
 mod list;
 mod upgrade;

@@ -176,8 +176,8 @@ fn layout_3_audit_events_are_grouped_at_open_and_read_the_same() {
     st.inner
         .trees
         .run_now(|tx| {
-            tx.audit(&ev(a, 40))?;
-            tx.audit(&ev(b, 10))
+            tx.append_audit(&ev(a, 40))?;
+            tx.append_audit(&ev(b, 10))
         })
         .unwrap();
     let mut more = want_a.clone();
@@ -205,8 +205,8 @@ fn a_long_trail_fills_chunks_and_stays_in_order() {
         st.inner
             .trees
             .run_now(|tx| {
-                tx.audit(&ev(2 * i))?;
-                tx.audit(&ev(2 * i + 1))
+                tx.append_audit(&ev(2 * i))?;
+                tx.append_audit(&ev(2 * i + 1))
             })
             .unwrap();
     }
