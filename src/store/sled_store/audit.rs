@@ -5,6 +5,11 @@
 //! in memory, evicted or not: a key an event made the audit trail most of
 //! the store's pages (ten events a session, 120k pages at 100k sessions).
 //!
+//! A new session's "created" event is not stored with it (a POST then
+//! writes no audit key): until the session's first stored event, its
+//! trail is the event [`created`] derives from the record, and that first
+//! event stores it ahead of itself (`Tx::audit`).
+//!
 //! Keys (`keys.rs`): `len(session_id) + session_id + n`. The chunk being
 //! filled has `n = u64::MAX` (it sorts last); a full one moves to the
 //! next audit counter `n`, in the same batch as the event that found it
