@@ -1,12 +1,11 @@
 //! Key layout of the sled trees and the list cursor.
 //!
 //! Integers are big-endian so that byte order is numeric order, which is
-//! what makes range scans return sessions by `seq` and jobs by time.
+//! what makes range scans return jobs by time.
 //!
 //! | tree           | key                                   | value            |
 //! |----------------|---------------------------------------|------------------|
 //! | `sessions`     | session_id                            | Session (`record.rs`) |
-//! | `owners`       | local_asn (u32) + seq (u64)           | session_id       |
 //! | `addresses`    | len(router) (u32) + router + address  | holders (JSON)   |
 //! | `requests`     | request_id                            | RequestRecord    |
 //! | `jobs`         | job_id (u64)                          | Job (JSON)       |
@@ -15,19 +14,12 @@
 //! | `session_jobs` | session_id                            | job ids (JSON)   |
 //! | `audit`        | len(session_id) (u32) + id + n (u64)  | up to 16 AuditEvents (`audit.rs`) |
 //! | `meta`         | len(ns) (u32) + ns + key              | bytes            |
-//! | `by_status`    | status (u8) + seq (u64)               | session_id       |
-//! | `by_router`    | len(router) (u32) + router + seq (u64) | status (u8) + session_id |
+//! | `journal`      | batch (u64) + chunk (u32)             | writes (`journal.rs`) |
 //!
 //! A session is read by its id in one lookup (the API's hot path). The
-//! indexes order it by `seq` (creation order) for listings (see
-//! `list.rs`): `owners` by requester, `by_status` by status, `by_router`
-//! by router, whose values (the status first) answer a router and status
-//! filter without reading records. A status change moves the `by_status`
-//! entry and rewrites the `by_router` value in place, so a router's range
-//! never loses a session that stays there; a session never changes
-//! router, so the routers' ranges merged by `seq` list every session
-//! exactly once. The status byte is [`status_code`], fixed here: never
-//! renumber it.
+//! listing index (sessions by `seq`, by requester, status and router) is
+//! no tree: it is kept in memory, built from `sessions` at open
+//! (`index.rs`, `live.rs`).
 //!
 //! `addresses` holds, per router and neighbor address (the requester's
 //! `local_ip`, as text), the ids of the non-terminal sessions there: at most
@@ -42,8 +34,9 @@
 //! (2 keyed them by seq, with a `session_ids` tree from id to seq) and adds
 //! `by_status` and `by_router`; 4 stores session records in the compact
 //! form of `record.rs`, not JSON, and a session's audit events in chunks
-//! (`audit.rs`), not one key each (each migrated at open, see
-//! `migrate.rs`).
+//! (`audit.rs`), not one key each; 5 drops the index trees `owners`,
+//! `by_status` and `by_router` (their index is in memory). Each is
+//! migrated at open, see `migrate.rs`.
 
 use crate::model::SessionStatus;
 
@@ -55,9 +48,10 @@ pub const COUNTER_JOB: &[u8] = b"\xffcounter:job";
 pub const COUNTER_AUDIT: &[u8] = b"\xffcounter:audit";
 /// Layout version of the store.
 pub const SCHEMA: &[u8] = b"\xffschema";
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 
-/// The status byte of the listing indexes (fixed: stored on disk).
+/// The status byte of a session record (`record.rs`; fixed: stored on
+/// disk, never renumber it).
 pub fn status_code(s: SessionStatus) -> u8 {
     use SessionStatus::*;
     match s {
@@ -74,42 +68,8 @@ pub fn status_code(s: SessionStatus) -> u8 {
     }
 }
 
-/// The `by_status` key of a session.
-pub fn status_key(status: SessionStatus, seq: u64) -> [u8; 9] {
-    let mut k = [0u8; 9];
-    k[0] = status_code(status);
-    k[1..].copy_from_slice(&seq.to_be_bytes());
-    k
-}
-
-/// The `by_router` key of a session.
-pub fn router_key(router: &str, seq: u64) -> Vec<u8> {
-    let mut k = len_prefixed(router);
-    k.extend_from_slice(&seq.to_be_bytes());
-    k
-}
-
-/// The seq at the end of an index key (`owners`, `by_status`, `by_router`).
-pub fn tail_seq(k: &[u8]) -> Option<u64> {
-    read_u64(k.get(k.len().checked_sub(8)?..)?)
-}
-
-/// The `by_router` value of a session: its status byte and its id.
-pub fn router_value(status: SessionStatus, session_id: &str) -> Vec<u8> {
-    let mut v = Vec::with_capacity(1 + session_id.len());
-    v.push(status_code(status));
-    v.extend_from_slice(session_id.as_bytes());
-    v
-}
-
-/// The router of a `by_router` key.
-pub fn key_router(k: &[u8]) -> Option<&str> {
-    std::str::from_utf8(k.get(4..len_prefix(k)?.len())?).ok()
-}
-
 /// The length-prefixed head of a key (its 4 length bytes and the text
-/// they count): a `by_router` key's router, an `audit` key's
-/// [`audit_prefix`].
+/// they count): an `audit` key's [`audit_prefix`].
 pub fn len_prefix(k: &[u8]) -> Option<&[u8]> {
     let len = u32::from_be_bytes(*k.first_chunk::<4>()?) as usize;
     k.get(..4 + len)
@@ -121,13 +81,6 @@ pub fn u64_key(n: u64) -> [u8; 8] {
 
 pub fn read_u64(b: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(b.try_into().ok()?))
-}
-
-pub fn owner_key(asn: u32, seq: u64) -> [u8; 12] {
-    let mut k = [0u8; 12];
-    k[..4].copy_from_slice(&asn.to_be_bytes());
-    k[4..].copy_from_slice(&seq.to_be_bytes());
-    k
 }
 
 /// A key ordered by a time, then by job id (`jobs_ready`, `jobs_leased`).
@@ -205,7 +158,6 @@ mod tests {
     #[test]
     fn keys_sort_numerically() {
         assert!(u64_key(2) < u64_key(256));
-        assert!(owner_key(1, u64::MAX) < owner_key(2, 0));
         assert!(timed_key(5, 9) < timed_key(6, 1));
         assert_eq!(split_timed(&timed_key(7, 3)), Some((7, 3)));
         // user meta keys never collide with internal counters
@@ -215,16 +167,6 @@ mod tests {
         // one router's address keys never collide with another's
         let ip: std::net::IpAddr = "192.0.2.1".parse().unwrap();
         assert_ne!(address_key("r1", &ip), address_key("r", &ip));
-        // index keys: by status, then seq; one router's never another's
-        let (p, a) = (SessionStatus::Pending, SessionStatus::Approved);
-        assert!(status_key(p, u64::MAX) < status_key(a, 0));
-        assert!(router_key("r", 1) < router_key("r", 256));
-        assert!(!router_key("r1", 1).starts_with(&router_key("r", 1)[..5]));
-        assert_eq!(tail_seq(&router_key("r", 77)), Some(77));
-        assert_eq!(tail_seq(&status_key(a, 78)), Some(78));
-        assert_eq!(tail_seq(&owner_key(5, 79)), Some(79));
-        assert_eq!(key_router(&router_key("rtr-7", 3)), Some("rtr-7"));
-        assert_eq!(&router_value(a, "x")[..], &[status_code(a), b'x'][..]);
         let codes: std::collections::BTreeSet<u8> =
             SessionStatus::ALL.iter().map(|s| status_code(*s)).collect();
         assert_eq!(codes.len(), SessionStatus::ALL.len());

@@ -2,11 +2,11 @@
 //! `meta`) is brought up to [`keys::SCHEMA_VERSION`].
 //!
 //! To 3 (from 1 or 2), first: `sessions` keyed by seq (with `session_ids`
-//! from id to seq) become keyed by id, and the listing indexes `by_status`
-//! and `by_router` are built, in batches of [`REKEY_BATCH`]. Each session
-//! moves in one batch (its old key goes, its new key and index entries
-//! come), so an interrupted upgrade simply runs again on what is left;
-//! `session_ids` is dropped at the end.
+//! from id to seq) become keyed by id, in batches of [`REKEY_BATCH`]. Each
+//! session moves in one batch (its old key goes, its new key comes), so an
+//! interrupted upgrade simply runs again on what is left; `session_ids` is
+//! dropped at the end. (Layouts 3 and 4 had listing index trees; 5 keeps
+//! the index in memory, see below.)
 //!
 //! 1 -> 2, then: the `dedup` tree (requester, location and both addresses) gave
 //! way to `addresses` (router and neighbor address, one owner, see
@@ -21,6 +21,10 @@
 //! (`audit.rs`), in batches of about [`REKEY_BATCH`] (the older forms
 //! still read, so an interrupted upgrade loses nothing and finishes at the
 //! next open).
+//!
+//! To 5: the listing index trees `owners`, `by_status` and `by_router`
+//! are dropped (the index is in memory, built from `sessions` at every
+//! open: `live.rs`). Dropping a tree that is not there is nothing.
 //!
 //! The version is written last.
 
@@ -42,6 +46,9 @@ const PUSHED_STATUSES: [SessionStatus; 5] = [
     SessionStatus::Deleting,
 ];
 
+/// The listing index trees of layouts up to 4.
+const INDEX_TREES: [&str; 3] = ["owners", "by_status", "by_router"];
+
 /// Sessions moved per batch on the way to layout 3.
 pub const REKEY_BATCH: usize = 5000;
 
@@ -60,6 +67,9 @@ pub fn upgrade(db: &sled::Db, trees: &Trees, from: u64) -> Result<()> {
     }
     compact(trees)?;
     group_audit(trees)?;
+    for name in INDEX_TREES {
+        db.drop_tree(name).map_err(backend)?;
+    }
     trees.run_now(|tx| {
         tx.meta
             .insert(keys::SCHEMA, &keys::u64_key(keys::SCHEMA_VERSION)[..])
@@ -160,7 +170,7 @@ fn group_audit(trees: &Trees) -> Result<()> {
     Ok(())
 }
 
-/// `sessions` by seq -> by id, with their listing index entries.
+/// `sessions` by seq -> by id.
 fn rekey(db: &sled::Db, trees: &Trees) -> Result<()> {
     let mut moved = 0usize;
     loop {
@@ -181,17 +191,13 @@ fn rekey(db: &sled::Db, trees: &Trees) -> Result<()> {
             for (old, s) in &batch {
                 tx.sessions.remove(old)?;
                 tx.store_session(s)?;
-                tx.index(s)?;
             }
             Ok(())
         })?;
     }
     db.drop_tree("session_ids").map_err(backend)?;
     if moved > 0 {
-        tracing::info!(
-            sessions = moved,
-            "sessions keyed by id, listing indexes built"
-        );
+        tracing::info!(sessions = moved, "sessions keyed by id");
     }
     Ok(())
 }

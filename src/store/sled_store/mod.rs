@@ -7,7 +7,10 @@
 //! atomic (`journal.rs`, replayed at open); a flusher thread beside it
 //! serves `durable()` by group commit. Reads go to the trees
 //! directly, on the caller's thread: point reads never wait for a flush.
-//! Listings by status and router use their indexes (`list.rs`).
+//! Listings (by requester, status, router, or all) go through an index in
+//! memory (`index.rs`), built from `sessions` by a thread of its own at
+//! open (`live.rs`: the open does not wait for it, a listing does) and
+//! kept by the writer (`list.rs`).
 //!
 //! sled locks its directory: one process at a time. [`SledStore`] is a
 //! cheap handle (`Clone`, an `Arc` inside); the database closes when the
@@ -16,13 +19,16 @@
 mod audit;
 mod codec;
 mod hold;
+mod index;
 mod journal;
 mod keys;
 mod list;
+mod live;
 mod migrate;
 mod queue;
 mod record;
 mod remote;
+mod seqs;
 mod sessions;
 mod tx;
 mod writer;
@@ -58,6 +64,9 @@ struct Inner {
     db: sled::Db,
     trees: Trees,
     writer: writer::Writer,
+    /// The listing index (`live.rs`), and the thread building it at open.
+    index: Arc<live::LiveIndex>,
+    builder: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
     /// sled lets one process open a directory, so this process is the only
     /// one that could hold a lease: they live in memory (the same rules as
     /// PostgreSQL's table, nothing to persist).
@@ -121,6 +130,11 @@ impl Default for SledOptions {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        self.index.cancel();
+        let builder = self.builder.lock().map(|mut b| b.take());
+        if let Ok(Some(b)) = builder {
+            let _ = b.join();
+        }
         self.writer.stop();
         if let Err(e) = self.db.flush() {
             tracing::error!(error = %e, "store flush on close failed");
@@ -213,12 +227,17 @@ impl SledStore {
             Some(v) => keys::read_u64(&v).ok_or_else(|| StoreError::Corrupt("counter".into()))?,
             None => 0,
         };
-        let writer = writer::Writer::start(db.clone(), trees.clone(), seq)?;
+        // the writer starts first: the index logs its batches until built
+        let index = live::LiveIndex::building();
+        let writer = writer::Writer::start(db.clone(), trees.clone(), seq, index.clone())?;
+        let builder = index.build(trees.sessions.clone())?;
         Ok(SledStore {
             inner: Arc::new(Inner {
                 db,
                 trees,
                 writer,
+                index,
+                builder: std::sync::Mutex::new(Some(builder)),
                 leases: Default::default(),
                 _snapshot: SnapshotOnClose {
                     dir: dir.to_path_buf(),

@@ -308,11 +308,7 @@ fn insert_one(tx: &Tx<'_>, s: &Session, now: UnixMillis) -> TxResult<Inserted> {
     }
     n.status_detail = n.status_detail.as_deref().map(clip);
     tx.store_session(&n)?;
-    tx.owners.insert(
-        keys::owner_key(n.local_asn.0, n.seq),
-        n.session_id.as_bytes(),
-    )?;
-    tx.index(&n)?;
+    tx.index(&n);
     if !is_terminal(n.status) {
         tx.hold_address(&n)?;
     }

@@ -12,10 +12,16 @@
 //! write may run while a flush writes the log, a transaction may not.
 //! Nobody else writes to the trees, so the overlay never reads a stale
 //! value.
+//!
+//! The listing index is not a tree (layout 5 on): it lives in memory
+//! (`index.rs`). A mutation records its changes to it as [`IndexOp`]s in
+//! the overlay, rolled back with its writes; the writer applies a batch's
+//! ops once the batch is in the trees (`writer.rs`).
 
 use super::super::{Result, StoreError};
 use super::audit;
 use super::backend;
+use super::index::{Entry, IndexOp};
 use super::journal;
 use super::keys;
 use super::record::{decode_session, encode_session};
@@ -46,16 +52,17 @@ pub fn decode<T: DeserializeOwned>(b: &[u8], what: &str) -> std::result::Result<
 
 pub use crate::store::rules::is_terminal;
 
-/// How many trees [`Trees`] has.
+/// The tree numbers of a batch (and of the journal): 0 to 11, in [`Tx`]
+/// order. Numbers 1 to 3 were `owners`, `by_status` and `by_router`
+/// (layouts up to 4): nothing writes them now, and a journal an older
+/// peerd left with writes to them is replayed without those (the upgrade
+/// to layout 5 drops the trees).
 const TREES: usize = 12;
 
 /// The sled trees of one store (layout in [`keys`]).
 #[derive(Clone)]
 pub struct Trees {
     pub sessions: sled::Tree,
-    pub owners: sled::Tree,
-    pub by_status: sled::Tree,
-    pub by_router: sled::Tree,
     pub addresses: sled::Tree,
     pub requests: sled::Tree,
     pub jobs: sled::Tree,
@@ -74,26 +81,38 @@ pub struct Trees {
 type Undo = (usize, Vec<u8>, Option<Option<IVec>>);
 
 /// The writes of one batch, what it read from the trees (nobody else
-/// writes them, so a read stays true for the whole batch), and the undo
-/// log of the mutation running now.
+/// writes them, so a read stays true for the whole batch), the undo
+/// log of the mutation running now, and the batch's index changes.
 #[derive(Default)]
 pub struct Overlay {
     writes: RefCell<[BTreeMap<Vec<u8>, Option<IVec>>; TREES]>,
     reads: RefCell<[BTreeMap<Vec<u8>, Option<IVec>>; TREES]>,
     undo: RefCell<Vec<Undo>>,
+    index: RefCell<Vec<IndexOp>>,
+}
+
+/// Where a mutation starts in an [`Overlay`] (see [`Overlay::mark`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    undo: usize,
+    index: usize,
 }
 
 impl Overlay {
     /// Where the running mutation starts: [`Overlay::rollback`] to it
-    /// undoes everything written since.
-    pub fn mark(&self) -> usize {
-        self.undo.borrow().len()
+    /// undoes everything written since, index changes too.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            undo: self.undo.borrow().len(),
+            index: self.index.borrow().len(),
+        }
     }
 
-    pub fn rollback(&self, mark: usize) {
+    pub fn rollback(&self, mark: Mark) {
+        self.index.borrow_mut().truncate(mark.index);
         let mut undo = self.undo.borrow_mut();
         let mut writes = self.writes.borrow_mut();
-        while undo.len() > mark {
+        while undo.len() > mark.undo {
             let Some((t, k, prev)) = undo.pop() else {
                 break;
             };
@@ -111,6 +130,16 @@ impl Overlay {
 
     pub fn is_empty(&self) -> bool {
         self.writes.borrow().iter().all(|w| w.is_empty())
+    }
+
+    /// The batch's index changes, in order (taken out: [`Trees::apply`]
+    /// consumes the overlay).
+    pub fn take_index_ops(&self) -> Vec<IndexOp> {
+        std::mem::take(&mut *self.index.borrow_mut())
+    }
+
+    fn index_op(&self, op: IndexOp) {
+        self.index.borrow_mut().push(op);
     }
 
     /// The value the batch wrote for `key` of tree `t`, if it wrote one
@@ -166,9 +195,6 @@ impl View<'_> {
 /// A mutation's view of every tree.
 pub struct Tx<'a> {
     pub sessions: View<'a>,
-    pub owners: View<'a>,
-    pub by_status: View<'a>,
-    pub by_router: View<'a>,
     pub addresses: View<'a>,
     pub requests: View<'a>,
     pub jobs: View<'a>,
@@ -177,6 +203,7 @@ pub struct Tx<'a> {
     pub session_jobs: View<'a>,
     pub audit: View<'a>,
     pub meta: View<'a>,
+    ov: &'a Overlay,
 }
 
 impl Trees {
@@ -184,9 +211,6 @@ impl Trees {
         let t = |name: &str| db.open_tree(name).map_err(backend);
         Ok(Trees {
             sessions: t("sessions")?,
-            owners: t("owners")?,
-            by_status: t("by_status")?,
-            by_router: t("by_router")?,
             addresses: t("addresses")?,
             requests: t("requests")?,
             jobs: t("jobs")?,
@@ -210,44 +234,40 @@ impl Trees {
         Ok(n)
     }
 
-    /// Every tree, in [`Tx`] order. The primary `sessions` tree comes
-    /// first: [`Trees::apply`] writes the trees in this order, so an index
-    /// entry is never visible before its record.
-    fn all(&self) -> [&sled::Tree; TREES] {
-        [
-            &self.sessions,
-            &self.owners,
-            &self.by_status,
-            &self.by_router,
-            &self.addresses,
-            &self.requests,
-            &self.jobs,
-            &self.ready,
-            &self.leased,
-            &self.session_jobs,
-            &self.audit,
-            &self.meta,
-        ]
+    /// Tree number `t` ([`TREES`]); `None` for a retired one. The
+    /// primary `sessions` tree is 0: [`Trees::apply`] writes the trees in
+    /// number order, so nothing about a session is visible before its
+    /// record.
+    fn tree(&self, t: u8) -> Result<Option<&sled::Tree>> {
+        Ok(Some(match t {
+            0 => &self.sessions,
+            1..=3 => return Ok(None),
+            4 => &self.addresses,
+            5 => &self.requests,
+            6 => &self.jobs,
+            7 => &self.ready,
+            8 => &self.leased,
+            9 => &self.session_jobs,
+            10 => &self.audit,
+            11 => &self.meta,
+            _ => return Err(StoreError::Corrupt(format!("journal names tree {t}"))),
+        }))
     }
 
     /// The view of a batch in `ov`.
     pub fn tx<'a>(&'a self, ov: &'a Overlay) -> Tx<'a> {
-        let [sessions, owners, by_status, by_router, addresses, requests, jobs, ready, leased, session_jobs, audit, meta] =
-            self.all();
         let v = |t: usize, tree: &'a sled::Tree| View { t, tree, ov };
         Tx {
-            sessions: v(0, sessions),
-            owners: v(1, owners),
-            by_status: v(2, by_status),
-            by_router: v(3, by_router),
-            addresses: v(4, addresses),
-            requests: v(5, requests),
-            jobs: v(6, jobs),
-            ready: v(7, ready),
-            leased: v(8, leased),
-            session_jobs: v(9, session_jobs),
-            audit: v(10, audit),
-            meta: v(11, meta),
+            sessions: v(0, &self.sessions),
+            addresses: v(4, &self.addresses),
+            requests: v(5, &self.requests),
+            jobs: v(6, &self.jobs),
+            ready: v(7, &self.ready),
+            leased: v(8, &self.leased),
+            session_jobs: v(9, &self.session_jobs),
+            audit: v(10, &self.audit),
+            meta: v(11, &self.meta),
+            ov,
         }
     }
 
@@ -299,11 +319,9 @@ impl Trees {
 
     /// One write of a batch to tree `t` (in [`Tx`] order); `None` removes.
     fn put(&self, t: u8, key: &[u8], value: Option<&[u8]>) -> Result<()> {
-        let tree = self
-            .all()
-            .get(t as usize)
-            .copied()
-            .ok_or_else(|| StoreError::Corrupt(format!("journal names tree {t}")))?;
+        let Some(tree) = self.tree(t)? else {
+            return Ok(());
+        };
         match value {
             Some(v) => tree.insert(key, v).map(drop),
             None => tree.remove(key).map(drop),
@@ -312,7 +330,9 @@ impl Trees {
     }
 
     /// Runs `f` as one batch of its own and applies it, on the calling
-    /// thread. Only where no writer thread runs (opening the store).
+    /// thread. Only where no writer thread runs (opening the store, before
+    /// the listing index is built from the trees: its index changes are
+    /// dropped).
     pub fn run_now<A>(&self, f: impl FnOnce(&Tx<'_>) -> TxResult<A>) -> Result<A> {
         let ov = Overlay::default();
         let a = f(&self.tx(&ov))?;
@@ -419,34 +439,25 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Writes the record of a session that was in `from` and moves its
-    /// listing index entries along.
+    /// Writes the record of a session that was in `from` and moves it in
+    /// the listing index.
     pub fn store_moved(&self, s: &Session, from: SessionStatus) -> TxResult<()> {
         if from != s.status {
-            self.by_status.remove(keys::status_key(from, s.seq))?;
-            self.index(s)?;
+            self.index(s);
         }
         self.store_session(s)
     }
 
-    /// Writes the listing index entries of `s` (owners aside): new, or
-    /// `by_router`'s status rewritten in place.
-    pub fn index(&self, s: &Session) -> TxResult<()> {
-        self.by_status
-            .insert(keys::status_key(s.status, s.seq), s.session_id.as_bytes())?;
-        self.by_router.insert(
-            keys::router_key(&s.router, s.seq),
-            keys::router_value(s.status, &s.session_id),
-        )?;
-        Ok(())
+    /// Puts `s` in the listing index (new, or moved to its status) once
+    /// the batch is applied.
+    pub fn index(&self, s: &Session) {
+        self.ov.index_op(IndexOp::Put(Entry::of(s)));
     }
 
-    /// Removes a session's record and every index entry of it.
+    /// Removes a session's record, and it from the listing index.
     pub fn delete_session(&self, s: &Session) -> TxResult<()> {
         self.sessions.remove(s.session_id.as_bytes())?;
-        self.owners.remove(keys::owner_key(s.local_asn.0, s.seq))?;
-        self.by_status.remove(keys::status_key(s.status, s.seq))?;
-        self.by_router.remove(keys::router_key(&s.router, s.seq))?;
+        self.ov.index_op(IndexOp::Remove(s.seq));
         Ok(())
     }
 
@@ -634,5 +645,26 @@ mod tests {
             Some(&b"v"[..])
         );
         assert_eq!(trees.meta.get(b"b").unwrap(), None);
+    }
+
+    #[test]
+    fn a_failed_mutation_leaves_no_index_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let trees = Trees::open(&db).unwrap();
+        let ov = Overlay::default();
+        let tx = trees.tx(&ov);
+        let mut s = crate::store::contract::session(64512, 1, SessionStatus::Pending);
+        s.seq = 1;
+        tx.index(&s);
+        ov.keep();
+        let mark = ov.mark();
+        tx.delete_session(&s).unwrap();
+        s.seq = 2;
+        tx.index(&s);
+        ov.rollback(mark);
+        s.seq = 1;
+        assert_eq!(ov.take_index_ops(), vec![IndexOp::Put(Entry::of(&s))]);
+        assert!(ov.take_index_ops().is_empty());
     }
 }

@@ -21,6 +21,11 @@
 //! still in the journal, and the next open writes it again, which must
 //! not land over anything written after it.
 //!
+//! The listing index is in memory (`index.rs`): once a batch's writes are
+//! in the trees, the writer applies the batch's index changes to it, and
+//! only then raises the visible `seq` and answers. A batch that fails to
+//! apply changes nothing in it.
+//!
 //! [`Writer::durable`] resolves once every write applied before the call
 //! is flushed; concurrent callers share one flush. sled's `flush_async()`
 //! is never used: in 0.34.7 it hangs when seven or more tasks await it at
@@ -28,6 +33,7 @@
 
 use super::super::{Result, StoreError};
 use super::keys;
+use super::live::LiveIndex;
 use super::tx::{Overlay, Trees, Tx};
 use futures::future::{BoxFuture, FutureExt};
 use std::any::Any;
@@ -143,8 +149,13 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the thread for `db`; `visible_seq` is the seq counter as
-    /// stored.
-    pub fn start(db: sled::Db, trees: Trees, visible_seq: u64) -> Result<Self> {
+    /// stored; `index` is kept with every batch.
+    pub fn start(
+        db: sled::Db,
+        trees: Trees,
+        visible_seq: u64,
+        index: Arc<LiveIndex>,
+    ) -> Result<Self> {
         let shared = Arc::new(Shared::default());
         shared.visible_seq.store(visible_seq, Ordering::SeqCst);
         // whatever opening the store wrote is flushed by the first durable()
@@ -159,7 +170,7 @@ impl Writer {
             "peerd-store-writer",
             Box::new({
                 let shared = shared.clone();
-                move || write_loop(&shared, &trees)
+                move || write_loop(&shared, &trees, &index)
             }),
         )?;
         let writer = Writer {
@@ -297,7 +308,7 @@ fn unbox<T: 'static>(v: Value) -> T {
     }
 }
 
-fn write_loop(shared: &Shared, trees: &Trees) {
+fn write_loop(shared: &Shared, trees: &Trees, index: &LiveIndex) {
     loop {
         let mut st = shared.lock();
         while st.ops.is_empty() && !st.shutdown {
@@ -315,7 +326,7 @@ fn write_loop(shared: &Shared, trees: &Trees) {
         let n = st.ops.len().min(MAX_BATCH);
         let ops: Vec<Op> = st.ops.drain(..n).collect();
         drop(st);
-        apply_batch(shared, trees, ops);
+        apply_batch(shared, trees, index, ops);
         // the flusher serves whoever waits for this batch
         let st = shared.lock();
         let wake = st.flusher_asleep && wants_flush(&st);
@@ -376,7 +387,7 @@ fn wants_flush(st: &State) -> bool {
 
 /// Runs `ops` into one overlay, applies it, and answers (or queues the
 /// answers of those that wait for the disk).
-fn apply_batch(shared: &Shared, trees: &Trees, ops: Vec<Op>) {
+fn apply_batch(shared: &Shared, trees: &Trees, index: &LiveIndex, ops: Vec<Op>) {
     if let Some(e) = shared.lock().broken.clone() {
         for op in ops {
             op.reply.send(Err(StoreError::Backend(format!(
@@ -406,7 +417,12 @@ fn apply_batch(shared: &Shared, trees: &Trees, ops: Vec<Op>) {
             .and_then(|v| keys::read_u64(&v))
     };
     let wrote = !ov.is_empty();
+    let index_ops = ov.take_index_ops();
     let applied = if wrote { trees.apply(ov) } else { Ok(()) };
+    if applied.is_ok() {
+        // before the batch's sessions may be listed or anyone is answered
+        index.apply(index_ops);
+    }
     let mut st = shared.lock();
     if wrote {
         st.written += 1;
@@ -451,7 +467,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = sled::Config::new().path(dir.path()).open().unwrap();
         let trees = Trees::open(&db).unwrap();
-        (dir, Arc::new(Writer::start(db, trees, 0).unwrap()))
+        let index = LiveIndex::ready();
+        (dir, Arc::new(Writer::start(db, trees, 0, index).unwrap()))
     }
 
     #[test]

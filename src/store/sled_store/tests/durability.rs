@@ -95,7 +95,7 @@ fn a_batch_cut_short_by_a_crash_is_written_whole_at_the_next_open() {
         db.flush().unwrap();
         // one write reached the trees: the session record, nothing else
         assert_eq!(trees.sessions.len(), 1);
-        assert!(trees.by_router.is_empty() && trees.requests.is_empty());
+        assert!(trees.addresses.is_empty() && trees.requests.is_empty());
     }
     let st = SledStore::open(dir.path()).unwrap();
     let back = st.get_session(&s.session_id).unwrap().unwrap();

@@ -4,6 +4,7 @@
 
 mod audit;
 mod durability;
+mod index;
 mod list;
 mod upgrade;
 
@@ -49,7 +50,7 @@ fn cursors_have_the_shared_form() {
 }
 
 /// Rewrites a store's trees the way layout 2 kept them: `sessions` keyed
-/// by seq and in JSON, `session_ids` from id to seq, no listing indexes;
+/// by seq and in JSON, `session_ids` from id to seq, no listing index trees;
 /// schema 2.
 /// `edit` may change each record on the way (as an older peerd wrote it).
 pub fn to_layout_2(st: &SledStore, edit: impl Fn(&mut serde_json::Value)) {
@@ -68,8 +69,6 @@ pub fn to_layout_2(st: &SledStore, edit: impl Fn(&mut serde_json::Value)) {
             .unwrap();
         ids.insert(&id, &seq[..]).unwrap();
     }
-    t.by_status.clear().unwrap();
-    t.by_router.clear().unwrap();
     t.meta.insert(keys::SCHEMA, &keys::u64_key(2)[..]).unwrap();
     st.inner.db.flush().unwrap();
 }
