@@ -4,7 +4,11 @@
 //!
 //! Opening the store does not wait for the build (a point read needs no
 //! index); listings and counts do ([`LiveIndex::read`]), and are answered
-//! a [`StoreError`] if the build failed, never left waiting.
+//! a [`StoreError`] if the build failed, never left waiting. The build
+//! gives way to the rest of the start (its scan reads every record and
+//! would take a core and sled's cache from a cold start's first
+//! requests): it begins when the first listing asks for the index, or
+//! [`BUILD_DELAY`] after the open, whichever comes first.
 //!
 //! Writes during the build: the writer starts before the builder, and
 //! until the build is done it appends its batches' [`IndexOp`]s to a log
@@ -26,6 +30,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
 use std::thread::JoinHandle;
 
+/// How long after the open the build begins unless a listing asks first.
+const BUILD_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+
 enum Mode {
     /// Built: the writer applies its ops.
     Ready,
@@ -44,7 +51,11 @@ pub struct LiveIndex {
     state: RwLock<State>,
     /// Rings when the mode leaves `Building`.
     built: Condvar,
+    /// Rings when a listing wants the index, or the store closes.
+    wanted: Condvar,
     gate: Mutex<()>,
+    /// A listing waits for the index: build now.
+    asked: AtomicBool,
     /// Asks the builder to stop (the store closes).
     cancel: AtomicBool,
 }
@@ -68,7 +79,9 @@ impl LiveIndex {
                 mode,
             }),
             built: Condvar::new(),
+            wanted: Condvar::new(),
             gate: Mutex::new(()),
+            asked: AtomicBool::new(false),
             cancel: AtomicBool::new(false),
         })
     }
@@ -107,6 +120,8 @@ impl LiveIndex {
             }
             drop(st);
             let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+            self.asked.store(true, Ordering::SeqCst);
+            self.wanted.notify_all();
             // the builder rings under the gate: checked again under it, no
             // ring is missed
             if self.is_building() {
@@ -126,6 +141,7 @@ impl LiveIndex {
         std::thread::Builder::new()
             .name("peerd-index".into())
             .spawn(move || {
+                me.give_way();
                 let t = std::time::Instant::now();
                 let scanned =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| me.scan(&sessions)))
@@ -145,7 +161,17 @@ impl LiveIndex {
 
     /// Stops a build under way (it fails; the store is closing).
     pub fn cancel(&self) {
+        let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
         self.cancel.store(true, Ordering::SeqCst);
+        self.wanted.notify_all();
+    }
+
+    /// Waits until a listing asks, the store closes, or [`BUILD_DELAY`].
+    fn give_way(&self) {
+        let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        let waiting =
+            |_: &mut ()| !self.asked.load(Ordering::SeqCst) && !self.cancel.load(Ordering::SeqCst);
+        drop(self.wanted.wait_timeout_while(gate, BUILD_DELAY, waiting));
     }
 
     fn scan(&self, sessions: &sled::Tree) -> Result<Index> {
