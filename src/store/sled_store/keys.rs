@@ -26,6 +26,10 @@
 //! one that is not `Deleting` (the owner) and the `Deleting` ones whose
 //! removal has not finished (see `sessions.rs`).
 //!
+//! A new session's "created" event is not stored: its trail derives it
+//! from the record (at `created_ms`) until the session's first stored
+//! event, which writes it first (`Tx::audit`).
+//!
 //! Internal counters live in `meta` under keys starting with `0xFF`, which
 //! no length-prefixed user key can start with.
 //!

@@ -25,12 +25,14 @@ mod keys;
 mod list;
 mod live;
 mod migrate;
+mod overlay;
 mod queue;
 mod record;
 mod remote;
 mod seqs;
 mod sessions;
 mod tx;
+mod tx_jobs;
 mod writer;
 
 #[cfg(test)]

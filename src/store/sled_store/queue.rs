@@ -14,8 +14,9 @@
 use super::super::{Result, StoreError};
 use super::backend;
 use super::keys;
+use super::overlay::Overlay;
 use super::sessions::{clip, event};
-use super::tx::{abort, decode, Overlay, Trees, Tx, TxResult};
+use super::tx::{abort, decode, Trees, Tx, TxResult};
 use super::Inner;
 use crate::model::{now_ms, Job, JobKind, Lease, Session, SessionId, SessionStatus, UnixMillis};
 use crate::store::rules::kind_str;

@@ -24,11 +24,10 @@ use super::backend;
 use super::index::{Entry, IndexOp};
 use super::journal;
 use super::keys;
+use super::overlay::{Overlay, View};
 use super::record::{decode_session, encode_session};
-use crate::model::{AuditEvent, Job, JobKind, Session, SessionStatus, UnixMillis};
+use crate::model::{AuditEvent, Job, Session, SessionStatus};
 use serde::{de::DeserializeOwned, Serialize};
-use sled::IVec;
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -52,13 +51,6 @@ pub fn decode<T: DeserializeOwned>(b: &[u8], what: &str) -> std::result::Result<
 
 pub use crate::store::rules::is_terminal;
 
-/// The tree numbers of a batch (and of the journal): 0 to 11, in [`Tx`]
-/// order. Numbers 1 to 3 were `owners`, `by_status` and `by_router`
-/// (layouts up to 4): nothing writes them now, and a journal an older
-/// peerd left with writes to them is replayed without those (the upgrade
-/// to layout 5 drops the trees).
-const TREES: usize = 12;
-
 /// The sled trees of one store (layout in [`keys`]).
 #[derive(Clone)]
 pub struct Trees {
@@ -75,121 +67,6 @@ pub struct Trees {
     journal: sled::Tree,
     /// The next batch number in the journal.
     batch: Arc<AtomicU64>,
-}
-
-/// One write to undo: tree, key, and what the overlay held for it before.
-type Undo = (usize, Vec<u8>, Option<Option<IVec>>);
-
-/// The writes of one batch, what it read from the trees (nobody else
-/// writes them, so a read stays true for the whole batch), the undo
-/// log of the mutation running now, and the batch's index changes.
-#[derive(Default)]
-pub struct Overlay {
-    writes: RefCell<[BTreeMap<Vec<u8>, Option<IVec>>; TREES]>,
-    reads: RefCell<[BTreeMap<Vec<u8>, Option<IVec>>; TREES]>,
-    undo: RefCell<Vec<Undo>>,
-    index: RefCell<Vec<IndexOp>>,
-}
-
-/// Where a mutation starts in an [`Overlay`] (see [`Overlay::mark`]).
-#[derive(Clone, Copy, Debug)]
-pub struct Mark {
-    undo: usize,
-    index: usize,
-}
-
-impl Overlay {
-    /// Where the running mutation starts: [`Overlay::rollback`] to it
-    /// undoes everything written since, index changes too.
-    pub fn mark(&self) -> Mark {
-        Mark {
-            undo: self.undo.borrow().len(),
-            index: self.index.borrow().len(),
-        }
-    }
-
-    pub fn rollback(&self, mark: Mark) {
-        self.index.borrow_mut().truncate(mark.index);
-        let mut undo = self.undo.borrow_mut();
-        let mut writes = self.writes.borrow_mut();
-        while undo.len() > mark.undo {
-            let Some((t, k, prev)) = undo.pop() else {
-                break;
-            };
-            match prev {
-                Some(p) => writes[t].insert(k, p),
-                None => writes[t].remove(&k),
-            };
-        }
-    }
-
-    /// The running mutation succeeded: its writes stay.
-    pub fn keep(&self) {
-        self.undo.borrow_mut().clear();
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.writes.borrow().iter().all(|w| w.is_empty())
-    }
-
-    /// The batch's index changes, in order (taken out: [`Trees::apply`]
-    /// consumes the overlay).
-    pub fn take_index_ops(&self) -> Vec<IndexOp> {
-        std::mem::take(&mut *self.index.borrow_mut())
-    }
-
-    fn index_op(&self, op: IndexOp) {
-        self.index.borrow_mut().push(op);
-    }
-
-    /// The value the batch wrote for `key` of tree `t`, if it wrote one
-    /// (`Some(None)`: removed).
-    fn written(&self, t: usize, key: &[u8]) -> Option<Option<IVec>> {
-        self.writes.borrow()[t].get(key).cloned()
-    }
-
-    fn put(&self, t: usize, key: &[u8], value: Option<IVec>) {
-        let prev = self.writes.borrow_mut()[t].insert(key.to_vec(), value);
-        self.undo.borrow_mut().push((t, key.to_vec(), prev));
-    }
-}
-
-/// One tree as a mutation sees it: the batch's writes over the tree.
-pub struct View<'a> {
-    t: usize,
-    tree: &'a sled::Tree,
-    ov: &'a Overlay,
-}
-
-impl View<'_> {
-    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<IVec>> {
-        let key = key.as_ref();
-        if let Some(v) = self.ov.written(self.t, key) {
-            return Ok(v);
-        }
-        if let Some(v) = self.ov.reads.borrow()[self.t].get(key) {
-            return Ok(v.clone());
-        }
-        let v = self.tree.get(key).map_err(backend)?;
-        self.ov.reads.borrow_mut()[self.t].insert(key.to_vec(), v.clone());
-        Ok(v)
-    }
-
-    pub fn insert(&self, key: impl AsRef<[u8]>, value: impl Into<IVec>) -> Result<()> {
-        self.ov.put(self.t, key.as_ref(), Some(value.into()));
-        Ok(())
-    }
-
-    pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<()> {
-        self.ov.put(self.t, key.as_ref(), None);
-        Ok(())
-    }
-
-    /// What this batch wrote for `key`, if anything (`Some(None)`:
-    /// removed); the tree is not read.
-    pub fn written(&self, key: impl AsRef<[u8]>) -> Option<Option<IVec>> {
-        self.ov.written(self.t, key.as_ref())
-    }
 }
 
 /// A mutation's view of every tree.
@@ -234,7 +111,7 @@ impl Trees {
         Ok(n)
     }
 
-    /// Tree number `t` ([`TREES`]); `None` for a retired one. The
+    /// Tree number `t` ([`TREES`](super::overlay::TREES)); `None` for a retired one. The
     /// primary `sessions` tree is 0: [`Trees::apply`] writes the trees in
     /// number order, so nothing about a session is visible before its
     /// record.
@@ -515,137 +392,11 @@ impl Tx<'_> {
         }
         Ok(out)
     }
-
-    // ---- jobs ---------------------------------------------------------------
-
-    pub fn load_job(&self, job_id: u64) -> TxResult<Option<Job>> {
-        match self.jobs.get(keys::u64_key(job_id))? {
-            Some(v) => Ok(Some(decode(&v, "job")?)),
-            None => Ok(None),
-        }
-    }
-
-    pub fn put_job(&self, job: &Job) -> TxResult<()> {
-        self.jobs.insert(keys::u64_key(job.job_id), encode(job)?)?;
-        Ok(())
-    }
-
-    pub fn session_job_ids(&self, session_id: &str) -> TxResult<Vec<u64>> {
-        match self.session_jobs.get(session_id)? {
-            Some(v) => decode(&v, "session jobs"),
-            None => Ok(Vec::new()),
-        }
-    }
-
-    fn set_session_job_ids(&self, session_id: &str, ids: &[u64]) -> TxResult<()> {
-        if ids.is_empty() {
-            self.session_jobs.remove(session_id)?;
-        } else {
-            self.session_jobs.insert(session_id, encode(&ids)?)?;
-        }
-        Ok(())
-    }
-
-    /// The jobs of one session, in id order.
-    pub fn session_jobs(&self, session_id: &str) -> TxResult<Vec<Job>> {
-        let mut out = Vec::new();
-        for id in self.session_job_ids(session_id)? {
-            if let Some(j) = self.load_job(id)? {
-                out.push(j);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Creates a ready job and indexes it.
-    pub fn new_job(
-        &self,
-        session_id: &str,
-        router: &str,
-        kind: JobKind,
-        not_before_ms: UnixMillis,
-        now: UnixMillis,
-    ) -> TxResult<Job> {
-        let job = Job {
-            job_id: self.next_counter(keys::COUNTER_JOB)?,
-            session_id: session_id.to_string(),
-            router: router.to_string(),
-            kind,
-            attempts: 0,
-            not_before_ms,
-            lease: None,
-            last_error: None,
-            created_ms: now,
-        };
-        self.put_job(&job)?;
-        self.ready
-            .insert(keys::timed_key(not_before_ms, job.job_id), &[][..])?;
-        let mut ids = self.session_job_ids(session_id)?;
-        ids.push(job.job_id);
-        self.set_session_job_ids(session_id, &ids)?;
-        Ok(job)
-    }
-
-    /// Removes a job and all its index entries.
-    pub fn delete_job(&self, job: &Job) -> TxResult<()> {
-        self.jobs.remove(keys::u64_key(job.job_id))?;
-        self.ready
-            .remove(keys::timed_key(job.not_before_ms, job.job_id))?;
-        if let Some(l) = &job.lease {
-            self.leased
-                .remove(keys::timed_key(l.until_ms, job.job_id))?;
-        }
-        let mut ids = self.session_job_ids(&job.session_id)?;
-        ids.retain(|i| *i != job.job_id);
-        self.set_session_job_ids(&job.session_id, &ids)?;
-        Ok(())
-    }
-
-    /// Moves a leased job back to the ready index (lease cleared).
-    pub fn release_job(&self, job: &mut Job) -> TxResult<()> {
-        if let Some(l) = job.lease.take() {
-            self.leased
-                .remove(keys::timed_key(l.until_ms, job.job_id))?;
-        }
-        self.ready
-            .insert(keys::timed_key(job.not_before_ms, job.job_id), &[][..])?;
-        self.put_job(job)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_failed_mutation_leaves_nothing_and_the_batch_applies_atomically() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
-        let trees = Trees::open(&db).unwrap();
-        let ov = Overlay::default();
-        let tx = trees.tx(&ov);
-        tx.meta.insert(b"a", &b"1"[..]).unwrap();
-        ov.keep();
-        let mark = ov.mark();
-        tx.meta.insert(b"a", &b"2"[..]).unwrap();
-        tx.meta.insert(b"b", &b"2"[..]).unwrap();
-        tx.sessions.remove(b"x").unwrap();
-        assert_eq!(tx.meta.get(b"a").unwrap().as_deref(), Some(&b"2"[..]));
-        ov.rollback(mark);
-        assert_eq!(tx.meta.get(b"a").unwrap().as_deref(), Some(&b"1"[..]));
-        assert_eq!(tx.meta.get(b"b").unwrap(), None);
-        assert!(ov.writes.borrow()[0].is_empty());
-        // nothing reaches the trees before the batch is applied
-        assert_eq!(trees.meta.get(b"a").unwrap(), None);
-        tx.sessions.insert(b"s", &b"v"[..]).unwrap();
-        trees.apply(ov).unwrap();
-        assert_eq!(trees.meta.get(b"a").unwrap().as_deref(), Some(&b"1"[..]));
-        assert_eq!(
-            trees.sessions.get(b"s").unwrap().as_deref(),
-            Some(&b"v"[..])
-        );
-        assert_eq!(trees.meta.get(b"b").unwrap(), None);
-    }
 
     #[test]
     fn a_failed_mutation_leaves_no_index_change() {

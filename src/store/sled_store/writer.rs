@@ -34,7 +34,8 @@
 use super::super::{Result, StoreError};
 use super::keys;
 use super::live::LiveIndex;
-use super::tx::{Overlay, Trees, Tx};
+use super::overlay::Overlay;
+use super::tx::{Trees, Tx};
 use futures::future::{BoxFuture, FutureExt};
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -88,7 +88,7 @@ fn a_batch_cut_short_by_a_crash_is_written_whole_at_the_next_open() {
     {
         let db = sled::Config::new().path(dir.path()).open().unwrap();
         let trees = tx::Trees::open(&db).unwrap();
-        let ov = tx::Overlay::default();
+        let ov = super::super::overlay::Overlay::default();
         sessions::insert_request(&trees.tx(&ov), &req, &[s.clone()], crate::model::now_ms())
             .unwrap();
         trees.apply_cut_short(ov, 1).unwrap();
