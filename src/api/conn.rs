@@ -10,6 +10,13 @@
 //! `header_read` of its opening (or of the first byte of a later request)
 //! is closed; one idle between requests for `idle` is closed. A busy one
 //! (a handler runs) is bounded by the request timeout instead.
+//!
+//! A phase change wakes nobody (three a request would each cost the task
+//! a wake-up and a new timer): the task's timer is armed at the current
+//! deadline or one [`Timeouts::step`] ahead, whichever comes first, and
+//! when it fires the phase is read again. Every phase change starts a
+//! timeout of at least one step, so the check after it comes before the
+//! new deadline, and each deadline is kept to the millisecond.
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -34,6 +41,16 @@ use tower::ServiceExt;
 pub struct Timeouts {
     pub header_read: Duration,
     pub idle: Duration,
+}
+
+impl Timeouts {
+    /// The longest the connection's task sleeps before it reads the phase
+    /// again: the shorter timeout (at least 1 ms).
+    pub fn step(&self) -> Duration {
+        self.header_read
+            .min(self.idle)
+            .max(Duration::from_millis(1))
+    }
 }
 
 /// What a connection is doing.
@@ -77,7 +94,6 @@ fn unpack(v: u64) -> (Phase, u64) {
 pub struct Track {
     epoch: Instant,
     state: AtomicU64,
-    changed: Notify,
     evict: Notify,
     /// Set (under the accept loop's table lock) once the connection was
     /// chosen for eviction.
@@ -90,7 +106,6 @@ impl Track {
         let t = Track {
             epoch,
             state: AtomicU64::new(0),
-            changed: Notify::new(),
             evict: Notify::new(),
             evicted: AtomicBool::new(false),
         };
@@ -110,24 +125,19 @@ impl Track {
 
     fn set(&self, p: Phase) {
         self.state.store(pack(p, self.now_ms()), Ordering::SeqCst);
-        self.changed.notify_one();
     }
 
     /// Bytes arrived: a fresh or idle connection starts a request head.
     fn on_bytes(&self) {
         let cur = self.state.load(Ordering::SeqCst);
-        if matches!(unpack(cur).0, Phase::Fresh | Phase::Idle)
-            && self
-                .state
-                .compare_exchange(
-                    cur,
-                    pack(Phase::Head, self.now_ms()),
-                    Ordering::SeqCst,
-                    Ordering::SeqCst,
-                )
-                .is_ok()
-        {
-            self.changed.notify_one();
+        if matches!(unpack(cur).0, Phase::Fresh | Phase::Idle) {
+            // lost only to a phase change of the connection's own task
+            let _ = self.state.compare_exchange(
+                cur,
+                pack(Phase::Head, self.now_ms()),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
         }
     }
 
@@ -140,6 +150,13 @@ impl Track {
             Phase::Idle => t.idle,
         };
         Some(self.epoch + Duration::from_millis(ms) + after)
+    }
+
+    /// When the connection's task looks at it next, from `now`: its
+    /// deadline, or `step` on if that comes first (or it has none).
+    pub fn check_at(&self, t: &Timeouts, step: Duration, now: Instant) -> Instant {
+        let next = now + step;
+        self.deadline(t).map_or(next, |d| d.min(next))
     }
 
     /// Since when the connection could go without harm (`None` while busy).
@@ -305,14 +322,10 @@ pub async fn run(
     if stopping {
         return;
     }
+    let step = timeouts.step();
     loop {
-        let deadline = track.deadline(&timeouts);
-        let timer = async move {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
+        let check = track.check_at(&timeouts, step, Instant::now());
+        let timer = tokio::time::sleep_until(check);
         tokio::select! {
             r = conn.as_mut() => {
                 if let Err(e) = r {
@@ -326,7 +339,6 @@ pub async fn run(
                     return;
                 }
             }
-            _ = track.changed.notified() => {}
             _ = track.evict.notified() => {
                 if track.phase().0 != Phase::Busy {
                     tracing::debug!(%peer, "connection evicted to make room");
@@ -430,5 +442,37 @@ mod tests {
         assert!(idle >= head + 20);
         assert_eq!(tr.deadline(&t), Some(at(idle) + t.idle));
         assert_eq!(tr.evictable_since(), Some(idle));
+    }
+
+    #[test]
+    fn the_task_looks_again_before_any_deadline_a_phase_change_can_set() {
+        let t = Timeouts {
+            header_read: Duration::from_secs(10),
+            idle: Duration::from_secs(60),
+        };
+        let step = t.step();
+        assert_eq!(step, t.header_read);
+        let epoch = Instant::now();
+        let tr = Track::new(epoch);
+        // fresh: the header deadline comes first
+        let d = tr.deadline(&t).unwrap();
+        assert_eq!(tr.check_at(&t, step, epoch), d.min(epoch + step));
+        // busy: no deadline, a look one step on
+        tr.set(Phase::Busy);
+        let now = epoch + Duration::from_secs(30);
+        assert_eq!(tr.check_at(&t, step, now), now + step);
+        // idle for 60 s: looks every 10 s, then at the deadline itself
+        tr.set(Phase::Idle);
+        let idle = tr.deadline(&t).unwrap();
+        let late = idle - Duration::from_secs(3);
+        assert_eq!(tr.check_at(&t, step, late), idle);
+        assert_eq!(
+            Timeouts {
+                header_read: Duration::ZERO,
+                idle: Duration::ZERO
+            }
+            .step(),
+            Duration::from_millis(1)
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod check;
 pub mod completions;
 pub mod key;
+pub mod logsink;
 pub mod maintenance;
 pub mod memory;
 pub mod output;
@@ -122,16 +123,36 @@ pub fn init_logging() {
 
 /// Logs to stderr in `format`; `RUST_LOG` filters (default `info`).
 pub fn init_logging_as(format: crate::config::LogFormat) {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let ansi = std::io::stderr().is_terminal();
     let _ = tracing::subscriber::set_global_default(log_subscriber(
         format,
-        filter,
-        ansi,
+        log_filter(),
+        stderr_ansi(),
         std::io::stderr,
     ));
+}
+
+/// `serve`'s logging: as [`init_logging_as`], through the batching sink
+/// ([`logsink`]; stderr directly should its thread not start).
+pub fn init_serve_logging(format: crate::config::LogFormat) {
+    let Ok(sink) = logsink::stderr() else {
+        return init_logging_as(format);
+    };
+    let _ = tracing::subscriber::set_global_default(log_subscriber(
+        format,
+        log_filter(),
+        stderr_ansi(),
+        sink,
+    ));
+}
+
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+}
+
+fn stderr_ansi() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
 }
 
 /// The subscriber `peerd` logs through: `text` lines, or `json` (one JSON

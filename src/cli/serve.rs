@@ -198,10 +198,16 @@ pub async fn prepare(settings: Settings) -> CliResult<Prepared> {
     })
 }
 
-/// `peerd serve`.
+/// `peerd serve`. Every log line is written before it returns.
 pub async fn run(args: ServeArgs) -> CliResult {
+    let r = serve_daemon(args).await;
+    super::logsink::flush();
+    r
+}
+
+async fn serve_daemon(args: ServeArgs) -> CliResult {
     let settings = settings(&args)?;
-    super::init_logging_as(settings.log_format);
+    super::init_serve_logging(settings.log_format);
     // before the store opens and fills its cache
     if super::memory::huge_pages(settings.store.huge_pages) {
         tracing::debug!("transparent huge pages off (store.huge_pages: false)");
@@ -219,7 +225,9 @@ pub async fn run(args: ServeArgs) -> CliResult {
         data_dir = %p.state.settings.data_dir.display(),
         "peerd starting"
     );
-    // The one line scripts and tests wait for.
+    // The one line scripts and tests wait for; the log lines before it
+    // are written first.
+    super::logsink::flush();
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "peerd listening on http://{addr}{}", p.base)?;
