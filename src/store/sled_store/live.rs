@@ -148,13 +148,15 @@ impl LiveIndex {
                         .unwrap_or_else(|_| {
                             Err(StoreError::Backend("index build panicked".into()))
                         });
-                let n = scanned.as_ref().map_or(0, |ix| ix.len());
+                let n = scanned.as_ref().map(|ix| ix.len()).ok();
                 me.finish(scanned);
-                tracing::info!(
-                    sessions = n,
-                    ms = t.elapsed().as_millis() as u64,
-                    "listing index built"
-                );
+                if let Some(n) = n {
+                    tracing::info!(
+                        sessions = n,
+                        ms = t.elapsed().as_millis() as u64,
+                        "listing index built"
+                    );
+                }
             })
             .map_err(|e| StoreError::Backend(format!("cannot start the index build: {e}")))
     }
@@ -203,7 +205,12 @@ impl LiveIndex {
                     st.index = index;
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "listing index build failed");
+                    if self.cancel.load(Ordering::SeqCst) {
+                        // the store closes (a start that failed, a stop)
+                        tracing::debug!("listing index build stopped: the store is closing");
+                    } else {
+                        tracing::error!(error = %e, "listing index build failed");
+                    }
                     st.mode = Mode::Failed(e.to_string());
                 }
             }
