@@ -711,6 +711,31 @@ pub struct Job {
     pub created_ms: UnixMillis,
 }
 
+impl Job {
+    /// A new job for `session_id` on `router`, never tried nor claimed,
+    /// claimable from `not_before_ms`.
+    pub fn fresh(
+        job_id: u64,
+        session_id: &str,
+        router: &str,
+        kind: JobKind,
+        not_before_ms: UnixMillis,
+        now: UnixMillis,
+    ) -> Job {
+        Job {
+            job_id,
+            session_id: session_id.to_string(),
+            router: router.to_string(),
+            kind,
+            attempts: 0,
+            not_before_ms,
+            lease: None,
+            last_error: None,
+            created_ms: now,
+        }
+    }
+}
+
 /// One audit record: who did what to which session, when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {

@@ -225,17 +225,14 @@ fn new_job(found: &mut Found, n: &Session, now: UnixMillis) -> Result<Job> {
         .job_ids
         .next()
         .ok_or_else(|| StoreError::Backend("peerd_job_id: no value".into()))?;
-    Ok(Job {
+    Ok(Job::fresh(
         job_id,
-        session_id: n.session_id.clone(),
-        router: n.router.clone(),
-        kind: JobKind::Provision,
-        attempts: 0,
-        not_before_ms: now,
-        lease: None,
-        last_error: None,
-        created_ms: now,
-    })
+        &n.session_id,
+        &n.router,
+        JobKind::Provision,
+        now,
+        now,
+    ))
 }
 
 /// What to do with one session of a request.

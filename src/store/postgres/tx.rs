@@ -366,17 +366,8 @@ impl<'a> Tx<'a> {
         not_before_ms: UnixMillis,
         now: UnixMillis,
     ) -> Result<Job> {
-        let job = Job {
-            job_id: self.next("peerd_job_id")?,
-            session_id: session_id.to_string(),
-            router: router.to_string(),
-            kind,
-            attempts: 0,
-            not_before_ms,
-            lease: None,
-            last_error: None,
-            created_ms: now,
-        };
+        let job_id = self.next("peerd_job_id")?;
+        let job = Job::fresh(job_id, session_id, router, kind, not_before_ms, now);
         self.put_job(&job)?;
         Ok(job)
     }

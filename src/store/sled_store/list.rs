@@ -48,10 +48,10 @@ impl Inner {
         };
         let mut sessions: Vec<Session> = Vec::new();
         let more = if let Some(rid) = &filter.request_id {
-            let Some(found) = self.request_entries(rid, first, hi)? else {
+            let Some(found) = self.request_sessions(rid, first, hi)? else {
                 return Ok(empty);
             };
-            self.take(filter, found, limit, &mut sessions)?
+            keep(filter, found, limit, &mut sessions)
         } else {
             let wanted = match filter.status {
                 Some(st) => vec![st],
@@ -98,29 +98,19 @@ impl Inner {
         limit: usize,
         sessions: &mut Vec<Session>,
     ) -> Result<bool> {
+        let mut read = Vec::with_capacity(found.len());
         for (seq, id) in found {
-            let Some(s) = self.trees.load_session(&id)? else {
-                continue; // removed meanwhile
-            };
-            if s.seq != seq || !matches(filter, &s) {
-                continue;
+            // removed meanwhile, or removed and stored again
+            if let Some(s) = self.trees.load_session(&id)?.filter(|s| s.seq == seq) {
+                read.push(s);
             }
-            if sessions.len() == limit {
-                return Ok(true);
-            }
-            sessions.push(s);
         }
-        Ok(false)
+        Ok(keep(filter, read, limit, sessions))
     }
 
     /// The sessions of request `rid`'s answer (new and existing) whose seq
     /// is in `first..=hi`, ascending; `None` for an unknown request.
-    fn request_entries(
-        &self,
-        rid: &str,
-        first: u64,
-        hi: u64,
-    ) -> Result<Option<Vec<(u64, String)>>> {
+    fn request_sessions(&self, rid: &str, first: u64, hi: u64) -> Result<Option<Vec<Session>>> {
         let Some(v) = self.trees.requests.get(rid).map_err(backend)? else {
             return Ok(None);
         };
@@ -129,12 +119,12 @@ impl Inner {
         for id in &rec.session_ids {
             if let Some(s) = self.trees.load_session(id)? {
                 if (first..=hi).contains(&s.seq) {
-                    found.push((s.seq, id.clone()));
+                    found.push(s);
                 }
             }
         }
-        found.sort_unstable_by_key(|(seq, _)| *seq);
-        found.dedup_by_key(|(seq, _)| *seq);
+        found.sort_unstable_by_key(|s| s.seq);
+        found.dedup_by_key(|s| s.seq);
         Ok(Some(found))
     }
 
@@ -142,4 +132,24 @@ impl Inner {
     pub fn session_counts(&self) -> Result<Vec<SessionCount>> {
         self.index.read(|ix| ix.counts())
     }
+}
+
+/// Puts the sessions of `found` that match `filter` into `sessions` until
+/// it holds `limit`; answers whether a further one matches (a next page).
+fn keep(
+    filter: &SessionFilter,
+    found: Vec<Session>,
+    limit: usize,
+    sessions: &mut Vec<Session>,
+) -> bool {
+    for s in found {
+        if !matches(filter, &s) {
+            continue;
+        }
+        if sessions.len() == limit {
+            return true;
+        }
+        sessions.push(s);
+    }
+    false
 }

@@ -134,14 +134,22 @@ impl View<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::index::Entry;
     use super::super::tx::Trees;
     use super::*;
+    use crate::model::SessionStatus;
 
-    #[test]
-    fn a_failed_mutation_leaves_nothing_and_the_batch_applies_atomically() {
+    /// Empty trees in a directory of their own.
+    fn scratch() -> (tempfile::TempDir, Trees) {
         let dir = tempfile::tempdir().unwrap();
         let db = sled::Config::new().path(dir.path()).open().unwrap();
         let trees = Trees::open(&db).unwrap();
+        (dir, trees)
+    }
+
+    #[test]
+    fn a_failed_mutation_leaves_nothing_and_the_batch_applies_atomically() {
+        let (_dir, trees) = scratch();
         let ov = Overlay::default();
         let tx = trees.tx(&ov);
         tx.meta.insert(b"a", &b"1"[..]).unwrap();
@@ -165,5 +173,24 @@ mod tests {
             Some(&b"v"[..])
         );
         assert_eq!(trees.meta.get(b"b").unwrap(), None);
+    }
+
+    #[test]
+    fn a_failed_mutation_leaves_no_index_change() {
+        let (_dir, trees) = scratch();
+        let ov = Overlay::default();
+        let tx = trees.tx(&ov);
+        let mut s = crate::store::contract::session(64512, 1, SessionStatus::Pending);
+        s.seq = 1;
+        tx.index(&s);
+        ov.keep();
+        let mark = ov.mark();
+        tx.delete_session(&s).unwrap();
+        s.seq = 2;
+        tx.index(&s);
+        ov.rollback(mark);
+        s.seq = 1;
+        assert_eq!(ov.take_index_ops(), vec![IndexOp::Put(Entry::of(&s))]);
+        assert!(ov.take_index_ops().is_empty());
     }
 }

@@ -393,29 +393,3 @@ impl Tx<'_> {
         Ok(out)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failed_mutation_leaves_no_index_change() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
-        let trees = Trees::open(&db).unwrap();
-        let ov = Overlay::default();
-        let tx = trees.tx(&ov);
-        let mut s = crate::store::contract::session(64512, 1, SessionStatus::Pending);
-        s.seq = 1;
-        tx.index(&s);
-        ov.keep();
-        let mark = ov.mark();
-        tx.delete_session(&s).unwrap();
-        s.seq = 2;
-        tx.index(&s);
-        ov.rollback(mark);
-        s.seq = 1;
-        assert_eq!(ov.take_index_ops(), vec![IndexOp::Put(Entry::of(&s))]);
-        assert!(ov.take_index_ops().is_empty());
-    }
-}

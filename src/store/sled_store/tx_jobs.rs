@@ -54,17 +54,8 @@ impl Tx<'_> {
         not_before_ms: UnixMillis,
         now: UnixMillis,
     ) -> TxResult<Job> {
-        let job = Job {
-            job_id: self.next_counter(keys::COUNTER_JOB)?,
-            session_id: session_id.to_string(),
-            router: router.to_string(),
-            kind,
-            attempts: 0,
-            not_before_ms,
-            lease: None,
-            last_error: None,
-            created_ms: now,
-        };
+        let job_id = self.next_counter(keys::COUNTER_JOB)?;
+        let job = Job::fresh(job_id, session_id, router, kind, not_before_ms, now);
         self.put_job(&job)?;
         self.ready
             .insert(keys::timed_key(not_before_ms, job.job_id), &[][..])?;
